@@ -1,0 +1,1976 @@
+/* clvmap.h — JAX-style batching transforms (vmap, chunked map, shard) for
+ * plain OpenCL 1.2, in one header.                          version 0.1.0
+ *
+ * WHAT IT IS
+ *   clvmap runs one OpenCL kernel over a batch of B independent items, the
+ *   way jax.vmap, jax.lax.map(batch_size=k) and shard_map do in JAX:
+ *     vmap   one launch over the whole batch (item i is work item i);
+ *     chunk  at most k items per launch, launched in order, so per-item
+ *            scratch memory is allocated for k items only;
+ *     shard  the batch split over several devices (one queue each), every
+ *            device running its part chunked, all devices at once.
+ *   Any B >= 1, any chunk, any device count: remainders are handled. The same
+ *   program runs on NVIDIA, AMD and Intel GPUs and on CPUs (PoCL).
+ *
+ * A COMPLETE EXAMPLE (a chunked, sharded map; C99)
+ *
+ *   #include "clvmap.h"
+ *   static const char *src =
+ *       "__kernel void noisy_square(CLV_ITEMS, __global const float *x,\n"
+ *       "                           __global float *y, const float sigma) {\n"
+ *       "    CLV_GUARD();                       // padding work items leave\n"
+ *       "    clv_rng r = clv_rng_init(clv_seed(), clv_item(), 0);\n"
+ *       "    float v = x[clv_local()];          // this device's part\n"
+ *       "    y[clv_local()] = v * v + sigma * clv_normal_f32(&r);\n"
+ *       "}\n";
+ *   int main(void) {
+ *       enum { B = 100000 };
+ *       static float x[B], y[B];
+ *       for (int i = 0; i < B; ++i) x[i] = (float)i / B;
+ *       clv_mesh *m;                                   // CLV_DEVICES picks devices
+ *       if (clv_mesh_open(&m, NULL)) { puts(clv_mesh_message(m)); return 1; }
+ *       clv_program *p;
+ *       clv_program_desc pd = {0}; pd.source = src;
+ *       if (clv_program_build(&p, m, &pd)) { puts(clv_mesh_message(m)); return 1; }
+ *       clv_array *xa, *ya;
+ *       clv_array_new(&xa, m, CLV_F32, B, 1, CLV_SHARDED);
+ *       clv_array_new(&ya, m, CLV_F32, B, 1, CLV_SHARDED);
+ *       clv_array_write(xa, x);
+ *       clv_map_opts o = {0}; o.chunk = 4096; o.seed = 42;
+ *       clv_status s = CLV_MAP(p, "noisy_square", B, &o,
+ *                              clv_in(xa), clv_out(ya), clv_float(0.1f));
+ *       if (s) puts(clv_mesh_message(m)); else clv_array_read(ya, y);
+ *       clv_array_free(xa); clv_array_free(ya);
+ *       clv_program_free(p); clv_mesh_close(m);
+ *       return s != CLV_OK;
+ *   }
+ *
+ *   Run it on two devices:  CLV_DEVICES=0,1 ./a.out
+ *   (with PoCL: POCL_DEVICES="pthread pthread" gives a CPU two devices).
+ *
+ * DEVICE SIDE
+ *   A map kernel is an ordinary OpenCL C 1.2 kernel whose parameter list
+ *   starts with CLV_ITEMS. The library's prelude (prepended to every program)
+ *   gives it:
+ *     clv_item()      the item's global index in the batch (use it for RNG
+ *                     keys and for replicated per-item data);
+ *     clv_local()     the item's index in this device's part of a CLV_SHARDED
+ *                     array (use it to index batched inputs and outputs);
+ *     clv_slot()      the item's slot in a scratch buffer (0 .. chunk-1);
+ *     CLV_GUARD()     return on the padding work items of the last group;
+ *     clv_seed()      clv_map_opts.seed;
+ *     clv_real        float, or double when the program was built for f64;
+ *     clv_rng         Philox-4x32-10 streams keyed by (seed, item, stream):
+ *                     clv_rng_init, clv_rng_u32, clv_uniform_f32/_f64,
+ *                     clv_normal_f32/_f64, clv_uniform/clv_normal (clv_real).
+ *   Work groups are always full (the global size is padded to the local
+ *   size), which keeps every item on the same compiled code path.
+ *   With opts.shape = CLV_ITEM_PER_GROUP one work group serves one item: its
+ *   work items share the item's inner loop through local memory
+ *   (clv_local_mem(bytes) arguments) and get_local_id(0).
+ *
+ * GUARANTEES
+ *   1. Partition invariance: for a kernel whose items do not talk to each
+ *      other, every output is bitwise identical for every chunk size and
+ *      every device split on the same kind of device. RNG draws depend on the
+ *      global item index, never on the chunk or device. clv_reduce uses one
+ *      fixed order over the global index.
+ *   2. Bounded, counted memory: a map allocates scratch for one chunk per
+ *      device; every buffer the library creates is counted (current and
+ *      high-water bytes per device, see clv_mesh_stats). CLV_CHUNK_AUTO picks
+ *      the largest chunk whose scratch fits. An allocation failure halves the
+ *      chunk and re-runs the chunk; the stats count the halvings.
+ *   3. Clear errors: every call returns a clv_status; clv_mesh_message()
+ *      names the failing OpenCL call, the error, the device, and for build
+ *      failures the log with line numbers of your source. Bad arguments are
+ *      refused before anything is enqueued.
+ *   4. OpenCL C 1.2 only; fp64 optional; no vendor extensions required.
+ *   5. This header alone is enough: the device prelude is embedded in it.
+ *
+ * OPTIONS (define before including)
+ *   CLV_MALLOC(n) / CLV_REALLOC(p, n) / CLV_FREE(p)   host allocator hooks
+ *                 (all three or none);
+ *   CLV_MESSAGE_SIZE   bytes of the mesh's message buffer (default 8192).
+ *   Environment: CLV_DEVICES selects devices when clv_mesh_desc.devices is
+ *   NULL: "all", "gpu", "cpu", "accelerator", flat indices "0,2" (the order
+ *   of clv_mesh_list_devices), or "platform:index" such as "nvidia:0,pocl:1"
+ *   (platform name matched case-insensitively as a substring). Default: all
+ *   GPUs, else all CPUs, else every device.
+ *
+ * THREADS
+ *   A mesh and the programs and arrays made from it belong to one host
+ *   thread at a time. Different meshes may be used from different threads.
+ *
+ * REVISION HISTORY
+ *   0.1.0 (2026-11-21) mesh, programs, arrays, map (vmap/chunk/shard),
+ *                      reductions, Philox RNG, memory accounting.
+ *
+ * LICENSE: MIT. See the end of the file.
+ *
+ * ------------------------------------------------------------------------
+ * Stop reading here if you only want the API: the declarations follow, each
+ * with a line of comment; the implementation is after them.
+ */
+#ifndef CLVMAP_H
+#define CLVMAP_H
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
+#include <CL/cl.h>
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLV_VERSION_MAJOR 0
+#define CLV_VERSION_MINOR 1
+#define CLV_VERSION_PATCH 0
+
+/* ---- results ------------------------------------------------------------ */
+
+typedef enum clv_status {
+    CLV_OK = 0,
+    CLV_ERROR_INVALID_ARGUMENT, /* NULL pointer, zero size, chunk < -1, ... */
+    CLV_ERROR_DEVICE_SPEC,      /* a device string that does not parse or names no device */
+    CLV_ERROR_NO_DEVICE,        /* no OpenCL device of the kind asked for */
+    CLV_ERROR_BUILD,            /* the OpenCL compiler rejected the program (log in message) */
+    CLV_ERROR_NO_FP64,          /* double asked for on a device without cl_khr_fp64 */
+    CLV_ERROR_UNKNOWN_KERNEL,   /* no kernel of that name in the program */
+    CLV_ERROR_ARGUMENT_COUNT,   /* the kernel takes a different number of arguments */
+    CLV_ERROR_ARGUMENT_TYPE,    /* an argument's dtype or kind does not match the kernel's */
+    CLV_ERROR_SHAPE,            /* array sizes, meshes or splits that do not match */
+    CLV_ERROR_OUT_OF_MEMORY,    /* host memory, or device memory even at chunk 1 */
+    CLV_ERROR_OPENCL,           /* any other OpenCL failure (details in message) */
+    CLV_STATUS_COUNT
+} clv_status;
+
+/* A fixed English description of a status (never NULL). */
+static inline const char *clv_status_string(clv_status status);
+
+/* ---- devices: the mesh -------------------------------------------------- */
+
+typedef struct clv_mesh clv_mesh;
+
+typedef enum clv_split {
+    CLV_SPLIT_EQUAL = 0,     /* default: the same number of items per device (+-1) */
+    CLV_SPLIT_COMPUTE_UNITS, /* in proportion to CL_DEVICE_MAX_COMPUTE_UNITS */
+    CLV_SPLIT_MEASURED,      /* in proportion to items/s measured by earlier maps */
+    CLV_SPLIT_WEIGHTS        /* in proportion to clv_mesh_desc.weights */
+} clv_split;
+
+typedef struct clv_mesh_desc {
+    const char *devices;    /* NULL: $CLV_DEVICES, else the default (see OPTIONS) */
+    clv_split split;        /* how batches are divided between devices */
+    const double *weights;  /* CLV_SPLIT_WEIGHTS: one weight >= 0 per device */
+    int n_weights;
+    int no_fp64;            /* nonzero: treat every device as lacking fp64 (to check
+                               that a program also runs on float-only GPUs) */
+    int no_profiling;       /* nonzero: no profiling events (kernel_ns stays 0) */
+} clv_mesh_desc;
+
+typedef struct clv_device_info {
+    char name[256];
+    char vendor[256];
+    char platform[256];
+    unsigned compute_units;
+    uint64_t global_mem_bytes;
+    uint64_t max_alloc_bytes;
+    size_t max_work_group_size;
+    int fp64;               /* cl_khr_fp64 available (and not disabled by no_fp64) */
+} clv_device_info;
+
+typedef struct clv_device_stats {
+    uint64_t items;             /* batch items run on this device */
+    uint64_t launches;          /* kernel launches */
+    uint64_t chunk_used;        /* items per launch in the latest map (after halvings) */
+    uint64_t chunk_halvings;    /* times an allocation failure halved the chunk */
+    uint64_t bytes_current;     /* device bytes held now by clvmap buffers */
+    uint64_t bytes_high_water;  /* most device bytes ever held at once */
+    uint64_t scratch_high_water;/* most scratch bytes held at once by one map */
+    uint64_t kernel_ns;         /* kernel time from profiling events */
+} clv_device_stats;
+
+/* Open the devices named by desc (NULL: all defaults). Like sqlite3_open, a
+ * mesh is returned even on failure so that clv_mesh_message can say why;
+ * close it with clv_mesh_close. *out is NULL only when host memory ran out. */
+static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc);
+/* Release everything the mesh holds (safe on NULL). Free its arrays and
+ * programs first. */
+static inline void clv_mesh_close(clv_mesh *m);
+/* The latest error's message, or "" (never NULL). */
+static inline const char *clv_mesh_message(const clv_mesh *m);
+static inline int clv_mesh_device_count(const clv_mesh *m);
+static inline clv_status clv_mesh_device_info(const clv_mesh *m, int device, clv_device_info *info);
+static inline clv_status clv_mesh_stats(const clv_mesh *m, int device, clv_device_stats *stats);
+/* Zero the counters (not the bytes currently held). */
+static inline void clv_mesh_reset_stats(clv_mesh *m);
+/* Change how later arrays and maps divide batches (arrays made before keep
+ * their split). weights: CLV_SPLIT_WEIGHTS only. */
+static inline clv_status clv_mesh_set_split(clv_mesh *m, clv_split split, const double *weights, int n_weights);
+/* Items owned by each device for a batch of n_items under the current split. */
+static inline clv_status clv_mesh_split_items(const clv_mesh *m, size_t n_items, size_t *first, size_t *count);
+/* Interop (CLBlast and your own OpenCL code): the device's handles. */
+static inline cl_context clv_mesh_context(const clv_mesh *m, int device);
+static inline cl_command_queue clv_mesh_queue(const clv_mesh *m, int device);
+static inline cl_device_id clv_mesh_device_id(const clv_mesh *m, int device);
+/* Write a numbered list of every OpenCL device (the indices CLV_DEVICES uses)
+ * into buf; returns the number of devices. */
+static inline int clv_list_devices(char *buf, size_t size);
+
+/* ---- programs ----------------------------------------------------------- */
+
+typedef struct clv_program clv_program;
+
+typedef enum clv_dtype { CLV_F32 = 0, CLV_F64, CLV_I32, CLV_U32 } clv_dtype;
+
+typedef struct clv_program_desc {
+    const char *source;  /* OpenCL C 1.2 source (the prelude is prepended) */
+    const char *name;    /* shown in build logs as the file name (default "program.cl") */
+    const char *options; /* extra compiler options, e.g. "-DDIM=16" */
+    clv_dtype real;      /* CLV_F32 (default) or CLV_F64: what clv_real means */
+    int fp64;            /* nonzero: enable double even when real is CLV_F32 */
+} clv_program_desc;
+
+/* Build the program for every device of the mesh. On CLV_ERROR_BUILD the
+ * mesh's message holds each failing device's log; *out is NULL on failure. */
+static inline clv_status clv_program_build(clv_program **out, clv_mesh *m, const clv_program_desc *desc);
+static inline void clv_program_free(clv_program *p);
+
+/* ---- arrays ------------------------------------------------------------- */
+
+typedef struct clv_array clv_array;
+
+typedef enum clv_layout {
+    CLV_SHARDED = 0, /* each device holds the items it owns (index with clv_local()) */
+    CLV_REPLICATED   /* every device holds all items (index with clv_item() or freely) */
+} clv_layout;
+
+/* n_items items of item_elems elements of dtype each. A sharded array is
+ * split like a map of n_items items on this mesh. */
+static inline clv_status clv_array_new(clv_array **out, clv_mesh *m, clv_dtype dtype,
+                                       size_t n_items, size_t item_elems, clv_layout layout);
+static inline void clv_array_free(clv_array *a);
+/* Copy n_items*item_elems elements from host (scattered to their devices). */
+static inline clv_status clv_array_write(clv_array *a, const void *host);
+/* Copy the whole array to host (gathered in global item order). */
+static inline clv_status clv_array_read(const clv_array *a, void *host);
+/* Interop: the buffer on a device and the items it holds (count 0: none). */
+static inline cl_mem clv_array_buffer(const clv_array *a, int device, size_t *first, size_t *count);
+static inline size_t clv_dtype_size(clv_dtype dtype);
+
+/* ---- map: vmap, chunked map and shard in one call ----------------------- */
+
+#define CLV_CHUNK_NONE 0   /* one launch per device (vmap) */
+#define CLV_CHUNK_AUTO (-1) /* the largest chunk whose scratch fits */
+
+typedef enum clv_shape {
+    CLV_ITEM_PER_WORK_ITEM = 0, /* default: item i is work item i */
+    CLV_ITEM_PER_GROUP          /* item i is work group i of local_size work items */
+} clv_shape;
+
+typedef struct clv_map_opts {
+    long chunk;        /* CLV_CHUNK_NONE (0), k > 0 items per launch, or CLV_CHUNK_AUTO */
+    clv_shape shape;   /* launch shape */
+    size_t local_size; /* work items per group; 0: 64 (or the device's limit) */
+    uint64_t seed;     /* what clv_seed() returns in the kernel */
+} clv_map_opts;
+
+typedef enum clv_arg_kind {
+    CLV_ARG_IN = 1,     /* a clv_array the kernel reads */
+    CLV_ARG_OUT,        /* a clv_array the kernel writes */
+    CLV_ARG_INOUT,      /* a clv_array the kernel reads and writes */
+    CLV_ARG_SCRATCH,    /* bytes per item of device scratch, for one chunk */
+    CLV_ARG_LOCAL,      /* bytes of __local memory per work group */
+    CLV_ARG_VALUE,      /* a scalar passed by value */
+    CLV_ARG_REAL        /* a scalar converted to the kernel's float/double */
+} clv_arg_kind;
+
+typedef struct clv_arg {
+    clv_arg_kind kind;
+    clv_array *array;
+    size_t bytes;        /* SCRATCH, LOCAL: byte count; VALUE: value size */
+    const char *type;    /* VALUE: the OpenCL C type name it must match */
+    union { int32_t i; uint32_t u; int64_t l; uint64_t ul; float f; double d; } value;
+} clv_arg;
+
+static inline clv_arg clv_in(clv_array *a);
+static inline clv_arg clv_out(clv_array *a);
+static inline clv_arg clv_inout(clv_array *a);
+static inline clv_arg clv_scratch(size_t bytes_per_item);
+static inline clv_arg clv_local_mem(size_t bytes_per_group);
+static inline clv_arg clv_int(int32_t v);
+static inline clv_arg clv_uint(uint32_t v);
+static inline clv_arg clv_long(int64_t v);
+static inline clv_arg clv_ulong(uint64_t v);
+static inline clv_arg clv_float(float v);
+static inline clv_arg clv_double(double v);
+static inline clv_arg clv_real(double v); /* float or double, as the kernel declares it */
+
+/* Run kernel over items 0..n_items-1 on every device of the program's mesh.
+ * args follow CLV_ITEMS in the kernel's parameter order. */
+static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_items,
+                                 const clv_map_opts *opts, const clv_arg *args, int n_args);
+
+/* C only (a compound literal): CLV_MAP(p, "k", n, &opts, clv_in(x), clv_out(y)) */
+#define CLV_MAP(p, kernel, n_items, opts, ...)                                 \
+    clv_map((p), (kernel), (n_items), (opts), (const clv_arg[]){__VA_ARGS__},  \
+            (int)(sizeof((const clv_arg[]){__VA_ARGS__}) / sizeof(clv_arg)))
+
+/* ---- reductions over the batch ------------------------------------------ */
+
+typedef enum clv_reduce_op { CLV_SUM = 0, CLV_MAX, CLV_LOGSUMEXP } clv_reduce_op;
+
+/* For each element e of the item shape, out[e] = op over items 0..n-1 of
+ * a[item][e], in double, in global item order (pairwise for sums): the same
+ * bits whatever the split. The batch is read back to the host to do so. */
+static inline clv_status clv_reduce(const clv_array *a, clv_reduce_op op, double *out);
+
+/* The prelude's OpenCL C source, as the lines handed to the compiler. */
+static inline const char *const *clv_prelude_lines(size_t *n_lines);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* ========================================================================
+ * IMPLEMENTATION
+ * ======================================================================== */
+
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(CLV_MALLOC) && defined(CLV_REALLOC) && defined(CLV_FREE)
+/* all three given */
+#elif !defined(CLV_MALLOC) && !defined(CLV_REALLOC) && !defined(CLV_FREE)
+#define CLV_MALLOC(n) malloc(n)
+#define CLV_REALLOC(p, n) realloc((p), (n))
+#define CLV_FREE(p) free(p)
+#else
+#error "clvmap: define all of CLV_MALLOC, CLV_REALLOC and CLV_FREE, or none"
+#endif
+
+#ifndef CLV_MESSAGE_SIZE
+#define CLV_MESSAGE_SIZE 8192
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Arguments the library passes before the user's (see CLV_ITEMS). */
+#define CLV__HIDDEN_ARGS 5
+/* Work items per group when the caller does not choose. */
+#define CLV__DEFAULT_LOCAL_SIZE 64
+/* Chunks enqueued per device before the host waits and checks them. */
+#define CLV__LAUNCH_WINDOW 64
+/* Fraction of free device memory that CLV_CHUNK_AUTO may fill. */
+#define CLV__AUTO_MARGIN 0.75
+
+typedef struct clv__device {
+    cl_platform_id platform;
+    cl_device_id id;
+    cl_context context;
+    cl_command_queue queue;
+    clv_device_info info;
+    clv_device_stats stats;
+    double weight;          /* CLV_SPLIT_WEIGHTS */
+} clv__device;
+
+struct clv_mesh {
+    int n_devices;
+    clv__device *devices;
+    clv_split split;
+    int profiling;
+    int opened;             /* 0 for a mesh that only carries an open error */
+    char message[CLV_MESSAGE_SIZE];
+};
+
+typedef struct clv__kernel {
+    char *name;
+    cl_kernel *per_device;  /* one per mesh device */
+    cl_uint n_args;
+} clv__kernel;
+
+struct clv_program {
+    clv_mesh *mesh;
+    cl_program *per_device;
+    clv_dtype real;
+    clv__kernel *kernels;   /* created on first use, kept until free */
+    int n_kernels;
+};
+
+struct clv_array {
+    clv_mesh *mesh;
+    clv_dtype dtype;
+    clv_layout layout;
+    size_t n_items, item_elems;
+    size_t *first, *count;  /* per device: items held (replicated: 0, n_items) */
+    cl_mem *buffers;        /* per device; NULL where count is 0 */
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static inline void *clv__calloc(size_t n, size_t size)
+{
+    if (n != 0 && size > (size_t)-1 / n) return NULL;
+    size_t bytes = n * size;
+    void *p = CLV_MALLOC(bytes > 0 ? bytes : 1);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+static inline char *clv__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = (char *)CLV_MALLOC(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+static inline const char *clv_status_string(clv_status status)
+{
+    switch (status) {
+    case CLV_OK: return "success";
+    case CLV_ERROR_INVALID_ARGUMENT: return "invalid argument";
+    case CLV_ERROR_DEVICE_SPEC: return "invalid device specification";
+    case CLV_ERROR_NO_DEVICE: return "no OpenCL device found";
+    case CLV_ERROR_BUILD: return "OpenCL program build failed";
+    case CLV_ERROR_NO_FP64: return "double precision not supported by a device";
+    case CLV_ERROR_UNKNOWN_KERNEL: return "unknown kernel name";
+    case CLV_ERROR_ARGUMENT_COUNT: return "wrong number of kernel arguments";
+    case CLV_ERROR_ARGUMENT_TYPE: return "kernel argument of the wrong type";
+    case CLV_ERROR_SHAPE: return "array shape or split mismatch";
+    case CLV_ERROR_OUT_OF_MEMORY: return "out of memory";
+    case CLV_ERROR_OPENCL: return "OpenCL error";
+    case CLV_STATUS_COUNT: break;
+    }
+    return "unknown status";
+}
+
+static inline const char *clv__cl_error_name(cl_int err)
+{
+    switch (err) {
+#define CLV__E(x) case x: return #x;
+    CLV__E(CL_SUCCESS) CLV__E(CL_DEVICE_NOT_FOUND) CLV__E(CL_DEVICE_NOT_AVAILABLE)
+    CLV__E(CL_COMPILER_NOT_AVAILABLE) CLV__E(CL_MEM_OBJECT_ALLOCATION_FAILURE)
+    CLV__E(CL_OUT_OF_RESOURCES) CLV__E(CL_OUT_OF_HOST_MEMORY)
+    CLV__E(CL_PROFILING_INFO_NOT_AVAILABLE) CLV__E(CL_MEM_COPY_OVERLAP)
+    CLV__E(CL_IMAGE_FORMAT_MISMATCH) CLV__E(CL_IMAGE_FORMAT_NOT_SUPPORTED)
+    CLV__E(CL_BUILD_PROGRAM_FAILURE) CLV__E(CL_MAP_FAILURE)
+    CLV__E(CL_MISALIGNED_SUB_BUFFER_OFFSET)
+    CLV__E(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+    CLV__E(CL_COMPILE_PROGRAM_FAILURE) CLV__E(CL_LINKER_NOT_AVAILABLE)
+    CLV__E(CL_LINK_PROGRAM_FAILURE) CLV__E(CL_DEVICE_PARTITION_FAILED)
+    CLV__E(CL_KERNEL_ARG_INFO_NOT_AVAILABLE) CLV__E(CL_INVALID_VALUE)
+    CLV__E(CL_INVALID_DEVICE_TYPE) CLV__E(CL_INVALID_PLATFORM) CLV__E(CL_INVALID_DEVICE)
+    CLV__E(CL_INVALID_CONTEXT) CLV__E(CL_INVALID_QUEUE_PROPERTIES)
+    CLV__E(CL_INVALID_COMMAND_QUEUE) CLV__E(CL_INVALID_HOST_PTR)
+    CLV__E(CL_INVALID_MEM_OBJECT) CLV__E(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR)
+    CLV__E(CL_INVALID_IMAGE_SIZE) CLV__E(CL_INVALID_SAMPLER) CLV__E(CL_INVALID_BINARY)
+    CLV__E(CL_INVALID_BUILD_OPTIONS) CLV__E(CL_INVALID_PROGRAM)
+    CLV__E(CL_INVALID_PROGRAM_EXECUTABLE) CLV__E(CL_INVALID_KERNEL_NAME)
+    CLV__E(CL_INVALID_KERNEL_DEFINITION) CLV__E(CL_INVALID_KERNEL)
+    CLV__E(CL_INVALID_ARG_INDEX) CLV__E(CL_INVALID_ARG_VALUE) CLV__E(CL_INVALID_ARG_SIZE)
+    CLV__E(CL_INVALID_KERNEL_ARGS) CLV__E(CL_INVALID_WORK_DIMENSION)
+    CLV__E(CL_INVALID_WORK_GROUP_SIZE) CLV__E(CL_INVALID_WORK_ITEM_SIZE)
+    CLV__E(CL_INVALID_GLOBAL_OFFSET) CLV__E(CL_INVALID_EVENT_WAIT_LIST)
+    CLV__E(CL_INVALID_EVENT) CLV__E(CL_INVALID_OPERATION) CLV__E(CL_INVALID_GL_OBJECT)
+    CLV__E(CL_INVALID_BUFFER_SIZE) CLV__E(CL_INVALID_MIP_LEVEL)
+    CLV__E(CL_INVALID_GLOBAL_WORK_SIZE) CLV__E(CL_INVALID_PROPERTY)
+    CLV__E(CL_INVALID_IMAGE_DESCRIPTOR) CLV__E(CL_INVALID_COMPILER_OPTIONS)
+    CLV__E(CL_INVALID_LINKER_OPTIONS) CLV__E(CL_INVALID_DEVICE_PARTITION_COUNT)
+#undef CLV__E
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR (no OpenCL platform installed)";
+    default: return "unknown OpenCL error";
+    }
+}
+
+/* Record a failure in the mesh's message and return its status. */
+static inline clv_status clv__fail(clv_mesh *m, clv_status status, const char *fmt, ...)
+{
+    if (m) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(m->message, sizeof m->message, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+/* Record a failed OpenCL call: which call, which error, which device. */
+static inline clv_status clv__fail_cl(clv_mesh *m, const char *call, cl_int err, int device)
+{
+    clv_status status = (err == CL_OUT_OF_HOST_MEMORY) ? CLV_ERROR_OUT_OF_MEMORY : CLV_ERROR_OPENCL;
+    if (device >= 0 && m && device < m->n_devices)
+        return clv__fail(m, status, "%s failed with %s (%d) on device %d (%s)", call,
+                         clv__cl_error_name(err), (int)err, device, m->devices[device].info.name);
+    return clv__fail(m, status, "%s failed with %s (%d)", call, clv__cl_error_name(err), (int)err);
+}
+
+static inline int clv__is_alloc_error(cl_int err)
+{
+    return err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_RESOURCES ||
+           err == CL_INVALID_BUFFER_SIZE;
+}
+
+/* ---- device buffers, counted -------------------------------------------- */
+
+static inline void clv__count_bytes(clv__device *d, int64_t delta)
+{
+    d->stats.bytes_current = (uint64_t)((int64_t)d->stats.bytes_current + delta);
+    if (d->stats.bytes_current > d->stats.bytes_high_water)
+        d->stats.bytes_high_water = d->stats.bytes_current;
+}
+
+/* Every device buffer of the library is created here; err says why not. */
+static inline cl_mem clv__buffer_create(clv_mesh *m, int device, cl_mem_flags flags, size_t bytes, cl_int *err)
+{
+    clv__device *d = &m->devices[device];
+    if (bytes > d->info.max_alloc_bytes) {
+        *err = CL_INVALID_BUFFER_SIZE;
+        return NULL;
+    }
+    cl_mem buf = clCreateBuffer(d->context, flags, bytes, NULL, err);
+    if (buf) clv__count_bytes(d, (int64_t)bytes);
+    return buf;
+}
+
+static inline void clv__buffer_release(clv_mesh *m, int device, cl_mem buf, size_t bytes)
+{
+    if (!buf) return;
+    clReleaseMemObject(buf);
+    clv__count_bytes(&m->devices[device], -(int64_t)bytes);
+}
+
+/* ---- device discovery and the CLV_DEVICES parser ------------------------ */
+
+typedef struct clv__found {
+    cl_platform_id platform;
+    cl_device_id device;
+    int platform_index, index_in_platform;
+    cl_device_type type;
+    char platform_name[128];
+} clv__found;
+
+/* Every device of every platform, in the order CLV_DEVICES indices use. */
+static inline int clv__enumerate(clv__found *found, int capacity)
+{
+    cl_platform_id platforms[16];
+    cl_uint n_platforms = 0;
+    int n = 0;
+    if (clGetPlatformIDs(16, platforms, &n_platforms) != CL_SUCCESS) return 0;
+    if (n_platforms > 16) n_platforms = 16;
+    for (cl_uint p = 0; p < n_platforms; ++p) {
+        cl_device_id devices[64];
+        cl_uint n_devices = 0;
+        char pname[128] = "";
+        clGetPlatformInfo(platforms[p], CL_PLATFORM_NAME, sizeof pname - 1, pname, NULL);
+        if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 64, devices, &n_devices) != CL_SUCCESS)
+            continue;
+        if (n_devices > 64) n_devices = 64;
+        for (cl_uint i = 0; i < n_devices && n < capacity; ++i, ++n) {
+            found[n].platform = platforms[p];
+            found[n].device = devices[i];
+            found[n].platform_index = (int)p;
+            found[n].index_in_platform = (int)i;
+            found[n].type = 0;
+            clGetDeviceInfo(devices[i], CL_DEVICE_TYPE, sizeof found[n].type, &found[n].type, NULL);
+            memcpy(found[n].platform_name, pname, sizeof pname);
+        }
+    }
+    return n;
+}
+
+static inline int clv__contains_nocase(const char *hay, const char *needle, size_t needle_len)
+{
+    size_t hay_len = strlen(hay);
+    for (size_t i = 0; needle_len <= hay_len && i <= hay_len - needle_len; ++i) {
+        size_t j = 0;
+        while (j < needle_len && tolower((unsigned char)hay[i + j]) == tolower((unsigned char)needle[j])) ++j;
+        if (j == needle_len) return 1;
+    }
+    return 0;
+}
+
+/* Parse a non-negative decimal integer filling exactly [s, s+len). */
+static inline int clv__parse_index(const char *s, size_t len, int *value)
+{
+    if (len == 0 || len > 6) return 0;
+    int v = 0;
+    for (size_t i = 0; i < len; ++i) {
+        if (!isdigit((unsigned char)s[i])) return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *value = v;
+    return 1;
+}
+
+static inline int clv__type_matches(cl_device_type type, const char *word, size_t len)
+{
+    if (len == 3 && strncmp(word, "all", 3) == 0) return 1;
+    if (len == 3 && strncmp(word, "gpu", 3) == 0) return (type & CL_DEVICE_TYPE_GPU) != 0;
+    if (len == 3 && strncmp(word, "cpu", 3) == 0) return (type & CL_DEVICE_TYPE_CPU) != 0;
+    if (len == 11 && strncmp(word, "accelerator", 11) == 0) return (type & CL_DEVICE_TYPE_ACCELERATOR) != 0;
+    return -1; /* not a type word */
+}
+
+/* Add found[i] to the chosen list unless it is there already. */
+static inline int clv__choose(int *chosen, int *n_chosen, int i)
+{
+    for (int k = 0; k < *n_chosen; ++k)
+        if (chosen[k] == i) return 0;
+    chosen[(*n_chosen)++] = i;
+    return 1;
+}
+
+/* One comma-separated token of a device string. */
+static inline clv_status clv__parse_token(clv_mesh *m, const char *tok, size_t len, const clv__found *found,
+                                          int n_found, int *chosen, int *n_chosen)
+{
+    int index;
+    const char *colon = (const char *)memchr(tok, ':', len);
+    if (len == 0)
+        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device string has an empty entry (use e.g. \"0,1\")");
+    if (clv__type_matches(0, tok, len) >= 0) {
+        int before = *n_chosen;
+        for (int i = 0; i < n_found; ++i)
+            if (clv__type_matches(found[i].type, tok, len) == 1) clv__choose(chosen, n_chosen, i);
+        if (*n_chosen == before)
+            return clv__fail(m, CLV_ERROR_NO_DEVICE, "no OpenCL device of type \"%.*s\"", (int)len, tok);
+        return CLV_OK;
+    }
+    if (clv__parse_index(tok, len, &index)) {
+        if (index >= n_found)
+            return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device index %d out of range: %d device(s) found",
+                             index, n_found);
+        if (!clv__choose(chosen, n_chosen, index))
+            return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device %d named twice", index);
+        return CLV_OK;
+    }
+    if (colon && colon > tok && clv__parse_index(colon + 1, len - (size_t)(colon + 1 - tok), &index)) {
+        size_t name_len = (size_t)(colon - tok);
+        for (int i = 0; i < n_found; ++i) {
+            if (!clv__contains_nocase(found[i].platform_name, tok, name_len) ||
+                found[i].index_in_platform != index)
+                continue;
+            if (!clv__choose(chosen, n_chosen, i))
+                return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device \"%.*s\" named twice", (int)len, tok);
+            return CLV_OK;
+        }
+        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "no device \"%.*s\": no platform matching \"%.*s\" "
+                         "has a device %d", (int)len, tok, (int)name_len, tok, index);
+    }
+    return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "cannot parse device entry \"%.*s\": expected all, gpu, cpu, "
+                     "accelerator, an index such as 0, or platform:index such as pocl:0", (int)len, tok);
+}
+
+/* Choose devices from a spec (NULL: the default rule). */
+static inline clv_status clv__parse_devices(clv_mesh *m, const char *spec, const clv__found *found, int n_found,
+                                            int *chosen, int *n_chosen)
+{
+    *n_chosen = 0;
+    if (!spec) {
+        if (clv__parse_token(m, "gpu", 3, found, n_found, chosen, n_chosen) == CLV_OK) return CLV_OK;
+        if (clv__parse_token(m, "cpu", 3, found, n_found, chosen, n_chosen) == CLV_OK) return CLV_OK;
+        return clv__parse_token(m, "all", 3, found, n_found, chosen, n_chosen);
+    }
+    const char *s = spec;
+    for (;;) {
+        while (*s == ' ') ++s;
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        while (len > 0 && s[len - 1] == ' ') --len;
+        clv_status st = clv__parse_token(m, s, len, found, n_found, chosen, n_chosen);
+        if (st != CLV_OK) return st;
+        if (!end) return CLV_OK;
+        s = end + 1;
+    }
+}
+
+static inline int clv_list_devices(char *buf, size_t size)
+{
+    clv__found found[64];
+    int n = clv__enumerate(found, 64);
+    size_t used = 0;
+    if (buf && size) buf[0] = '\0';
+    for (int i = 0; i < n && buf && used < size; ++i) {
+        char name[256] = "";
+        clGetDeviceInfo(found[i].device, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
+        int w = snprintf(buf + used, size - used, "%d: %s:%d  %s\n", i, found[i].platform_name,
+                         found[i].index_in_platform, name);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+    return n;
+}
+
+/* ---- mesh --------------------------------------------------------------- */
+
+static inline void clv__read_device_info(clv__device *d, int no_fp64)
+{
+    char ext[4096] = "";
+    cl_uint cu = 0;
+    cl_ulong gmem = 0, maxalloc = 0;
+    size_t wg = 1;
+    clGetDeviceInfo(d->id, CL_DEVICE_NAME, sizeof d->info.name - 1, d->info.name, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_VENDOR, sizeof d->info.vendor - 1, d->info.vendor, NULL);
+    clGetPlatformInfo(d->platform, CL_PLATFORM_NAME, sizeof d->info.platform - 1, d->info.platform, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    clGetDeviceInfo(d->id, CL_DEVICE_EXTENSIONS, sizeof ext - 1, ext, NULL);
+    d->info.compute_units = cu;
+    d->info.global_mem_bytes = gmem;
+    d->info.max_alloc_bytes = maxalloc;
+    d->info.max_work_group_size = wg;
+    d->info.fp64 = !no_fp64 && strstr(ext, "cl_khr_fp64") != NULL;
+}
+
+static inline clv_status clv__open_device(clv_mesh *m, int index, const clv__found *f)
+{
+    clv__device *d = &m->devices[index];
+    cl_int err;
+    cl_context_properties props[3] = { CL_CONTEXT_PLATFORM, (cl_context_properties)f->platform, 0 };
+    d->platform = f->platform;
+    d->id = f->device;
+    d->weight = 1.0;
+    d->context = clCreateContext(props, 1, &d->id, NULL, NULL, &err);
+    if (!d->context) return clv__fail_cl(m, "clCreateContext", err, -1);
+    d->queue = clCreateCommandQueue(d->context, d->id, m->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
+    if (!d->queue) return clv__fail_cl(m, "clCreateCommandQueue", err, -1);
+    return CLV_OK;
+}
+
+static inline clv_status clv__check_weights(clv_mesh *m, clv_split split, const double *weights, int n_weights)
+{
+    if (split < CLV_SPLIT_EQUAL || split > CLV_SPLIT_WEIGHTS)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "unknown split %d", (int)split);
+    if (split != CLV_SPLIT_WEIGHTS) return CLV_OK;
+    if (!weights || n_weights != m->n_devices)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "CLV_SPLIT_WEIGHTS needs one weight per device "
+                         "(%d devices, %d weights)", m->n_devices, weights ? n_weights : 0);
+    double total = 0;
+    for (int i = 0; i < n_weights; ++i) {
+        if (!(weights[i] >= 0) || !isfinite(weights[i]))
+            return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "weight %d is %g: weights must be finite and >= 0",
+                             i, weights[i]);
+        total += weights[i];
+    }
+    if (!(total > 0)) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "all split weights are zero");
+    return CLV_OK;
+}
+
+static inline clv_status clv_mesh_set_split(clv_mesh *m, clv_split split, const double *weights, int n_weights)
+{
+    if (!m || !m->opened) return CLV_ERROR_INVALID_ARGUMENT;
+    clv_status st = clv__check_weights(m, split, weights, n_weights);
+    if (st != CLV_OK) return st;
+    m->split = split;
+    if (split == CLV_SPLIT_WEIGHTS)
+        for (int i = 0; i < m->n_devices; ++i) m->devices[i].weight = weights[i];
+    return CLV_OK;
+}
+
+static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc)
+{
+    clv_mesh_desc defaults;
+    clv__found found[64];
+    int chosen[64];
+    int n_chosen = 0;
+    if (!out) return CLV_ERROR_INVALID_ARGUMENT;
+    memset(&defaults, 0, sizeof defaults);
+    if (!desc) desc = &defaults;
+    clv_mesh *m = (clv_mesh *)clv__calloc(1, sizeof *m);
+    *out = m;
+    if (!m) return CLV_ERROR_OUT_OF_MEMORY;
+    m->profiling = !desc->no_profiling;
+    const char *spec = desc->devices ? desc->devices : getenv("CLV_DEVICES");
+    if (spec && !*spec) spec = NULL;
+    int n_found = clv__enumerate(found, 64);
+    if (n_found == 0)
+        return clv__fail(m, CLV_ERROR_NO_DEVICE, "no OpenCL platform or device found (is an ICD such as "
+                         "pocl-opencl-icd installed, and /etc/OpenCL/vendors populated?)");
+    clv_status st = clv__parse_devices(m, spec, found, n_found, chosen, &n_chosen);
+    if (st != CLV_OK) return st;
+    m->devices = (clv__device *)clv__calloc((size_t)n_chosen, sizeof *m->devices);
+    if (!m->devices) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    m->n_devices = n_chosen;
+    for (int i = 0; i < n_chosen; ++i) {
+        st = clv__open_device(m, i, &found[chosen[i]]);
+        if (st != CLV_OK) return st;
+        clv__read_device_info(&m->devices[i], desc->no_fp64);
+    }
+    st = clv__check_weights(m, desc->split, desc->weights, desc->n_weights);
+    if (st != CLV_OK) return st;
+    m->opened = 1;
+    return clv_mesh_set_split(m, desc->split, desc->weights, desc->n_weights);
+}
+
+static inline void clv_mesh_close(clv_mesh *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->n_devices; ++i) {
+        if (m->devices[i].queue) clReleaseCommandQueue(m->devices[i].queue);
+        if (m->devices[i].context) clReleaseContext(m->devices[i].context);
+    }
+    CLV_FREE(m->devices);
+    CLV_FREE(m);
+}
+
+static inline const char *clv_mesh_message(const clv_mesh *m)
+{
+    return m ? m->message : "no mesh (host out of memory, or NULL passed)";
+}
+
+static inline int clv_mesh_device_count(const clv_mesh *m) { return m && m->opened ? m->n_devices : 0; }
+
+static inline int clv__valid_device(const clv_mesh *m, int device)
+{
+    return m && m->opened && device >= 0 && device < m->n_devices;
+}
+
+static inline clv_status clv_mesh_device_info(const clv_mesh *m, int device, clv_device_info *info)
+{
+    if (!clv__valid_device(m, device) || !info) return CLV_ERROR_INVALID_ARGUMENT;
+    *info = m->devices[device].info;
+    return CLV_OK;
+}
+
+static inline clv_status clv_mesh_stats(const clv_mesh *m, int device, clv_device_stats *stats)
+{
+    if (!clv__valid_device(m, device) || !stats) return CLV_ERROR_INVALID_ARGUMENT;
+    *stats = m->devices[device].stats;
+    return CLV_OK;
+}
+
+static inline void clv_mesh_reset_stats(clv_mesh *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->n_devices; ++i) {
+        clv_device_stats *s = &m->devices[i].stats;
+        uint64_t held = s->bytes_current;
+        memset(s, 0, sizeof *s);
+        s->bytes_current = s->bytes_high_water = held;
+    }
+}
+
+static inline cl_context clv_mesh_context(const clv_mesh *m, int device)
+{
+    return clv__valid_device(m, device) ? m->devices[device].context : NULL;
+}
+static inline cl_command_queue clv_mesh_queue(const clv_mesh *m, int device)
+{
+    return clv__valid_device(m, device) ? m->devices[device].queue : NULL;
+}
+static inline cl_device_id clv_mesh_device_id(const clv_mesh *m, int device)
+{
+    return clv__valid_device(m, device) ? m->devices[device].id : NULL;
+}
+
+/* The weight of a device under the mesh's split. */
+static inline double clv__device_weight(const clv_mesh *m, int i)
+{
+    const clv__device *d = &m->devices[i];
+    switch (m->split) {
+    case CLV_SPLIT_COMPUTE_UNITS: return d->info.compute_units ? (double)d->info.compute_units : 1.0;
+    case CLV_SPLIT_WEIGHTS: return d->weight;
+    case CLV_SPLIT_MEASURED:
+        /* items per second of kernel time in the maps run so far */
+        if (d->stats.kernel_ns && d->stats.items) return (double)d->stats.items / (double)d->stats.kernel_ns;
+        return -1; /* unmeasured: handled by the caller */
+    case CLV_SPLIT_EQUAL: break;
+    }
+    return 1.0;
+}
+
+static inline clv_status clv_mesh_split_items(const clv_mesh *m, size_t n_items, size_t *first, size_t *count)
+{
+    double w[64], total = 0, cumulative = 0;
+    int unmeasured = 0;
+    if (!m || !m->opened || !first || !count) return CLV_ERROR_INVALID_ARGUMENT;
+    for (int i = 0; i < m->n_devices; ++i) {
+        w[i] = clv__device_weight(m, i);
+        if (w[i] < 0) unmeasured = 1;
+    }
+    for (int i = 0; i < m->n_devices; ++i) {
+        if (unmeasured) w[i] = 1.0; /* measured split before any map: equal */
+        total += w[i];
+    }
+    /* Cumulative rounding: device i owns [round(W_<i / W * n), round(W_<=i / W * n)). */
+    size_t start = 0;
+    for (int i = 0; i < m->n_devices; ++i) {
+        cumulative += w[i];
+        size_t end = (i == m->n_devices - 1) ? n_items
+                     : (size_t)floor(cumulative / total * (double)n_items + 0.5);
+        if (end < start) end = start;
+        if (end > n_items) end = n_items;
+        first[i] = start;
+        count[i] = end - start;
+        start = end;
+    }
+    return CLV_OK;
+}
+
+/* ---- programs ----------------------------------------------------------- */
+
+/* BEGIN EMBEDDED kernels/prelude.cl (generated by tools/embed.c; do not edit) */
+static inline const char *const *clv_prelude_lines(size_t *n_lines)
+{
+    static const char *const lines[] = {
+        "/* clvmap device prelude (OpenCL C 1.2). Prepended to every program that\n",
+        " * clv_program_build builds. This file is the single source of truth: it is\n",
+        " * embedded into include/clvmap.h by tools/embed.c, and tests/test_embed.c\n",
+        " * fails when the embedded copy is stale.\n",
+        " *\n",
+        " * Everything here is either a macro or an inline function so that programs\n",
+        " * that never use the RNG pay nothing for it. */\n",
+        "\n",
+        "#ifdef CLV_FP64\n",
+        "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n",
+        "#endif\n",
+        "\n",
+        "#ifndef CLV_REAL\n",
+        "#define CLV_REAL float\n",
+        "#endif\n",
+        "typedef CLV_REAL clv_real;\n",
+        "\n",
+        "/* ---- item indexing -------------------------------------------------------\n",
+        " * A map kernel starts its parameter list with CLV_ITEMS. The library fills\n",
+        " * these hidden parameters; the kernel reads them only through the helpers\n",
+        " * below, so it cannot depend on how the batch was cut into devices and\n",
+        " * chunks. */\n",
+        "#define CLV_ITEMS                                                   \\\n",
+        "    const ulong clv__chunk_end,   /* one past the chunk's last item */ \\\n",
+        "    const ulong clv__device_first,/* first item this device owns */   \\\n",
+        "    const ulong clv__chunk_first, /* first item of this launch */     \\\n",
+        "    const ulong clv__seed,        /* clv_map_opts.seed */            \\\n",
+        "    const uint  clv__group_per_item /* 1: one work group per item */\n",
+        "\n",
+        "/* Global index of this work item's batch item: the same whatever the split. */\n",
+        "#define clv_item()                                                  \\\n",
+        "    ((ulong)(clv__group_per_item \? get_global_id(0) / get_local_size(0) \\\n",
+        "                                 : get_global_id(0)))\n",
+        "/* False for the padding work items of the last work group of a launch. */\n",
+        "#define clv_in_batch() (clv_item() < clv__chunk_end)\n",
+        "/* Leave the kernel on padding work items (one-item-per-work-item shape). */\n",
+        "#define CLV_GUARD() do { if (!clv_in_batch()) return; } while (0)\n",
+        "/* Index of the item in this device's part of a batched (sharded) array. */\n",
+        "#define clv_local() (clv_item() - clv__device_first)\n",
+        "/* Slot of the item in the launch's scratch buffer (0 .. chunk-1). */\n",
+        "#define clv_slot() (clv_item() - clv__chunk_first)\n",
+        "/* The seed given in clv_map_opts. */\n",
+        "#define clv_seed() (clv__seed)\n",
+        "\n",
+        "/* ---- Philox-4x32-10 ------------------------------------------------------\n",
+        " * Salmon, Moraes, Dror & Shaw, \"Parallel random numbers: as easy as 1, 2, 3\"\n",
+        " * (SC'11); constants and round structure as in Random123. Checked against\n",
+        " * Random123's published known-answer vectors in tests/test_rng.c. */\n",
+        "inline uint4 clv_philox4x32_10(uint4 ctr, uint2 key)\n",
+        "{\n",
+        "    for (int round = 0; round < 10; ++round) {\n",
+        "        if (round > 0) {\n",
+        "            key.x += 0x9E3779B9u;\n",
+        "            key.y += 0xBB67AE85u;\n",
+        "        }\n",
+        "        const uint hi0 = mul_hi(0xD2511F53u, ctr.x);\n",
+        "        const uint lo0 = 0xD2511F53u * ctr.x;\n",
+        "        const uint hi1 = mul_hi(0xCD9E8D57u, ctr.z);\n",
+        "        const uint lo1 = 0xCD9E8D57u * ctr.z;\n",
+        "        ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);\n",
+        "    }\n",
+        "    return ctr;\n",
+        "}\n",
+        "\n",
+        "/* A counter-based stream: key = seed (64 bits), counter = (draw, stream,\n",
+        " * item). Draw n of stream s for item i is a pure function of\n",
+        " * (seed, i, s, n), never of the chunk or the device. */\n",
+        "typedef struct clv_rng {\n",
+        "    uint2 key;\n",
+        "    uint  stream;\n",
+        "    uint  draw;   /* next block of 128 bits */\n",
+        "    ulong item;\n",
+        "    uint4 block;  /* the current block */\n",
+        "    uint  used;   /* 32-bit words of block already handed out (4 = empty) */\n",
+        "} clv_rng;\n",
+        "\n",
+        "inline clv_rng clv_rng_init(ulong seed, ulong item, uint stream)\n",
+        "{\n",
+        "    clv_rng r;\n",
+        "    r.key = (uint2)((uint)seed, (uint)(seed >> 32));\n",
+        "    r.stream = stream;\n",
+        "    r.draw = 0;\n",
+        "    r.item = item;\n",
+        "    r.block = (uint4)(0);\n",
+        "    r.used = 4;\n",
+        "    return r;\n",
+        "}\n",
+        "\n",
+        "/* The next 128 random bits of the stream. */\n",
+        "inline uint4 clv_rng_block(clv_rng *r)\n",
+        "{\n",
+        "    const uint4 ctr = (uint4)(r->draw, r->stream, (uint)r->item,\n",
+        "                              (uint)(r->item >> 32));\n",
+        "    r->draw += 1;\n",
+        "    return clv_philox4x32_10(ctr, r->key);\n",
+        "}\n",
+        "\n",
+        "/* The next 32 random bits. */\n",
+        "inline uint clv_rng_u32(clv_rng *r)\n",
+        "{\n",
+        "    if (r->used == 4) {\n",
+        "        r->block = clv_rng_block(r);\n",
+        "        r->used = 0;\n",
+        "    }\n",
+        "    const uint words[4] = { r->block.x, r->block.y, r->block.z, r->block.w };\n",
+        "    return words[r->used++];\n",
+        "}\n",
+        "\n",
+        "/* Uniform on the open interval (0, 1): 23 random bits plus half a step, so\n",
+        " * neither 0 nor 1 can occur and log(u) is always finite. */\n",
+        "inline float clv_uniform_f32(clv_rng *r)\n",
+        "{\n",
+        "    return ((float)(clv_rng_u32(r) >> 9) + 0.5f) * 0x1.0p-23f;\n",
+        "}\n",
+        "\n",
+        "/* Standard normal by Box-Muller (one of the pair is used; simple and\n",
+        " * branch-free, which keeps the work items of a group in step). */\n",
+        "inline float clv_normal_f32(clv_rng *r)\n",
+        "{\n",
+        "    const float u1 = clv_uniform_f32(r);\n",
+        "    const float u2 = clv_uniform_f32(r);\n",
+        "    return sqrt(-2.0f * log(u1)) * cospi(2.0f * u2);\n",
+        "}\n",
+        "\n",
+        "#ifdef CLV_FP64\n",
+        "/* Uniform on (0, 1) with 52 random bits plus half a step. */\n",
+        "inline double clv_uniform_f64(clv_rng *r)\n",
+        "{\n",
+        "    const ulong hi = clv_rng_u32(r);\n",
+        "    const ulong lo = clv_rng_u32(r);\n",
+        "    const ulong bits = ((hi << 32) | lo) >> 12;\n",
+        "    return ((double)bits + 0.5) * 0x1.0p-52;\n",
+        "}\n",
+        "\n",
+        "inline double clv_normal_f64(clv_rng *r)\n",
+        "{\n",
+        "    const double u1 = clv_uniform_f64(r);\n",
+        "    const double u2 = clv_uniform_f64(r);\n",
+        "    return sqrt(-2.0 * log(u1)) * cospi(2.0 * u2);\n",
+        "}\n",
+        "#define clv_uniform(r) clv_uniform_f64(r)\n",
+        "#define clv_normal(r) clv_normal_f64(r)\n",
+        "#else\n",
+        "#define clv_uniform(r) clv_uniform_f32(r)\n",
+        "#define clv_normal(r) clv_normal_f32(r)\n",
+        "#endif\n",
+    };
+    if (n_lines) *n_lines = sizeof lines / sizeof lines[0];
+    return lines;
+}
+/* END EMBEDDED kernels/prelude.cl */
+
+/* Append the build log of every device whose build failed to the message. */
+static inline void clv__collect_build_logs(clv_mesh *m, cl_program *programs, const char *name)
+{
+    size_t used = (size_t)snprintf(m->message, sizeof m->message, "build of %s failed", name);
+    for (int i = 0; i < m->n_devices && used < sizeof m->message; ++i) {
+        cl_build_status bs = CL_BUILD_NONE;
+        if (!programs[i]) continue;
+        clGetProgramBuildInfo(programs[i], m->devices[i].id, CL_PROGRAM_BUILD_STATUS, sizeof bs, &bs, NULL);
+        if (bs == CL_BUILD_SUCCESS) continue;
+        used += (size_t)snprintf(m->message + used, sizeof m->message - used, "\n-- device %d (%s):\n", i,
+                                 m->devices[i].info.name);
+        if (used >= sizeof m->message) break;
+        size_t log_size = 0;
+        clGetProgramBuildInfo(programs[i], m->devices[i].id, CL_PROGRAM_BUILD_LOG,
+                              sizeof m->message - used - 1, m->message + used, &log_size);
+        m->message[sizeof m->message - 1] = '\0';
+        used = strlen(m->message);
+    }
+}
+
+static inline void clv_program_free(clv_program *p)
+{
+    if (!p) return;
+    for (int k = 0; k < p->n_kernels; ++k) {
+        for (int i = 0; i < p->mesh->n_devices; ++i)
+            if (p->kernels[k].per_device[i]) clReleaseKernel(p->kernels[k].per_device[i]);
+        CLV_FREE(p->kernels[k].per_device);
+        CLV_FREE(p->kernels[k].name);
+    }
+    CLV_FREE(p->kernels);
+    for (int i = 0; p->per_device && i < p->mesh->n_devices; ++i)
+        if (p->per_device[i]) clReleaseProgram(p->per_device[i]);
+    CLV_FREE(p->per_device);
+    CLV_FREE(p);
+}
+
+static inline clv_status clv__check_fp64(clv_mesh *m, int want_fp64)
+{
+    for (int i = 0; want_fp64 && i < m->n_devices; ++i)
+        if (!m->devices[i].info.fp64)
+            return clv__fail(m, CLV_ERROR_NO_FP64, "double precision asked for, but device %d (%s) has no "
+                             "cl_khr_fp64: build with real = CLV_F32 or choose other devices", i,
+                             m->devices[i].info.name);
+    return CLV_OK;
+}
+
+/* The sources handed to the compiler: the prelude, a #line reset, the user's. */
+static inline const char **clv__program_sources(const char *source, const char *line_directive, cl_uint *count)
+{
+    size_t n_prelude;
+    const char *const *prelude = clv_prelude_lines(&n_prelude);
+    const char **all = (const char **)clv__calloc(n_prelude + 2, sizeof *all);
+    if (!all) return NULL;
+    for (size_t i = 0; i < n_prelude; ++i) all[i] = prelude[i];
+    all[n_prelude] = line_directive;
+    all[n_prelude + 1] = source;
+    *count = (cl_uint)(n_prelude + 2);
+    return all;
+}
+
+static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *desc, const char *name,
+                                        int fp64)
+{
+    clv_mesh *m = p->mesh;
+    char line_directive[300], options[2048];
+    cl_uint n_sources = 0;
+    cl_int err = CL_SUCCESS;
+    int failed = 0;
+    snprintf(line_directive, sizeof line_directive, "\n#line 1 \"%s\"\n", name);
+    int w = snprintf(options, sizeof options, "-cl-std=CL1.2 -cl-kernel-arg-info -DCLV_REAL=%s%s %s",
+                     desc->real == CLV_F64 ? "double" : "float", fp64 ? " -DCLV_FP64" : "",
+                     desc->options ? desc->options : "");
+    if (w < 0 || (size_t)w >= sizeof options)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "compiler options longer than %d characters",
+                         (int)sizeof options - 200);
+    const char **sources = clv__program_sources(desc->source, line_directive, &n_sources);
+    if (!sources) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    for (int i = 0; i < m->n_devices; ++i) {
+        p->per_device[i] = clCreateProgramWithSource(m->devices[i].context, n_sources, sources, NULL, &err);
+        if (!p->per_device[i]) break;
+        cl_int berr = clBuildProgram(p->per_device[i], 1, &m->devices[i].id, options, NULL, NULL);
+        if (berr == CL_BUILD_PROGRAM_FAILURE) failed = 1;
+        else if (berr != CL_SUCCESS) {
+            err = berr;
+            break;
+        }
+    }
+    CLV_FREE((void *)sources);
+    if (err != CL_SUCCESS) return clv__fail_cl(m, "clCreateProgramWithSource/clBuildProgram", err, -1);
+    if (failed) {
+        clv__collect_build_logs(m, p->per_device, name);
+        return CLV_ERROR_BUILD;
+    }
+    return CLV_OK;
+}
+
+static inline clv_status clv_program_build(clv_program **out, clv_mesh *m, const clv_program_desc *desc)
+{
+    if (out) *out = NULL;
+    if (!m || !m->opened) return CLV_ERROR_INVALID_ARGUMENT;
+    if (!out || !desc || !desc->source)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_program_build: out, desc and desc->source "
+                         "must not be NULL");
+    if (desc->real != CLV_F32 && desc->real != CLV_F64)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_program_desc.real must be CLV_F32 or CLV_F64");
+    int fp64 = desc->real == CLV_F64 || desc->fp64 ||
+               (desc->options && strstr(desc->options, "CLV_REAL=double"));
+    clv_status st = clv__check_fp64(m, fp64);
+    if (st != CLV_OK) return st;
+    clv_program *p = (clv_program *)clv__calloc(1, sizeof *p);
+    if (!p) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    p->mesh = m;
+    p->real = desc->real;
+    p->per_device = (cl_program *)clv__calloc((size_t)m->n_devices, sizeof *p->per_device);
+    st = p->per_device ? clv__build_all(p, desc, desc->name ? desc->name : "program.cl", fp64)
+                       : clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (st != CLV_OK) {
+        clv_program_free(p);
+        return st;
+    }
+    *out = p;
+    return CLV_OK;
+}
+
+/* The kernel's per-device objects, created on first use. */
+static inline clv_status clv__find_kernel(clv_program *p, const char *name, clv__kernel **out)
+{
+    clv_mesh *m = p->mesh;
+    for (int k = 0; k < p->n_kernels; ++k)
+        if (strcmp(p->kernels[k].name, name) == 0) {
+            *out = &p->kernels[k];
+            return CLV_OK;
+        }
+    clv__kernel kern;
+    cl_int err = CL_SUCCESS;
+    memset(&kern, 0, sizeof kern);
+    kern.per_device = (cl_kernel *)clv__calloc((size_t)m->n_devices, sizeof(cl_kernel));
+    kern.name = clv__strdup(name);
+    clv__kernel *grown = (clv__kernel *)CLV_REALLOC(p->kernels, (size_t)(p->n_kernels + 1) * sizeof *grown);
+    if (grown) p->kernels = grown;
+    if (!kern.per_device || !kern.name || !grown) {
+        CLV_FREE(kern.per_device);
+        CLV_FREE(kern.name);
+        return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    }
+    for (int i = 0; i < m->n_devices && err == CL_SUCCESS; ++i)
+        kern.per_device[i] = clCreateKernel(p->per_device[i], name, &err);
+    if (err == CL_SUCCESS) err = clGetKernelInfo(kern.per_device[0], CL_KERNEL_NUM_ARGS, sizeof kern.n_args,
+                                                 &kern.n_args, NULL);
+    if (err != CL_SUCCESS) {
+        for (int i = 0; i < m->n_devices; ++i)
+            if (kern.per_device[i]) clReleaseKernel(kern.per_device[i]);
+        CLV_FREE(kern.per_device);
+        CLV_FREE(kern.name);
+        if (err != CL_INVALID_KERNEL_NAME) return clv__fail_cl(m, "clCreateKernel", err, 0);
+        char names[1024] = "";
+        clGetProgramInfo(p->per_device[0], CL_PROGRAM_KERNEL_NAMES, sizeof names - 1, names, NULL);
+        return clv__fail(m, CLV_ERROR_UNKNOWN_KERNEL, "no kernel named \"%s\" in the program (it has: %s)",
+                         name, names);
+    }
+    p->kernels[p->n_kernels] = kern;
+    *out = &p->kernels[p->n_kernels++];
+    return CLV_OK;
+}
+
+/* ---- arrays ------------------------------------------------------------- */
+
+static inline size_t clv_dtype_size(clv_dtype dtype)
+{
+    switch (dtype) {
+    case CLV_F32: return 4;
+    case CLV_F64: return 8;
+    case CLV_I32: return 4;
+    case CLV_U32: return 4;
+    }
+    return 0;
+}
+
+static inline const char *clv__dtype_cname(clv_dtype dtype)
+{
+    switch (dtype) {
+    case CLV_F32: return "float";
+    case CLV_F64: return "double";
+    case CLV_I32: return "int";
+    case CLV_U32: return "uint";
+    }
+    return "?";
+}
+
+static inline size_t clv__array_bytes(const clv_array *a, int device)
+{
+    return a->count[device] * a->item_elems * clv_dtype_size(a->dtype);
+}
+
+static inline void clv_array_free(clv_array *a)
+{
+    if (!a) return;
+    for (int i = 0; a->buffers && i < a->mesh->n_devices; ++i)
+        clv__buffer_release(a->mesh, i, a->buffers[i], clv__array_bytes(a, i));
+    CLV_FREE(a->buffers);
+    CLV_FREE(a->first);
+    CLV_FREE(a->count);
+    CLV_FREE(a);
+}
+
+static inline clv_status clv__array_check_new(clv_mesh *m, clv_dtype dtype, size_t n_items, size_t item_elems,
+                                              clv_layout layout)
+{
+    if (dtype != CLV_F32 && dtype != CLV_F64 && dtype != CLV_I32 && dtype != CLV_U32)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_new: unknown dtype %d", (int)dtype);
+    if (layout != CLV_SHARDED && layout != CLV_REPLICATED)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_new: unknown layout %d", (int)layout);
+    if (n_items == 0 || item_elems == 0)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_new: n_items (%zu) and item_elems (%zu) "
+                         "must be at least 1", n_items, item_elems);
+    if (item_elems > ((size_t)-1 / 8) / n_items)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_new: %zu x %zu elements overflow size_t",
+                         n_items, item_elems);
+    if (dtype == CLV_F64)
+        return clv__check_fp64(m, 1);
+    return CLV_OK;
+}
+
+static inline clv_status clv_array_new(clv_array **out, clv_mesh *m, clv_dtype dtype, size_t n_items,
+                                       size_t item_elems, clv_layout layout)
+{
+    if (out) *out = NULL;
+    if (!m || !m->opened) return CLV_ERROR_INVALID_ARGUMENT;
+    if (!out) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_new: out is NULL");
+    clv_status st = clv__array_check_new(m, dtype, n_items, item_elems, layout);
+    if (st != CLV_OK) return st;
+    clv_array *a = (clv_array *)clv__calloc(1, sizeof *a);
+    if (!a) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    a->mesh = m;
+    a->dtype = dtype;
+    a->layout = layout;
+    a->n_items = n_items;
+    a->item_elems = item_elems;
+    a->first = (size_t *)clv__calloc((size_t)m->n_devices, sizeof(size_t));
+    a->count = (size_t *)clv__calloc((size_t)m->n_devices, sizeof(size_t));
+    a->buffers = (cl_mem *)clv__calloc((size_t)m->n_devices, sizeof(cl_mem));
+    if (!a->first || !a->count || !a->buffers) {
+        clv_array_free(a);
+        return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    }
+    if (layout == CLV_SHARDED) clv_mesh_split_items(m, n_items, a->first, a->count);
+    for (int i = 0; i < m->n_devices; ++i) {
+        cl_int err = CL_SUCCESS;
+        if (layout == CLV_REPLICATED) a->count[i] = n_items;
+        if (a->count[i] == 0) continue;
+        a->buffers[i] = clv__buffer_create(m, i, CL_MEM_READ_WRITE, clv__array_bytes(a, i), &err);
+        if (!a->buffers[i]) {
+            st = clv__fail_cl(m, "clCreateBuffer (array)", err, i);
+            if (clv__is_alloc_error(err)) st = CLV_ERROR_OUT_OF_MEMORY;
+            a->count[i] = 0;
+            clv_array_free(a);
+            return st;
+        }
+    }
+    *out = a;
+    return CLV_OK;
+}
+
+static inline clv_status clv_array_write(clv_array *a, const void *host)
+{
+    if (!a) return CLV_ERROR_INVALID_ARGUMENT;
+    clv_mesh *m = a->mesh;
+    if (!host) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_write: host is NULL");
+    size_t item_bytes = a->item_elems * clv_dtype_size(a->dtype);
+    for (int i = 0; i < m->n_devices; ++i) {
+        if (!a->count[i]) continue;
+        const char *src = (const char *)host + a->first[i] * item_bytes;
+        cl_int err = clEnqueueWriteBuffer(m->devices[i].queue, a->buffers[i], CL_FALSE, 0,
+                                          clv__array_bytes(a, i), src, 0, NULL, NULL);
+        if (err != CL_SUCCESS) return clv__fail_cl(m, "clEnqueueWriteBuffer", err, i);
+    }
+    for (int i = 0; i < m->n_devices; ++i) {
+        cl_int err = clFinish(m->devices[i].queue);
+        if (err != CL_SUCCESS) return clv__fail_cl(m, "clFinish (array write)", err, i);
+    }
+    return CLV_OK;
+}
+
+static inline clv_status clv_array_read(const clv_array *a, void *host)
+{
+    if (!a) return CLV_ERROR_INVALID_ARGUMENT;
+    clv_mesh *m = a->mesh;
+    if (!host) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_read: host is NULL");
+    size_t item_bytes = a->item_elems * clv_dtype_size(a->dtype);
+    for (int i = 0; i < m->n_devices; ++i) {
+        if (!a->count[i]) continue;
+        char *dst = (char *)host + a->first[i] * item_bytes;
+        cl_int err = clEnqueueReadBuffer(m->devices[i].queue, a->buffers[i], CL_FALSE, 0,
+                                         clv__array_bytes(a, i), dst, 0, NULL, NULL);
+        if (err != CL_SUCCESS) return clv__fail_cl(m, "clEnqueueReadBuffer", err, i);
+        if (a->layout == CLV_REPLICATED) break; /* one copy is the array */
+    }
+    for (int i = 0; i < m->n_devices; ++i) {
+        cl_int err = clFinish(m->devices[i].queue);
+        if (err != CL_SUCCESS) return clv__fail_cl(m, "clFinish (array read)", err, i);
+    }
+    return CLV_OK;
+}
+
+static inline cl_mem clv_array_buffer(const clv_array *a, int device, size_t *first, size_t *count)
+{
+    if (!a || device < 0 || device >= a->mesh->n_devices) return NULL;
+    if (first) *first = a->first[device];
+    if (count) *count = a->count[device];
+    return a->buffers[device];
+}
+
+/* ---- kernel arguments --------------------------------------------------- */
+
+static inline clv_arg clv__arg(clv_arg_kind kind)
+{
+    clv_arg a;
+    memset(&a, 0, sizeof a);
+    a.kind = kind;
+    return a;
+}
+static inline clv_arg clv_in(clv_array *x) { clv_arg a = clv__arg(CLV_ARG_IN); a.array = x; return a; }
+static inline clv_arg clv_out(clv_array *x) { clv_arg a = clv__arg(CLV_ARG_OUT); a.array = x; return a; }
+static inline clv_arg clv_inout(clv_array *x) { clv_arg a = clv__arg(CLV_ARG_INOUT); a.array = x; return a; }
+static inline clv_arg clv_scratch(size_t bytes) { clv_arg a = clv__arg(CLV_ARG_SCRATCH); a.bytes = bytes; return a; }
+static inline clv_arg clv_local_mem(size_t bytes) { clv_arg a = clv__arg(CLV_ARG_LOCAL); a.bytes = bytes; return a; }
+static inline clv_arg clv__value(const char *type, size_t bytes)
+{
+    clv_arg a = clv__arg(CLV_ARG_VALUE);
+    a.type = type;
+    a.bytes = bytes;
+    return a;
+}
+static inline clv_arg clv_int(int32_t v) { clv_arg a = clv__value("int", 4); a.value.i = v; return a; }
+static inline clv_arg clv_uint(uint32_t v) { clv_arg a = clv__value("uint", 4); a.value.u = v; return a; }
+static inline clv_arg clv_long(int64_t v) { clv_arg a = clv__value("long", 8); a.value.l = v; return a; }
+static inline clv_arg clv_ulong(uint64_t v) { clv_arg a = clv__value("ulong", 8); a.value.ul = v; return a; }
+static inline clv_arg clv_float(float v) { clv_arg a = clv__value("float", 4); a.value.f = v; return a; }
+static inline clv_arg clv_double(double v) { clv_arg a = clv__value("double", 8); a.value.d = v; return a; }
+static inline clv_arg clv_real(double v) { clv_arg a = clv__arg(CLV_ARG_REAL); a.value.d = v; return a; }
+
+/* ---- map ---------------------------------------------------------------- */
+
+/* What one argument looks like in the kernel, as far as the driver says. */
+typedef struct clv__param {
+    int known;                  /* 0: the driver gave no argument info */
+    cl_kernel_arg_address_qualifier address;
+    cl_kernel_arg_type_qualifier qualifier;
+    char type[64];              /* "float*", "int", ... without spaces */
+    char name[64];
+} clv__param;
+
+static inline void clv__param_info(cl_kernel k, cl_uint index, clv__param *out)
+{
+    char raw[64] = "";
+    size_t j = 0;
+    memset(out, 0, sizeof *out);
+    if (clGetKernelArgInfo(k, index, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof out->address, &out->address,
+                           NULL) != CL_SUCCESS)
+        return;
+    clGetKernelArgInfo(k, index, CL_KERNEL_ARG_TYPE_QUALIFIER, sizeof out->qualifier, &out->qualifier, NULL);
+    clGetKernelArgInfo(k, index, CL_KERNEL_ARG_TYPE_NAME, sizeof raw - 1, raw, NULL);
+    clGetKernelArgInfo(k, index, CL_KERNEL_ARG_NAME, sizeof out->name - 1, out->name, NULL);
+    for (size_t i = 0; raw[i] && j < sizeof out->type - 1; ++i)
+        if (raw[i] != ' ') out->type[j++] = raw[i];
+    out->type[j] = '\0';
+    out->known = 1;
+}
+
+/* Scalar type names the driver may report; anything else (a typedef) is not checked. */
+static inline int clv__is_builtin_scalar(const char *t)
+{
+    static const char *const names[] = { "char", "uchar", "short", "ushort", "int", "uint", "long",
+                                         "ulong", "float", "double", "half", "size_t", "bool" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
+        if (strcmp(t, names[i]) == 0) return 1;
+    return 0;
+}
+
+/* The pointee of "float*", or NULL when type is not a pointer. */
+static inline int clv__pointee_is(const char *type, const char *want)
+{
+    size_t n = strlen(type);
+    if (n == 0 || type[n - 1] != '*') return -1; /* not a pointer */
+    char base[64];
+    memcpy(base, type, n - 1);
+    base[n - 1] = '\0';
+    if (!clv__is_builtin_scalar(base)) return 1; /* typedef'd: trust the caller */
+    return strcmp(base, want) == 0;
+}
+
+static inline clv_status clv__check_array_param(clv_mesh *m, const char *kernel, int i, const clv_arg *a,
+                                                const clv__param *pi)
+{
+    if (pi->address != CL_KERNEL_ARG_ADDRESS_GLOBAL && pi->address != CL_KERNEL_ARG_ADDRESS_CONSTANT)
+        return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): an array was passed but "
+                         "the parameter is not a __global pointer", kernel, i, pi->name);
+    int match = clv__pointee_is(pi->type, clv__dtype_cname(a->array->dtype));
+    if (match == 0)
+        return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): parameter is %s but the "
+                         "array holds %s", kernel, i, pi->name, pi->type, clv__dtype_cname(a->array->dtype));
+    if (a->kind != CLV_ARG_IN && ((pi->qualifier & CL_KERNEL_ARG_TYPE_CONST) ||
+                                  pi->address == CL_KERNEL_ARG_ADDRESS_CONSTANT))
+        return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): passed as output but the "
+                         "parameter is const", kernel, i, pi->name);
+    return CLV_OK;
+}
+
+static inline clv_status clv__check_value_param(clv_mesh *m, const char *kernel, int i, const clv_arg *a,
+                                                const clv__param *pi)
+{
+    if (pi->address != CL_KERNEL_ARG_ADDRESS_PRIVATE)
+        return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): a value was passed but "
+                         "the parameter is a pointer (%s)", kernel, i, pi->name, pi->type);
+    if (a->kind == CLV_ARG_REAL) {
+        if (strcmp(pi->type, "float") && strcmp(pi->type, "double") && clv__is_builtin_scalar(pi->type))
+            return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): clv_real passed but "
+                             "the parameter is %s", kernel, i, pi->name, pi->type);
+        return CLV_OK;
+    }
+    if (clv__is_builtin_scalar(pi->type) && strcmp(pi->type, a->type) != 0)
+        return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): parameter is %s but a "
+                         "%s was passed", kernel, i, pi->name, pi->type, a->type);
+    return CLV_OK;
+}
+
+/* One user argument against the kernel's parameter (device 0's view). */
+static inline clv_status clv__check_param(clv_mesh *m, const char *kernel, int i, const clv_arg *a,
+                                          const clv__param *pi)
+{
+    if (!pi->known) return CLV_OK;
+    switch (a->kind) {
+    case CLV_ARG_IN: case CLV_ARG_OUT: case CLV_ARG_INOUT:
+        return clv__check_array_param(m, kernel, i, a, pi);
+    case CLV_ARG_SCRATCH:
+        if (pi->address != CL_KERNEL_ARG_ADDRESS_GLOBAL)
+            return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): scratch needs a "
+                             "__global pointer parameter", kernel, i, pi->name);
+        return CLV_OK;
+    case CLV_ARG_LOCAL:
+        if (pi->address != CL_KERNEL_ARG_ADDRESS_LOCAL)
+            return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): clv_local_mem needs "
+                             "a __local pointer parameter", kernel, i, pi->name);
+        return CLV_OK;
+    case CLV_ARG_VALUE: case CLV_ARG_REAL:
+        return clv__check_value_param(m, kernel, i, a, pi);
+    }
+    return CLV_OK;
+}
+
+/* Everything that can be checked before anything is enqueued. */
+static inline clv_status clv__check_args(clv_program *p, const clv__kernel *k, const char *kernel,
+                                         size_t n_items, const clv_arg *args, int n_args)
+{
+    clv_mesh *m = p->mesh;
+    clv__param pi;
+    clv__param_info(k->per_device[0], 0, &pi);
+    if (k->n_args < CLV__HIDDEN_ARGS || (pi.known && strcmp(pi.name, "clv__chunk_end") != 0))
+        return clv__fail(m, CLV_ERROR_ARGUMENT_COUNT, "kernel \"%s\" must start its parameters with CLV_ITEMS",
+                         kernel);
+    if ((int)k->n_args - CLV__HIDDEN_ARGS != n_args)
+        return clv__fail(m, CLV_ERROR_ARGUMENT_COUNT, "kernel \"%s\" takes %d argument(s) after CLV_ITEMS, "
+                         "%d given", kernel, (int)k->n_args - CLV__HIDDEN_ARGS, n_args);
+    for (int i = 0; i < n_args; ++i) {
+        const clv_arg *a = &args[i];
+        if (a->kind < CLV_ARG_IN || a->kind > CLV_ARG_REAL)
+            return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: unknown kind (build arguments with "
+                             "clv_in, clv_out, clv_int, ...)", i);
+        int is_array = a->kind == CLV_ARG_IN || a->kind == CLV_ARG_OUT || a->kind == CLV_ARG_INOUT;
+        if (is_array && !a->array)
+            return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: NULL array", i);
+        if (is_array && a->array->mesh != m)
+            return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: array belongs to another mesh", i);
+        if (is_array && a->array->layout == CLV_SHARDED && a->array->n_items != n_items)
+            return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: sharded array has %zu items, the map has %zu",
+                             i, a->array->n_items, n_items);
+        if ((a->kind == CLV_ARG_SCRATCH || a->kind == CLV_ARG_LOCAL) && a->bytes == 0)
+            return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: scratch/local of 0 bytes", i);
+        clv__param_info(k->per_device[0], (cl_uint)(i + CLV__HIDDEN_ARGS), &pi);
+        clv_status st = clv__check_param(m, kernel, i, a, &pi);
+        if (st != CLV_OK) return st;
+    }
+    return CLV_OK;
+}
+
+/* The split a map uses: that of its sharded arrays, which must agree. */
+static inline clv_status clv__map_split(clv_mesh *m, size_t n_items, const clv_arg *args, int n_args,
+                                        size_t *first, size_t *count)
+{
+    const clv_array *ref = NULL;
+    for (int i = 0; i < n_args; ++i) {
+        const clv_array *a = args[i].array;
+        if (args[i].kind < CLV_ARG_IN || args[i].kind > CLV_ARG_INOUT || a->layout != CLV_SHARDED) continue;
+        if (!ref) {
+            ref = a;
+            continue;
+        }
+        for (int d = 0; d < m->n_devices; ++d)
+            if (a->first[d] != ref->first[d] || a->count[d] != ref->count[d])
+                return clv__fail(m, CLV_ERROR_SHAPE, "argument %d is split over the devices differently from "
+                                 "an earlier argument (was the mesh's split changed in between?)", i);
+    }
+    if (!ref) return clv_mesh_split_items(m, n_items, first, count);
+    memcpy(first, ref->first, (size_t)m->n_devices * sizeof *first);
+    memcpy(count, ref->count, (size_t)m->n_devices * sizeof *count);
+    return CLV_OK;
+}
+
+/* Per-device state of a map in progress. */
+typedef struct clv__launch {
+    size_t first, end;      /* the device's items [first, end) */
+    size_t next;            /* first item not yet known to be done */
+    size_t chunk;
+    size_t local_size;
+    cl_mem *scratch;        /* one per scratch argument */
+    size_t scratch_bytes;   /* all scratch buffers together */
+    cl_event events[CLV__LAUNCH_WINDOW]; /* the window's launches, in order */
+    size_t event_first[CLV__LAUNCH_WINDOW], event_end[CLV__LAUNCH_WINDOW];
+    int n_events;
+} clv__launch;
+
+static inline size_t clv__scratch_per_item(const clv_arg *args, int n_args, size_t *largest)
+{
+    size_t total = 0;
+    *largest = 0;
+    for (int i = 0; i < n_args; ++i)
+        if (args[i].kind == CLV_ARG_SCRATCH) {
+            total += args[i].bytes;
+            if (args[i].bytes > *largest) *largest = args[i].bytes;
+        }
+    return total;
+}
+
+/* CLV_CHUNK_AUTO: the largest chunk whose scratch fits in free memory and
+ * whose largest scratch buffer fits in one allocation. */
+static inline size_t clv__auto_chunk(const clv__device *d, size_t items, size_t per_item, size_t largest)
+{
+    if (per_item == 0) return items;
+    uint64_t held = d->stats.bytes_current;
+    uint64_t free_bytes = d->info.global_mem_bytes > held ? d->info.global_mem_bytes - held : 0;
+    double by_total = CLV__AUTO_MARGIN * (double)free_bytes / (double)per_item;
+    double by_alloc = 0.9 * (double)d->info.max_alloc_bytes / (double)largest;
+    double best = by_total < by_alloc ? by_total : by_alloc;
+    if (best < 1) return 1;
+    return best < (double)items ? (size_t)best : items;
+}
+
+static inline void clv__free_scratch(clv_mesh *m, int device, clv__launch *l, const clv_arg *args, int n_args)
+{
+    for (int i = 0, s = 0; i < n_args; ++i)
+        if (args[i].kind == CLV_ARG_SCRATCH) {
+            clv__buffer_release(m, device, l->scratch[s], args[i].bytes * l->chunk);
+            l->scratch[s++] = NULL;
+        }
+}
+
+/* Allocate one chunk's scratch, halving the chunk while allocation fails. */
+static inline clv_status clv__alloc_scratch(clv_mesh *m, int device, clv__launch *l, const clv_arg *args,
+                                            int n_args)
+{
+    clv__device *d = &m->devices[device];
+    for (;;) {
+        cl_int err = CL_SUCCESS;
+        int s = 0;
+        for (int i = 0; i < n_args && err == CL_SUCCESS; ++i)
+            if (args[i].kind == CLV_ARG_SCRATCH) {
+                l->scratch[s] = clv__buffer_create(m, device, CL_MEM_READ_WRITE, args[i].bytes * l->chunk, &err);
+                if (l->scratch[s]) ++s;
+            }
+        if (err == CL_SUCCESS) {
+            uint64_t bytes = (uint64_t)l->scratch_bytes * l->chunk;
+            if (bytes > d->stats.scratch_high_water) d->stats.scratch_high_water = bytes;
+            return CLV_OK;
+        }
+        clv__free_scratch(m, device, l, args, n_args);
+        if (!clv__is_alloc_error(err)) return clv__fail_cl(m, "clCreateBuffer (scratch)", err, device);
+        if (l->chunk == 1)
+            return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "device %d (%s): scratch of %zu bytes for one item "
+                             "cannot be allocated (%s)", device, d->info.name, l->scratch_bytes,
+                             clv__cl_error_name(err));
+        l->chunk = (l->chunk + 1) / 2;
+        d->stats.chunk_halvings++;
+    }
+}
+
+static inline size_t clv__round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+static inline cl_int clv__set_hidden_args(cl_kernel k, cl_ulong chunk_end, cl_ulong device_first,
+                                          cl_ulong chunk_first, cl_ulong seed, cl_uint group_per_item)
+{
+    cl_int err = clSetKernelArg(k, 0, sizeof chunk_end, &chunk_end);
+    if (err == CL_SUCCESS) err = clSetKernelArg(k, 1, sizeof device_first, &device_first);
+    if (err == CL_SUCCESS) err = clSetKernelArg(k, 2, sizeof chunk_first, &chunk_first);
+    if (err == CL_SUCCESS) err = clSetKernelArg(k, 3, sizeof seed, &seed);
+    if (err == CL_SUCCESS) err = clSetKernelArg(k, 4, sizeof group_per_item, &group_per_item);
+    return err;
+}
+
+/* The user's arguments on one device; the kernel's real type decides how a
+ * clv_real is passed. */
+static inline cl_int clv__set_user_args(cl_kernel k, int device, const clv__launch *l, const clv_arg *args,
+                                        int n_args)
+{
+    cl_int err = CL_SUCCESS;
+    for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; ++i) {
+        cl_uint index = (cl_uint)(i + CLV__HIDDEN_ARGS);
+        const clv_arg *a = &args[i];
+        if (a->kind == CLV_ARG_IN || a->kind == CLV_ARG_OUT || a->kind == CLV_ARG_INOUT)
+            err = clSetKernelArg(k, index, sizeof(cl_mem), &a->array->buffers[device]);
+        else if (a->kind == CLV_ARG_SCRATCH)
+            err = clSetKernelArg(k, index, sizeof(cl_mem), &l->scratch[s++]);
+        else if (a->kind == CLV_ARG_LOCAL)
+            err = clSetKernelArg(k, index, a->bytes, NULL);
+        else if (a->kind == CLV_ARG_VALUE)
+            err = clSetKernelArg(k, index, a->bytes, &a->value);
+        else {
+            float f = (float)a->value.d;
+            err = clSetKernelArg(k, index, sizeof(double), &a->value.d);
+            if (err != CL_SUCCESS) err = clSetKernelArg(k, index, sizeof f, &f);
+        }
+    }
+    return err;
+}
+
+/* Enqueue up to a window of chunks on one device. Returns the first enqueue
+ * error (the chunks enqueued before it still run). */
+static inline cl_int clv__enqueue_window(clv_mesh *m, int device, cl_kernel k, clv__launch *l,
+                                         const clv_map_opts *o, const clv_arg *args, int n_args)
+{
+    clv__device *d = &m->devices[device];
+    size_t at = l->next;
+    cl_int err = clv__set_user_args(k, device, l, args, n_args);
+    cl_uint per_group = o->shape == CLV_ITEM_PER_GROUP;
+    while (err == CL_SUCCESS && at < l->end && l->n_events < CLV__LAUNCH_WINDOW) {
+        size_t count = l->end - at < l->chunk ? l->end - at : l->chunk;
+        size_t offset = per_group ? at * l->local_size : at;
+        size_t global = per_group ? count * l->local_size : clv__round_up(count, l->local_size);
+        err = clv__set_hidden_args(k, at + count, l->first, at, o->seed, per_group);
+        if (err != CL_SUCCESS) break;
+        err = clEnqueueNDRangeKernel(d->queue, k, 1, &offset, &global, &l->local_size, 0, NULL,
+                                     &l->events[l->n_events]);
+        if (err != CL_SUCCESS) break;
+        l->event_first[l->n_events] = at;
+        l->event_end[l->n_events++] = at + count;
+        at += count;
+    }
+    clFlush(d->queue);
+    return err;
+}
+
+static inline uint64_t clv__event_ns(cl_event ev)
+{
+    cl_ulong t0 = 0, t1 = 0;
+    if (clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL) != CL_SUCCESS ||
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL) != CL_SUCCESS || t1 < t0)
+        return 0;
+    return t1 - t0;
+}
+
+/* Wait for a device's window; advance next past the chunks that finished.
+ * Returns the first failure among them (CL_SUCCESS if none). */
+static inline cl_int clv__collect_window(clv_mesh *m, int device, clv__launch *l)
+{
+    clv__device *d = &m->devices[device];
+    cl_int first_error = clFinish(d->queue);
+    for (int e = 0; e < l->n_events; ++e) {
+        cl_int status = CL_COMPLETE;
+        clGetEventInfo(l->events[e], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
+        if (status < 0 && first_error == CL_SUCCESS) first_error = status;
+        if (first_error == CL_SUCCESS) { /* launches after a failure are re-run */
+            d->stats.kernel_ns += m->profiling ? clv__event_ns(l->events[e]) : 0;
+            d->stats.items += l->event_end[e] - l->event_first[e];
+            d->stats.launches++;
+            l->next = l->event_end[e];
+        }
+        clReleaseEvent(l->events[e]);
+    }
+    l->n_events = 0;
+    return first_error;
+}
+
+/* After a failed window: halve the chunk and re-allocate on allocation
+ * failures, give up on anything else. */
+static inline clv_status clv__recover(clv_mesh *m, int device, clv__launch *l, cl_int err, const clv_arg *args,
+                                      int n_args)
+{
+    if (!clv__is_alloc_error(err)) return clv__fail_cl(m, "clEnqueueNDRangeKernel", err, device);
+    if (l->chunk == 1)
+        return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "device %d (%s): a launch of one item failed with %s",
+                         device, m->devices[device].info.name, clv__cl_error_name(err));
+    clv__free_scratch(m, device, l, args, n_args);
+    l->chunk = (l->chunk + 1) / 2;
+    m->devices[device].stats.chunk_halvings++;
+    return clv__alloc_scratch(m, device, l, args, n_args);
+}
+
+static inline size_t clv__local_size(const clv_mesh *m, int device, cl_kernel k, const clv_map_opts *o)
+{
+    size_t kernel_max = 0;
+    size_t want = o->local_size ? o->local_size : CLV__DEFAULT_LOCAL_SIZE;
+    clGetKernelWorkGroupInfo(k, m->devices[device].id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
+                             &kernel_max, NULL);
+    if (o->local_size) return want; /* the caller's choice; the driver checks it */
+    if (kernel_max && want > kernel_max) want = kernel_max;
+    if (want > m->devices[device].info.max_work_group_size) want = m->devices[device].info.max_work_group_size;
+    return want ? want : 1;
+}
+
+/* Set up each device's launch state: its items, chunk and scratch. */
+static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const clv_map_opts *o,
+                                   const clv_arg *args, int n_args, const size_t *first, const size_t *count,
+                                   clv__launch *plan)
+{
+    clv_mesh *m = p->mesh;
+    size_t largest, per_item = clv__scratch_per_item(args, n_args, &largest);
+    for (int d = 0; d < m->n_devices; ++d) {
+        clv__launch *l = &plan[d];
+        l->first = l->next = first[d];
+        l->end = first[d] + count[d];
+        l->scratch_bytes = per_item;
+        if (count[d] == 0) continue;
+        if (o->chunk == CLV_CHUNK_AUTO) l->chunk = clv__auto_chunk(&m->devices[d], count[d], per_item, largest);
+        else if (o->chunk == CLV_CHUNK_NONE || (size_t)o->chunk > count[d]) l->chunk = count[d];
+        else l->chunk = (size_t)o->chunk;
+        l->local_size = clv__local_size(m, d, k->per_device[d], o);
+        clv_status st = clv__alloc_scratch(m, d, l, args, n_args);
+        if (st != CLV_OK) return st;
+    }
+    return CLV_OK;
+}
+
+/* Run every device's chunks, all devices at once, a window at a time. */
+static inline clv_status clv__run(clv_program *p, const clv__kernel *k, const clv_map_opts *o,
+                                  const clv_arg *args, int n_args, clv__launch *plan)
+{
+    clv_mesh *m = p->mesh;
+    for (;;) {
+        int busy = 0;
+        cl_int enqueue_err[64];
+        for (int d = 0; d < m->n_devices; ++d) {
+            enqueue_err[d] = CL_SUCCESS;
+            if (plan[d].next >= plan[d].end) continue;
+            busy = 1;
+            enqueue_err[d] = clv__enqueue_window(m, d, k->per_device[d], &plan[d], o, args, n_args);
+        }
+        if (!busy) return CLV_OK;
+        clv_status st = CLV_OK;
+        for (int d = 0; d < m->n_devices; ++d) {
+            if (plan[d].next >= plan[d].end && plan[d].n_events == 0) continue;
+            cl_int err = clv__collect_window(m, d, &plan[d]);
+            if (err == CL_SUCCESS) err = enqueue_err[d];
+            if (err != CL_SUCCESS && st == CLV_OK) st = clv__recover(m, d, &plan[d], err, args, n_args);
+        }
+        if (st != CLV_OK) return st;
+    }
+}
+
+static inline clv_status clv__check_map(clv_program *p, const char *kernel, size_t n_items,
+                                        const clv_map_opts *o, const clv_arg *args, int n_args)
+{
+    clv_mesh *m = p->mesh;
+    if (!kernel) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: kernel name is NULL");
+    if (n_items == 0) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: n_items is 0 (a map needs "
+                                       "at least one item)");
+    if (o->chunk < CLV_CHUNK_AUTO)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: chunk %ld is negative (use a positive "
+                         "chunk, CLV_CHUNK_NONE or CLV_CHUNK_AUTO)", o->chunk);
+    if (o->shape != CLV_ITEM_PER_WORK_ITEM && o->shape != CLV_ITEM_PER_GROUP)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: unknown shape %d", (int)o->shape);
+    if (n_args < 0 || (n_args > 0 && !args))
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: %d arguments but args is NULL", n_args);
+    if (m->n_devices > 64) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: more than 64 devices");
+    return CLV_OK;
+}
+
+static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_items, const clv_map_opts *opts,
+                                 const clv_arg *args, int n_args)
+{
+    clv_map_opts o;
+    clv__kernel *k = NULL;
+    size_t first[64], count[64];
+    if (!p) return CLV_ERROR_INVALID_ARGUMENT;
+    clv_mesh *m = p->mesh;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    clv_status st = clv__check_map(p, kernel, n_items, &o, args, n_args);
+    if (st == CLV_OK) st = clv__find_kernel(p, kernel, &k);
+    if (st == CLV_OK) st = clv__check_args(p, k, kernel, n_items, args, n_args);
+    if (st == CLV_OK) st = clv__map_split(m, n_items, args, n_args, first, count);
+    if (st != CLV_OK) return st;
+    clv__launch *plan = (clv__launch *)clv__calloc((size_t)m->n_devices, sizeof *plan);
+    int n_scratch = 0;
+    for (int i = 0; i < n_args; ++i) n_scratch += args[i].kind == CLV_ARG_SCRATCH;
+    for (int d = 0; plan && d < m->n_devices; ++d) {
+        plan[d].scratch = (cl_mem *)clv__calloc((size_t)n_scratch, sizeof(cl_mem));
+        if (!plan[d].scratch) st = clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    }
+    if (!plan) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (st == CLV_OK) st = clv__plan(p, k, &o, args, n_args, first, count, plan);
+    if (st == CLV_OK) st = clv__run(p, k, &o, args, n_args, plan);
+    for (int d = 0; d < m->n_devices; ++d) {
+        if (plan[d].scratch) clv__free_scratch(m, d, &plan[d], args, n_args);
+        if (count[d]) m->devices[d].stats.chunk_used = plan[d].chunk;
+        CLV_FREE(plan[d].scratch);
+    }
+    CLV_FREE(plan);
+    return st;
+}
+
+/* ---- reductions --------------------------------------------------------- */
+
+static inline double clv__element(const void *data, clv_dtype dtype, size_t index)
+{
+    switch (dtype) {
+    case CLV_F32: return (double)((const float *)data)[index];
+    case CLV_F64: return ((const double *)data)[index];
+    case CLV_I32: return (double)((const int32_t *)data)[index];
+    case CLV_U32: return (double)((const uint32_t *)data)[index];
+    }
+    return 0;
+}
+
+/* Pairwise sum of f(x[first..first+n)) over items, stride item_elems: a
+ * fixed tree over the global index, accurate to O(log n) roundings. */
+static inline double clv__pairwise(const void *data, const clv_array *a, size_t e, size_t first, size_t n,
+                                   double shift, int exponentiate)
+{
+    if (n <= 8) {
+        double s = 0;
+        for (size_t i = first; i < first + n; ++i) {
+            double x = clv__element(data, a->dtype, i * a->item_elems + e);
+            s += exponentiate ? exp(x - shift) : x;
+        }
+        return s;
+    }
+    size_t half = n / 2;
+    return clv__pairwise(data, a, e, first, half, shift, exponentiate) +
+           clv__pairwise(data, a, e, first + half, n - half, shift, exponentiate);
+}
+
+static inline double clv__max_over_items(const void *data, const clv_array *a, size_t e)
+{
+    double best = -INFINITY;
+    for (size_t i = 0; i < a->n_items; ++i) {
+        double x = clv__element(data, a->dtype, i * a->item_elems + e);
+        if (x != x) return x; /* NaN wins */
+        if (x > best) best = x;
+    }
+    return best;
+}
+
+static inline clv_status clv_reduce(const clv_array *a, clv_reduce_op op, double *out)
+{
+    if (!a) return CLV_ERROR_INVALID_ARGUMENT;
+    clv_mesh *m = a->mesh;
+    if (!out) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_reduce: out is NULL");
+    if (op != CLV_SUM && op != CLV_MAX && op != CLV_LOGSUMEXP)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_reduce: unknown op %d", (int)op);
+    void *data = clv__calloc(a->n_items * a->item_elems, clv_dtype_size(a->dtype));
+    if (!data) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "clv_reduce: out of host memory");
+    clv_status st = clv_array_read(a, data);
+    for (size_t e = 0; st == CLV_OK && e < a->item_elems; ++e) {
+        if (op == CLV_SUM) {
+            out[e] = clv__pairwise(data, a, e, 0, a->n_items, 0, 0);
+            continue;
+        }
+        double mx = clv__max_over_items(data, a, e);
+        if (op == CLV_MAX || !isfinite(mx)) out[e] = mx;
+        else out[e] = mx + log(clv__pairwise(data, a, e, 0, a->n_items, mx, 1));
+    }
+    CLV_FREE(data);
+    return st;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLVMAP_H */
+
+/*
+ * MIT License. Copyright (c) 2026 the clvmap authors.
+ * Permission is hereby granted, free of charge, to any person obtaining a
+ * copy of this software and associated documentation files (the
+ * "Software"), to deal in the Software without restriction, including
+ * without limitation the rights to use, copy, modify, merge, publish,
+ * distribute, sublicense, and/or sell copies of the Software, and to permit
+ * persons to whom the Software is furnished to do so, subject to the
+ * following conditions: The above copyright notice and this permission
+ * notice shall be included in all copies or substantial portions of the
+ * Software. THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND.
+ */

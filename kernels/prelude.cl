@@ -1,0 +1,146 @@
+/* clvmap device prelude (OpenCL C 1.2). Prepended to every program that
+ * clv_program_build builds. This file is the single source of truth: it is
+ * embedded into include/clvmap.h by tools/embed.c, and tests/test_embed.c
+ * fails when the embedded copy is stale.
+ *
+ * Everything here is either a macro or an inline function so that programs
+ * that never use the RNG pay nothing for it. */
+
+#ifdef CLV_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+#ifndef CLV_REAL
+#define CLV_REAL float
+#endif
+typedef CLV_REAL clv_real;
+
+/* ---- item indexing -------------------------------------------------------
+ * A map kernel starts its parameter list with CLV_ITEMS. The library fills
+ * these hidden parameters; the kernel reads them only through the helpers
+ * below, so it cannot depend on how the batch was cut into devices and
+ * chunks. */
+#define CLV_ITEMS                                                   \
+    const ulong clv__chunk_end,   /* one past the chunk's last item */ \
+    const ulong clv__device_first,/* first item this device owns */   \
+    const ulong clv__chunk_first, /* first item of this launch */     \
+    const ulong clv__seed,        /* clv_map_opts.seed */            \
+    const uint  clv__group_per_item /* 1: one work group per item */
+
+/* Global index of this work item's batch item: the same whatever the split. */
+#define clv_item()                                                  \
+    ((ulong)(clv__group_per_item ? get_global_id(0) / get_local_size(0) \
+                                 : get_global_id(0)))
+/* False for the padding work items of the last work group of a launch. */
+#define clv_in_batch() (clv_item() < clv__chunk_end)
+/* Leave the kernel on padding work items (one-item-per-work-item shape). */
+#define CLV_GUARD() do { if (!clv_in_batch()) return; } while (0)
+/* Index of the item in this device's part of a batched (sharded) array. */
+#define clv_local() (clv_item() - clv__device_first)
+/* Slot of the item in the launch's scratch buffer (0 .. chunk-1). */
+#define clv_slot() (clv_item() - clv__chunk_first)
+/* The seed given in clv_map_opts. */
+#define clv_seed() (clv__seed)
+
+/* ---- Philox-4x32-10 ------------------------------------------------------
+ * Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as 1, 2, 3"
+ * (SC'11); constants and round structure as in Random123. Checked against
+ * Random123's published known-answer vectors in tests/test_rng.c. */
+inline uint4 clv_philox4x32_10(uint4 ctr, uint2 key)
+{
+    for (int round = 0; round < 10; ++round) {
+        if (round > 0) {
+            key.x += 0x9E3779B9u;
+            key.y += 0xBB67AE85u;
+        }
+        const uint hi0 = mul_hi(0xD2511F53u, ctr.x);
+        const uint lo0 = 0xD2511F53u * ctr.x;
+        const uint hi1 = mul_hi(0xCD9E8D57u, ctr.z);
+        const uint lo1 = 0xCD9E8D57u * ctr.z;
+        ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
+    }
+    return ctr;
+}
+
+/* A counter-based stream: key = seed (64 bits), counter = (draw, stream,
+ * item). Draw n of stream s for item i is a pure function of
+ * (seed, i, s, n), never of the chunk or the device. */
+typedef struct clv_rng {
+    uint2 key;
+    uint  stream;
+    uint  draw;   /* next block of 128 bits */
+    ulong item;
+    uint4 block;  /* the current block */
+    uint  used;   /* 32-bit words of block already handed out (4 = empty) */
+} clv_rng;
+
+inline clv_rng clv_rng_init(ulong seed, ulong item, uint stream)
+{
+    clv_rng r;
+    r.key = (uint2)((uint)seed, (uint)(seed >> 32));
+    r.stream = stream;
+    r.draw = 0;
+    r.item = item;
+    r.block = (uint4)(0);
+    r.used = 4;
+    return r;
+}
+
+/* The next 128 random bits of the stream. */
+inline uint4 clv_rng_block(clv_rng *r)
+{
+    const uint4 ctr = (uint4)(r->draw, r->stream, (uint)r->item,
+                              (uint)(r->item >> 32));
+    r->draw += 1;
+    return clv_philox4x32_10(ctr, r->key);
+}
+
+/* The next 32 random bits. */
+inline uint clv_rng_u32(clv_rng *r)
+{
+    if (r->used == 4) {
+        r->block = clv_rng_block(r);
+        r->used = 0;
+    }
+    const uint words[4] = { r->block.x, r->block.y, r->block.z, r->block.w };
+    return words[r->used++];
+}
+
+/* Uniform on the open interval (0, 1): 23 random bits plus half a step, so
+ * neither 0 nor 1 can occur and log(u) is always finite. */
+inline float clv_uniform_f32(clv_rng *r)
+{
+    return ((float)(clv_rng_u32(r) >> 9) + 0.5f) * 0x1.0p-23f;
+}
+
+/* Standard normal by Box-Muller (one of the pair is used; simple and
+ * branch-free, which keeps the work items of a group in step). */
+inline float clv_normal_f32(clv_rng *r)
+{
+    const float u1 = clv_uniform_f32(r);
+    const float u2 = clv_uniform_f32(r);
+    return sqrt(-2.0f * log(u1)) * cospi(2.0f * u2);
+}
+
+#ifdef CLV_FP64
+/* Uniform on (0, 1) with 52 random bits plus half a step. */
+inline double clv_uniform_f64(clv_rng *r)
+{
+    const ulong hi = clv_rng_u32(r);
+    const ulong lo = clv_rng_u32(r);
+    const ulong bits = ((hi << 32) | lo) >> 12;
+    return ((double)bits + 0.5) * 0x1.0p-52;
+}
+
+inline double clv_normal_f64(clv_rng *r)
+{
+    const double u1 = clv_uniform_f64(r);
+    const double u2 = clv_uniform_f64(r);
+    return sqrt(-2.0 * log(u1)) * cospi(2.0 * u2);
+}
+#define clv_uniform(r) clv_uniform_f64(r)
+#define clv_normal(r) clv_normal_f64(r)
+#else
+#define clv_uniform(r) clv_uniform_f32(r)
+#define clv_normal(r) clv_normal_f32(r)
+#endif
