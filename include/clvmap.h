@@ -378,6 +378,18 @@ extern "C" {
 /* Fraction of free device memory that CLV_CHUNK_AUTO may fill. */
 #define CLV__AUTO_MARGIN 0.75
 
+#ifdef CLV_FAULT_INJECTION
+/* Test-only faults (define CLV_FAULT_INJECTION before including): make the
+ * mesh behave like a smaller or failing device. Reach them through
+ * clv_mesh_faults(m). Zero means no fault. */
+typedef struct clv_faults {
+    uint64_t device_bytes;     /* buffer creation beyond this many bytes held on a
+                                  device fails with CL_MEM_OBJECT_ALLOCATION_FAILURE */
+    uint64_t launch_max_items; /* launches of more items fail at enqueue with
+                                  CL_OUT_OF_RESOURCES, as some drivers report it */
+} clv_faults;
+#endif
+
 typedef struct clv__device {
     cl_platform_id platform;
     cl_device_id id;
@@ -394,6 +406,9 @@ struct clv_mesh {
     clv_split split;
     int profiling;
     int opened;             /* 0 for a mesh that only carries an open error */
+#ifdef CLV_FAULT_INJECTION
+    clv_faults faults;
+#endif
     char message[CLV_MESSAGE_SIZE];
 };
 
@@ -542,6 +557,12 @@ static inline cl_mem clv__buffer_create(clv_mesh *m, int device, cl_mem_flags fl
         *err = CL_INVALID_BUFFER_SIZE;
         return NULL;
     }
+#ifdef CLV_FAULT_INJECTION
+    if (m->faults.device_bytes && d->stats.bytes_current + bytes > m->faults.device_bytes) {
+        *err = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+        return NULL;
+    }
+#endif
     cl_mem buf = clCreateBuffer(d->context, flags, bytes, NULL, err);
     if (buf) clv__count_bytes(d, (int64_t)bytes);
     return buf;
@@ -829,6 +850,10 @@ static inline void clv_mesh_close(clv_mesh *m)
     CLV_FREE(m->devices);
     CLV_FREE(m);
 }
+
+#ifdef CLV_FAULT_INJECTION
+static inline clv_faults *clv_mesh_faults(clv_mesh *m) { return &m->faults; }
+#endif
 
 static inline const char *clv_mesh_message(const clv_mesh *m)
 {
@@ -1720,6 +1745,9 @@ static inline cl_int clv__enqueue_window(clv_mesh *m, int device, cl_kernel k, c
         size_t offset = per_group ? at * l->local_size : at;
         size_t global = per_group ? count * l->local_size : clv__round_up(count, l->local_size);
         err = clv__set_hidden_args(k, at + count, l->first, at, o->seed, per_group);
+#ifdef CLV_FAULT_INJECTION
+        if (m->faults.launch_max_items && count > m->faults.launch_max_items) err = CL_OUT_OF_RESOURCES;
+#endif
         if (err != CL_SUCCESS) break;
         err = clEnqueueNDRangeKernel(d->queue, k, 1, &offset, &global, &l->local_size, 0, NULL,
                                      &l->events[l->n_events]);

@@ -1,0 +1,113 @@
+/* Small helpers shared by the core tests: checks that count, meshes over the
+ * first platform's devices, and the seed and size knobs.
+ *   CLV_TEST_SEED=n   rerun a property test with the seed it printed
+ *   CLV_TEST_SMALL=1  small sizes (used under oclgrind, which is slow) */
+#ifndef CLV_TEST_UTIL_H
+#define CLV_TEST_UTIL_H
+
+#include "clvmap.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int tu_passed, tu_failed;
+
+#define TU_CHECK(cond, ...)                                          \
+    do {                                                             \
+        if (cond) {                                                  \
+            ++tu_passed;                                             \
+        } else {                                                     \
+            ++tu_failed;                                             \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);              \
+            printf(__VA_ARGS__);                                     \
+            printf("\n");                                            \
+        }                                                            \
+    } while (0)
+
+/* Stop the test program on a status that makes going on pointless. */
+#define TU_REQUIRE_OK(mesh, call)                                               \
+    do {                                                                        \
+        clv_status tu_s_ = (call);                                              \
+        if (tu_s_ != CLV_OK) {                                                  \
+            printf("FAIL %s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #call,     \
+                   clv_status_string(tu_s_), clv_mesh_message(mesh));           \
+            exit(1);                                                            \
+        }                                                                       \
+    } while (0)
+
+static inline int tu_small(void)
+{
+    const char *s = getenv("CLV_TEST_SMALL");
+    return s && *s && strcmp(s, "0") != 0;
+}
+
+static inline unsigned long long tu_seed(void)
+{
+    const char *s = getenv("CLV_TEST_SEED");
+    unsigned long long seed = s ? strtoull(s, NULL, 10) : 20261121ULL;
+    printf("seed %llu (rerun with CLV_TEST_SEED=%llu)\n", seed, seed);
+    return seed;
+}
+
+/* splitmix64: the tests' host-side random numbers. */
+static inline unsigned long long tu_next(unsigned long long *state)
+{
+    unsigned long long z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* Devices of the first platform (the same kind of device, so bitwise
+ * comparisons across splits are meaningful). */
+static inline int tu_platform_devices(char *platform, size_t size)
+{
+    cl_platform_id p;
+    cl_uint n = 0, n_platforms = 0;
+    if (clGetPlatformIDs(1, &p, &n_platforms) != CL_SUCCESS || n_platforms == 0) return 0;
+    clGetPlatformInfo(p, CL_PLATFORM_NAME, size - 1, platform, NULL);
+    platform[size - 1] = '\0';
+    if (clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 0, NULL, &n) != CL_SUCCESS) return 0;
+    return (int)n;
+}
+
+/* A mesh of the first n devices of the first platform, split by weights
+ * (NULL: equal). NULL, with the reason printed, when there are fewer. */
+static inline clv_mesh *tu_open(int n, const double *weights)
+{
+    char platform[256] = "", spec[1024] = "";
+    int have = tu_platform_devices(platform, sizeof platform);
+    if (have < n) {
+        printf("skip: %d device(s) wanted, the first platform has %d "
+               "(PoCL: POCL_DEVICES=\"pthread pthread pthread\")\n", n, have);
+        return NULL;
+    }
+    for (int i = 0; i < n; ++i) {
+        size_t used = strlen(spec);
+        snprintf(spec + used, sizeof spec - used, "%s%s:%d", i ? "," : "", platform, i);
+    }
+    clv_mesh_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.devices = spec;
+    if (weights) {
+        desc.split = CLV_SPLIT_WEIGHTS;
+        desc.weights = weights;
+        desc.n_weights = n;
+    }
+    clv_mesh *m = NULL;
+    clv_status s = clv_mesh_open(&m, &desc);
+    if (s != CLV_OK) {
+        printf("FAIL: clv_mesh_open(\"%s\"): %s\n", spec, clv_mesh_message(m));
+        clv_mesh_close(m);
+        exit(1);
+    }
+    return m;
+}
+
+static inline int tu_summary(void)
+{
+    printf("%d passed, %d failed\n", tu_passed, tu_failed);
+    return tu_failed != 0;
+}
+
+#endif
