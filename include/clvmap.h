@@ -869,6 +869,7 @@ static inline int clv__valid_device(const clv_mesh *m, int device)
 
 static inline clv_status clv_mesh_device_info(const clv_mesh *m, int device, clv_device_info *info)
 {
+    if (info) memset(info, 0, sizeof *info);
     if (!clv__valid_device(m, device) || !info) return CLV_ERROR_INVALID_ARGUMENT;
     *info = m->devices[device].info;
     return CLV_OK;
@@ -876,6 +877,7 @@ static inline clv_status clv_mesh_device_info(const clv_mesh *m, int device, clv
 
 static inline clv_status clv_mesh_stats(const clv_mesh *m, int device, clv_device_stats *stats)
 {
+    if (stats) memset(stats, 0, sizeof *stats);
     if (!clv__valid_device(m, device) || !stats) return CLV_ERROR_INVALID_ARGUMENT;
     *stats = m->devices[device].stats;
     return CLV_OK;

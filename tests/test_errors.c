@@ -1,0 +1,472 @@
+/* Every bad input returns its documented status and a readable message,
+ * changes nothing (arrays, split, counters, device bytes) and leaks nothing.
+ * One line per case: "ok <name>" or "FAIL <name>: <why>". CI also runs this
+ * under AddressSanitizer + LeakSanitizer. */
+#include "clvmap.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { B = 10, MAX_DEVICES = 8 };
+
+static const char *src =
+    "__kernel void scale(CLV_ITEMS, __global const float *x, __global float *y, const float a) {\n"
+    "    CLV_GUARD();\n"
+    "    y[clv_local()] = a * x[clv_local()];\n"
+    "}\n"
+    "__kernel void takes_double(CLV_ITEMS, __global double *y) { CLV_GUARD(); y[clv_local()] = 1.0; }\n"
+    "__kernel void takes_int(CLV_ITEMS, __global int *y) { CLV_GUARD(); y[clv_local()] = 1; }\n"
+    "__kernel void no_items(__global float *y) { y[get_global_id(0)] = 0.0f; }\n"
+    "__kernel void no_items5(__global float *y, ulong a, ulong b, ulong c, uint d) { y[a + b + c + d] = 0; }\n";
+
+/* A syntax error on line 3 of the user's source. */
+static const char *bad_src =
+    "__kernel void bad(CLV_ITEMS, __global float *y) {\n"
+    "    CLV_GUARD();\n"
+    "    y[clv_local()] = 1.0f +;\n"
+    "}\n";
+
+static int n_passed, n_failed;
+
+/* The state a failing call must leave alone. */
+typedef struct snapshot {
+    clv_device_stats stats[MAX_DEVICES];
+    size_t first[MAX_DEVICES], count[MAX_DEVICES]; /* the split of B items */
+    float x[B], y[B];
+} snapshot;
+
+static clv_array *fixture_x, *fixture_y; /* the main mesh's sentinel arrays */
+
+static void report(const char *name, const char *why)
+{
+    if (why[0]) {
+        printf("FAIL %s: %s\n", name, why);
+        ++n_failed;
+    } else {
+        printf("ok %s\n", name);
+        ++n_passed;
+    }
+}
+
+static void check(const char *name, int ok, const char *fmt, ...)
+{
+    char why[1024] = "";
+    if (!ok) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, sizeof why, fmt, ap);
+        va_end(ap);
+        if (!why[0]) strcpy(why, "check failed");
+    }
+    report(name, why);
+}
+
+static void take(const clv_mesh *m, snapshot *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int d = 0; d < clv_mesh_device_count(m) && d < MAX_DEVICES; ++d) clv_mesh_stats(m, d, &s->stats[d]);
+    clv_mesh_split_items(m, B, s->first, s->count);
+    if (fixture_x) clv_array_read(fixture_x, s->x);
+    if (fixture_y) clv_array_read(fixture_y, s->y);
+}
+
+/* Check one failing call: its status, that the message holds each needle,
+ * and that nothing changed since `before`. m may be NULL (no message). */
+static void expect(const char *name, const clv_mesh *m, const snapshot *before, clv_status got,
+                   clv_status want, const char *needle1, const char *needle2)
+{
+    char why[1024] = "";
+    const char *msg = clv_mesh_message(m);
+    snapshot after;
+    if (m) take(m, &after);
+    if (got != want)
+        snprintf(why, sizeof why, "status %d (%s), expected %d (%s); message: %s", (int)got,
+                 clv_status_string(got), (int)want, clv_status_string(want), msg);
+    else if (m && !msg[0])
+        snprintf(why, sizeof why, "empty message");
+    else if (m && needle1 && !strstr(msg, needle1))
+        snprintf(why, sizeof why, "message lacks \"%s\": %s", needle1, msg);
+    else if (m && needle2 && !strstr(msg, needle2))
+        snprintf(why, sizeof why, "message lacks \"%s\": %s", needle2, msg);
+    else if (m && memcmp(before->stats, after.stats, sizeof after.stats) != 0)
+        snprintf(why, sizeof why, "device counters or bytes changed (bytes_current on device 0: %llu -> %llu)",
+                 (unsigned long long)before->stats[0].bytes_current,
+                 (unsigned long long)after.stats[0].bytes_current);
+    else if (m && (memcmp(before->first, after.first, sizeof after.first) != 0 ||
+                   memcmp(before->count, after.count, sizeof after.count) != 0))
+        snprintf(why, sizeof why, "the mesh's split changed");
+    else if (m && (memcmp(before->x, after.x, sizeof after.x) != 0 || memcmp(before->y, after.y, sizeof after.y) != 0))
+        snprintf(why, sizeof why, "an array was changed by a failing call");
+    if (!why[0] && want != CLV_OK) printf("   message: %.160s\n", msg);
+    report(name, why);
+}
+
+/* Snapshot m, evaluate call, check it. */
+#define CASE(name, m, call, want, needle1, needle2)                           \
+    do {                                                                       \
+        snapshot before_;                                                      \
+        take((m), &before_);                                                   \
+        clv_status got_ = (call);                                              \
+        expect((name), (m), &before_, got_, (want), (needle1), (needle2));     \
+    } while (0)
+
+static clv_arg bad_kind(void)
+{
+    clv_arg a = clv_int(0);
+    a.kind = (clv_arg_kind)99;
+    return a;
+}
+
+static clv_status build(clv_program **p, clv_mesh *m, const char *source, const char *name, clv_dtype real,
+                        int fp64, const char *options)
+{
+    clv_program_desc d = {0};
+    d.source = source;
+    d.name = name;
+    d.real = real;
+    d.fp64 = fp64;
+    d.options = options;
+    clv_status st = clv_program_build(p, m, &d);
+    if (st == CLV_OK && !*p) return CLV_ERROR_OPENCL; /* never: OK must give a program */
+    if (st != CLV_OK && *p) {                           /* never: failure must give NULL */
+        clv_program_free(*p);
+        *p = NULL;
+        return CLV_STATUS_COUNT;
+    }
+    return st;
+}
+
+static clv_status new_array(clv_array **a, clv_mesh *m, clv_dtype dtype, size_t n, size_t elems, clv_layout l)
+{
+    clv_status st = clv_array_new(a, m, dtype, n, elems, l);
+    if (st != CLV_OK && *a) { /* failure must leave *out NULL */
+        clv_array_free(*a);
+        *a = NULL;
+        return CLV_STATUS_COUNT;
+    }
+    return st;
+}
+
+static void test_status_strings(void)
+{
+    const char *seen[CLV_STATUS_COUNT];
+    int ok = 1;
+    for (int s = 0; s < CLV_STATUS_COUNT; ++s) {
+        seen[s] = clv_status_string((clv_status)s);
+        if (!seen[s] || !seen[s][0] || strcmp(seen[s], "unknown status") == 0) ok = 0;
+        for (int t = 0; ok && t < s; ++t)
+            if (strcmp(seen[s], seen[t]) == 0) ok = 0;
+    }
+    check("status_strings_distinct", ok, "a status has a NULL, empty, unknown or repeated string");
+    check("status_string_out_of_range", clv_status_string(CLV_STATUS_COUNT) != NULL &&
+          clv_status_string((clv_status)-5) != NULL, "NULL for an out-of-range status");
+}
+
+static void test_null_objects(void)
+{
+    clv_device_stats st;
+    clv_mesh_close(NULL);
+    clv_program_free(NULL);
+    clv_array_free(NULL);
+    check("null_objects", clv_mesh_message(NULL) != NULL && clv_mesh_open(NULL, NULL) == CLV_ERROR_INVALID_ARGUMENT &&
+          clv_mesh_stats(NULL, 0, &st) == CLV_ERROR_INVALID_ARGUMENT &&
+          clv_mesh_device_count(NULL) == 0 && clv_mesh_split_items(NULL, 3, NULL, NULL) != CLV_OK,
+          "a NULL mesh was not refused");
+}
+
+static void test_map_errors(clv_mesh *m, clv_mesh *other, clv_program *p)
+{
+    clv_map_opts o = {0}, bad = {0};
+    clv_array *x = fixture_x, *y = fixture_y, *x11 = NULL, *xo = NULL, *xi = NULL, *xd = NULL;
+    clv_arg good[3];
+    good[0] = clv_in(x);
+    good[1] = clv_out(y);
+    good[2] = clv_float(2.0f);
+    if (new_array(&x11, m, CLV_F32, B + 1, 1, CLV_SHARDED) || new_array(&xi, m, CLV_I32, B, 1, CLV_SHARDED) ||
+        new_array(&xo, other, CLV_F32, B, 1, CLV_SHARDED)) {
+        check("map_setup", 0, "%s", clv_mesh_message(m));
+        goto done;
+    }
+
+    CASE("map_n_items_0", m, clv_map(p, "scale", 0, &o, good, 3), CLV_ERROR_INVALID_ARGUMENT, "n_items", NULL);
+    bad.chunk = -2;
+    CASE("map_chunk_-2", m, clv_map(p, "scale", B, &bad, good, 3), CLV_ERROR_INVALID_ARGUMENT, "-2", NULL);
+    bad.chunk = -1000;
+    CASE("map_chunk_-1000", m, clv_map(p, "scale", B, &bad, good, 3), CLV_ERROR_INVALID_ARGUMENT, "-1000", NULL);
+    bad.chunk = 0;
+    bad.shape = (clv_shape)7;
+    CASE("map_bad_shape", m, clv_map(p, "scale", B, &bad, good, 3), CLV_ERROR_INVALID_ARGUMENT, "shape", NULL);
+    CASE("map_null_program", NULL, clv_map(NULL, "scale", B, &o, good, 3), CLV_ERROR_INVALID_ARGUMENT, NULL, NULL);
+    CASE("map_null_kernel_name", m, clv_map(p, NULL, B, &o, good, 3), CLV_ERROR_INVALID_ARGUMENT, "kernel", NULL);
+    CASE("map_null_args", m, clv_map(p, "scale", B, &o, NULL, 3), CLV_ERROR_INVALID_ARGUMENT, "NULL", NULL);
+    CASE("map_negative_n_args", m, clv_map(p, "scale", B, &o, good, -1), CLV_ERROR_INVALID_ARGUMENT, NULL, NULL);
+    CASE("map_unknown_kernel", m, clv_map(p, "scael", B, &o, good, 3), CLV_ERROR_UNKNOWN_KERNEL, "\"scael\"",
+         "takes_double");
+    CASE("map_unknown_kernel_again", m, clv_map(p, "scael", B, &o, good, 3), CLV_ERROR_UNKNOWN_KERNEL, "scale",
+         "no_items");
+    CASE("map_too_few_args", m, CLV_MAP(p, "scale", B, &o, clv_in(x), clv_out(y)), CLV_ERROR_ARGUMENT_COUNT,
+         "scale", "2 given");
+    CASE("map_too_many_args", m, CLV_MAP(p, "scale", B, &o, clv_in(x), clv_out(y), clv_float(1), clv_int(1)),
+         CLV_ERROR_ARGUMENT_COUNT, "3 argument", "4 given");
+    CASE("map_no_args", m, clv_map(p, "scale", B, &o, NULL, 0), CLV_ERROR_ARGUMENT_COUNT, "0 given", NULL);
+    CASE("map_float_array_to_double_param", m, CLV_MAP(p, "takes_double", B, &o, clv_out(y)),
+         CLV_ERROR_ARGUMENT_TYPE, "double", "float");
+    CASE("map_float_array_to_int_param", m, CLV_MAP(p, "takes_int", B, &o, clv_out(y)), CLV_ERROR_ARGUMENT_TYPE,
+         "int", "float");
+    CASE("map_int_array_to_float_param", m, CLV_MAP(p, "scale", B, &o, clv_in(xi), clv_out(y), clv_float(1)),
+         CLV_ERROR_ARGUMENT_TYPE, "argument 0", "int");
+    CASE("map_int_value_to_float_param", m, CLV_MAP(p, "scale", B, &o, clv_in(x), clv_out(y), clv_int(2)),
+         CLV_ERROR_ARGUMENT_TYPE, "float", "int");
+    CASE("map_double_value_to_float_param", m, CLV_MAP(p, "scale", B, &o, clv_in(x), clv_out(y), clv_double(2)),
+         CLV_ERROR_ARGUMENT_TYPE, "float", "double");
+    CASE("map_value_to_pointer_param", m, CLV_MAP(p, "scale", B, &o, clv_float(1), clv_out(y), clv_float(1)),
+         CLV_ERROR_ARGUMENT_TYPE, "argument 0", "pointer");
+    CASE("map_array_to_value_param", m, CLV_MAP(p, "scale", B, &o, clv_in(x), clv_out(y), clv_in(x)),
+         CLV_ERROR_ARGUMENT_TYPE, "argument 2", NULL);
+    CASE("map_out_to_const_param", m, CLV_MAP(p, "scale", B, &o, clv_out(x), clv_out(y), clv_float(1)),
+         CLV_ERROR_ARGUMENT_TYPE, "const", "argument 0");
+    CASE("map_inout_to_const_param", m, CLV_MAP(p, "scale", B, &o, clv_inout(x), clv_out(y), clv_float(1)),
+         CLV_ERROR_ARGUMENT_TYPE, "const", NULL);
+    CASE("map_local_mem_to_global_param", m, CLV_MAP(p, "scale", B, &o, clv_local_mem(64), clv_out(y), clv_float(1)),
+         CLV_ERROR_ARGUMENT_TYPE, "__local", NULL);
+    CASE("map_scratch_to_value_param", m, CLV_MAP(p, "scale", B, &o, clv_in(x), clv_out(y), clv_scratch(4)),
+         CLV_ERROR_ARGUMENT_TYPE, "scratch", NULL);
+    CASE("map_scratch_0_bytes", m, CLV_MAP(p, "scale", B, &o, clv_in(x), clv_scratch(0), clv_float(1)),
+         CLV_ERROR_INVALID_ARGUMENT, "0 bytes", NULL);
+    CASE("map_null_array", m, CLV_MAP(p, "scale", B, &o, clv_in(NULL), clv_out(y), clv_float(1)),
+         CLV_ERROR_INVALID_ARGUMENT, "NULL array", NULL);
+    CASE("map_unknown_arg_kind", m, CLV_MAP(p, "scale", B, &o, clv_in(x), clv_out(y), bad_kind()),
+         CLV_ERROR_INVALID_ARGUMENT, "kind", NULL);
+    CASE("map_sharded_n_items_differs", m, CLV_MAP(p, "scale", B, &o, clv_in(x11), clv_out(y), clv_float(1)),
+         CLV_ERROR_SHAPE, "11", "10");
+    CASE("map_array_of_another_mesh", m, CLV_MAP(p, "scale", B, &o, clv_in(xo), clv_out(y), clv_float(1)),
+         CLV_ERROR_SHAPE, "another mesh", NULL);
+    CASE("map_kernel_without_clv_items", m, CLV_MAP(p, "no_items", B, &o, clv_out(y)), CLV_ERROR_ARGUMENT_COUNT,
+         "CLV_ITEMS", "no_items");
+    CASE("map_kernel_without_clv_items_5_params", m,
+         CLV_MAP(p, "no_items5", B, &o, clv_out(y), clv_ulong(0), clv_ulong(0), clv_ulong(0), clv_uint(0)),
+         CLV_ERROR_ARGUMENT_COUNT, "CLV_ITEMS", NULL);
+
+    /* Two sharded arrays split differently (the split changed in between). */
+    {
+        const double w[3] = { 1, 0, 0 };
+        int n = clv_mesh_device_count(m);
+        if (n == 3 && clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, w, 3) == CLV_OK) {
+            new_array(&xd, m, CLV_F32, B, 1, CLV_SHARDED);
+            clv_mesh_set_split(m, CLV_SPLIT_EQUAL, NULL, 0);
+            CASE("map_arrays_split_differently", m, CLV_MAP(p, "scale", B, &o, clv_in(xd), clv_out(y), clv_float(1)),
+                 CLV_ERROR_SHAPE, "split", NULL);
+            clv_array_free(xd);
+        } else {
+            check("map_arrays_split_differently", 0, "needs 3 devices and a weighted split");
+        }
+    }
+done:
+    clv_array_free(x11);
+    clv_array_free(xi);
+    clv_array_free(xo);
+}
+
+static void test_build_errors(clv_mesh *m)
+{
+    clv_program *p = NULL;
+    clv_program_desc d = {0};
+    CASE("build_syntax_error_line_3", m, build(&p, m, bad_src, "my_kernels.cl", CLV_F32, 0, NULL), CLV_ERROR_BUILD,
+         "my_kernels.cl", "my_kernels.cl:3:");
+    CASE("build_syntax_error_default_name", m, build(&p, m, bad_src, NULL, CLV_F32, 0, NULL), CLV_ERROR_BUILD,
+         "program.cl:3:", NULL);
+    CASE("build_bad_option", m, build(&p, m, src, NULL, CLV_F32, 0, "-DX=1 -fno-such-option-at-all"),
+         CLV_ERROR_BUILD, NULL, NULL);
+    clv_program_free(p); /* NULL unless the driver accepted the bad option */
+    p = NULL;
+    CASE("build_null_source", m, build(&p, m, NULL, NULL, CLV_F32, 0, NULL), CLV_ERROR_INVALID_ARGUMENT, "source",
+         NULL);
+    CASE("build_null_desc", m, clv_program_build(&p, m, NULL), CLV_ERROR_INVALID_ARGUMENT, "desc", NULL);
+    d.source = src;
+    CASE("build_null_out", m, clv_program_build(NULL, m, &d), CLV_ERROR_INVALID_ARGUMENT, "out", NULL);
+    CASE("build_null_mesh", NULL, clv_program_build(&p, NULL, &d), CLV_ERROR_INVALID_ARGUMENT, NULL, NULL);
+    CASE("build_bad_real", m, build(&p, m, src, NULL, (clv_dtype)CLV_I32, 0, NULL), CLV_ERROR_INVALID_ARGUMENT,
+         "real", NULL);
+    clv_program_free(p);
+}
+
+static void test_fp64_errors(void)
+{
+    clv_mesh *m = NULL;
+    clv_mesh_desc md = {0};
+    clv_program *p = NULL;
+    clv_array *a = NULL;
+    md.no_fp64 = 1;
+    if (clv_mesh_open(&m, &md) != CLV_OK) {
+        check("fp64_mesh_open", 0, "%s", clv_mesh_message(m));
+        clv_mesh_close(m);
+        return;
+    }
+    CASE("fp64_build_real_f64", m, build(&p, m, src, NULL, CLV_F64, 0, NULL), CLV_ERROR_NO_FP64, "cl_khr_fp64",
+         "device 0");
+    CASE("fp64_build_flag", m, build(&p, m, src, NULL, CLV_F32, 1, NULL), CLV_ERROR_NO_FP64, "cl_khr_fp64", NULL);
+    CASE("fp64_build_option_real_double", m, build(&p, m, src, NULL, CLV_F32, 0, "-DCLV_REAL=double"),
+         CLV_ERROR_NO_FP64, "cl_khr_fp64", NULL);
+    CASE("fp64_array_new_f64", m, new_array(&a, m, CLV_F64, B, 1, CLV_SHARDED), CLV_ERROR_NO_FP64, "cl_khr_fp64",
+         NULL);
+    CASE("fp64_array_new_f64_replicated", m, new_array(&a, m, CLV_F64, B, 2, CLV_REPLICATED), CLV_ERROR_NO_FP64,
+         NULL, NULL);
+    {   /* float-only programs still build there */
+        clv_program_desc d = {0};
+        d.source = "__kernel void k(CLV_ITEMS, __global float *y) { CLV_GUARD(); y[clv_local()] = 1.0f; }";
+        clv_status st = clv_program_build(&p, m, &d);
+        check("fp64_off_float_program_builds", st == CLV_OK, "%s", clv_mesh_message(m));
+    }
+    clv_program_free(p);
+    clv_array_free(a);
+    clv_mesh_close(m);
+}
+
+static void test_array_errors(clv_mesh *m, clv_array *x)
+{
+    clv_array *a = NULL;
+    float host[B];
+    double out[2] = { -7, -7 };
+    CASE("array_new_0_items", m, new_array(&a, m, CLV_F32, 0, 1, CLV_SHARDED), CLV_ERROR_INVALID_ARGUMENT,
+         "n_items", NULL);
+    CASE("array_new_0_elems", m, new_array(&a, m, CLV_F32, B, 0, CLV_SHARDED), CLV_ERROR_INVALID_ARGUMENT,
+         "item_elems", NULL);
+    CASE("array_new_bad_dtype", m, new_array(&a, m, (clv_dtype)9, B, 1, CLV_SHARDED), CLV_ERROR_INVALID_ARGUMENT,
+         "dtype", NULL);
+    CASE("array_new_bad_layout", m, new_array(&a, m, CLV_F32, B, 1, (clv_layout)5), CLV_ERROR_INVALID_ARGUMENT,
+         "layout", NULL);
+    CASE("array_new_overflow", m, new_array(&a, m, CLV_F32, (size_t)-1 / 2, 3, CLV_SHARDED),
+         CLV_ERROR_INVALID_ARGUMENT, "overflow", NULL);
+    CASE("array_new_too_big_for_device", m, new_array(&a, m, CLV_F32, (size_t)1 << 40, 1, CLV_REPLICATED),
+         CLV_ERROR_OUT_OF_MEMORY, "clCreateBuffer", "device");
+    CASE("array_new_null_out", m, clv_array_new(NULL, m, CLV_F32, B, 1, CLV_SHARDED), CLV_ERROR_INVALID_ARGUMENT,
+         "out", NULL);
+    CASE("array_new_null_mesh", NULL, new_array(&a, NULL, CLV_F32, B, 1, CLV_SHARDED), CLV_ERROR_INVALID_ARGUMENT,
+         NULL, NULL);
+    CASE("array_write_null_host", m, clv_array_write(x, NULL), CLV_ERROR_INVALID_ARGUMENT, "host", NULL);
+    CASE("array_read_null_host", m, clv_array_read(x, NULL), CLV_ERROR_INVALID_ARGUMENT, "host", NULL);
+    CASE("array_write_null_array", m, clv_array_write(NULL, host), CLV_ERROR_INVALID_ARGUMENT, NULL, NULL);
+    CASE("array_read_null_array", m, clv_array_read(NULL, host), CLV_ERROR_INVALID_ARGUMENT, NULL, NULL);
+    CASE("reduce_bad_op", m, clv_reduce(x, (clv_reduce_op)7, out), CLV_ERROR_INVALID_ARGUMENT, "op", NULL);
+    CASE("reduce_negative_op", m, clv_reduce(x, (clv_reduce_op)-1, out), CLV_ERROR_INVALID_ARGUMENT, "op", NULL);
+    CASE("reduce_null_out", m, clv_reduce(x, CLV_SUM, NULL), CLV_ERROR_INVALID_ARGUMENT, "out", NULL);
+    CASE("reduce_null_array", m, clv_reduce(NULL, CLV_SUM, out), CLV_ERROR_INVALID_ARGUMENT, NULL, NULL);
+    check("reduce_failures_leave_out_alone", out[0] == -7 && out[1] == -7, "out was written: %g %g", out[0], out[1]);
+    check("array_buffer_bad_device", !clv_array_buffer(x, -1, NULL, NULL) && !clv_array_buffer(x, 99, NULL, NULL) &&
+          !clv_array_buffer(NULL, 0, NULL, NULL), "a buffer was returned for a bad device");
+    clv_array_free(a);
+}
+
+static void test_split_errors(clv_mesh *m)
+{
+    const double two[2] = { 1, 1 }, negative[3] = { 1, -1, 1 }, zeros[3] = { 0, 0, 0 };
+    double nan3[3] = { 1, 1, 1 }, inf3[3] = { 1, 1, 1 };
+    nan3[1] = nan("");
+    inf3[2] = INFINITY;
+    CASE("split_wrong_weight_count", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, two, 2), CLV_ERROR_INVALID_ARGUMENT,
+         "2 weights", "one weight per device");
+    CASE("split_null_weights", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, NULL, 3), CLV_ERROR_INVALID_ARGUMENT,
+         "weight", NULL);
+    CASE("split_negative_weight", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, negative, 3),
+         CLV_ERROR_INVALID_ARGUMENT, "weight 1", NULL);
+    CASE("split_nan_weight", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, nan3, 3), CLV_ERROR_INVALID_ARGUMENT,
+         "weight 1", NULL);
+    CASE("split_inf_weight", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, inf3, 3), CLV_ERROR_INVALID_ARGUMENT,
+         "weight 2", NULL);
+    CASE("split_all_zero_weights", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, zeros, 3), CLV_ERROR_INVALID_ARGUMENT,
+         "zero", NULL);
+    CASE("split_unknown", m, clv_mesh_set_split(m, (clv_split)9, NULL, 0), CLV_ERROR_INVALID_ARGUMENT, "split",
+         NULL);
+    CASE("split_null_mesh", NULL, clv_mesh_set_split(NULL, CLV_SPLIT_EQUAL, NULL, 0), CLV_ERROR_INVALID_ARGUMENT,
+         NULL, NULL);
+}
+
+static void test_mesh_open_errors(void)
+{
+    clv_mesh *m = NULL;
+    clv_mesh_desc d = {0};
+    const double w[2] = { 1, 1 };
+    d.devices = "0,1,2";
+    d.split = CLV_SPLIT_WEIGHTS;
+    d.weights = w;
+    d.n_weights = 2;
+    clv_status st = clv_mesh_open(&m, &d);
+    check("mesh_open_wrong_weight_count", st == CLV_ERROR_INVALID_ARGUMENT && m && strstr(clv_mesh_message(m), "weight")
+          && clv_mesh_device_count(m) == 0, "status %d, message: %s", (int)st, clv_mesh_message(m));
+    clv_mesh_close(m);
+    d.weights = NULL;
+    d.n_weights = 0;
+    d.split = (clv_split)11;
+    st = clv_mesh_open(&m, &d);
+    check("mesh_open_unknown_split", st == CLV_ERROR_INVALID_ARGUMENT && m && strstr(clv_mesh_message(m), "split"),
+          "status %d, message: %s", (int)st, clv_mesh_message(m));
+    clv_mesh_close(m);
+}
+
+/* A good map on the same mesh and program after all the failures. */
+static void test_good_map(clv_mesh *m, clv_program *p, const float *x0)
+{
+    clv_map_opts o = {0};
+    float y[B];
+    snapshot before, after;
+    int ok = 1;
+    take(m, &before);
+    o.chunk = 3;
+    clv_status st = CLV_MAP(p, "scale", B, &o, clv_in(fixture_x), clv_out(fixture_y), clv_float(2.0f));
+    if (st == CLV_OK) st = clv_array_read(fixture_y, y);
+    for (int i = 0; st == CLV_OK && i < B; ++i) ok &= y[i] == 2.0f * x0[i];
+    take(m, &after);
+    check("good_map_after_failures", st == CLV_OK && ok, "status %d, message: %s", (int)st, clv_mesh_message(m));
+    check("good_map_frees_its_buffers", before.stats[0].bytes_current == after.stats[0].bytes_current,
+          "bytes_current %llu -> %llu", (unsigned long long)before.stats[0].bytes_current,
+          (unsigned long long)after.stats[0].bytes_current);
+    o.chunk = CLV_CHUNK_AUTO;
+    st = CLV_MAP(p, "scale", B, &o, clv_in(fixture_x), clv_out(fixture_y), clv_float(3.0f));
+    if (st == CLV_OK) st = clv_array_read(fixture_y, y);
+    ok = 1;
+    for (int i = 0; st == CLV_OK && i < B; ++i) ok &= y[i] == 3.0f * x0[i];
+    check("map_chunk_auto_accepted", st == CLV_OK && ok, "status %d, message: %s", (int)st, clv_mesh_message(m));
+}
+
+int main(void)
+{
+    clv_mesh *m = NULL, *other = NULL;
+    clv_mesh_desc od = {0};
+    clv_program *p = NULL;
+    float x0[B], y0[B];
+    clv_status st;
+
+    test_status_strings();
+    test_null_objects();
+    st = clv_mesh_open(&m, NULL);
+    od.devices = "0";
+    if (st == CLV_OK) st = clv_mesh_open(&other, &od);
+    if (st == CLV_OK) st = build(&p, m, src, "errors.cl", CLV_F32, 1, NULL);
+    if (st == CLV_OK) st = new_array(&fixture_x, m, CLV_F32, B, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = new_array(&fixture_y, m, CLV_F32, B, 1, CLV_SHARDED);
+    for (int i = 0; i < B; ++i) {
+        x0[i] = (float)(i + 1);
+        y0[i] = -7.0f; /* sentinel: no failing map may write it */
+    }
+    if (st == CLV_OK) st = clv_array_write(fixture_x, x0);
+    if (st == CLV_OK) st = clv_array_write(fixture_y, y0);
+    check("setup", st == CLV_OK && clv_mesh_device_count(m) <= MAX_DEVICES, "%s", clv_mesh_message(m));
+    if (st == CLV_OK) {
+        test_map_errors(m, other, p);
+        test_build_errors(m);
+        test_fp64_errors();
+        test_array_errors(m, fixture_x);
+        test_split_errors(m);
+        test_mesh_open_errors();
+        test_good_map(m, p, x0);
+    }
+    clv_array_free(fixture_x);
+    clv_array_free(fixture_y);
+    clv_program_free(p);
+    clv_mesh_close(other);
+    clv_mesh_close(m);
+    printf("%d passed, %d failed\n", n_passed, n_failed);
+    return n_failed != 0;
+}
