@@ -47,6 +47,7 @@ typedef struct mesh_case {
     const char *name;
     int n_devices;
     const double *weights; /* NULL: equal */
+    clv_split split;       /* applied after opening, when not CLV_SPLIT_WEIGHTS */
 } mesh_case;
 
 static const double uneven3[3] = { 1.0, 0.0, 3.0 }; /* device 1 gets nothing */
@@ -143,9 +144,13 @@ int main(void)
 {
     unsigned long long seed = tu_seed(), st = seed;
     const mesh_case meshes[] = {
-        { "1 device", 1, NULL },           { "2 devices", 2, NULL },
-        { "2 devices 5:1", 2, uneven2 },   { "3 devices", 3, NULL },
-        { "3 devices 1:0:3", 3, uneven3 },
+        { "1 device", 1, NULL, CLV_SPLIT_EQUAL },
+        { "2 devices", 2, NULL, CLV_SPLIT_EQUAL },
+        { "2 devices 5:1", 2, uneven2, CLV_SPLIT_WEIGHTS },
+        { "3 devices", 3, NULL, CLV_SPLIT_EQUAL },
+        { "3 devices 1:0:3", 3, uneven3, CLV_SPLIT_WEIGHTS },
+        { "3 devices by compute units", 3, NULL, CLV_SPLIT_COMPUTE_UNITS },
+        { "3 devices by measured speed", 3, NULL, CLV_SPLIT_MEASURED },
     };
     const int n_meshes = (int)(sizeof meshes / sizeof meshes[0]);
     size_t sizes[12];
@@ -182,6 +187,13 @@ int main(void)
                 clv_mesh *m = tu_open(meshes[mi].n_devices, meshes[mi].weights);
                 if (!m) continue;
                 clv_program *p = build(m, reals[r]);
+                if (meshes[mi].split == CLV_SPLIT_MEASURED) { /* measure first: one map of n items */
+                    outputs warm;
+                    run_case(m, p, reals[r], n, CLV_CHUNK_NONE, case_seed, &warm);
+                    free_outputs(&warm);
+                }
+                if (meshes[mi].split != CLV_SPLIT_WEIGHTS)
+                    TU_REQUIRE_OK(m, clv_mesh_set_split(m, meshes[mi].split, NULL, 0));
                 const long chunks[5] = { 1, 3, 64, (long)n, CLV_CHUNK_AUTO };
                 for (int ci = 0; ci < 5; ++ci) {
                     outputs got;
