@@ -1,32 +1,74 @@
-/* The prelude embedded in include/clvmap.h is exactly kernels/prelude.cl.
- * If this fails, run: ninja -C build embed */
+/* Copies that must not drift:
+ * 1. the prelude embedded in include/clvmap.h is exactly kernels/prelude.cl
+ *    (if not, run: ninja -C build embed);
+ * 2. the complete example in the header's manual is exactly examples/manual.c
+ *    (which meson builds and runs as the test `manual`). */
 #include "test_util.h"
 
-int main(void)
+/* The whole file root/rel into a static buffer; NULL if it cannot be read. */
+static char *read_file(const char *rel, size_t *size)
 {
+    static char buffers[2][1 << 20];
+    static int next;
     const char *root = getenv("CLV_SOURCE_ROOT");
     char path[4096];
-    snprintf(path, sizeof path, "%s/kernels/prelude.cl", root ? root : ".");
+    snprintf(path, sizeof path, "%s/%s", root ? root : ".", rel);
     FILE *f = fopen(path, "rb");
     if (!f) {
         printf("FAIL: cannot open %s (set CLV_SOURCE_ROOT)\n", path);
-        return 1;
+        return NULL;
     }
-    static char file[1 << 20];
-    size_t n = fread(file, 1, sizeof file - 1, f);
+    char *buf = buffers[next++ % 2];
+    *size = fread(buf, 1, sizeof buffers[0] - 1, f);
     fclose(f);
-    file[n] = '\0';
+    buf[*size] = '\0';
+    return buf;
+}
+
+/* The manual's example: the header's lines from ' *   #include "clvmap.h"'
+ * to ' *   }', without their ' *   ' prefix, equal the example file from its
+ * #include on. */
+static void check_manual(void)
+{
+    size_t hn, en;
+    char *header = read_file("include/clvmap.h", &hn);
+    if (!header) { TU_CHECK(0, "header unreadable"); return; }
+    char *begin = strstr(header, " *   #include \"clvmap.h\"");
+    char *end = begin ? strstr(begin, "\n *   }\n") : NULL;
+    char *example = read_file("examples/manual.c", &en);
+    char *ex = example ? strstr(example, "#include \"clvmap.h\"") : NULL;
+    if (!begin || !end || !ex) { TU_CHECK(0, "manual example or examples/manual.c not found"); return; }
+    end += strlen("\n *   }\n");
+    int same = 1;
+    for (char *line = begin; line < end && same;) {
+        char *nl = strchr(line, '\n');
+        size_t prefix = strncmp(line, " *   ", 5) == 0 ? 5 : 2; /* ' *' alone for blank lines */
+        size_t len = (size_t)(nl - line) + 1 - prefix;
+        same = strncmp(ex, line + prefix, len) == 0;
+        if (!same) printf("FAIL: manual differs at: %.*s", (int)len, line + prefix);
+        ex += len;
+        line = nl + 1;
+    }
+    TU_CHECK(same && *ex == '\0', "the header's example and examples/manual.c differ");
+}
+
+int main(void)
+{
+    size_t n;
+    char *file = read_file("kernels/prelude.cl", &n);
+    if (!file) return 1;
     size_t n_lines, at = 0;
     const char *const *lines = clv_prelude_lines(&n_lines);
     int same = 1;
     for (size_t i = 0; i < n_lines && same; ++i) {
         size_t len = strlen(lines[i]);
         if (at + len > n || memcmp(file + at, lines[i], len) != 0) {
-            printf("FAIL: embedded line %zu differs from %s: \"%s\"\n", i + 1, path, lines[i]);
+            printf("FAIL: embedded line %zu differs from kernels/prelude.cl: \"%s\"\n", i + 1, lines[i]);
             same = 0;
         }
         at += len;
     }
     TU_CHECK(same && at == n, "embedded prelude is stale (%zu of %zu bytes match): run ninja -C build embed", at, n);
+    check_manual(); /* after: it reuses the file buffers */
     return tu_summary();
 }
