@@ -92,7 +92,8 @@
  *                 (all three or none);
  *   CLV_MESSAGE_SIZE   bytes of the mesh's message buffer (default 8192).
  *   Environment: CLV_DEVICES selects devices when clv_mesh_desc.devices is
- *   NULL: "all", "gpu", "cpu", "accelerator", flat indices "0,2" (the order
+ *   NULL (an empty CLV_DEVICES counts as unset; an empty devices string is
+ *   refused): "all", "gpu", "cpu", "accelerator", flat indices "0,2" (the order
  *   of clv_mesh_list_devices), or "platform:index" such as "nvidia:0,pocl:1"
  *   (platform name matched case-insensitively as a substring). Default: all
  *   GPUs, else all CPUs, else every device.
@@ -665,11 +666,17 @@ static inline clv_status clv__parse_token(clv_mesh *m, const char *tok, size_t l
     if (len == 0)
         return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device string has an empty entry (use e.g. \"0,1\")");
     if (clv__type_matches(0, tok, len) >= 0) {
-        int before = *n_chosen;
+        int before = *n_chosen, matched = 0;
         for (int i = 0; i < n_found; ++i)
-            if (clv__type_matches(found[i].type, tok, len) == 1) clv__choose(chosen, n_chosen, i);
-        if (*n_chosen == before)
+            if (clv__type_matches(found[i].type, tok, len) == 1) {
+                matched = 1;
+                clv__choose(chosen, n_chosen, i);
+            }
+        if (!matched)
             return clv__fail(m, CLV_ERROR_NO_DEVICE, "no OpenCL device of type \"%.*s\"", (int)len, tok);
+        if (*n_chosen == before)
+            return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device entry \"%.*s\" names only devices named "
+                             "before it (each device may be named once)", (int)len, tok);
         return CLV_OK;
     }
     if (clv__parse_index(tok, len, &index)) {
@@ -703,9 +710,11 @@ static inline clv_status clv__parse_devices(clv_mesh *m, const char *spec, const
 {
     *n_chosen = 0;
     if (!spec) {
-        if (clv__parse_token(m, "gpu", 3, found, n_found, chosen, n_chosen) == CLV_OK) return CLV_OK;
-        if (clv__parse_token(m, "cpu", 3, found, n_found, chosen, n_chosen) == CLV_OK) return CLV_OK;
-        return clv__parse_token(m, "all", 3, found, n_found, chosen, n_chosen);
+        clv_status st = clv__parse_token(m, "gpu", 3, found, n_found, chosen, n_chosen);
+        if (st != CLV_OK) st = clv__parse_token(m, "cpu", 3, found, n_found, chosen, n_chosen);
+        if (st != CLV_OK) st = clv__parse_token(m, "all", 3, found, n_found, chosen, n_chosen);
+        if (st == CLV_OK) m->message[0] = '\0'; /* the tries that found nothing were no error */
+        return st;
     }
     const char *s = spec;
     for (;;) {
@@ -818,8 +827,11 @@ static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc
     *out = m;
     if (!m) return CLV_ERROR_OUT_OF_MEMORY;
     m->profiling = !desc->no_profiling;
-    const char *spec = desc->devices ? desc->devices : getenv("CLV_DEVICES");
-    if (spec && !*spec) spec = NULL;
+    const char *spec = desc->devices;
+    if (!spec) {
+        spec = getenv("CLV_DEVICES");
+        if (spec && !*spec) spec = NULL; /* CLV_DEVICES= (set but empty): as if unset */
+    }
     int n_found = clv__enumerate(found, 64);
     if (n_found == 0)
         return clv__fail(m, CLV_ERROR_NO_DEVICE, "no OpenCL platform or device found (is an ICD such as "
@@ -1177,6 +1189,9 @@ static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *
     cl_uint n_sources = 0;
     cl_int err = CL_SUCCESS;
     int failed = 0;
+    if (strlen(name) > 255 || strpbrk(name, "\"\\\n"))
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_program_desc.name must be at most 255 characters "
+                         "without quotes, backslashes or newlines");
     snprintf(line_directive, sizeof line_directive, "\n#line 1 \"%s\"\n", name);
     int w = snprintf(options, sizeof options, "-cl-std=CL1.2 -cl-kernel-arg-info -DCLV_REAL=%s%s %s",
                      desc->real == CLV_F64 ? "double" : "float", fp64 ? " -DCLV_FP64" : "",
@@ -1186,18 +1201,27 @@ static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *
                          (int)sizeof options - 200);
     const char **sources = clv__program_sources(desc->source, line_directive, &n_sources);
     if (!sources) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
-    for (int i = 0; i < m->n_devices; ++i) {
-        p->per_device[i] = clCreateProgramWithSource(m->devices[i].context, n_sources, sources, NULL, &err);
-        if (!p->per_device[i]) break;
-        cl_int berr = clBuildProgram(p->per_device[i], 1, &m->devices[i].id, options, NULL, NULL);
+    int device = 0;
+    const char *call = "clCreateProgramWithSource";
+    for (; device < m->n_devices; ++device) {
+        p->per_device[device] = clCreateProgramWithSource(m->devices[device].context, n_sources, sources, NULL,
+                                                          &err);
+        if (!p->per_device[device]) break;
+        cl_int berr = clBuildProgram(p->per_device[device], 1, &m->devices[device].id, options, NULL, NULL);
         if (berr == CL_BUILD_PROGRAM_FAILURE) failed = 1;
         else if (berr != CL_SUCCESS) {
             err = berr;
+            call = "clBuildProgram";
             break;
         }
     }
     CLV_FREE((void *)sources);
-    if (err != CL_SUCCESS) return clv__fail_cl(m, "clCreateProgramWithSource/clBuildProgram", err, -1);
+    if (err != CL_SUCCESS) {
+        clv__fail_cl(m, call, err, device);
+        size_t used = strlen(m->message);
+        snprintf(m->message + used, sizeof m->message - used, " with options \"%s\"", options);
+        return err == CL_OUT_OF_HOST_MEMORY ? CLV_ERROR_OUT_OF_MEMORY : CLV_ERROR_OPENCL;
+    }
     if (failed) {
         clv__collect_build_logs(m, p->per_device, name);
         return CLV_ERROR_BUILD;
@@ -1582,6 +1606,10 @@ static inline clv_status clv__check_args(clv_program *p, const clv__kernel *k, c
             return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: NULL array", i);
         if (is_array && a->array->mesh != m)
             return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: array belongs to another mesh", i);
+        if (is_array && a->kind != CLV_ARG_IN && a->array->layout == CLV_REPLICATED && m->n_devices > 1)
+            return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: a replicated array cannot be an output on %d "
+                             "devices (each would write only its own items); make it CLV_SHARDED", i,
+                             m->n_devices);
         if (is_array && a->array->layout == CLV_SHARDED && a->array->n_items != n_items)
             return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: sharded array has %zu items, the map has %zu",
                              i, a->array->n_items, n_items);
@@ -1636,7 +1664,7 @@ static inline size_t clv__scratch_per_item(const clv_arg *args, int n_args, size
     *largest = 0;
     for (int i = 0; i < n_args; ++i)
         if (args[i].kind == CLV_ARG_SCRATCH) {
-            total += args[i].bytes;
+            total = args[i].bytes > (size_t)-1 - total ? (size_t)-1 : total + args[i].bytes;
             if (args[i].bytes > *largest) *largest = args[i].bytes;
         }
     return total;
@@ -1675,6 +1703,10 @@ static inline clv_status clv__alloc_scratch(clv_mesh *m, int device, clv__launch
         int s = 0;
         for (int i = 0; i < n_args && err == CL_SUCCESS; ++i)
             if (args[i].kind == CLV_ARG_SCRATCH) {
+                if (args[i].bytes > (size_t)-1 / l->chunk) {
+                    err = CL_INVALID_BUFFER_SIZE; /* bytes x chunk overflows size_t */
+                    break;
+                }
                 l->scratch[s] = clv__buffer_create(m, device, CL_MEM_READ_WRITE, args[i].bytes * l->chunk, &err);
                 if (l->scratch[s]) ++s;
             }
@@ -1901,6 +1933,15 @@ static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_it
     if (st == CLV_OK) st = clv__find_kernel(p, kernel, &k);
     if (st == CLV_OK) st = clv__check_args(p, k, kernel, n_items, args, n_args);
     if (st == CLV_OK) st = clv__map_split(m, n_items, args, n_args, first, count);
+    for (int d = 0; st == CLV_OK && o.local_size && d < m->n_devices; ++d) {
+        size_t kernel_max = 0;
+        clGetKernelWorkGroupInfo(k->per_device[d], m->devices[d].id, CL_KERNEL_WORK_GROUP_SIZE,
+                                 sizeof kernel_max, &kernel_max, NULL);
+        if (o.local_size > m->devices[d].info.max_work_group_size || (kernel_max && o.local_size > kernel_max))
+            st = clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: local_size %zu is more than kernel \"%s\" "
+                           "can run on device %d (%s): at most %zu", o.local_size, kernel, d,
+                           m->devices[d].info.name, kernel_max ? kernel_max : m->devices[d].info.max_work_group_size);
+    }
     if (st != CLV_OK) return st;
     clv__launch *plan = (clv__launch *)clv__calloc((size_t)m->n_devices, sizeof *plan);
     int n_scratch = 0;
