@@ -16,53 +16,68 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GMM_D 16 /* dimension of a point */
-#define GMM_K 8  /* mixture components */
+#define GMM_D 16 /* dimension of a point (even: the kernel sums even and odd d apart) */
+#define GMM_K 8  /* mixture components: one 8-wide vector, see the kernel */
+#if GMM_K != 8
+#error "the kernel holds the K terms of a point in one 8-wide vector"
+#endif
 
 #define GMM_STR_(x) #x
 #define GMM_STR(x) GMM_STR_(x)
 /* Compiler options that hand the sizes to the kernel (clv_program_desc.options). */
-#define GMM_BUILD_OPTIONS "-DGMM_D=" GMM_STR(GMM_D) " -DGMM_K=" GMM_STR(GMM_K)
+#define GMM_BUILD_OPTIONS "-DGMM_D=" GMM_STR(GMM_D)
 
-/* One work item evaluates one point. The K component terms go to a per-item
- * scratch row (slot clv_slot() of the launch's scratch buffer): that buffer
- * is what a chunked map bounds, since it exists for one chunk of items only.
- * Literals are written 0.5f so that a float build never touches double. */
+/* One work item evaluates one point. The K = 8 component terms of a point
+ * are one vector (float8 or double8): PoCL vectorises across work items only
+ * loops without calls, and exp and log are calls, so the vector type is what
+ * turns the 8 exps into one vector exp (about 3x faster than a scalar loop
+ * over k on this CPU; on a GPU it costs nothing). mu and prec are stored
+ * dimension-major (D x K) so that vload8(d, mu) is the 8 means of dimension d.
+ * The terms go through a per-item scratch row (slot clv_slot() of the
+ * launch's scratch buffer): that buffer exists for one chunk of items only,
+ * which is what a chunked map bounds. Literals are written 0.5f so that a
+ * float build never touches double. */
 static const char gmm_kernel_source[] =
+    "#define GMM_CAT_(a, b) a##b\n"
+    "#define GMM_CAT(a, b) GMM_CAT_(a, b)\n"
+    "typedef GMM_CAT(CLV_REAL, 8) real8;   /* float8 or double8 */\n"
+    "\n"
     "__kernel void gmm_logpdf(CLV_ITEMS,\n"
     "                         __global const clv_real *x,     /* B x D, sharded */\n"
-    "                         __global const clv_real *mu,    /* K x D, replicated */\n"
-    "                         __global const clv_real *prec,  /* K x D, replicated */\n"
+    "                         __global const clv_real *mu,    /* D x K, replicated */\n"
+    "                         __global const clv_real *prec,  /* D x K, replicated */\n"
     "                         __global const clv_real *logc,  /* K, replicated */\n"
     "                         __global clv_real *terms,       /* scratch: K per item */\n"
     "                         __global clv_real *out)         /* B, sharded */\n"
     "{\n"
     "    CLV_GUARD();\n"
     "    const __global clv_real *xi = x + clv_local() * GMM_D;\n"
-    "    __global clv_real *t = terms + clv_slot() * GMM_K;\n"
-    "    clv_real top = -INFINITY;\n"
-    "    for (int k = 0; k < GMM_K; ++k) {\n"
-    "        clv_real q = 0;\n"
-    "        for (int d = 0; d < GMM_D; ++d) {\n"
-    "            const clv_real diff = xi[d] - mu[k * GMM_D + d];\n"
-    "            q += diff * diff * prec[k * GMM_D + d];\n"
-    "        }\n"
-    "        const clv_real term = logc[k] - 0.5f * q;\n"
-    "        t[k] = term;\n"
-    "        top = fmax(top, term);\n"
+    "    /* Two sums, over even and odd d, halve the chain of dependent adds. */\n"
+    "    real8 q_even = 0, q_odd = 0;\n"
+    "    for (int d = 0; d < GMM_D; d += 2) {\n"
+    "        const real8 diff_even = xi[d] - vload8(d, mu);\n"
+    "        const real8 diff_odd = xi[d + 1] - vload8(d + 1, mu);\n"
+    "        q_even += diff_even * diff_even * vload8(d, prec);\n"
+    "        q_odd += diff_odd * diff_odd * vload8(d + 1, prec);\n"
     "    }\n"
+    "    vstore8(vload8(0, logc) - 0.5f * (q_even + q_odd), clv_slot(), terms);\n"
+    "\n"
     "    /* logsumexp, shifted by the largest term so that exp cannot overflow\n"
-    "       and at least one term is exp(0) = 1 (no underflow to log(0)). */\n"
-    "    clv_real sum = 0;\n"
-    "    for (int k = 0; k < GMM_K; ++k) sum += exp(t[k] - top);\n"
-    "    out[clv_local()] = top + log(sum);\n"
+    "       and one term is exp(0) = 1 (the log never sees 0). */\n"
+    "    const real8 t = vload8(clv_slot(), terms);\n"
+    "    const clv_real top = fmax(fmax(fmax(t.s0, t.s1), fmax(t.s2, t.s3)),\n"
+    "                              fmax(fmax(t.s4, t.s5), fmax(t.s6, t.s7)));\n"
+    "    const real8 e = exp(t - top);\n"
+    "    out[clv_local()] = top + log(((e.s0 + e.s1) + (e.s2 + e.s3)) +\n"
+    "                                 ((e.s4 + e.s5) + (e.s6 + e.s7)));\n"
     "}\n";
 
-/* The mixture, in double on the host. */
+/* The mixture, in double on the host. Per-dimension arrays are D x K:
+ * element [d * GMM_K + k] belongs to dimension d of component k. */
 typedef struct gmm_params {
-    double mu[GMM_K * GMM_D];
-    double sigma[GMM_K * GMM_D];
-    double prec[GMM_K * GMM_D];
+    double mu[GMM_D * GMM_K];
+    double sigma[GMM_D * GMM_K];
+    double prec[GMM_D * GMM_K];
     double logc[GMM_K];
     double weight[GMM_K];
 } gmm_params;
@@ -99,7 +114,7 @@ static void gmm_make_params(gmm_params *g, uint64_t seed)
         g->weight[k] /= total;
         g->logc[k] = log(g->weight[k]);
         for (int d = 0; d < GMM_D; ++d) {
-            const int j = k * GMM_D + d;
+            const int j = d * GMM_K + k;
             g->mu[j] = -5.0 + 10.0 * gmm_uniform(&s);
             g->sigma[j] = 0.5 + 1.5 * gmm_uniform(&s);
             g->prec[j] = 1.0 / (g->sigma[j] * g->sigma[j]);
@@ -118,8 +133,9 @@ static void gmm_make_points(const gmm_params *g, uint64_t seed, size_t first, si
         double cumulative = g->weight[0];
         int k = 0;
         while (k < GMM_K - 1 && u > cumulative) cumulative += g->weight[++k];
+        double *point = x + i * GMM_D;
         for (int d = 0; d < GMM_D; ++d)
-            x[i * GMM_D + d] = g->mu[k * GMM_D + d] + g->sigma[k * GMM_D + d] * gmm_normal(&s);
+            point[d] = g->mu[d * GMM_K + k] + g->sigma[d * GMM_K + k] * gmm_normal(&s);
     }
 }
 
@@ -133,8 +149,8 @@ static void gmm_round_to_float(double *a, size_t n)
 
 static void gmm_params_round_to_float(gmm_params *g)
 {
-    gmm_round_to_float(g->mu, GMM_K * GMM_D);
-    gmm_round_to_float(g->prec, GMM_K * GMM_D);
+    gmm_round_to_float(g->mu, GMM_D * GMM_K);
+    gmm_round_to_float(g->prec, GMM_D * GMM_K);
     gmm_round_to_float(g->logc, GMM_K);
 }
 
@@ -145,8 +161,8 @@ static double gmm_logpdf_reference(const gmm_params *g, const double *x)
     for (int k = 0; k < GMM_K; ++k) {
         double q = 0;
         for (int d = 0; d < GMM_D; ++d) {
-            const double diff = x[d] - g->mu[k * GMM_D + d];
-            q += diff * diff * g->prec[k * GMM_D + d];
+            const double diff = x[d] - g->mu[d * GMM_K + k];
+            q += diff * diff * g->prec[d * GMM_K + k];
         }
         t[k] = g->logc[k] - 0.5 * q;
         if (t[k] > top) top = t[k];

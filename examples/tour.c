@@ -153,13 +153,13 @@ static int run_on_mesh(tour *t, run *runs, int n_runs, int is_first_mesh)
     }
     clv_dtype dtype = t->f64 ? CLV_F64 : CLV_F32;
     if (s == CLV_OK) s = clv_array_new(&arrays[0], m, dtype, t->n_items, GMM_D, CLV_SHARDED);
-    if (s == CLV_OK) s = clv_array_new(&arrays[1], m, dtype, GMM_K, GMM_D, CLV_REPLICATED);
-    if (s == CLV_OK) s = clv_array_new(&arrays[2], m, dtype, GMM_K, GMM_D, CLV_REPLICATED);
+    if (s == CLV_OK) s = clv_array_new(&arrays[1], m, dtype, GMM_D, GMM_K, CLV_REPLICATED);
+    if (s == CLV_OK) s = clv_array_new(&arrays[2], m, dtype, GMM_D, GMM_K, CLV_REPLICATED);
     if (s == CLV_OK) s = clv_array_new(&arrays[3], m, dtype, GMM_K, 1, CLV_REPLICATED);
     if (s == CLV_OK) s = clv_array_new(&arrays[4], m, dtype, t->n_items, 1, CLV_SHARDED);
     if (s == CLV_OK) s = clv_array_write(arrays[0], t->points);
-    if (s == CLV_OK) s = write_reals(t, arrays[1], t->model.mu, GMM_K * GMM_D);
-    if (s == CLV_OK) s = write_reals(t, arrays[2], t->model.prec, GMM_K * GMM_D);
+    if (s == CLV_OK) s = write_reals(t, arrays[1], t->model.mu, GMM_D * GMM_K);
+    if (s == CLV_OK) s = write_reals(t, arrays[2], t->model.prec, GMM_D * GMM_K);
     if (s == CLV_OK) s = write_reals(t, arrays[3], t->model.logc, GMM_K);
     for (int i = 0; i < n_runs && s == CLV_OK; ++i)
         s = run_map(t, m, p, arrays, &runs[i], is_first_mesh && i == 0);
@@ -207,8 +207,8 @@ int main(int argc, char **argv)
         double x[GMM_D];
         gmm_make_points(&t.model, SEED, i, 1, x);
         for (int d = 0; d < GMM_D; ++d) {
-            if (t.f64) ((double *)t.points)[i * GMM_D + d] = x[d];
-            else ((float *)t.points)[i * GMM_D + d] = (float)x[d];
+            if (t.f64) ((double *)t.points + i * GMM_D)[d] = x[d];
+            else ((float *)t.points + i * GMM_D)[d] = (float)x[d];
         }
     }
 

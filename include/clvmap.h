@@ -334,6 +334,17 @@ typedef enum clv_reduce_op { CLV_SUM = 0, CLV_MAX, CLV_LOGSUMEXP } clv_reduce_op
  * bits whatever the split. The batch is read back to the host to do so. */
 static inline clv_status clv_reduce(const clv_array *a, clv_reduce_op op, double *out);
 
+/* ---- host-side RNG ------------------------------------------------------- */
+
+/* Philox-4x32-10 on the host, bit-identical to the prelude's
+ * clv_philox4x32_10: out = philox(counter, key). */
+static inline void clv_philox4x32_10_host(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+/* The same 32-bit words as the prelude's clv_rng_u32: word `draw` of stream
+ * `stream` for item `item` under seed (draw counts 32-bit words from 0). */
+static inline uint32_t clv_rng_word_host(uint64_t seed, uint64_t item, uint32_t stream, uint32_t draw);
+/* As the prelude's clv_uniform_f64 for the words draw, draw+1: (0, 1). */
+static inline double clv_uniform_f64_host(uint64_t seed, uint64_t item, uint32_t stream, uint32_t draw);
+
 /* The prelude's OpenCL C source, as the lines handed to the compiler. */
 static inline const char *const *clv_prelude_lines(size_t *n_lines);
 
@@ -2025,6 +2036,49 @@ static inline clv_status clv_reduce(const clv_array *a, clv_reduce_op op, double
     }
     CLV_FREE(data);
     return st;
+}
+
+/* ---- host-side RNG ------------------------------------------------------- */
+
+static inline void clv_philox4x32_10_host(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4])
+{
+    uint32_t c0 = counter[0], c1 = counter[1], c2 = counter[2], c3 = counter[3], k0 = key[0], k1 = key[1];
+    for (int round = 0; round < 10; ++round) {
+        if (round > 0) {
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
+        }
+        uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
+        uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+        c0 = n0;
+        c1 = (uint32_t)p1;
+        c2 = n2;
+        c3 = (uint32_t)p0;
+    }
+    out[0] = c0;
+    out[1] = c1;
+    out[2] = c2;
+    out[3] = c3;
+}
+
+static inline uint32_t clv_rng_word_host(uint64_t seed, uint64_t item, uint32_t stream, uint32_t draw)
+{
+    uint32_t ctr[4], key[2], block[4];
+    ctr[0] = draw / 4;
+    ctr[1] = stream;
+    ctr[2] = (uint32_t)item;
+    ctr[3] = (uint32_t)(item >> 32);
+    key[0] = (uint32_t)seed;
+    key[1] = (uint32_t)(seed >> 32);
+    clv_philox4x32_10_host(ctr, key, block);
+    return block[draw % 4];
+}
+
+static inline double clv_uniform_f64_host(uint64_t seed, uint64_t item, uint32_t stream, uint32_t draw)
+{
+    uint64_t hi = clv_rng_word_host(seed, item, stream, draw);
+    uint64_t lo = clv_rng_word_host(seed, item, stream, draw + 1);
+    return ((double)(((hi << 32) | lo) >> 12) + 0.5) * (1.0 / 4503599627370496.0); /* 2^-52 */
 }
 
 #ifdef __cplusplus
