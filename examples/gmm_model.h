@@ -28,19 +28,17 @@
 #define GMM_BUILD_OPTIONS "-DGMM_D=" GMM_STR(GMM_D)
 
 /* One work item evaluates one point. The K = 8 component terms of a point
- * are one vector (float8 or double8): PoCL vectorises across work items only
- * loops without calls, and exp and log are calls, so the vector type is what
- * turns the 8 exps into one vector exp (about 3x faster than a scalar loop
- * over k on this CPU; on a GPU it costs nothing). mu and prec are stored
+ * are one vector (float8 or double8): PoCL 3.1 does not vectorise this kernel
+ * across work items (the loops over k and d stand in the way, and once they
+ * are unrolled the call to log does), so the vector type is what turns the 8
+ * exps into one vector exp: about 3x faster than a scalar loop over k on a
+ * CPU, and no slower on a GPU (tests/bench/README.md has the measurements). mu and prec are stored
  * dimension-major (D x K) so that vload8(d, mu) is the 8 means of dimension d.
  * The terms go through a per-item scratch row (slot clv_slot() of the
  * launch's scratch buffer): that buffer exists for one chunk of items only,
  * which is what a chunked map bounds. Literals are written 0.5f so that a
  * float build never touches double. */
 static const char gmm_kernel_source[] =
-    "#define GMM_CAT_(a, b) a##b\n"
-    "#define GMM_CAT(a, b) GMM_CAT_(a, b)\n"
-    "typedef GMM_CAT(CLV_REAL, 8) real8;   /* float8 or double8 */\n"
     "\n"
     "__kernel void gmm_logpdf(CLV_ITEMS,\n"
     "                         __global const clv_real *x,     /* B x D, sharded */\n"
@@ -53,10 +51,10 @@ static const char gmm_kernel_source[] =
     "    CLV_GUARD();\n"
     "    const __global clv_real *xi = x + clv_local() * GMM_D;\n"
     "    /* Two sums, over even and odd d, halve the chain of dependent adds. */\n"
-    "    real8 q_even = 0, q_odd = 0;\n"
+    "    clv_real8 q_even = 0, q_odd = 0;\n"
     "    for (int d = 0; d < GMM_D; d += 2) {\n"
-    "        const real8 diff_even = xi[d] - vload8(d, mu);\n"
-    "        const real8 diff_odd = xi[d + 1] - vload8(d + 1, mu);\n"
+    "        const clv_real8 diff_even = xi[d] - vload8(d, mu);\n"
+    "        const clv_real8 diff_odd = xi[d + 1] - vload8(d + 1, mu);\n"
     "        q_even += diff_even * diff_even * vload8(d, prec);\n"
     "        q_odd += diff_odd * diff_odd * vload8(d + 1, prec);\n"
     "    }\n"
@@ -64,10 +62,10 @@ static const char gmm_kernel_source[] =
     "\n"
     "    /* logsumexp, shifted by the largest term so that exp cannot overflow\n"
     "       and one term is exp(0) = 1 (the log never sees 0). */\n"
-    "    const real8 t = vload8(clv_slot(), terms);\n"
+    "    const clv_real8 t = vload8(clv_slot(), terms);\n"
     "    const clv_real top = fmax(fmax(fmax(t.s0, t.s1), fmax(t.s2, t.s3)),\n"
     "                              fmax(fmax(t.s4, t.s5), fmax(t.s6, t.s7)));\n"
-    "    const real8 e = exp(t - top);\n"
+    "    const clv_real8 e = exp(t - top);\n"
     "    out[clv_local()] = top + log(((e.s0 + e.s1) + (e.s2 + e.s3)) +\n"
     "                                 ((e.s4 + e.s5) + (e.s6 + e.s7)));\n"
     "}\n";
@@ -109,7 +107,10 @@ static void gmm_make_params(gmm_params *g, uint64_t seed)
 {
     uint64_t s = gmm_hash(seed ^ 0x5eedull);
     double total = 0;
-    for (int k = 0; k < GMM_K; ++k) total += g->weight[k] = 0.5 + gmm_uniform(&s);
+    for (int k = 0; k < GMM_K; ++k) {
+        g->weight[k] = 0.5 + gmm_uniform(&s);
+        total += g->weight[k];
+    }
     for (int k = 0; k < GMM_K; ++k) {
         g->weight[k] /= total;
         g->logc[k] = log(g->weight[k]);
@@ -123,8 +124,9 @@ static void gmm_make_params(gmm_params *g, uint64_t seed)
     }
 }
 
-/* Points [first, first + n) drawn from the mixture itself, so that their log
- * densities are typical values rather than far tails. x holds n x GMM_D. */
+/* Points [first, first + n) drawn from the mixture g itself (for a float run,
+ * the model as rounded for the device), so that their log densities are
+ * typical values rather than far tails. x holds n x GMM_D. */
 static void gmm_make_points(const gmm_params *g, uint64_t seed, size_t first, size_t n, double *x)
 {
     for (size_t i = 0; i < n; ++i) {

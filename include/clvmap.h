@@ -193,7 +193,8 @@ typedef struct clv_device_stats {
     uint64_t launches;          /* kernel launches */
     uint64_t chunk_used;        /* items per launch in the latest map (after halvings) */
     uint64_t chunk_halvings;    /* times an allocation failure halved the chunk */
-    uint64_t bytes_current;     /* device bytes held now by clvmap buffers */
+    uint64_t bytes_current;     /* device bytes held now by clvmap buffers, including
+                                   scratch kept for the next map (see clv_mesh_trim) */
     uint64_t bytes_high_water;  /* most device bytes ever held at once */
     uint64_t scratch_high_water;/* most scratch bytes held at once by one map */
     uint64_t kernel_ns;         /* kernel time from profiling events */
@@ -211,6 +212,9 @@ static inline const char *clv_mesh_message(const clv_mesh *m);
 static inline int clv_mesh_device_count(const clv_mesh *m);
 static inline clv_status clv_mesh_device_info(const clv_mesh *m, int device, clv_device_info *info);
 static inline clv_status clv_mesh_stats(const clv_mesh *m, int device, clv_device_stats *stats);
+/* Release the scratch buffers kept for reuse by the next map (they count in
+ * bytes_current until then). */
+static inline void clv_mesh_trim(clv_mesh *m);
 /* Zero the counters (not the bytes currently held). */
 static inline void clv_mesh_reset_stats(clv_mesh *m);
 /* Change how later arrays and maps divide batches (arrays made before keep
@@ -387,6 +391,8 @@ extern "C" {
 #define CLV__DEFAULT_LOCAL_SIZE 64
 /* Chunks enqueued per device before the host waits and checks them. */
 #define CLV__LAUNCH_WINDOW 64
+/* Scratch buffers a device keeps between maps for reuse. */
+#define CLV__SCRATCH_CACHE 4
 /* Fraction of free device memory that CLV_CHUNK_AUTO may fill. */
 #define CLV__AUTO_MARGIN 0.75
 
@@ -410,6 +416,12 @@ typedef struct clv__device {
     clv_device_info info;
     clv_device_stats stats;
     double weight;          /* CLV_SPLIT_WEIGHTS */
+    /* Scratch buffers kept from the last map for the next one of the same
+     * size: repeated maps (sampler steps, optimiser iterations) then reuse
+     * memory instead of paying for fresh allocation and page faults. Still
+     * counted in bytes_current; clv_mesh_trim releases them. */
+    cl_mem cached[CLV__SCRATCH_CACHE];
+    size_t cached_bytes[CLV__SCRATCH_CACHE];
 } clv__device;
 
 struct clv_mesh {
@@ -562,7 +574,7 @@ static inline void clv__count_bytes(clv__device *d, int64_t delta)
 }
 
 /* Every device buffer of the library is created here; err says why not. */
-static inline cl_mem clv__buffer_create(clv_mesh *m, int device, cl_mem_flags flags, size_t bytes, cl_int *err)
+static inline cl_mem clv__buffer_create_once(clv_mesh *m, int device, cl_mem_flags flags, size_t bytes, cl_int *err)
 {
     clv__device *d = &m->devices[device];
     if (bytes > d->info.max_alloc_bytes) {
@@ -585,6 +597,39 @@ static inline void clv__buffer_release(clv_mesh *m, int device, cl_mem buf, size
     if (!buf) return;
     clReleaseMemObject(buf);
     clv__count_bytes(&m->devices[device], -(int64_t)bytes);
+}
+
+static inline uint64_t clv__cached_total(const clv__device *d)
+{
+    uint64_t total = 0;
+    for (int c = 0; c < CLV__SCRATCH_CACHE; ++c) total += d->cached[c] ? d->cached_bytes[c] : 0;
+    return total;
+}
+
+static inline void clv__release_cache(clv_mesh *m, int device)
+{
+    clv__device *d = &m->devices[device];
+    for (int c = 0; c < CLV__SCRATCH_CACHE; ++c) {
+        clv__buffer_release(m, device, d->cached[c], d->cached_bytes[c]);
+        d->cached[c] = NULL;
+    }
+}
+
+static inline void clv_mesh_trim(clv_mesh *m)
+{
+    for (int i = 0; m && i < m->n_devices; ++i) clv__release_cache(m, i);
+}
+
+/* As clv__buffer_create_once, but an allocation failure first releases the
+ * scratch kept for reuse and tries again. */
+static inline cl_mem clv__buffer_create(clv_mesh *m, int device, cl_mem_flags flags, size_t bytes, cl_int *err)
+{
+    cl_mem buf = clv__buffer_create_once(m, device, flags, bytes, err);
+    if (!buf && clv__is_alloc_error(*err) && clv__cached_total(&m->devices[device]) > 0) {
+        clv__release_cache(m, device);
+        buf = clv__buffer_create_once(m, device, flags, bytes, err);
+    }
+    return buf;
 }
 
 /* ---- device discovery and the CLV_DEVICES parser ------------------------ */
@@ -867,6 +912,8 @@ static inline void clv_mesh_close(clv_mesh *m)
 {
     if (!m) return;
     for (int i = 0; i < m->n_devices; ++i) {
+        for (int c = 0; c < CLV__SCRATCH_CACHE; ++c)
+            if (m->devices[i].cached[c]) clReleaseMemObject(m->devices[i].cached[c]);
         if (m->devices[i].queue) clReleaseCommandQueue(m->devices[i].queue);
         if (m->devices[i].context) clReleaseContext(m->devices[i].context);
     }
@@ -996,6 +1043,15 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "#define CLV_REAL float\n",
         "#endif\n",
         "typedef CLV_REAL clv_real;\n",
+        "/* Vector types of clv_real (float2..float16 or double2..double16): PoCL and\n",
+        " * GPU compilers turn operations on them into SIMD where they will not\n",
+        " * vectorise a loop over work items by themselves. */\n",
+        "#define CLV__PASTE_(a, b) a##b\n",
+        "#define CLV__PASTE(a, b) CLV__PASTE_(a, b)\n",
+        "typedef CLV__PASTE(CLV_REAL, 2) clv_real2;\n",
+        "typedef CLV__PASTE(CLV_REAL, 4) clv_real4;\n",
+        "typedef CLV__PASTE(CLV_REAL, 8) clv_real8;\n",
+        "typedef CLV__PASTE(CLV_REAL, 16) clv_real16;\n",
         "\n",
         "/* ---- item indexing -------------------------------------------------------\n",
         " * A map kernel starts its parameter list with CLV_ITEMS. The library fills\n",
@@ -1681,27 +1737,57 @@ static inline size_t clv__scratch_per_item(const clv_arg *args, int n_args, size
     return total;
 }
 
-/* CLV_CHUNK_AUTO: the largest chunk whose scratch fits in free memory and
- * whose largest scratch buffer fits in one allocation. */
-static inline size_t clv__auto_chunk(const clv__device *d, size_t items, size_t per_item, size_t largest)
+/* A scratch buffer of exactly `bytes`: a kept one if there is one; else the
+ * kept ones are released first, so that a map's peak stays its arrays plus
+ * one chunk's scratch. */
+static inline cl_mem clv__scratch_take(clv_mesh *m, int device, size_t bytes, cl_int *err)
 {
-    if (per_item == 0) return items;
-    uint64_t held = d->stats.bytes_current;
-    uint64_t free_bytes = d->info.global_mem_bytes > held ? d->info.global_mem_bytes - held : 0;
-    double by_total = CLV__AUTO_MARGIN * (double)free_bytes / (double)per_item;
-    double by_alloc = 0.9 * (double)d->info.max_alloc_bytes / (double)largest;
-    double best = by_total < by_alloc ? by_total : by_alloc;
-    if (best < 1) return 1;
-    return best < (double)items ? (size_t)best : items;
+    clv__device *d = &m->devices[device];
+    for (int c = 0; c < CLV__SCRATCH_CACHE; ++c)
+        if (d->cached[c] && d->cached_bytes[c] == bytes) {
+            cl_mem buffer = d->cached[c];
+            d->cached[c] = NULL;
+            *err = CL_SUCCESS;
+            return buffer;
+        }
+    clv__release_cache(m, device);
+    return clv__buffer_create(m, device, CL_MEM_READ_WRITE, bytes, err);
+}
+
+/* Keep a scratch buffer for the next map, or release it if there is no room. */
+static inline void clv__scratch_give(clv_mesh *m, int device, cl_mem buffer, size_t bytes)
+{
+    clv__device *d = &m->devices[device];
+    for (int c = 0; buffer && c < CLV__SCRATCH_CACHE; ++c)
+        if (!d->cached[c]) {
+            d->cached[c] = buffer;
+            d->cached_bytes[c] = bytes;
+            return;
+        }
+    clv__buffer_release(m, device, buffer, bytes);
 }
 
 static inline void clv__free_scratch(clv_mesh *m, int device, clv__launch *l, const clv_arg *args, int n_args)
 {
     for (int i = 0, s = 0; i < n_args; ++i)
         if (args[i].kind == CLV_ARG_SCRATCH) {
-            clv__buffer_release(m, device, l->scratch[s], args[i].bytes * l->chunk);
+            clv__scratch_give(m, device, l->scratch[s], args[i].bytes * l->chunk);
             l->scratch[s++] = NULL;
         }
+}
+
+/* CLV_CHUNK_AUTO: the largest chunk whose scratch fits in free memory and
+ * whose largest scratch buffer fits in one allocation. */
+static inline size_t clv__auto_chunk(const clv__device *d, size_t items, size_t per_item, size_t largest)
+{
+    if (per_item == 0) return items;
+    uint64_t held = d->stats.bytes_current - clv__cached_total(d); /* kept scratch can be reused */
+    uint64_t free_bytes = d->info.global_mem_bytes > held ? d->info.global_mem_bytes - held : 0;
+    double by_total = CLV__AUTO_MARGIN * (double)free_bytes / (double)per_item;
+    double by_alloc = 0.9 * (double)d->info.max_alloc_bytes / (double)largest;
+    double best = by_total < by_alloc ? by_total : by_alloc;
+    if (best < 1) return 1;
+    return best < (double)items ? (size_t)best : items;
 }
 
 /* Allocate one chunk's scratch, halving the chunk while allocation fails. */
@@ -1718,7 +1804,7 @@ static inline clv_status clv__alloc_scratch(clv_mesh *m, int device, clv__launch
                     err = CL_INVALID_BUFFER_SIZE; /* bytes x chunk overflows size_t */
                     break;
                 }
-                l->scratch[s] = clv__buffer_create(m, device, CL_MEM_READ_WRITE, args[i].bytes * l->chunk, &err);
+                l->scratch[s] = clv__scratch_take(m, device, args[i].bytes * l->chunk, &err);
                 if (l->scratch[s]) ++s;
             }
         if (err == CL_SUCCESS) {
@@ -1727,6 +1813,7 @@ static inline clv_status clv__alloc_scratch(clv_mesh *m, int device, clv__launch
             return CLV_OK;
         }
         clv__free_scratch(m, device, l, args, n_args);
+        clv__release_cache(m, device); /* all of it, so the retry has the most room */
         if (!clv__is_alloc_error(err)) return clv__fail_cl(m, "clCreateBuffer (scratch)", err, device);
         if (l->chunk == 1)
             return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "device %d (%s): scratch of %zu bytes for one item "
@@ -1846,6 +1933,7 @@ static inline clv_status clv__recover(clv_mesh *m, int device, clv__launch *l, c
         return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "device %d (%s): a launch of one item failed with %s",
                          device, m->devices[device].info.name, clv__cl_error_name(err));
     clv__free_scratch(m, device, l, args, n_args);
+    clv__release_cache(m, device);
     l->chunk = (l->chunk + 1) / 2;
     m->devices[device].stats.chunk_halvings++;
     return clv__alloc_scratch(m, device, l, args, n_args);

@@ -14,6 +14,15 @@
 #define CLV_REAL float
 #endif
 typedef CLV_REAL clv_real;
+/* Vector types of clv_real (float2..float16 or double2..double16): PoCL and
+ * GPU compilers turn operations on them into SIMD where they will not
+ * vectorise a loop over work items by themselves. */
+#define CLV__PASTE_(a, b) a##b
+#define CLV__PASTE(a, b) CLV__PASTE_(a, b)
+typedef CLV__PASTE(CLV_REAL, 2) clv_real2;
+typedef CLV__PASTE(CLV_REAL, 4) clv_real4;
+typedef CLV__PASTE(CLV_REAL, 8) clv_real8;
+typedef CLV__PASTE(CLV_REAL, 16) clv_real16;
 
 /* ---- item indexing -------------------------------------------------------
  * A map kernel starts its parameter list with CLV_ITEMS. The library fills

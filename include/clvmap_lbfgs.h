@@ -1,0 +1,1506 @@
+/* clvmap_lbfgs.h — batched L-BFGS on clvmap: B independent minimisations of
+ * dimension n at once, on every device of a clvmap mesh.   version 0.1.0
+ *
+ * WHAT IT IS
+ *   A hyperparameter grid, many random starts, one model fitted per pixel:
+ *   B objectives f_i(x), x in R^n, minimised together. Each item runs its own
+ *   L-BFGS (memory m, two-loop recursion) with its own line search as a state
+ *   machine on the device, so items never wait for each other's line
+ *   searches (a vmapped zoom line search runs every iteration to the batch's
+ *   worst item). Each item stops on its own with a reason code, as in
+ *   liblbfgs; finished items are dropped from later launches (the working
+ *   set is compacted), so the work shrinks as items converge. The batch is
+ *   sharded over the mesh's devices and may be solved `chunk` items at a time
+ *   (jax.lax.map(batch_size=chunk)); the minima are bitwise identical
+ *   whatever the chunk and the device split.
+ *
+ *   The objective is either
+ *     a kernel: OpenCL C source defining
+ *         clv_real clv_lbfgs_objective(__global const clv_real *x,
+ *                                      __global clv_real *g, ulong item,
+ *                                      clv_lbfgs_data data);
+ *       that returns f(x) and writes the gradient to g (CLV_LBFGS_N reals
+ *       each; CLV_LBFGS_N is defined to n). `item` is the item's index in
+ *       your batch; data.real[0..3] (clv_real) and data.integer[0..1] (int)
+ *       are the replicated clv_arrays given in clv_lbfgs_objective.data and
+ *       .idata. A whole iteration (the line search included) runs in one
+ *       launch.
+ *     or a host callback, called once per evaluation round with the batch's
+ *       device arrays (x, g, f as clv_arrays) so that it can run its own
+ *       kernels or CLBlast on them: e.g. one GEMM over all items for a dense
+ *       forward model shared by the batch (see clv_lbfgs_gemm below and
+ *       examples/lbfgs_survey.c).
+ *
+ * A COMPLETE EXAMPLE (C99): 1000 Rosenbrock functions of stiffness b = 1..100
+ * (minimum f = 0 at x = 1), n = 8, on every device CLV_DEVICES names
+ *
+ *   #include "clvmap_lbfgs.h"
+ *   #include <stdio.h>
+ *   static const char *objective =
+ *       "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
+ *       "                             ulong item, clv_lbfgs_data data) {\n"
+ *       "    const clv_real b = data.real[0][item];   // this item's stiffness\n"
+ *       "    clv_real f = 0;\n"
+ *       "    for (int i = 0; i < CLV_LBFGS_N; ++i) g[i] = 0;\n"
+ *       "    for (int i = 0; i + 1 < CLV_LBFGS_N; ++i) {\n"
+ *       "        const clv_real t = x[i + 1] - x[i] * x[i], u = 1 - x[i];\n"
+ *       "        f += b * t * t + u * u;\n"
+ *       "        g[i] += -4 * b * x[i] * t - 2 * u;\n"
+ *       "        g[i + 1] += 2 * b * t;\n"
+ *       "    }\n"
+ *       "    return f;\n"
+ *       "}\n";
+ *   int main(void) {
+ *       enum { B = 1000, N = 8 };
+ *       static double x[B * N], stiffness[B], fx[B];
+ *       static int reason[B];
+ *       for (int i = 0; i < B; ++i) stiffness[i] = 1.0 + 99.0 * i / (B - 1);
+ *       for (int i = 0; i < B * N; ++i) x[i] = -1.2;
+ *       clv_mesh *m;
+ *       if (clv_mesh_open(&m, NULL)) { puts(clv_mesh_message(m)); return 1; }
+ *       clv_array *b;
+ *       clv_array_new(&b, m, CLV_F64, B, 1, CLV_REPLICATED);
+ *       clv_array_write(b, stiffness);
+ *       clv_lbfgs_objective obj = {0};
+ *       obj.source = objective;
+ *       obj.data[0] = b;
+ *       clv_lbfgs_parameter param = {0};          // zero: liblbfgs-like defaults
+ *       param.linesearch = CLV_LBFGS_LINESEARCH_BACKTRACKING;
+ *       clv_lbfgs *s;
+ *       clv_status st = clv_lbfgs_new(&s, m, N, &obj, &param);
+ *       clv_lbfgs_items out = {0};
+ *       out.fx = fx;
+ *       out.reason = reason;
+ *       if (st == CLV_OK) st = clv_lbfgs_minimize(s, B, x, &out, NULL, NULL);
+ *       if (st != CLV_OK) puts(clv_lbfgs_message(s));
+ *       else printf("b = 100: f = %.3g at x0 = %.6f (%s)\n", fx[B - 1], x[(B - 1) * N],
+ *                   clv_lbfgs_reason_string(reason[B - 1]));
+ *       clv_lbfgs_free(s);
+ *       clv_array_free(b);
+ *       clv_mesh_close(m);
+ *       return st != CLV_OK;
+ *   }
+ *
+ * PARAMETERS (clv_lbfgs_parameter; a zeroed field means the default)
+ *   m 10, epsilon 1e-5, past 0 (no delta test), delta 0, max_iterations 0
+ *   (no limit), linesearch strong Wolfe, max_linesearch 40, ftol (c1) 1e-4,
+ *   wolfe (c2) 0.9, min_step 1e-20, max_step 1e20 — liblbfgs's meanings
+ *   (liblbfgs's m is 6; 10 is optax's). Negative values and c1 >= c2 are
+ *   refused. Batching: chunk (items resident at once), float32, no_compaction.
+ *
+ * THE ALGORITHM (and where each piece comes from)
+ *   Direction: two-loop recursion (Nocedal & Wright, Alg. 7.4), H0 = gamma I
+ *   with gamma = s'y / y'y of the newest pair; pairs with s'y <= eps * y'y
+ *   (eps: machine epsilon) are skipped. First step min(1, 1/|g|) along -g
+ *   (optax.scale_by_lbfgs); a non-descent direction restarts from -g.
+ *   Backtracking (Armijo): accept f(x + a d) <= f(x) + c1 a g'd, else a *=
+ *   0.8; each search starts at min(1.5 a_prev, 1) (optax's
+ *   scale_by_backtracking_linesearch defaults; liblbfgs uses 0.5 and 1).
+ *   Strong Wolfe: bracketing and zoom (Nocedal & Wright, Alg. 3.5, 3.6),
+ *   start 1, extrapolation x2, trial by cubic interpolation (kept when 20%
+ *   inside the interval), else quadratic (10%), else bisection (optax's
+ *   zoom safeguards). Out of evaluations, the best sufficient-decrease point
+ *   is taken. Stopping tests, in liblbfgs's order: |g| / max(1, |x|) <=
+ *   epsilon; (f_{k-past} - f_k) / |f_k| < delta (liblbfgs 1.10 divides by
+ *   f_k); k >= max_iterations. A failed line search leaves x at the last
+ *   accepted point. NaN or inf at the start point ends the item
+ *   (CLV_LBFGSERR_NONFINITE); inside a line search a NaN/inf trial counts as
+ *   "not decreased enough" (the step shrinks); if the search then fails the
+ *   reason is CLV_LBFGSERR_NONFINITE. Other items go on.
+ *
+ * GUARANTEES
+ *   1. Items are independent: an item's iterates depend only on its start,
+ *      its objective and the parameters. Its dot products run in index order
+ *      inside the item, so the minima are bitwise identical whatever the
+ *      chunk, the device split and the compaction. A host callback keeps
+ *      this as long as its own per-item results do not depend on how many
+ *      items it is given (CLBlast's GEMM picks kernels by size: see
+ *      clv_lbfgs_gemm).
+ *   2. Device memory: the working set of min(B, chunk) items, each
+ *      (3 + 2m) n + 2 m + 32 + max(past, 1) reals of state and 2n + 5 of
+ *      trial point, gradient and summary, plus a callback's scratch.
+ *   3. Errors: calls return clv_status; clv_lbfgs_message() says why (bad
+ *      parameters by name, the build log of a kernel objective, the failing
+ *      clvmap call). Per-item outcomes are reason codes, never call errors.
+ *
+ * OPTIONS (define before including)
+ *   CLV_LBFGS_CLBLAST   also compile clv_lbfgs_gemm (CLBlast GEMM over the
+ *                       batch); including <clblast_c.h> before this header
+ *                       does the same (define CL_TARGET_OPENCL_VERSION 120
+ *                       before <clblast_c.h>, or OpenCL 3.0 headers flag
+ *                       clvmap.h's clCreateCommandQueue as deprecated).
+ *                       Link with -lclblast then; otherwise the header
+ *                       needs only OpenCL and clvmap.h.
+ *   CLV_LBFGS_MESSAGE_SIZE   bytes of a solver's message (default 8192).
+ *
+ * REVISION HISTORY
+ *   0.1.0 (2026-11-21) first version: kernel and callback objectives,
+ *                      backtracking and strong Wolfe, compaction, CLBlast.
+ *
+ * LICENSE: MIT, as clvmap.h.
+ *
+ * ------------------------------------------------------------------------
+ * Stop reading here if you only want the API.
+ */
+#ifndef CLVMAP_LBFGS_H
+#define CLVMAP_LBFGS_H
+
+#include "clvmap.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef CLV_LBFGS_MESSAGE_SIZE
+#define CLV_LBFGS_MESSAGE_SIZE 8192
+#endif
+
+/* ---- per-item outcomes (liblbfgs's codes, renumbered) -------------------- */
+
+typedef enum clv_lbfgs_reason {
+    CLV_LBFGS_CONVERGENCE = 0,         /* |g| / max(1, |x|) <= epsilon */
+    CLV_LBFGS_STOP = 1,                /* the delta test over `past` iterations */
+    CLV_LBFGS_ALREADY_MINIMIZED = 2,   /* the start point passes the gradient test */
+    CLV_LBFGSERR_CANCELED = -1,        /* the progress callback stopped the run first */
+    CLV_LBFGSERR_MAXIMUMITERATION = -2,/* max_iterations reached */
+    CLV_LBFGSERR_MAXIMUMLINESEARCH = -3,/* max_linesearch evaluations without an acceptable step */
+    CLV_LBFGSERR_MINIMUMSTEP = -4,     /* the step fell below min_step */
+    CLV_LBFGSERR_MAXIMUMSTEP = -5,     /* the step reached max_step */
+    CLV_LBFGSERR_WIDTHTOOSMALL = -6,   /* the zoom interval shrank to rounding, no acceptable point */
+    CLV_LBFGSERR_NONFINITE = -7        /* NaN or inf (at the start, or throughout a failed search) */
+} clv_lbfgs_reason;
+
+/* A fixed English description of a reason code (never NULL). */
+static inline const char *clv_lbfgs_reason_string(int reason);
+
+/* ---- parameters ----------------------------------------------------------- */
+
+typedef enum clv_lbfgs_linesearch {
+    CLV_LBFGS_LINESEARCH_DEFAULT = 0,      /* strong Wolfe */
+    CLV_LBFGS_LINESEARCH_STRONG_WOLFE = 1, /* bracketing + zoom (cubic/quadratic/bisection) */
+    CLV_LBFGS_LINESEARCH_BACKTRACKING = 2  /* Armijo backtracking, x0.8 */
+} clv_lbfgs_linesearch;
+
+typedef struct clv_lbfgs_parameter {
+    int m;              /* pairs kept (0: 10) */
+    double epsilon;     /* gradient test |g| / max(1, |x|) <= epsilon (0: 1e-5) */
+    int past;           /* delta test distance in iterations (0: no delta test) */
+    double delta;       /* delta test: stop when (f_{k-past} - f_k) / |f_k| < delta (0: 0) */
+    int max_iterations; /* (0: no limit) */
+    clv_lbfgs_linesearch linesearch;
+    int max_linesearch; /* evaluations per line search (0: 40) */
+    double ftol;        /* c1, sufficient decrease (0: 1e-4) */
+    double wolfe;       /* c2, strong Wolfe curvature (0: 0.9) */
+    double min_step;    /* (0: 1e-20) */
+    double max_step;    /* (0: 1e20) */
+    /* batching */
+    long chunk;         /* items solved at once, like lax.map(batch_size=chunk)
+                           (0: the whole batch); bounds device memory */
+    int float32;        /* nonzero: items in float (for devices without fp64) */
+    int no_compaction;  /* nonzero: keep finished items in the launches (for
+                           comparisons; results are the same) */
+} clv_lbfgs_parameter;
+
+/* The parameters with every default applied (what a solver uses). */
+static inline clv_lbfgs_parameter clv_lbfgs_parameter_resolve(const clv_lbfgs_parameter *param);
+
+/* ---- objectives ------------------------------------------------------------ */
+
+/* What a host callback is given each evaluation round. */
+typedef struct clv_lbfgs_batch {
+    clv_mesh *mesh;
+    size_t n_items;     /* rows this round (the working set), split over the mesh like
+                           any clv_map of n_items */
+    size_t n;           /* dimension */
+    clv_dtype dtype;    /* CLV_F64 (CLV_F32 with param.float32) */
+    clv_array *x;       /* n_items x n: the points to evaluate (do not write) */
+    clv_array *g;       /* n_items x n: write the gradients */
+    clv_array *f;       /* n_items x 1: write the values */
+    clv_array *item;    /* n_items x 1, CLV_I32: each row's index in your batch */
+    clv_array *scratch; /* n_items x objective.scratch_elems reals for you, or NULL */
+    int round;          /* evaluation round, from 1 */
+    char *message;      /* on failure write why here (message_size bytes) */
+    size_t message_size;
+} clv_lbfgs_batch;
+
+/* Evaluate every row of the batch (rows whose item has finished may be
+ * evaluated too; their results are ignored). Return CLV_OK, or a status
+ * that stops the run (with batch->message filled). The arrays are all
+ * CLV_SHARDED over the mesh; with clv_array_buffer and clv_mesh_queue
+ * you may run your own OpenCL or CLBlast on them. */
+typedef clv_status (*clv_lbfgs_evaluate_fn)(void *user, const clv_lbfgs_batch *batch);
+
+typedef struct clv_lbfgs_objective {
+    /* either a kernel objective ... */
+    const char *source;    /* OpenCL C defining clv_lbfgs_objective (see the top) */
+    const char *name;      /* its file name in build logs (default "objective.cl") */
+    const char *options;   /* extra compiler options */
+    clv_array *data[4];    /* replicated arrays of the item dtype: data.real[0..3] (NULL: none) */
+    clv_array *idata[2];   /* replicated CLV_I32 arrays: data.integer[0..1] */
+    /* ... or a host callback */
+    clv_lbfgs_evaluate_fn evaluate;
+    void *user;
+    size_t scratch_elems;  /* reals per item of batch->scratch (0: none) */
+} clv_lbfgs_objective;
+
+/* ---- progress ---------------------------------------------------------------- */
+
+typedef struct clv_lbfgs_progress {
+    int round;          /* launches so far in this chunk: kernel objectives do one
+                           iteration of every running item per round, callbacks one
+                           evaluation */
+    size_t running;     /* items of the batch not finished (later chunks included) */
+    size_t finished;
+    size_t n_items;
+    size_t working;     /* rows in the launches (running + not yet compacted) */
+    double best_value;  /* the lowest f of any item so far */
+    size_t best_item;
+} clv_lbfgs_progress;
+
+/* Return nonzero to cancel: running items end with CLV_LBFGSERR_CANCELED at
+ * their last accepted point. */
+typedef int (*clv_lbfgs_progress_fn)(void *user, const clv_lbfgs_progress *progress);
+
+/* ---- the solver ---------------------------------------------------------------- */
+
+typedef struct clv_lbfgs clv_lbfgs;
+
+/* Per-item outputs of clv_lbfgs_minimize; any pointer may be NULL. */
+typedef struct clv_lbfgs_items {
+    double *fx;        /* n_items: f at the returned x */
+    int *reason;       /* n_items: clv_lbfgs_reason */
+    int *iterations;   /* n_items: accepted steps */
+    int *evaluations;  /* n_items: objective evaluations */
+} clv_lbfgs_items;
+
+typedef struct clv_lbfgs_stats {
+    uint64_t rounds;       /* launches of the step kernel */
+    uint64_t evaluations;  /* objective evaluations, all items */
+    uint64_t compactions;  /* times the working set was shrunk */
+    uint64_t item_rounds;  /* rows launched, summed over rounds (the work done) */
+} clv_lbfgs_stats;
+
+/* Check the parameters and build the programs for an objective of dimension
+ * n. Like clv_mesh_open, *out is set even on failure (NULL only when host
+ * memory ran out) so that clv_lbfgs_message can say why; free it. The
+ * objective's arrays must outlive the solver. */
+static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n,
+                                       const clv_lbfgs_objective *objective,
+                                       const clv_lbfgs_parameter *param);
+static inline void clv_lbfgs_free(clv_lbfgs *s);
+/* Minimise n_items objectives. x: n_items x n doubles, the starts in, the
+ * results out (each item's last accepted point). progress may be NULL. */
+static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double *x, const clv_lbfgs_items *out,
+                                            clv_lbfgs_progress_fn progress, void *user);
+/* The latest error's message, or "" (never NULL). */
+static inline const char *clv_lbfgs_message(const clv_lbfgs *s);
+/* Counters of the latest clv_lbfgs_minimize. */
+static inline clv_lbfgs_stats clv_lbfgs_get_stats(const clv_lbfgs *s);
+/* The device code (kernels/lbfgs.cl), as the lines embedded in this header. */
+static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* ========================================================================
+ * IMPLEMENTATION
+ * ======================================================================== */
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Scalars per item in the state row: must match LB_N_SCALARS in kernels/lbfgs.cl. */
+#define CLV_LBFGS__N_SCALARS 32
+/* Reason code of an item still running (LB_RUNNING in kernels/lbfgs.cl). */
+#define CLV_LBFGS__RUNNING 3
+/* Compact when at most this fraction of the working set still runs. */
+#define CLV_LBFGS__COMPACT_FRACTION 0.75
+
+struct clv_lbfgs {
+    clv_mesh *mesh;
+    size_t n;
+    clv_lbfgs_parameter param;   /* resolved */
+    clv_lbfgs_objective objective;
+    clv_dtype dtype;
+    size_t state_elems;
+    clv_program *program;
+    clv_array *dummy_real, *dummy_int; /* stand-ins for unused data slots */
+    clv_lbfgs_stats stats;
+    char message[CLV_LBFGS_MESSAGE_SIZE];
+};
+
+/* One working set: the rows still launched and their device state. */
+typedef struct clv_lbfgs__work {
+    size_t count;
+    size_t *ids;         /* host: each row's index in the caller's batch */
+    clv_array *state, *xt, *gt, *ft, *summary, *index, *scratch;
+    unsigned char *summary_host; /* count x 4 reals */
+} clv_lbfgs__work;
+
+/* BEGIN EMBEDDED kernels/lbfgs.cl (generated by tools/embed.c; do not edit) */
+static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
+{
+    static const char *const lines[] = {
+        "/* clvmap_lbfgs device code (OpenCL C 1.2): a batched L-BFGS as a state\n",
+        " * machine per item. This file is the single source of truth: it is embedded\n",
+        " * into include/clvmap_lbfgs.h by tools/embed.c (ninja -C BUILD embed_lbfgs),\n",
+        " * and tests/lbfgs/test_lbfgs_api.c fails when the embedded copy is stale.\n",
+        " *\n",
+        " * Every work item owns one batch item and advances it by one objective\n",
+        " * evaluation per call of clv_lbfgs__advance: the item's line search and its\n",
+        " * L-BFGS update never wait for other items, so a batch does not run in\n",
+        " * lockstep to its worst item (the problem of a vmapped zoom line search, see\n",
+        " * shared/seeds/ehtim-jax-optimizers-sharding-pr.txt).\n",
+        " *\n",
+        " * Algorithms and their sources:\n",
+        " *   two-loop recursion, gamma = s'y / y'y      Nocedal & Wright, Numerical\n",
+        " *                                              Optimization (2nd ed.), Alg. 7.4\n",
+        " *   first step min(1, 1/|g|)                   optax.scale_by_lbfgs\n",
+        " *   backtracking Armijo, c1 = 1e-4, decrease   optax.scale_by_backtracking_\n",
+        " *   0.8, next start min(1.5 prev, 1)           linesearch (0.2.8 defaults)\n",
+        " *   strong Wolfe bracketing + zoom             Nocedal & Wright Alg. 3.5/3.6\n",
+        " *   cubic (0.2 margin), quadratic (0.1),       optax.scale_by_zoom_linesearch\n",
+        " *   bisection fallback in zoom                 (after scipy's line search)\n",
+        " *   tests |g|/max(1,|x|) <= eps, delta/past,   liblbfgs 1.10 (lbfgs.c)\n",
+        " *   reason codes\n",
+        " *\n",
+        " * Compile-time parameters (set by the host, all required):\n",
+        " *   CLV_LBFGS_N, CLV_LBFGS_M, CLV_LBFGS_PAST   dimension, memory, delta window\n",
+        " *   CLV_LBFGS_EPSILON, CLV_LBFGS_DELTA, CLV_LBFGS_FTOL (c1), CLV_LBFGS_WOLFE (c2),\n",
+        " *   CLV_LBFGS_MIN_STEP, CLV_LBFGS_MAX_STEP, CLV_LBFGS_MAX_ITERATIONS (0: none),\n",
+        " *   CLV_LBFGS_MAX_LINESEARCH, CLV_LBFGS_ZOOM (0 backtracking, 1 strong Wolfe),\n",
+        " *   CLV_LBFGS_DOUBLE (1 when clv_real is double; the real-valued ones are\n",
+        " *   literals of that precision)\n",
+        " * With CLV_LBFGS_KERNEL_OBJECTIVE the user's source follows this file and\n",
+        " * defines clv_lbfgs_objective (declared below); clv_lbfgs_iterate then\n",
+        " * evaluates and advances in one launch. */\n",
+        "\n",
+        "/* Literals in the item's precision (LR takes a literal with a decimal\n",
+        " * point; LI converts an integer). Float programs get float literals, so a\n",
+        " * device without fp64 sees no double constant. */\n",
+        "#if CLV_LBFGS_DOUBLE\n",
+        "#define LR(v) ((clv_real)(v))\n",
+        "#define LB_EPSILON DBL_EPSILON\n",
+        "#define LB_WIDTH_TOL 1e-12\n",
+        "#else\n",
+        "#define LR(v) (v##f)\n",
+        "#define LB_EPSILON FLT_EPSILON\n",
+        "#define LB_WIDTH_TOL 1e-6f\n",
+        "#endif\n",
+        "#define LI(v) ((clv_real)(v))\n",
+        "\n",
+        "/* Reason codes: the same numbers as enum clv_lbfgs_reason in the header. */\n",
+        "#define LB_CONVERGENCE 0\n",
+        "#define LB_STOP 1\n",
+        "#define LB_ALREADY_MINIMIZED 2\n",
+        "#define LB_RUNNING 3\n",
+        "#define LB_ERR_MAXIMUMITERATION (-2)\n",
+        "#define LB_ERR_MAXIMUMLINESEARCH (-3)\n",
+        "#define LB_ERR_MINIMUMSTEP (-4)\n",
+        "#define LB_ERR_MAXIMUMSTEP (-5)\n",
+        "#define LB_ERR_WIDTHTOOSMALL (-6)\n",
+        "#define LB_ERR_NONFINITE (-7)\n",
+        "\n",
+        "/* ---- an item's state: one row of reals ------------------------------------\n",
+        " * [x | g | d | S (m rows) | Y (m rows) | scalars | ys[m] | alpha[m] | past f]\n",
+        " * x, g, f: the last accepted point. The host reads x at offset 0. */\n",
+        "#define LB_N CLV_LBFGS_N\n",
+        "#define LB_M CLV_LBFGS_M\n",
+        "#define LB_OFF_G (LB_N)\n",
+        "#define LB_OFF_D (2 * LB_N)\n",
+        "#define LB_OFF_S (3 * LB_N)\n",
+        "#define LB_OFF_Y (3 * LB_N + LB_M * LB_N)\n",
+        "#define LB_OFF_SC (3 * LB_N + 2 * LB_M * LB_N)\n",
+        "#define LB_N_SCALARS 32\n",
+        "#define LB_OFF_YS (LB_OFF_SC + LB_N_SCALARS)\n",
+        "#define LB_OFF_ALPHA (LB_OFF_YS + LB_M)\n",
+        "#define LB_OFF_PAST (LB_OFF_ALPHA + LB_M)\n",
+        "#define LB_PAST_SLOTS (CLV_LBFGS_PAST > 0 \? CLV_LBFGS_PAST : 1)\n",
+        "#define LB_STATE_ELEMS (LB_OFF_PAST + LB_PAST_SLOTS)\n",
+        "\n",
+        "/* scalar slots (counts are stored as reals: exact up to 2^24 in float) */\n",
+        "enum {\n",
+        "    SC_PHASE,     /* LB_PHASE_* */\n",
+        "    SC_REASON,    /* LB_RUNNING or a final reason */\n",
+        "    SC_ITER,      /* accepted iterations */\n",
+        "    SC_EVALS,     /* objective evaluations consumed */\n",
+        "    SC_LSCOUNT,   /* evaluations in the current line search */\n",
+        "    SC_F,         /* f(x) */\n",
+        "    SC_DGINIT,    /* g'd at x: the slope at step 0 */\n",
+        "    SC_STEP,      /* the trial step being evaluated */\n",
+        "    SC_PREVSTEP,  /* the previous accepted step */\n",
+        "    SC_GAMMA,     /* s'y / y'y of the newest stored pair */\n",
+        "    SC_MEMCOUNT,  /* stored pairs (<= m) */\n",
+        "    SC_MEMEND,    /* the slot the next pair goes to */\n",
+        "    SC_STAGE,     /* zoom: LB_STAGE_* */\n",
+        "    SC_A_PREV, SC_F_PREV, SC_DG_PREV,   /* bracketing: the previous trial */\n",
+        "    SC_A_LO, SC_F_LO, SC_DG_LO,         /* zoom: the best point so far */\n",
+        "    SC_A_HI, SC_F_HI, SC_DG_HI,         /* zoom: the other end */\n",
+        "    SC_NONFINITE  /* 1 when the latest trial was NaN/inf */\n",
+        "};\n",
+        "\n",
+        "#define LB_PHASE_INIT 0   /* xt holds the start point */\n",
+        "#define LB_PHASE_SEARCH 1 /* xt holds a line-search trial */\n",
+        "#define LB_PHASE_DONE 2\n",
+        "\n",
+        "#define LB_STAGE_BRACKET 0\n",
+        "#define LB_STAGE_ZOOM 1\n",
+        "#define LB_STAGE_REEVAL 2 /* xt = the zoom's best point, accepted as is */\n",
+        "\n",
+        "/* What one evaluation did to an item. */\n",
+        "#define LB_TRIAL 0     /* a new trial point is in xt, same iteration */\n",
+        "#define LB_ITERATED 1  /* an iteration ended: new direction, trial in xt */\n",
+        "#define LB_FINISHED 2  /* the item is done (reason set) */\n",
+        "\n",
+        "typedef struct lb_item {\n",
+        "    __global clv_real *st; /* the state row */\n",
+        "    __global clv_real *x, *g, *d, *S, *Y, *sc;\n",
+        "} lb_item;\n",
+        "\n",
+        "inline lb_item lb_view(__global clv_real *state, size_t row)\n",
+        "{\n",
+        "    lb_item v;\n",
+        "    v.st = state + row * (size_t)LB_STATE_ELEMS;\n",
+        "    v.x = v.st;\n",
+        "    v.g = v.st + LB_OFF_G;\n",
+        "    v.d = v.st + LB_OFF_D;\n",
+        "    v.S = v.st + LB_OFF_S;\n",
+        "    v.Y = v.st + LB_OFF_Y;\n",
+        "    v.sc = v.st + LB_OFF_SC;\n",
+        "    return v;\n",
+        "}\n",
+        "\n",
+        "/* Dot products stay inside one item, in index order: the same bits whatever\n",
+        " * the batch, chunk or device. */\n",
+        "inline clv_real lb_dot(__global const clv_real *a, __global const clv_real *b)\n",
+        "{\n",
+        "    clv_real s = LR(0.0);\n",
+        "    for (int i = 0; i < LB_N; ++i) s += a[i] * b[i];\n",
+        "    return s;\n",
+        "}\n",
+        "\n",
+        "inline clv_real lb_norm(__global const clv_real *a) { return sqrt(lb_dot(a, a)); }\n",
+        "\n",
+        "/* xt = x + step d: the next point to evaluate. */\n",
+        "inline void lb_set_trial(lb_item v, __global clv_real *xt, clv_real step)\n",
+        "{\n",
+        "    v.sc[SC_STEP] = step;\n",
+        "    for (int i = 0; i < LB_N; ++i) xt[i] = v.x[i] + step * v.d[i];\n",
+        "}\n",
+        "\n",
+        "inline int lb_finish(lb_item v, int reason)\n",
+        "{\n",
+        "    v.sc[SC_REASON] = LI(reason);\n",
+        "    v.sc[SC_PHASE] = LI(LB_PHASE_DONE);\n",
+        "    return LB_FINISHED;\n",
+        "}\n",
+        "\n",
+        "/* A new line search along d from x, starting at step. */\n",
+        "inline void lb_start_search(lb_item v, __global clv_real *xt, clv_real step)\n",
+        "{\n",
+        "    const clv_real dginit = lb_dot(v.g, v.d);\n",
+        "    v.sc[SC_DGINIT] = dginit;\n",
+        "    v.sc[SC_LSCOUNT] = LR(0.0);\n",
+        "    v.sc[SC_STAGE] = LI(LB_STAGE_BRACKET);\n",
+        "    v.sc[SC_A_PREV] = LR(0.0);\n",
+        "    v.sc[SC_A_LO] = LR(0.0);\n",
+        "    v.sc[SC_F_PREV] = v.sc[SC_F];\n",
+        "    v.sc[SC_DG_PREV] = dginit;\n",
+        "    v.sc[SC_PHASE] = LI(LB_PHASE_SEARCH);\n",
+        "    lb_set_trial(v, xt, step);\n",
+        "}\n",
+        "\n",
+        "/* Steepest descent with the first step scaled by min(1, 1/|g|) (optax's\n",
+        " * capped inverse norm; liblbfgs uses 1/|d|): used at the start and when the\n",
+        " * L-BFGS direction is not a descent direction (memory reset). */\n",
+        "inline void lb_steepest(lb_item v, __global clv_real *xt, clv_real gnorm)\n",
+        "{\n",
+        "    for (int i = 0; i < LB_N; ++i) v.d[i] = -v.g[i];\n",
+        "    v.sc[SC_MEMCOUNT] = LR(0.0);\n",
+        "    v.sc[SC_MEMEND] = LR(0.0);\n",
+        "    lb_start_search(v, xt, fmin(LR(1.0), LR(1.0) / gnorm));\n",
+        "}\n",
+        "\n",
+        "/* The gradient test of liblbfgs: |g| / max(1, |x|) <= epsilon. */\n",
+        "inline int lb_gradient_small(lb_item v, clv_real *gnorm)\n",
+        "{\n",
+        "    const clv_real xnorm = fmax(LR(1.0), lb_norm(v.x));\n",
+        "    *gnorm = lb_norm(v.g);\n",
+        "    return *gnorm / xnorm <= (CLV_LBFGS_EPSILON);\n",
+        "}\n",
+        "\n",
+        "/* Consume the evaluation of the start point. */\n",
+        "inline int lb_consume_start(lb_item v, __global clv_real *xt, __global const clv_real *gt, clv_real ft)\n",
+        "{\n",
+        "    clv_real gnorm;\n",
+        "    for (int i = 0; i < LB_N; ++i) {\n",
+        "        v.x[i] = xt[i];\n",
+        "        v.g[i] = gt[i];\n",
+        "    }\n",
+        "    v.sc[SC_F] = ft;\n",
+        "    v.sc[SC_GAMMA] = LR(1.0);\n",
+        "    v.sc[SC_PREVSTEP] = LR(1.0);\n",
+        "    for (int k = 0; k < LB_PAST_SLOTS; ++k) v.st[LB_OFF_PAST + k] = ft;\n",
+        "    const int small = lb_gradient_small(v, &gnorm);\n",
+        "    if (!isfinite(ft) || !isfinite(gnorm)) return lb_finish(v, LB_ERR_NONFINITE);\n",
+        "    if (small) return lb_finish(v, LB_ALREADY_MINIMIZED);\n",
+        "    lb_steepest(v, xt, gnorm);\n",
+        "    return LB_ITERATED;\n",
+        "}\n",
+        "\n",
+        "/* d = -H g by the two-loop recursion (Nocedal & Wright Alg. 7.4), newest\n",
+        " * pair first in the first loop, H0 = gamma I. */\n",
+        "inline void lb_two_loop(lb_item v)\n",
+        "{\n",
+        "    __global clv_real *alpha = v.st + LB_OFF_ALPHA;\n",
+        "    __global const clv_real *ys = v.st + LB_OFF_YS;\n",
+        "    const int count = (int)v.sc[SC_MEMCOUNT], end = (int)v.sc[SC_MEMEND];\n",
+        "    for (int i = 0; i < LB_N; ++i) v.d[i] = -v.g[i];\n",
+        "    for (int k = 0; k < count; ++k) {\n",
+        "        const int j = (end - 1 - k + LB_M) % LB_M;\n",
+        "        __global const clv_real *s = v.S + j * LB_N, *y = v.Y + j * LB_N;\n",
+        "        const clv_real a = lb_dot(s, v.d) / ys[j];\n",
+        "        alpha[j] = a;\n",
+        "        for (int i = 0; i < LB_N; ++i) v.d[i] -= a * y[i];\n",
+        "    }\n",
+        "    const clv_real gamma = v.sc[SC_GAMMA];\n",
+        "    for (int i = 0; i < LB_N; ++i) v.d[i] *= gamma;\n",
+        "    for (int k = 0; k < count; ++k) {\n",
+        "        const int j = (end - count + k + LB_M) % LB_M;\n",
+        "        __global const clv_real *s = v.S + j * LB_N, *y = v.Y + j * LB_N;\n",
+        "        const clv_real b = lb_dot(y, v.d) / ys[j];\n",
+        "        for (int i = 0; i < LB_N; ++i) v.d[i] += (alpha[j] - b) * s[i];\n",
+        "    }\n",
+        "}\n",
+        "\n",
+        "/* Store the pair s = xt - x, y = gt - g unless s'y <= eps y'y (the pair would\n",
+        " * make H indefinite or is lost in rounding; optax gives such pairs weight 0). */\n",
+        "inline void lb_store_pair(lb_item v, __global const clv_real *xt, __global const clv_real *gt)\n",
+        "{\n",
+        "    const int end = (int)v.sc[SC_MEMEND];\n",
+        "    __global clv_real *s = v.S + end * LB_N, *y = v.Y + end * LB_N;\n",
+        "    for (int i = 0; i < LB_N; ++i) {\n",
+        "        s[i] = xt[i] - v.x[i];\n",
+        "        y[i] = gt[i] - v.g[i];\n",
+        "    }\n",
+        "    const clv_real ys = lb_dot(y, s), yy = lb_dot(y, y);\n",
+        "    if (!(ys > (clv_real)LB_EPSILON * yy) || !isfinite(ys)) return;\n",
+        "    v.st[LB_OFF_YS + end] = ys;\n",
+        "    v.sc[SC_GAMMA] = ys / yy;\n",
+        "    v.sc[SC_MEMEND] = LI((end + 1) % LB_M);\n",
+        "    v.sc[SC_MEMCOUNT] = fmin(v.sc[SC_MEMCOUNT] + LR(1.0), LI(LB_M));\n",
+        "}\n",
+        "\n",
+        "/* The stopping tests of liblbfgs, in its order, after an accepted step. */\n",
+        "inline int lb_stop_reason(lb_item v, clv_real *gnorm)\n",
+        "{\n",
+        "    const int k = (int)v.sc[SC_ITER];\n",
+        "    if (lb_gradient_small(v, gnorm)) return LB_CONVERGENCE;\n",
+        "#if CLV_LBFGS_PAST > 0\n",
+        "    {\n",
+        "        /* delta test: (f_{k-past} - f_k) / |f_k| < delta */\n",
+        "        __global clv_real *pf = v.st + LB_OFF_PAST;\n",
+        "        const clv_real f = v.sc[SC_F];\n",
+        "        const int slot = k % CLV_LBFGS_PAST;\n",
+        "        if (k >= CLV_LBFGS_PAST && (pf[slot] - f) / fabs(f) < (CLV_LBFGS_DELTA)) return LB_STOP;\n",
+        "        pf[slot] = f;\n",
+        "    }\n",
+        "#endif\n",
+        "#if CLV_LBFGS_MAX_ITERATIONS > 0\n",
+        "    if (k >= CLV_LBFGS_MAX_ITERATIONS) return LB_ERR_MAXIMUMITERATION;\n",
+        "#endif\n",
+        "    return LB_RUNNING;\n",
+        "}\n",
+        "\n",
+        "/* Accept the trial point: update the memory, test, and set up the next\n",
+        " * line search. */\n",
+        "inline int lb_accept(lb_item v, __global clv_real *xt, __global const clv_real *gt, clv_real ft)\n",
+        "{\n",
+        "    clv_real gnorm;\n",
+        "    lb_store_pair(v, xt, gt);\n",
+        "    for (int i = 0; i < LB_N; ++i) {\n",
+        "        v.x[i] = xt[i];\n",
+        "        v.g[i] = gt[i];\n",
+        "    }\n",
+        "    v.sc[SC_F] = ft;\n",
+        "    v.sc[SC_ITER] += LR(1.0);\n",
+        "    v.sc[SC_PREVSTEP] = v.sc[SC_STEP];\n",
+        "    const int reason = lb_stop_reason(v, &gnorm);\n",
+        "    if (reason != LB_RUNNING) return lb_finish(v, reason);\n",
+        "    lb_two_loop(v);\n",
+        "    if (!(lb_dot(v.g, v.d) < LR(0.0))) { /* rounding broke descent: restart */\n",
+        "        lb_steepest(v, xt, gnorm);\n",
+        "        return LB_ITERATED;\n",
+        "    }\n",
+        "#if CLV_LBFGS_ZOOM\n",
+        "    lb_start_search(v, xt, LR(1.0));\n",
+        "#else\n",
+        "    lb_start_search(v, xt, fmin(LR(1.5) * v.sc[SC_PREVSTEP], LR(1.0)));\n",
+        "#endif\n",
+        "    return LB_ITERATED;\n",
+        "}\n",
+        "\n",
+        "/* A failed line search: x stays at the last accepted point (liblbfgs). */\n",
+        "inline int lb_search_failed(lb_item v, int reason)\n",
+        "{\n",
+        "    return lb_finish(v, v.sc[SC_NONFINITE] != LR(0.0) \? LB_ERR_NONFINITE : reason);\n",
+        "}\n",
+        "\n",
+        "#if !CLV_LBFGS_ZOOM\n",
+        "/* Backtracking (Armijo): accept f(x + a d) <= f(x) + c1 a g'd, else a *= 0.8. */\n",
+        "inline int lb_backtracking(lb_item v, __global clv_real *xt, __global const clv_real *gt, clv_real ft, int ok)\n",
+        "{\n",
+        "    const clv_real step = v.sc[SC_STEP];\n",
+        "    if (ok && ft <= v.sc[SC_F] + (CLV_LBFGS_FTOL) * step * v.sc[SC_DGINIT]) return lb_accept(v, xt, gt, ft);\n",
+        "    if (v.sc[SC_LSCOUNT] >= LI(CLV_LBFGS_MAX_LINESEARCH)) return lb_search_failed(v, LB_ERR_MAXIMUMLINESEARCH);\n",
+        "    const clv_real next = step * LR(0.8);\n",
+        "    if (next < (CLV_LBFGS_MIN_STEP)) return lb_search_failed(v, LB_ERR_MINIMUMSTEP);\n",
+        "    lb_set_trial(v, xt, next);\n",
+        "    return LB_TRIAL;\n",
+        "}\n",
+        "#else\n",
+        "/* Minimiser of the cubic through (lo, flo, dlo), (hi, fhi, dhi) (Nocedal &\n",
+        " * Wright eq. 3.59); NaN when it has none. */\n",
+        "inline clv_real lb_cubic(clv_real lo, clv_real flo, clv_real dlo, clv_real hi, clv_real fhi, clv_real dhi)\n",
+        "{\n",
+        "    const clv_real d1 = dlo + dhi - LR(3.0) * (flo - fhi) / (lo - hi);\n",
+        "    const clv_real rad = d1 * d1 - dlo * dhi;\n",
+        "    if (!(rad >= LR(0.0))) return NAN;\n",
+        "    const clv_real d2 = (hi > lo \? LR(1.0) : LR(-1)) * sqrt(rad);\n",
+        "    return hi - (hi - lo) * (dhi + d2 - d1) / (dhi - dlo + LR(2.0) * d2);\n",
+        "}\n",
+        "\n",
+        "/* Minimiser of the quadratic through (lo, flo, dlo) and (hi, fhi). */\n",
+        "inline clv_real lb_quadratic(clv_real lo, clv_real flo, clv_real dlo, clv_real hi, clv_real fhi)\n",
+        "{\n",
+        "    const clv_real h = hi - lo;\n",
+        "    return lo - dlo * h * h / (LR(2.0) * (fhi - flo - dlo * h));\n",
+        "}\n",
+        "\n",
+        "/* The next zoom trial: cubic if it lies 20% inside the interval, else\n",
+        " * quadratic 10% inside, else bisection (optax's safeguards). */\n",
+        "inline clv_real lb_zoom_trial(lb_item v)\n",
+        "{\n",
+        "    const clv_real lo = v.sc[SC_A_LO], hi = v.sc[SC_A_HI];\n",
+        "    const clv_real left = fmin(lo, hi), right = fmax(lo, hi), width = right - left;\n",
+        "    const clv_real c = lb_cubic(lo, v.sc[SC_F_LO], v.sc[SC_DG_LO], hi, v.sc[SC_F_HI], v.sc[SC_DG_HI]);\n",
+        "    if (c > left + LR(0.2) * width && c < right - LR(0.2) * width) return c;\n",
+        "    const clv_real q = lb_quadratic(lo, v.sc[SC_F_LO], v.sc[SC_DG_LO], hi, v.sc[SC_F_HI]);\n",
+        "    if (q > left + LR(0.1) * width && q < right - LR(0.1) * width) return q;\n",
+        "    return LR(0.5) * (lo + hi);\n",
+        "}\n",
+        "\n",
+        "inline void lb_set_lo(lb_item v, clv_real a, clv_real f, clv_real dg)\n",
+        "{\n",
+        "    v.sc[SC_A_LO] = a;\n",
+        "    v.sc[SC_F_LO] = f;\n",
+        "    v.sc[SC_DG_LO] = dg;\n",
+        "}\n",
+        "\n",
+        "inline void lb_set_hi(lb_item v, clv_real a, clv_real f, clv_real dg)\n",
+        "{\n",
+        "    v.sc[SC_A_HI] = a;\n",
+        "    v.sc[SC_F_HI] = f;\n",
+        "    v.sc[SC_DG_HI] = dg;\n",
+        "}\n",
+        "\n",
+        "/* Out of evaluations or of interval: take the best point that has\n",
+        " * sufficient decrease (evaluate it once more, then accept), if any. */\n",
+        "inline int lb_zoom_give_up(lb_item v, __global clv_real *xt, int reason)\n",
+        "{\n",
+        "    const clv_real lo = v.sc[SC_A_LO];\n",
+        "    if (!(lo > LR(0.0))) return lb_search_failed(v, reason);\n",
+        "    v.sc[SC_STAGE] = LI(LB_STAGE_REEVAL);\n",
+        "    lb_set_trial(v, xt, lo);\n",
+        "    return LB_TRIAL;\n",
+        "}\n",
+        "\n",
+        "inline int lb_zoom_next(lb_item v, __global clv_real *xt)\n",
+        "{\n",
+        "    const clv_real lo = v.sc[SC_A_LO], hi = v.sc[SC_A_HI];\n",
+        "    v.sc[SC_STAGE] = LI(LB_STAGE_ZOOM);\n",
+        "    if (v.sc[SC_LSCOUNT] >= LI(CLV_LBFGS_MAX_LINESEARCH)) return lb_zoom_give_up(v, xt, LB_ERR_MAXIMUMLINESEARCH);\n",
+        "    if (fabs(hi - lo) <= LB_WIDTH_TOL * fmax(lo, hi)) return lb_zoom_give_up(v, xt, LB_ERR_WIDTHTOOSMALL);\n",
+        "    const int hi_ok = isfinite(v.sc[SC_F_HI]) && isfinite(v.sc[SC_DG_HI]);\n",
+        "    lb_set_trial(v, xt, hi_ok \? lb_zoom_trial(v) : LR(0.5) * (lo + hi));\n",
+        "    return LB_TRIAL;\n",
+        "}\n",
+        "\n",
+        "/* Strong Wolfe line search: bracketing (Nocedal & Wright Alg. 3.5), then\n",
+        " * zoom (Alg. 3.6), one evaluation per call. */\n",
+        "inline int lb_zoom(lb_item v, __global clv_real *xt, __global const clv_real *gt, clv_real ft, int ok)\n",
+        "{\n",
+        "    const clv_real a = v.sc[SC_STEP], finit = v.sc[SC_F], dginit = v.sc[SC_DGINIT];\n",
+        "    const clv_real dg = ok \? lb_dot(gt, v.d) : LR(0.0);\n",
+        "    const int armijo = ok && ft <= finit + (CLV_LBFGS_FTOL) * a * dginit;\n",
+        "    const int curvature = ok && fabs(dg) <= -(CLV_LBFGS_WOLFE) * dginit;\n",
+        "    const int stage = (int)v.sc[SC_STAGE];\n",
+        "    if (stage == LB_STAGE_REEVAL) return lb_accept(v, xt, gt, ft);\n",
+        "    if (stage == LB_STAGE_BRACKET) {\n",
+        "        if (!armijo || (v.sc[SC_LSCOUNT] > LR(1.0) && ft >= v.sc[SC_F_PREV])) {\n",
+        "            lb_set_lo(v, v.sc[SC_A_PREV], v.sc[SC_F_PREV], v.sc[SC_DG_PREV]);\n",
+        "            lb_set_hi(v, a, ok \? ft : INFINITY, dg);\n",
+        "            return lb_zoom_next(v, xt);\n",
+        "        }\n",
+        "        if (curvature) return lb_accept(v, xt, gt, ft);\n",
+        "        if (dg >= LR(0.0)) {\n",
+        "            lb_set_lo(v, a, ft, dg);\n",
+        "            lb_set_hi(v, v.sc[SC_A_PREV], v.sc[SC_F_PREV], v.sc[SC_DG_PREV]);\n",
+        "            return lb_zoom_next(v, xt);\n",
+        "        }\n",
+        "        /* still going down: extrapolate (optax's increase factor 2) */\n",
+        "        v.sc[SC_A_PREV] = a;\n",
+        "        v.sc[SC_F_PREV] = ft;\n",
+        "        v.sc[SC_DG_PREV] = dg;\n",
+        "        lb_set_lo(v, a, ft, dg); /* the best sufficient-decrease point so far */\n",
+        "        if (v.sc[SC_LSCOUNT] >= LI(CLV_LBFGS_MAX_LINESEARCH))\n",
+        "            return lb_zoom_give_up(v, xt, LB_ERR_MAXIMUMLINESEARCH);\n",
+        "        if (a >= (CLV_LBFGS_MAX_STEP)) return lb_search_failed(v, LB_ERR_MAXIMUMSTEP);\n",
+        "        lb_set_trial(v, xt, fmin(LR(2.0) * a, (CLV_LBFGS_MAX_STEP)));\n",
+        "        return LB_TRIAL;\n",
+        "    }\n",
+        "    /* zoom */\n",
+        "    if (!armijo || ft >= v.sc[SC_F_LO]) {\n",
+        "        lb_set_hi(v, a, ok \? ft : INFINITY, dg);\n",
+        "    } else {\n",
+        "        if (curvature) return lb_accept(v, xt, gt, ft);\n",
+        "        if (dg * (v.sc[SC_A_HI] - v.sc[SC_A_LO]) >= LR(0.0))\n",
+        "            lb_set_hi(v, v.sc[SC_A_LO], v.sc[SC_F_LO], v.sc[SC_DG_LO]);\n",
+        "        lb_set_lo(v, a, ft, dg);\n",
+        "    }\n",
+        "    return lb_zoom_next(v, xt);\n",
+        "}\n",
+        "#endif\n",
+        "\n",
+        "/* Consume one evaluation (ft, gt at xt) of item row `row`; leave the next\n",
+        " * point to evaluate in xt. */\n",
+        "inline int clv_lbfgs__advance(__global clv_real *state, size_t row, __global clv_real *xt,\n",
+        "                              __global const clv_real *gt, clv_real ft)\n",
+        "{\n",
+        "    lb_item v = lb_view(state, row);\n",
+        "    const int phase = (int)v.sc[SC_PHASE];\n",
+        "    if (phase == LB_PHASE_DONE) return LB_FINISHED;\n",
+        "    v.sc[SC_EVALS] += LR(1.0);\n",
+        "    if (phase == LB_PHASE_INIT) return lb_consume_start(v, xt, gt, ft);\n",
+        "    v.sc[SC_LSCOUNT] += LR(1.0);\n",
+        "    const int ok = isfinite(ft) && isfinite(lb_norm(gt));\n",
+        "    v.sc[SC_NONFINITE] = ok \? LR(0.0) : LR(1.0);\n",
+        "#if CLV_LBFGS_ZOOM\n",
+        "    return lb_zoom(v, xt, gt, ft, ok);\n",
+        "#else\n",
+        "    return lb_backtracking(v, xt, gt, ft, ok);\n",
+        "#endif\n",
+        "}\n",
+        "\n",
+        "/* What the host reads after every launch: reason, iterations, evaluations, f. */\n",
+        "inline void clv_lbfgs__summary(__global const clv_real *state, size_t row, __global clv_real *summary)\n",
+        "{\n",
+        "    __global const clv_real *sc = state + row * (size_t)LB_STATE_ELEMS + LB_OFF_SC;\n",
+        "    summary[4 * row + 0] = sc[SC_REASON];\n",
+        "    summary[4 * row + 1] = sc[SC_ITER];\n",
+        "    summary[4 * row + 2] = sc[SC_EVALS];\n",
+        "    summary[4 * row + 3] = sc[SC_F];\n",
+        "}\n",
+        "\n",
+        "/* Kernel parameters are spelt CLV_REAL (the macro, not the typedef) so that\n",
+        " * the driver reports \"double*\" or \"float*\" and clv_map checks the arrays'\n",
+        " * dtype. */\n",
+        "\n",
+        "/* Start every item: scalars zeroed (phase INIT, no pairs), reason RUNNING.\n",
+        " * x, g, d, S, Y need no clearing: each is written before it is read. */\n",
+        "__kernel void clv_lbfgs_reset(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *summary)\n",
+        "{\n",
+        "    CLV_GUARD();\n",
+        "    __global clv_real *sc = state + clv_local() * (size_t)LB_STATE_ELEMS + LB_OFF_SC;\n",
+        "    for (int k = 0; k < LB_N_SCALARS; ++k) sc[k] = LR(0.0);\n",
+        "    sc[SC_REASON] = LI(LB_RUNNING);\n",
+        "    clv_lbfgs__summary(state, clv_local(), summary);\n",
+        "}\n",
+        "\n",
+        "/* One step of every item after the host evaluated xt (host-callback\n",
+        " * objectives): one launch per evaluation round. */\n",
+        "__kernel void clv_lbfgs_advance(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *xt,\n",
+        "                                __global const CLV_REAL *gt, __global const CLV_REAL *ft,\n",
+        "                                __global CLV_REAL *summary)\n",
+        "{\n",
+        "    CLV_GUARD();\n",
+        "    const size_t row = clv_local();\n",
+        "    clv_lbfgs__advance(state, row, xt + row * LB_N, gt + row * LB_N, ft[row]);\n",
+        "    clv_lbfgs__summary(state, row, summary);\n",
+        "}\n",
+        "\n",
+        "#ifdef CLV_LBFGS_KERNEL_OBJECTIVE\n",
+        "/* The user's data: replicated arrays passed through (unused ones point at a\n",
+        " * one-element dummy). */\n",
+        "typedef struct clv_lbfgs_data {\n",
+        "    __global const clv_real *real[4];\n",
+        "    __global const int *integer[2];\n",
+        "} clv_lbfgs_data;\n",
+        "\n",
+        "/* Defined by the user's source, which follows this file: the value at x\n",
+        " * (CLV_LBFGS_N reals) with the gradient written to g. item: the item's\n",
+        " * index in the caller's batch (stable across chunks, devices, compaction). */\n",
+        "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g, ulong item,\n",
+        "                             clv_lbfgs_data data);\n",
+        "\n",
+        "/* One L-BFGS iteration of every running item in one launch: evaluate and\n",
+        " * advance until the item accepts a step or ends. */\n",
+        "__kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *xt,\n",
+        "                                __global CLV_REAL *gt, __global CLV_REAL *ft, __global CLV_REAL *summary,\n",
+        "                                __global const int *index, __global const CLV_REAL *r0,\n",
+        "                                __global const CLV_REAL *r1, __global const CLV_REAL *r2,\n",
+        "                                __global const CLV_REAL *r3, __global const int *i0, __global const int *i1)\n",
+        "{\n",
+        "    CLV_GUARD();\n",
+        "    const size_t row = clv_local();\n",
+        "    clv_lbfgs_data data;\n",
+        "    data.real[0] = r0;\n",
+        "    data.real[1] = r1;\n",
+        "    data.real[2] = r2;\n",
+        "    data.real[3] = r3;\n",
+        "    data.integer[0] = i0;\n",
+        "    data.integer[1] = i1;\n",
+        "    __global clv_real *x = xt + row * LB_N, *g = gt + row * LB_N;\n",
+        "    const ulong item = (ulong)index[row];\n",
+        "    /* at most one line search's worth of evaluations plus a re-evaluation */\n",
+        "    for (int e = 0; e < CLV_LBFGS_MAX_LINESEARCH + 2; ++e) {\n",
+        "        if (state[row * (size_t)LB_STATE_ELEMS + LB_OFF_SC + SC_PHASE] == LI(LB_PHASE_DONE)) break;\n",
+        "        const clv_real f = clv_lbfgs_objective(x, g, item, data);\n",
+        "        ft[row] = f;\n",
+        "        if (clv_lbfgs__advance(state, row, x, g, f) != LB_TRIAL) break;\n",
+        "    }\n",
+        "    clv_lbfgs__summary(state, row, summary);\n",
+        "}\n",
+        "#endif\n",
+    };
+    if (n_lines) *n_lines = sizeof lines / sizeof lines[0];
+    return lines;
+}
+/* END EMBEDDED kernels/lbfgs.cl */
+
+static inline const char *clv_lbfgs_reason_string(int reason)
+{
+    switch (reason) {
+    case CLV_LBFGS_CONVERGENCE: return "converged: gradient test passed";
+    case CLV_LBFGS_STOP: return "stopped: delta test passed (f decreased too little over past iterations)";
+    case CLV_LBFGS_ALREADY_MINIMIZED: return "the start point already passes the gradient test";
+    case CLV_LBFGSERR_CANCELED: return "canceled by the progress callback";
+    case CLV_LBFGSERR_MAXIMUMITERATION: return "maximum number of iterations reached";
+    case CLV_LBFGSERR_MAXIMUMLINESEARCH: return "line search: maximum number of evaluations reached";
+    case CLV_LBFGSERR_MINIMUMSTEP: return "line search: step smaller than min_step";
+    case CLV_LBFGSERR_MAXIMUMSTEP: return "line search: step larger than max_step";
+    case CLV_LBFGSERR_WIDTHTOOSMALL: return "line search: interval of uncertainty too small";
+    case CLV_LBFGSERR_NONFINITE: return "objective value or gradient not finite (NaN or inf)";
+    default: return "unknown reason";
+    }
+}
+
+static inline clv_status clv_lbfgs__fail(clv_lbfgs *s, clv_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->message, sizeof s->message, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* A clvmap call failed: keep its message, prefixed with what we were doing. */
+static inline clv_status clv_lbfgs__fail_mesh(clv_lbfgs *s, clv_status status, const char *what)
+{
+    return clv_lbfgs__fail(s, status, "%s: %s (%s)", what, clv_status_string(status), clv_mesh_message(s->mesh));
+}
+
+static inline const char *clv_lbfgs_message(const clv_lbfgs *s)
+{
+    return s ? s->message : "no solver (host out of memory, or NULL passed)";
+}
+
+static inline clv_lbfgs_stats clv_lbfgs_get_stats(const clv_lbfgs *s)
+{
+    clv_lbfgs_stats z;
+    memset(&z, 0, sizeof z);
+    return s ? s->stats : z;
+}
+
+/* ---- parameters ------------------------------------------------------------ */
+
+static inline clv_lbfgs_parameter clv_lbfgs_parameter_resolve(const clv_lbfgs_parameter *param)
+{
+    clv_lbfgs_parameter p;
+    memset(&p, 0, sizeof p);
+    if (param) p = *param;
+    if (p.m == 0) p.m = 10;
+    if (p.epsilon == 0) p.epsilon = 1e-5;
+    if (p.linesearch == CLV_LBFGS_LINESEARCH_DEFAULT) p.linesearch = CLV_LBFGS_LINESEARCH_STRONG_WOLFE;
+    if (p.max_linesearch == 0) p.max_linesearch = 40;
+    if (p.ftol == 0) p.ftol = 1e-4;
+    if (p.wolfe == 0) p.wolfe = 0.9;
+    if (p.min_step == 0) p.min_step = 1e-20;
+    if (p.max_step == 0) p.max_step = 1e20;
+    return p;
+}
+
+/* liblbfgs's LBFGSERR_INVALID_* checks, by name. */
+static inline clv_status clv_lbfgs__check_parameter(clv_lbfgs *s, const clv_lbfgs_parameter *p)
+{
+    const char *bad = NULL;
+    if (p->m < 1 || p->m > 1024) bad = "m must be 1..1024 (0: the default 10)";
+    else if (!(p->epsilon > 0)) bad = "epsilon must be > 0 (0: the default 1e-5)";
+    else if (p->past < 0) bad = "past must be >= 0";
+    else if (!(p->delta >= 0)) bad = "delta must be >= 0";
+    else if (p->max_iterations < 0) bad = "max_iterations must be >= 0 (0: no limit)";
+    else if (p->linesearch != CLV_LBFGS_LINESEARCH_STRONG_WOLFE && p->linesearch != CLV_LBFGS_LINESEARCH_BACKTRACKING)
+        bad = "linesearch must be a clv_lbfgs_linesearch value";
+    else if (p->max_linesearch < 1) bad = "max_linesearch must be >= 1 (0: the default 40)";
+    else if (!(p->ftol > 0 && p->ftol < 0.5)) bad = "ftol (c1) must be in (0, 0.5)";
+    else if (!(p->wolfe > p->ftol && p->wolfe < 1)) bad = "wolfe (c2) must be in (ftol, 1)";
+    else if (!(p->min_step > 0)) bad = "min_step must be > 0";
+    else if (!(p->max_step > p->min_step) || !isfinite(p->max_step)) bad = "max_step must be finite and > min_step";
+    else if (p->chunk < 0) bad = "chunk must be >= 0 (0: the whole batch at once)";
+    if (bad) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: %s", bad);
+    return CLV_OK;
+}
+
+static inline clv_status clv_lbfgs__check_objective(clv_lbfgs *s, const clv_lbfgs_objective *o)
+{
+    if (!o) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: objective is NULL");
+    if (!o->source == !o->evaluate)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: give the objective either as "
+                               "source (a kernel) or as evaluate (a host callback), %s",
+                               o->source ? "not both" : "neither was set");
+    if (o->evaluate && (o->data[0] || o->data[1] || o->data[2] || o->data[3] || o->idata[0] || o->idata[1]))
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: data/idata are passed to kernel "
+                               "objectives only (a callback has its own user pointer)");
+    return CLV_OK;
+}
+
+/* ---- building --------------------------------------------------------------- */
+
+/* A real literal of the items' precision for the -D options. */
+static inline int clv_lbfgs__literal(char *buf, size_t size, double v, int float32)
+{
+    return snprintf(buf, size, float32 ? "%.9ef" : "%.17e", v);
+}
+
+static inline clv_status clv_lbfgs__options(clv_lbfgs *s, char *opt, size_t size)
+{
+    const clv_lbfgs_parameter *p = &s->param;
+    char eps[40], delta[40], ftol[40], wolfe[40], lo[40], hi[40];
+    clv_lbfgs__literal(eps, sizeof eps, p->epsilon, p->float32);
+    clv_lbfgs__literal(delta, sizeof delta, p->delta, p->float32);
+    clv_lbfgs__literal(ftol, sizeof ftol, p->ftol, p->float32);
+    clv_lbfgs__literal(wolfe, sizeof wolfe, p->wolfe, p->float32);
+    clv_lbfgs__literal(lo, sizeof lo, p->min_step, p->float32);
+    clv_lbfgs__literal(hi, sizeof hi, p->max_step, p->float32);
+    int w = snprintf(opt, size,
+                     "-DCLV_LBFGS_N=%lu -DCLV_LBFGS_M=%d -DCLV_LBFGS_PAST=%d -DCLV_LBFGS_EPSILON=%s "
+                     "-DCLV_LBFGS_DELTA=%s -DCLV_LBFGS_FTOL=%s -DCLV_LBFGS_WOLFE=%s -DCLV_LBFGS_MIN_STEP=%s "
+                     "-DCLV_LBFGS_MAX_STEP=%s -DCLV_LBFGS_MAX_ITERATIONS=%d -DCLV_LBFGS_MAX_LINESEARCH=%d "
+                     "-DCLV_LBFGS_ZOOM=%d -DCLV_LBFGS_DOUBLE=%d%s %s",
+                     (unsigned long)s->n, p->m, p->past, eps, delta, ftol, wolfe, lo, hi, p->max_iterations,
+                     p->max_linesearch, p->linesearch == CLV_LBFGS_LINESEARCH_STRONG_WOLFE, !p->float32,
+                     s->objective.source ? " -DCLV_LBFGS_KERNEL_OBJECTIVE" : "",
+                     s->objective.options ? s->objective.options : "");
+    if (w < 0 || (size_t)w >= size)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: objective.options too long");
+    return CLV_OK;
+}
+
+/* kernels/lbfgs.cl, then the user's source under its own #line. */
+static inline char *clv_lbfgs__program_source(const clv_lbfgs *s)
+{
+    size_t n_lines, total = 1;
+    const char *const *lines = clv_lbfgs_source_lines(&n_lines);
+    const char *user = s->objective.source ? s->objective.source : "";
+    const char *name = s->objective.name ? s->objective.name : "objective.cl";
+    char line[300];
+    snprintf(line, sizeof line, "\n#line 1 \"%.250s\"\n", name);
+    for (size_t i = 0; i < n_lines; ++i) total += strlen(lines[i]);
+    total += strlen(line) + strlen(user);
+    char *src = (char *)CLV_MALLOC(total);
+    if (!src) return NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < n_lines; ++i) {
+        size_t len = strlen(lines[i]);
+        memcpy(src + at, lines[i], len);
+        at += len;
+    }
+    if (s->objective.source) {
+        memcpy(src + at, line, strlen(line));
+        at += strlen(line);
+        memcpy(src + at, user, strlen(user));
+        at += strlen(user);
+    }
+    src[at] = '\0';
+    return src;
+}
+
+static inline clv_status clv_lbfgs__build(clv_lbfgs *s)
+{
+    char options[4096];
+    clv_status st = clv_lbfgs__options(s, options, sizeof options);
+    if (st != CLV_OK) return st;
+    char *source = clv_lbfgs__program_source(s);
+    if (!source) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_lbfgs_new: out of host memory");
+    clv_program_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.source = source;
+    desc.name = "kernels/lbfgs.cl";
+    desc.options = options;
+    desc.real = s->dtype;
+    st = clv_program_build(&s->program, s->mesh, &desc);
+    CLV_FREE(source);
+    if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_new: building the L-BFGS program");
+    return CLV_OK;
+}
+
+static inline clv_status clv_lbfgs__make_dummies(clv_lbfgs *s)
+{
+    double zero_real = 0;
+    float zero_float = 0;
+    int32_t zero_int = 0;
+    clv_status st = clv_array_new(&s->dummy_real, s->mesh, s->dtype, 1, 1, CLV_REPLICATED);
+    if (st == CLV_OK) st = clv_array_write(s->dummy_real, s->dtype == CLV_F64 ? (void *)&zero_real : (void *)&zero_float);
+    if (st == CLV_OK) st = clv_array_new(&s->dummy_int, s->mesh, CLV_I32, 1, 1, CLV_REPLICATED);
+    if (st == CLV_OK) st = clv_array_write(s->dummy_int, &zero_int);
+    if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_new: device arrays");
+    return CLV_OK;
+}
+
+static inline void clv_lbfgs_free(clv_lbfgs *s)
+{
+    if (!s) return;
+    clv_array_free(s->dummy_real);
+    clv_array_free(s->dummy_int);
+    clv_program_free(s->program);
+    CLV_FREE(s);
+}
+
+static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n,
+                                       const clv_lbfgs_objective *objective, const clv_lbfgs_parameter *param)
+{
+    if (!out) return CLV_ERROR_INVALID_ARGUMENT;
+    clv_lbfgs *s = (clv_lbfgs *)CLV_MALLOC(sizeof *s);
+    *out = s;
+    if (!s) return CLV_ERROR_OUT_OF_MEMORY;
+    memset(s, 0, sizeof *s);
+    s->mesh = mesh;
+    s->param = clv_lbfgs_parameter_resolve(param);
+    if (!mesh || clv_mesh_device_count(mesh) < 1)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: mesh is NULL or not open");
+    if (n == 0 || n > (size_t)1 << 24)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: dimension n = %lu must be 1..2^24",
+                               (unsigned long)n);
+    clv_status st = clv_lbfgs__check_objective(s, objective);
+    if (st == CLV_OK) st = clv_lbfgs__check_parameter(s, &s->param);
+    if (st != CLV_OK) return st;
+    s->n = n;
+    s->objective = *objective;
+    s->dtype = s->param.float32 ? CLV_F32 : CLV_F64;
+    s->state_elems = (3 + 2 * (size_t)s->param.m) * n + CLV_LBFGS__N_SCALARS + 2 * (size_t)s->param.m +
+                     (size_t)(s->param.past > 0 ? s->param.past : 1);
+    st = clv_lbfgs__make_dummies(s);
+    if (st == CLV_OK) st = clv_lbfgs__build(s);
+    return st;
+}
+
+/* ---- host copies in the items' precision ---------------------------------- */
+
+static inline double clv_lbfgs__get(const unsigned char *buf, clv_dtype dtype, size_t i)
+{
+    return dtype == CLV_F64 ? ((const double *)(const void *)buf)[i] : (double)((const float *)(const void *)buf)[i];
+}
+
+static inline void clv_lbfgs__put(unsigned char *buf, clv_dtype dtype, size_t i, double v)
+{
+    if (dtype == CLV_F64) ((double *)(void *)buf)[i] = v;
+    else ((float *)(void *)buf)[i] = (float)v;
+}
+
+/* ---- working sets ------------------------------------------------------------ */
+
+static inline void clv_lbfgs__work_free(clv_lbfgs__work *w)
+{
+    clv_array_free(w->state);
+    clv_array_free(w->xt);
+    clv_array_free(w->gt);
+    clv_array_free(w->ft);
+    clv_array_free(w->summary);
+    clv_array_free(w->index);
+    clv_array_free(w->scratch);
+    CLV_FREE(w->ids);
+    CLV_FREE(w->summary_host);
+    memset(w, 0, sizeof *w);
+}
+
+/* Device arrays for count rows; ids and the host buffers too. */
+static inline clv_status clv_lbfgs__work_new(clv_lbfgs *s, clv_lbfgs__work *w, size_t count)
+{
+    clv_mesh *m = s->mesh;
+    clv_status st = CLV_OK;
+    memset(w, 0, sizeof *w);
+    w->count = count;
+    w->ids = (size_t *)CLV_MALLOC(count * sizeof *w->ids);
+    w->summary_host = (unsigned char *)CLV_MALLOC(count * 4 * clv_dtype_size(s->dtype));
+    if (!w->ids || !w->summary_host) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (st == CLV_OK) st = clv_array_new(&w->state, m, s->dtype, count, s->state_elems, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&w->xt, m, s->dtype, count, s->n, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&w->gt, m, s->dtype, count, s->n, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&w->ft, m, s->dtype, count, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&w->summary, m, s->dtype, count, 4, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&w->index, m, CLV_I32, count, 1, CLV_SHARDED);
+    if (st == CLV_OK && s->objective.evaluate && s->objective.scratch_elems)
+        st = clv_array_new(&w->scratch, m, s->dtype, count, s->objective.scratch_elems, CLV_SHARDED);
+    if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: working-set arrays");
+    return CLV_OK;
+}
+
+static inline clv_status clv_lbfgs__write_index(clv_lbfgs *s, clv_lbfgs__work *w)
+{
+    int32_t *index = (int32_t *)CLV_MALLOC(w->count * sizeof *index);
+    if (!index) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    for (size_t i = 0; i < w->count; ++i) index[i] = (int32_t)w->ids[i];
+    clv_status st = clv_array_write(w->index, index);
+    CLV_FREE(index);
+    return st == CLV_OK ? CLV_OK : clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: writing item indices");
+}
+
+/* A new working set for items [first, first + count): start points in xt,
+ * every item reset to running. */
+static inline clv_status clv_lbfgs__work_start(clv_lbfgs *s, clv_lbfgs__work *w, size_t first, size_t count,
+                                               const double *x)
+{
+    clv_status st = clv_lbfgs__work_new(s, w, count);
+    if (st != CLV_OK) return st;
+    size_t elems = count * s->n;
+    unsigned char *xt = (unsigned char *)CLV_MALLOC(elems * clv_dtype_size(s->dtype));
+    if (!xt) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    for (size_t i = 0; i < elems; ++i) clv_lbfgs__put(xt, s->dtype, i, x[first * s->n + i]);
+    for (size_t i = 0; i < count; ++i) w->ids[i] = first + i;
+    st = clv_array_write(w->xt, xt);
+    CLV_FREE(xt);
+    if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: writing start points");
+    st = clv_lbfgs__write_index(s, w);
+    if (st != CLV_OK) return st;
+    clv_arg args[2];
+    args[0] = clv_inout(w->state);
+    args[1] = clv_out(w->summary);
+    st = clv_map(s->program, "clv_lbfgs_reset", count, NULL, args, 2);
+    return st == CLV_OK ? CLV_OK : clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: clv_lbfgs_reset");
+}
+
+/* ---- one round ------------------------------------------------------------------ */
+
+static inline clv_status clv_lbfgs__round_kernel(clv_lbfgs *s, clv_lbfgs__work *w)
+{
+    clv_arg args[13];
+    int k = 0;
+    args[k++] = clv_inout(w->state);
+    args[k++] = clv_inout(w->xt);
+    args[k++] = clv_inout(w->gt);
+    args[k++] = clv_inout(w->ft);
+    args[k++] = clv_out(w->summary);
+    args[k++] = clv_in(w->index);
+    for (int i = 0; i < 4; ++i) args[k++] = clv_in(s->objective.data[i] ? s->objective.data[i] : s->dummy_real);
+    for (int i = 0; i < 2; ++i) args[k++] = clv_in(s->objective.idata[i] ? s->objective.idata[i] : s->dummy_int);
+    clv_status st = clv_map(s->program, "clv_lbfgs_iterate", w->count, NULL, args, k);
+    return st == CLV_OK ? CLV_OK : clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: clv_lbfgs_iterate");
+}
+
+static inline clv_status clv_lbfgs__round_callback(clv_lbfgs *s, clv_lbfgs__work *w, int round)
+{
+    clv_lbfgs_batch b;
+    char why[1024] = "";
+    memset(&b, 0, sizeof b);
+    b.mesh = s->mesh;
+    b.n_items = w->count;
+    b.n = s->n;
+    b.dtype = s->dtype;
+    b.x = w->xt;
+    b.g = w->gt;
+    b.f = w->ft;
+    b.item = w->index;
+    b.scratch = w->scratch;
+    b.round = round;
+    b.message = why;
+    b.message_size = sizeof why;
+    clv_status st = s->objective.evaluate(s->objective.user, &b);
+    if (st != CLV_OK)
+        return clv_lbfgs__fail(s, st, "clv_lbfgs_minimize: the objective callback failed in round %d: %s", round,
+                               why[0] ? why : clv_status_string(st));
+    clv_arg args[5];
+    args[0] = clv_inout(w->state);
+    args[1] = clv_inout(w->xt);
+    args[2] = clv_in(w->gt);
+    args[3] = clv_in(w->ft);
+    args[4] = clv_out(w->summary);
+    st = clv_map(s->program, "clv_lbfgs_advance", w->count, NULL, args, 5);
+    return st == CLV_OK ? CLV_OK : clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: clv_lbfgs_advance");
+}
+
+/* ---- results and compaction ---------------------------------------------------- */
+
+typedef struct clv_lbfgs__run {
+    size_t n_items, finished;
+    double *x;
+    const clv_lbfgs_items *out;
+    unsigned char *done;   /* per item: results recorded */
+    double best_value;
+    size_t best_item;
+} clv_lbfgs__run;
+
+static inline int clv_lbfgs__row_reason(const clv_lbfgs *s, const clv_lbfgs__work *w, size_t row)
+{
+    return (int)clv_lbfgs__get(w->summary_host, s->dtype, 4 * row);
+}
+
+/* Record row's outcome; state_row: the row's state on the host (x first). */
+static inline void clv_lbfgs__record(clv_lbfgs *s, const clv_lbfgs__work *w, size_t row,
+                                     const unsigned char *state_row, int reason, clv_lbfgs__run *r)
+{
+    size_t id = w->ids[row];
+    for (size_t i = 0; i < s->n; ++i) r->x[id * s->n + i] = clv_lbfgs__get(state_row, s->dtype, i);
+    if (r->out && r->out->fx) r->out->fx[id] = clv_lbfgs__get(w->summary_host, s->dtype, 4 * row + 3);
+    if (r->out && r->out->reason) r->out->reason[id] = reason;
+    if (r->out && r->out->iterations) r->out->iterations[id] = (int)clv_lbfgs__get(w->summary_host, s->dtype, 4 * row + 1);
+    int evaluations = (int)clv_lbfgs__get(w->summary_host, s->dtype, 4 * row + 2);
+    if (r->out && r->out->evaluations) r->out->evaluations[id] = evaluations;
+    s->stats.evaluations += (uint64_t)evaluations;
+    if (!r->done[id]) r->finished++;
+    r->done[id] = 1;
+}
+
+/* Read every row's state; record the finished rows (all rows with
+ * cancel_reason != 0, as canceled); keep the running rows' state and
+ * trial points in state/xt (NULL: not kept). */
+static inline clv_status clv_lbfgs__harvest(clv_lbfgs *s, clv_lbfgs__work *w, clv_lbfgs__run *r, int cancel,
+                                            unsigned char **state_out, unsigned char **xt_out)
+{
+    size_t es = clv_dtype_size(s->dtype), row_bytes = s->state_elems * es;
+    unsigned char *state = (unsigned char *)CLV_MALLOC(w->count * row_bytes);
+    unsigned char *xt = xt_out ? (unsigned char *)CLV_MALLOC(w->count * s->n * es) : NULL;
+    clv_status st = (!state || (xt_out && !xt)) ? CLV_ERROR_OUT_OF_MEMORY : CLV_OK;
+    if (st == CLV_OK) st = clv_array_read(w->state, state);
+    if (st == CLV_OK && xt) st = clv_array_read(w->xt, xt);
+    if (st != CLV_OK) {
+        CLV_FREE(state);
+        CLV_FREE(xt);
+        if (st == CLV_ERROR_OUT_OF_MEMORY) return clv_lbfgs__fail(s, st, "out of host memory");
+        return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: reading the state");
+    }
+    for (size_t row = 0; row < w->count; ++row) {
+        int reason = clv_lbfgs__row_reason(s, w, row);
+        if (reason == CLV_LBFGS__RUNNING && !cancel) continue;
+        if (reason == CLV_LBFGS__RUNNING) reason = CLV_LBFGSERR_CANCELED;
+        if (!r->done[w->ids[row]]) clv_lbfgs__record(s, w, row, state + row * row_bytes, reason, r);
+    }
+    if (state_out) *state_out = state;
+    else CLV_FREE(state);
+    if (xt_out) *xt_out = xt;
+    return CLV_OK;
+}
+
+/* Shrink the working set to its running rows (order kept: the rows' order
+ * never matters to the results, only to the split over devices). */
+static inline clv_status clv_lbfgs__compact(clv_lbfgs *s, clv_lbfgs__work *w, clv_lbfgs__run *r, size_t running)
+{
+    unsigned char *state = NULL, *xt = NULL;
+    clv_lbfgs__work next;
+    size_t es = clv_dtype_size(s->dtype), row_bytes = s->state_elems * es, x_bytes = s->n * es;
+    memset(&next, 0, sizeof next);
+    clv_status st = clv_lbfgs__harvest(s, w, r, 0, &state, &xt);
+    if (st == CLV_OK) st = clv_lbfgs__work_new(s, &next, running);
+    if (st != CLV_OK) {
+        clv_lbfgs__work_free(&next);
+        CLV_FREE(state);
+        CLV_FREE(xt);
+        return st;
+    }
+    size_t k = 0;
+    for (size_t row = 0; row < w->count; ++row) {
+        if (clv_lbfgs__row_reason(s, w, row) != CLV_LBFGS__RUNNING) continue;
+        memmove(state + k * row_bytes, state + row * row_bytes, row_bytes);
+        memmove(xt + k * x_bytes, xt + row * x_bytes, x_bytes);
+        next.ids[k++] = w->ids[row];
+    }
+    st = clv_array_write(next.state, state);
+    if (st == CLV_OK) st = clv_array_write(next.xt, xt);
+    CLV_FREE(state);
+    CLV_FREE(xt);
+    if (st != CLV_OK) st = clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: compacting");
+    if (st == CLV_OK) st = clv_lbfgs__write_index(s, &next);
+    clv_lbfgs__work_free(w);
+    *w = next;
+    if (st == CLV_OK) s->stats.compactions++;
+    return st;
+}
+
+/* After a round: count running rows, update the best value. */
+static inline size_t clv_lbfgs__scan(const clv_lbfgs *s, const clv_lbfgs__work *w, clv_lbfgs__run *r)
+{
+    size_t running = 0;
+    for (size_t row = 0; row < w->count; ++row) {
+        double f = clv_lbfgs__get(w->summary_host, s->dtype, 4 * row + 3);
+        running += clv_lbfgs__row_reason(s, w, row) == CLV_LBFGS__RUNNING;
+        /* rows are in ascending item order: ties go to the lowest index */
+        if (f < r->best_value || (f == r->best_value && w->ids[row] < r->best_item)) {
+            r->best_value = f;
+            r->best_item = w->ids[row];
+        }
+    }
+    return running;
+}
+
+static inline int clv_lbfgs__report(clv_lbfgs_progress_fn progress, void *user, const clv_lbfgs__run *r,
+                                    const clv_lbfgs__work *w, size_t running, int round)
+{
+    if (!progress) return 0;
+    clv_lbfgs_progress p;
+    memset(&p, 0, sizeof p);
+    p.round = round;
+    p.n_items = r->n_items;
+    p.finished = r->finished + (w->count - running);
+    p.running = r->n_items - p.finished;
+    p.working = w->count;
+    p.best_value = r->best_value;
+    p.best_item = r->best_item;
+    return progress(user, &p);
+}
+
+/* Solve items [first, first + count) to the end. *canceled set on cancel. */
+static inline clv_status clv_lbfgs__solve_chunk(clv_lbfgs *s, size_t first, size_t count, clv_lbfgs__run *r,
+                                                clv_lbfgs_progress_fn progress, void *user, int *canceled)
+{
+    clv_lbfgs__work w;
+    clv_status st = clv_lbfgs__work_start(s, &w, first, count, r->x);
+    for (int round = 1; st == CLV_OK; ++round) {
+        st = s->objective.evaluate ? clv_lbfgs__round_callback(s, &w, round) : clv_lbfgs__round_kernel(s, &w);
+        if (st == CLV_OK) st = clv_array_read(w.summary, w.summary_host);
+        if (st != CLV_OK) {
+            if (!s->message[0]) clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: reading the summary");
+            break;
+        }
+        s->stats.rounds++;
+        s->stats.item_rounds += w.count;
+        size_t running = clv_lbfgs__scan(s, &w, r);
+        if (clv_lbfgs__report(progress, user, r, &w, running, round)) *canceled = 1;
+        if (running == 0 || *canceled) break;
+        if (!s->param.no_compaction && (double)running <= CLV_LBFGS__COMPACT_FRACTION * (double)w.count)
+            st = clv_lbfgs__compact(s, &w, r, running);
+    }
+    if (st == CLV_OK) st = clv_lbfgs__harvest(s, &w, r, *canceled, NULL, NULL);
+    clv_lbfgs__work_free(&w);
+    return st;
+}
+
+static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double *x, const clv_lbfgs_items *out,
+                                            clv_lbfgs_progress_fn progress, void *user)
+{
+    if (!s) return CLV_ERROR_INVALID_ARGUMENT;
+    s->message[0] = '\0';
+    memset(&s->stats, 0, sizeof s->stats);
+    if (!s->program) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: the solver "
+                                            "was not created successfully (see clv_lbfgs_new's status)");
+    if (n_items == 0) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: n_items is 0");
+    if (n_items > 0x7fffffff)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: n_items above 2^31 - 1");
+    if (!x) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: x is NULL");
+    clv_lbfgs__run r;
+    memset(&r, 0, sizeof r);
+    r.n_items = n_items;
+    r.x = x;
+    r.out = out;
+    r.best_value = INFINITY;
+    r.done = (unsigned char *)CLV_MALLOC(n_items);
+    if (!r.done) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    memset(r.done, 0, n_items);
+    size_t chunk = s->param.chunk > 0 && (size_t)s->param.chunk < n_items ? (size_t)s->param.chunk : n_items;
+    clv_status st = CLV_OK;
+    int canceled = 0;
+    size_t first = 0;
+    for (; st == CLV_OK && first < n_items && !canceled; first += chunk) {
+        size_t count = n_items - first < chunk ? n_items - first : chunk;
+        st = clv_lbfgs__solve_chunk(s, first, count, &r, progress, user, &canceled);
+    }
+    /* items of chunks never started keep their start point */
+    for (size_t id = first; st == CLV_OK && id < n_items; ++id) {
+        if (out && out->reason) out->reason[id] = CLV_LBFGSERR_CANCELED;
+        if (out && out->fx) out->fx[id] = NAN;
+        if (out && out->iterations) out->iterations[id] = 0;
+        if (out && out->evaluations) out->evaluations[id] = 0;
+    }
+    CLV_FREE(r.done);
+    return st;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLVMAP_LBFGS_H */
+
+/* ---- CLBlast interop (compiled when CLV_LBFGS_CLBLAST is defined or
+ * <clblast_c.h> was included first) --------------------------------------------- */
+#if (defined(CLV_LBFGS_CLBLAST) || defined(CLBLAST_CLBLAST_C_H_)) && !defined(CLVMAP_LBFGS_CLBLAST_DONE)
+#define CLVMAP_LBFGS_CLBLAST_DONE
+#include <clblast_c.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* out = alpha * in * op(A) + beta * out for every item, as one GEMM per
+ * device over the rows that device holds (row-major):
+ *   matrix   a CLV_REPLICATED array holding A, rows x cols (one item of
+ *            rows * cols elements, or rows items of cols);
+ *   op(A)    A (transpose = 0: in has rows elements per item, out cols)
+ *            or A^T (transpose = 1: in has cols, out rows);
+ *   in, out  CLV_SHARDED arrays of b->n_items items, of b->dtype.
+ * Bitwise results per item may depend on how many rows a device holds:
+ * CLBlast chooses its GEMM kernel (direct or tiled) by size. */
+static inline clv_status clv_lbfgs_gemm(const clv_lbfgs_batch *b, const clv_array *matrix, size_t rows,
+                                        size_t cols, int transpose, double alpha, const clv_array *in,
+                                        double beta, clv_array *out)
+{
+    int n_devices = clv_mesh_device_count(b->mesh);
+    size_t k = transpose ? cols : rows, n_out = transpose ? rows : cols;
+    for (int d = 0; d < n_devices; ++d) {
+        size_t first, count, mfirst, mcount;
+        cl_mem a = clv_array_buffer(in, d, &first, &count);
+        cl_mem c = clv_array_buffer(out, d, NULL, NULL);
+        cl_mem m = clv_array_buffer(matrix, d, &mfirst, &mcount);
+        if (count == 0) continue;
+        if (!a || !c || !m) {
+            if (b->message) snprintf(b->message, b->message_size, "clv_lbfgs_gemm: device %d lacks a buffer "
+                                     "(is the matrix CLV_REPLICATED and are in/out CLV_SHARDED?)", d);
+            return CLV_ERROR_SHAPE;
+        }
+        cl_command_queue q = clv_mesh_queue(b->mesh, d);
+        CLBlastTranspose op = transpose ? CLBlastTransposeYes : CLBlastTransposeNo;
+        CLBlastStatusCode err =
+            b->dtype == CLV_F64
+                ? CLBlastDgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, op, count, n_out, k, alpha, a, 0, k, m, 0,
+                               cols, beta, c, 0, n_out, &q, NULL)
+                : CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, op, count, n_out, k, (float)alpha, a, 0, k,
+                               m, 0, cols, (float)beta, c, 0, n_out, &q, NULL);
+        if (err != CLBlastSuccess) {
+            if (b->message) snprintf(b->message, b->message_size, "clv_lbfgs_gemm: CLBlast %sgemm failed with "
+                                     "status %d on device %d (%lu x %lu x %lu)", b->dtype == CLV_F64 ? "D" : "S",
+                                     (int)err, d, (unsigned long)count, (unsigned long)n_out, (unsigned long)k);
+            return CLV_ERROR_OPENCL;
+        }
+    }
+    return CLV_OK;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLBlast interop */

@@ -1,0 +1,1406 @@
+/* clvmap_nss.h — nested slice sampling on clvmap, in one header.
+ *                                                           version 0.1.0
+ *
+ * WHAT IT IS
+ *   Nested sampling (Skilling 2006) computes the evidence Z = ∫ L(x) π(x) dx
+ *   of a model and weighted posterior samples. This header runs the nested
+ *   slice sampler of blackjax.ns.nss (Yallup, Kroupa & Handley, "Nested
+ *   slice sampling", 2025) on OpenCL devices through clvmap.h: every
+ *   iteration deletes the num_delete lowest-likelihood live points and
+ *   replaces them by num_delete particles that run hit-and-run slice
+ *   sampling (Neal 2003) under the constraint L > L0, all in parallel.
+ *   Both batched steps are chunked and sharded:
+ *     init    the n_live draws from the prior      (map over n_live)
+ *     update  the num_delete particle updates      (map over num_delete)
+ *   so device memory for per-particle work space is chunk x work, whatever
+ *   n_live and num_delete (the PyAutoFit NSS PRs had to chunk the step and
+ *   then, separately, the init; here one option covers both).
+ *   It needs clvmap.h beside it and nothing else: its kernels are embedded.
+ *
+ * A COMPLETE EXAMPLE (C99): a 3-d unit Gaussian on the prior [-5, 5]^3,
+ * whose log Z is -3 log 10.
+ *
+ *   #include "clvmap_nss.h"
+ *   #include <math.h>
+ *   static const char *model =
+ *       "clv_real loglikelihood(const clv_real *x, __global const clv_real *data,\n"
+ *       "                       __global clv_real *work) {\n"
+ *       "    clv_real s = 0;\n"
+ *       "    for (int k = 0; k < CLV_NSS_DIM; ++k) s += x[k] * x[k];\n"
+ *       "    return -0.5f * s - 0.9189385f * CLV_NSS_DIM;  // normalised\n"
+ *       "}\n"
+ *       "clv_real logprior(const clv_real *x, __global const clv_real *data) {\n"
+ *       "    for (int k = 0; k < CLV_NSS_DIM; ++k)\n"
+ *       "        if (fabs(x[k]) > 5) return -INFINITY;\n"
+ *       "    return -CLV_NSS_DIM * log((clv_real)10);\n"
+ *       "}\n"
+ *       "void prior_transform(const clv_real *u, clv_real *x,\n"
+ *       "                     __global const clv_real *data) {\n"
+ *       "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = 10 * u[k] - 5;\n"
+ *       "}\n";
+ *   int main(void) {
+ *       clv_mesh *m;
+ *       if (clv_mesh_open(&m, NULL)) { puts(clv_mesh_message(m)); return 1; }
+ *       clv_nss_problem problem = {0};
+ *       problem.source = model;
+ *       problem.dim = 3;
+ *       clv_nss *s;
+ *       clv_status st = clv_nss_new(&s, m, &problem);
+ *       clv_nss_result r = {0};
+ *       clv_nss_opts o = {0};              // n_live 500, num_delete 50, ...
+ *       o.n_live = 200;
+ *       o.chunk = 8;                       // at most 8 particles per launch
+ *       o.seed = 7;
+ *       if (st == CLV_OK) st = clv_nss_run(s, &o, &r);
+ *       if (st != CLV_OK) puts(clv_nss_message(s));
+ *       else printf("log Z = %.3f +- %.3f (exact %.3f)\n", r.logZ, r.logZ_error,
+ *                   -3 * log(10.0));
+ *       clv_nss_result_free(&r);
+ *       clv_nss_free(s);
+ *       clv_mesh_close(m);
+ *       return st != CLV_OK;
+ *   }
+ *
+ * DEVICE SIDE: what the problem's source defines
+ *   Three OpenCL C functions with these names and signatures (the header
+ *   declares them before your source, so a mismatch is a build error):
+ *     clv_real loglikelihood(const clv_real *x, __global const clv_real *data,
+ *                            __global clv_real *work);
+ *     clv_real logprior(const clv_real *x, __global const clv_real *data);
+ *     void prior_transform(const clv_real *u, clv_real *x,
+ *                          __global const clv_real *data);
+ *   x and u are private arrays of CLV_NSS_DIM values (a compile-time
+ *   constant: clv_nss_problem.dim); u is uniform on (0, 1)^D and
+ *   prior_transform maps it to a draw from the prior (as in MultiNest,
+ *   PolyChord, dynesty). logprior is the prior's log density (up to a
+ *   constant), -INFINITY outside its support; the slice sampler moves on it.
+ *   data is clv_nss_problem.data, replicated on every device (a dummy
+ *   element when there is none); work is CLV_NSS_WORK elements of __global
+ *   memory owned by this particle (clv_nss_problem.work_elems): large
+ *   per-evaluation state belongs there, since it is allocated for one chunk
+ *   of particles only. clv_real is double, or float with problem.f32.
+ *   The core's prelude (clv_rng, ...) is available; names starting clv_nss_
+ *   are reserved.
+ *
+ * ALGORITHM (blackjax.ns.nss, checked against blackjax's source)
+ *   Each iteration: sort the live points by log-likelihood; the num_delete
+ *   lowest die; L0 = the largest of them; num_delete start points are drawn
+ *   uniformly with replacement from the survivors (L > L0) on the host;
+ *   each particle runs num_inner_steps hit-and-run slice steps: direction
+ *   d ~ N(0, C) for C the live points' covariance (ddof 0), rescaled to
+ *   Mahalanobis length 2; slice height log y = logprior(x) + log U; stepping
+ *   out with w = 1 to an interval at most max_steps wide (at most
+ *   max_steps - 1 expansions, split at random between the ends: Neal 2003
+ *   fig. 3, as blackjax.mcmc.slice.stepping_out); shrinkage with at most
+ *   max_shrinkage proposals, a proposal inside when logprior >= log y and
+ *   loglikelihood > L0; when shrinkage runs out the particle stays put
+ *   (counted in shrink_exhausted). Evidence per iteration as blackjax's
+ *   update_ns_runtime_info; the run stops when logZ_live - logZ <
+ *   -termination. The final log Z and its error come from simulated
+ *   shrinkage (Fowlie, Handley & Su 2021; blackjax.ns.utils.log_weights)
+ *   over the dead and final live points: 100 draws of the log volumes from
+ *   the number of live points at each death, trapezoid weights; log Z is
+ *   the mean over draws, its error the standard deviation.
+ *
+ * GUARANTEES
+ *   1. Partition invariance: every number of a result (log Z, samples,
+ *      counts) is bitwise identical for every chunk and every device split
+ *      on the same kind of device. Device random numbers are keyed by
+ *      (seed, particle index, iteration): clv_rng_init(seed, j, 0) for
+ *      initial draw j and clv_rng_init(seed, j, t) for particle j of
+ *      iteration t >= 1; the host's choices (start points, simulated
+ *      shrinkage) use clv_uniform_f64_host on streams >= 2^31.
+ *   2. Bounded memory: the device holds the data, the live/particle arrays
+ *      of one iteration (n_live x dim at init, num_delete x dim after) and
+ *      chunk x work_elems of scratch per device. clv_mesh_stats after a run
+ *      reports it (the run resets the mesh's counters first).
+ *   3. A NaN or -inf log-likelihood is outside every constraint: never a
+ *      crash. NaN is stored as -inf (weight zero) and counted in
+ *      nan_loglikelihood. A prior transform that gives a non-finite point,
+ *      or a point where logprior is NaN or -inf, is an error that names the
+ *      particle and its u.
+ *   4. Every call returns a clv_status (clvmap.h's); clv_nss_message says
+ *      why. No leak on any path.
+ *
+ * OPTIONS (define before including): those of clvmap.h (CLV_MALLOC, ...).
+ *   CLV_NSS_MESSAGE_SIZE   bytes of a sampler's message (default 8192).
+ *
+ * REVISION HISTORY
+ *   0.1.0 (2026-11-22) first version.
+ *
+ * ------------------------------------------------------------------------
+ * Stop reading here if you only want the API.
+ */
+#ifndef CLVMAP_NSS_H
+#define CLVMAP_NSS_H
+
+#include "clvmap.h"
+
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CLV_NSS_VERSION_MAJOR 0
+#define CLV_NSS_VERSION_MINOR 1
+#define CLV_NSS_VERSION_PATCH 0
+
+/* Largest dimension (the kernels keep a few points in private memory). */
+#define CLV_NSS_MAX_DIM 256
+
+/* ---- the problem: built once per sampler --------------------------------- */
+
+typedef struct clv_nss_problem {
+    const char *source;  /* OpenCL C defining loglikelihood, logprior, prior_transform */
+    const char *name;    /* the source's file name in build logs (default "problem.cl") */
+    int dim;             /* parameters per point, 1 .. CLV_NSS_MAX_DIM */
+    const double *data;  /* n_data values replicated on every device (NULL when n_data is 0) */
+    size_t n_data;
+    size_t work_elems;   /* clv_real elements of __global work space per particle (0: none) */
+    const char *options; /* extra compiler options, e.g. "-DN_OBS=100" */
+    int f32;             /* nonzero: clv_real is float (devices without fp64); default double */
+} clv_nss_problem;
+
+typedef struct clv_nss clv_nss;
+
+/* Build the problem's program for every device of the mesh and upload its
+ * data. Like clv_mesh_open, a sampler is returned even on failure so that
+ * clv_nss_message can say why; free it with clv_nss_free. *out is NULL only
+ * when host memory ran out. The mesh must outlive the sampler. */
+static inline clv_status clv_nss_new(clv_nss **out, clv_mesh *m, const clv_nss_problem *problem);
+/* Release the sampler (safe on NULL). */
+static inline void clv_nss_free(clv_nss *s);
+/* The latest error's message, or "" (never NULL). */
+static inline const char *clv_nss_message(const clv_nss *s);
+
+/* ---- a run --------------------------------------------------------------- */
+
+typedef struct clv_nss_progress {
+    long iteration;        /* iterations done */
+    double logZ;           /* evidence of the dead points so far */
+    double logZ_live;      /* the live points' share: logmeanexp(L_live) + log X */
+    double dlogZ;          /* logZ_live - logZ: the run stops below -termination */
+    uint64_t evaluations;  /* likelihood evaluations so far */
+} clv_nss_progress;
+
+/* Called after every iteration; a nonzero return stops the run (its result
+ * is then complete for the iterations done, stop = CLV_NSS_CANCELLED). */
+typedef int (*clv_nss_progress_fn)(const clv_nss_progress *progress, void *user);
+
+typedef struct clv_nss_opts {
+    int n_live;            /* live points; 0: 500 */
+    int num_delete;        /* points replaced per iteration, < n_live; 0: n_live / 10 (at least 1) */
+    int num_inner_steps;   /* slice steps per new point; 0: max(5, 2 dim) */
+    int max_steps;         /* stepping-out interval, in widths (Neal's m); 0: 10 */
+    int max_shrinkage;     /* shrinkage proposals per slice step; 0: 100 */
+    long chunk;            /* particles per launch, for the init and the updates:
+                              CLV_CHUNK_NONE (0), k > 0, or CLV_CHUNK_AUTO */
+    double termination;    /* stop when logZ_live - logZ < -termination; 0: 3 */
+    long max_iterations;   /* 0: no limit */
+    uint64_t seed;         /* the run is a pure function of the seed and the options */
+    clv_shape shape;       /* CLV_ITEM_PER_WORK_ITEM (default), or CLV_ITEM_PER_GROUP: one
+                              work group per particle, its first work item working (GPUs:
+                              particles of uneven length do not wait for each other) */
+    size_t local_size;     /* work group size; 0: 64 per work item, 1 per group */
+    clv_nss_progress_fn progress; /* NULL: none */
+    void *progress_user;   /* passed to progress */
+} clv_nss_opts;
+
+typedef enum clv_nss_stop {
+    CLV_NSS_CONVERGED = 0,  /* logZ_live - logZ < -termination */
+    CLV_NSS_MAX_ITERATIONS, /* max_iterations reached first */
+    CLV_NSS_CANCELLED       /* the progress callback asked to stop */
+} clv_nss_stop;
+
+typedef struct clv_nss_result {
+    double logZ;            /* mean over simulated-shrinkage draws */
+    double logZ_error;      /* their standard deviation */
+    double logZ_run;        /* the running estimate, dead + live (blackjax's logZ/logZ_live) */
+    int dim;
+    size_t n_samples;       /* dead points, then the final live points, all sorted by logL */
+    double *x;              /* n_samples x dim */
+    double *loglikelihood;  /* n_samples (NaN stored as -inf) */
+    double *loglikelihood_birth; /* the threshold each point was born above (-inf: initial) */
+    double *log_weight;     /* posterior log weights, normalised: sum of exp(log_weight) = 1 */
+    double ess;             /* Kish's effective sample size of the weights */
+    uint64_t evaluations;   /* likelihood evaluations, init included */
+    long iterations;
+    uint64_t shrink_exhausted;  /* slice steps whose shrinkage ran out */
+    uint64_t nan_loglikelihood; /* initial points whose log-likelihood was NaN */
+    clv_nss_stop stop;
+    int n_live, num_delete, num_inner_steps; /* the values used */
+    long chunk;             /* as asked (the devices' chunk_used says what ran) */
+    int n_devices;
+    clv_device_stats *device; /* n_devices entries: clv_mesh_stats at the end of the run */
+    uint64_t peak_device_bytes;  /* the largest bytes_high_water of any device */
+    uint64_t peak_scratch_bytes; /* the largest scratch_high_water of any device */
+} clv_nss_result;
+
+/* Run nested sampling. opts NULL: all defaults. *result is overwritten (free
+ * it with clv_nss_result_free, also after a failure). */
+static inline clv_status clv_nss_run(clv_nss *s, const clv_nss_opts *opts, clv_nss_result *result);
+/* Free the result's arrays and zero it (safe on a zeroed result). */
+static inline void clv_nss_result_free(clv_nss_result *r);
+/* Write the weighted samples as CSV: weight, log_weight, loglikelihood,
+ * loglikelihood_birth, then one column per parameter named names[k] (NULL:
+ * x0, x1, ...). CLV_ERROR_INVALID_ARGUMENT when an argument is NULL or the
+ * stream reports a write error. */
+static inline clv_status clv_nss_write_csv(const clv_nss_result *r, FILE *f, const char *const *names);
+/* A fixed English name of a stop reason. */
+static inline const char *clv_nss_stop_string(clv_nss_stop stop);
+/* The device source (kernels/nss.cl) as the lines handed to the compiler. */
+static inline const char *const *clv_nss_kernel_lines(size_t *n_lines);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* ========================================================================
+ * IMPLEMENTATION
+ * ======================================================================== */
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef CLV_NSS_MESSAGE_SIZE
+#define CLV_NSS_MESSAGE_SIZE 8192
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Host random streams, apart from the device's (0 .. iterations). */
+#define CLV_NSS__STREAM_START 0x80000000u  /* | iteration: start-point choices */
+#define CLV_NSS__STREAM_SHRINK 0xFFFFFFFFu /* simulated shrinkage */
+/* Draws of the simulated shrinkage (blackjax.ns.utils.logX's default). */
+#define CLV_NSS__SHRINK_DRAWS 100
+
+struct clv_nss {
+    clv_mesh *mesh;
+    clv_program *program;
+    clv_array *data;        /* replicated */
+    int dim;
+    int f32;
+    size_t work_elems;      /* at least 1 */
+    char message[CLV_NSS_MESSAGE_SIZE];
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static inline clv_status clv_nss__fail(clv_nss *s, clv_status status, const char *fmt, ...)
+{
+    if (s) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->message, sizeof s->message, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+/* A failed clvmap call: its status, with the mesh's message after ours. */
+static inline clv_status clv_nss__fail_core(clv_nss *s, clv_status status, const char *what)
+{
+    return clv_nss__fail(s, status, "%s: %s", what, clv_mesh_message(s->mesh));
+}
+
+static inline void *clv_nss__alloc(size_t n, size_t size)
+{
+    if (n != 0 && size > (size_t)-1 / n) return NULL;
+    void *p = CLV_MALLOC(n * size > 0 ? n * size : 1);
+    if (p) memset(p, 0, n * size);
+    return p;
+}
+
+static inline double clv_nss__logaddexp(double a, double b)
+{
+    if (a == -INFINITY) return b;
+    if (b == -INFINITY) return a;
+    double hi = a > b ? a : b, lo = a > b ? b : a;
+    return hi + log1p(exp(lo - hi));
+}
+
+/* log(1 - exp(x)) for x <= 0 (Maechler 2012, as blackjax.ns.utils.log1mexp). */
+static inline double clv_nss__log1mexp(double x)
+{
+    return x > -0.6931471805599453 ? log(-expm1(x)) : log1p(-exp(x));
+}
+
+static inline const char *clv_nss_stop_string(clv_nss_stop stop)
+{
+    switch (stop) {
+    case CLV_NSS_CONVERGED: return "converged";
+    case CLV_NSS_MAX_ITERATIONS: return "max_iterations reached";
+    case CLV_NSS_CANCELLED: return "cancelled by the progress callback";
+    }
+    return "unknown stop reason";
+}
+
+/* BEGIN EMBEDDED kernels/nss.cl (generated by tools/embed.c; do not edit) */
+static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
+{
+    static const char *const lines[] = {
+        "/* clvmap nested slice sampling: the device side (OpenCL C 1.2).\n",
+        " *\n",
+        " * This file is the single source of truth: it is embedded into\n",
+        " * include/clvmap_nss.h by tools/embed.c (ninja -C BUILD embed_nss), and\n",
+        " * tests/nss/test_nss_embed.c fails when the embedded copy is stale.\n",
+        " *\n",
+        " * clv_nss_new compiles, after the core's prelude: this file, then the\n",
+        " * user's source (with its own #line), with -DCLV_NSS_DIM=<dim> and\n",
+        " * -DCLV_NSS_WORK=<work elements per particle, at least 1>. The user's\n",
+        " * source defines the three functions declared below.\n",
+        " *\n",
+        " * Algorithm: nested slice sampling as in blackjax.ns.nss (Yallup, Kroupa &\n",
+        " * Handley, \"Nested slice sampling\", 2025) with the hit-and-run slice sampler\n",
+        " * of blackjax.mcmc.ss (Neal, \"Slice sampling\", Ann. Statist. 31, 2003). */\n",
+        "\n",
+        "/* ---- what the user defines ----------------------------------------------\n",
+        " * x, u: CLV_NSS_DIM values in private memory. data: the problem's\n",
+        " * replicated array. work: CLV_NSS_WORK elements of __global scratch that\n",
+        " * belong to this particle for the duration of one evaluation. */\n",
+        "clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work);\n",
+        "clv_real logprior(const clv_real *x, __global const clv_real *data);\n",
+        "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data);\n",
+        "\n",
+        "#ifndef CLV_NSS_DIM\n",
+        "#error \"clvmap_nss: CLV_NSS_DIM must be defined (clv_nss_new does it)\"\n",
+        "#endif\n",
+        "#ifndef CLV_NSS_WORK\n",
+        "#define CLV_NSS_WORK 1\n",
+        "#endif\n",
+        "\n",
+        "/* Codes the init kernel reports per particle (host: clv_nss__init_check). */\n",
+        "#define CLV_NSS__OK 0\n",
+        "#define CLV_NSS__BAD_POINT 1 /* prior_transform gave a non-finite coordinate */\n",
+        "#define CLV_NSS__BAD_PRIOR 2 /* logprior is NaN or -inf at a transformed point */\n",
+        "\n",
+        "/* Only the first work item of a group works when one group serves one\n",
+        " * particle (clv_nss_opts.shape = CLV_ITEM_PER_GROUP). */\n",
+        "#define CLV_NSS__IDLE(one_per_group) ((one_per_group) && get_local_id(0) != 0)\n",
+        "\n",
+        "/* The particle's own slot of the chunk's scratch. */\n",
+        "#define CLV_NSS__WORK(work) ((work) + clv_slot() * (ulong)CLV_NSS_WORK)\n",
+        "\n",
+        "/* ---- initial draws: n_live points from the prior ------------------------\n",
+        " * Stream 0 of item i is particle i's; u ~ U(0,1)^D, x = prior_transform(u). */\n",
+        "__kernel void clv_nss__init(CLV_ITEMS,\n",
+        "                            __global clv_real *x_out,   /* n_live x D */\n",
+        "                            __global clv_real *ll_out,  /* n_live */\n",
+        "                            __global clv_real *lp_out,  /* n_live */\n",
+        "                            __global int *code_out,     /* n_live */\n",
+        "                            __global const clv_real *data,\n",
+        "                            __global clv_real *work,    /* scratch */\n",
+        "                            const int one_per_group)\n",
+        "{\n",
+        "    CLV_GUARD();\n",
+        "    if (CLV_NSS__IDLE(one_per_group)) return;\n",
+        "    clv_rng r = clv_rng_init(clv_seed(), clv_item(), 0u);\n",
+        "    clv_real u[CLV_NSS_DIM], x[CLV_NSS_DIM];\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) u[k] = clv_uniform(&r);\n",
+        "    prior_transform(u, x, data);\n",
+        "    int code = CLV_NSS__OK;\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k)\n",
+        "        if (!isfinite(x[k])) code = CLV_NSS__BAD_POINT;\n",
+        "    clv_real lp = -INFINITY, ll = -INFINITY;\n",
+        "    if (code == CLV_NSS__OK) {\n",
+        "        lp = logprior(x, data);\n",
+        "        if (!(lp > -INFINITY)) code = CLV_NSS__BAD_PRIOR;\n",
+        "    }\n",
+        "    if (code == CLV_NSS__OK) ll = loglikelihood(x, data, CLV_NSS__WORK(work));\n",
+        "    const ulong i = clv_local();\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) x_out[i * CLV_NSS_DIM + k] = x[k];\n",
+        "    ll_out[i] = ll;\n",
+        "    lp_out[i] = lp;\n",
+        "    code_out[i] = code;\n",
+        "}\n",
+        "\n",
+        "/* ---- one hit-and-run slice step ------------------------------------------ */\n",
+        "\n",
+        "typedef struct clv_nss__walker {\n",
+        "    clv_real x[CLV_NSS_DIM];\n",
+        "    clv_real ll, lp;      /* log-likelihood and log-prior at x */\n",
+        "    clv_real threshold;   /* L0: the constraint is ll > L0 (NaN fails it) */\n",
+        "    uint evals;           /* likelihood evaluations */\n",
+        "    uint exhausted;       /* steps whose shrinkage ran out (stayed put) */\n",
+        "} clv_nss__walker;\n",
+        "\n",
+        "/* d = 2 chol z / |z|, z ~ N(0, I): a draw from N(0, C) rescaled to\n",
+        " * Mahalanobis length 2 under C = chol chol^T (blackjax.mcmc.ss\n",
+        " * sample_direction_from_covariance: d^T C^-1 d = 4). Avoids C^-1. */\n",
+        "inline void clv_nss__direction(clv_rng *r, __global const clv_real *chol, clv_real *d)\n",
+        "{\n",
+        "    clv_real z[CLV_NSS_DIM];\n",
+        "    clv_real norm2 = 0;\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) {\n",
+        "        z[k] = clv_normal(r);\n",
+        "        norm2 += z[k] * z[k];\n",
+        "    }\n",
+        "    const clv_real scale = (clv_real)2 / sqrt(norm2);\n",
+        "    for (int i = 0; i < CLV_NSS_DIM; ++i) {\n",
+        "        clv_real s = 0;\n",
+        "        for (int k = 0; k <= i; ++k) s += chol[i * CLV_NSS_DIM + k] * z[k];\n",
+        "        d[i] = s * scale;\n",
+        "    }\n",
+        "}\n",
+        "\n",
+        "/* Is x0 + t d inside the slice {logprior >= logslice} and the constraint\n",
+        " * {loglikelihood > L0}\? The likelihood is evaluated only where the prior\n",
+        " * test passes (outside the prior's support it may be undefined). */\n",
+        "inline int clv_nss__inside(clv_nss__walker *w, const clv_real *d, clv_real t, clv_real logslice,\n",
+        "                           __global const clv_real *data, __global clv_real *work,\n",
+        "                           clv_real *x_new, clv_real *ll_new, clv_real *lp_new)\n",
+        "{\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) x_new[k] = w->x[k] + t * d[k];\n",
+        "    *lp_new = logprior(x_new, data);\n",
+        "    if (!(*lp_new >= logslice)) return 0;\n",
+        "    *ll_new = loglikelihood(x_new, data, work);\n",
+        "    w->evals += 1;\n",
+        "    return *ll_new > w->threshold;\n",
+        "}\n",
+        "\n",
+        "/* Stepping out with w = 1 to an interval at most m = max_steps wide: m - 1\n",
+        " * expansions at most, split at random between the two ends (Neal 2003,\n",
+        " * fig. 3, which keeps detailed balance; blackjax.mcmc.slice.stepping_out\n",
+        " * does the same with max_expansions = max_steps). Then shrinkage with at\n",
+        " * most max_shrinkage proposals (Neal 2003, fig. 5). */\n",
+        "inline void clv_nss__slice_step(clv_nss__walker *w, clv_rng *r, __global const clv_real *chol,\n",
+        "                                __global const clv_real *data, __global clv_real *work,\n",
+        "                                const int max_steps, const int max_shrinkage)\n",
+        "{\n",
+        "    clv_real d[CLV_NSS_DIM], x_new[CLV_NSS_DIM], ll_new = 0, lp_new = 0;\n",
+        "    clv_nss__direction(r, chol, d);\n",
+        "    const clv_real logslice = w->lp + log(clv_uniform(r));\n",
+        "    clv_real left = -clv_uniform(r);\n",
+        "    clv_real right = left + 1;\n",
+        "    int j = (int)floor((clv_real)max_steps * clv_uniform(r));\n",
+        "    if (j > max_steps - 1) j = max_steps - 1; /* float rounding of m * v */\n",
+        "    int k = max_steps - 1 - j;\n",
+        "    while (j > 0 && clv_nss__inside(w, d, left, logslice, data, work, x_new, &ll_new, &lp_new)) {\n",
+        "        left -= 1;\n",
+        "        --j;\n",
+        "    }\n",
+        "    while (k > 0 && clv_nss__inside(w, d, right, logslice, data, work, x_new, &ll_new, &lp_new)) {\n",
+        "        right += 1;\n",
+        "        --k;\n",
+        "    }\n",
+        "    for (int s = 0; s < max_shrinkage; ++s) {\n",
+        "        const clv_real t = left + clv_uniform(r) * (right - left);\n",
+        "        if (clv_nss__inside(w, d, t, logslice, data, work, x_new, &ll_new, &lp_new)) {\n",
+        "            for (int q = 0; q < CLV_NSS_DIM; ++q) w->x[q] = x_new[q];\n",
+        "            w->ll = ll_new;\n",
+        "            w->lp = lp_new;\n",
+        "            return;\n",
+        "        }\n",
+        "        if (t < 0) left = t;\n",
+        "        else right = t;\n",
+        "    }\n",
+        "    w->exhausted += 1; /* stay put, as blackjax does */\n",
+        "}\n",
+        "\n",
+        "/* ---- the update: num_delete particles, each from its start point --------\n",
+        " * Item j of iteration t uses stream t (t >= 1) of item j: the same draws\n",
+        " * whatever the chunk and the device. */\n",
+        "__kernel void clv_nss__update(CLV_ITEMS,\n",
+        "                              __global const clv_real *x_start,  /* num_delete x D */\n",
+        "                              __global const clv_real *ll_start,\n",
+        "                              __global const clv_real *lp_start,\n",
+        "                              __global clv_real *x_out,\n",
+        "                              __global clv_real *ll_out,\n",
+        "                              __global clv_real *lp_out,\n",
+        "                              __global uint *evals_out,\n",
+        "                              __global uint *exhausted_out,\n",
+        "                              __global const clv_real *chol,     /* D x D, lower */\n",
+        "                              __global const clv_real *data,\n",
+        "                              __global clv_real *work,           /* scratch */\n",
+        "                              const clv_real threshold,\n",
+        "                              const uint iteration,\n",
+        "                              const int num_inner_steps,\n",
+        "                              const int max_steps,\n",
+        "                              const int max_shrinkage,\n",
+        "                              const int one_per_group)\n",
+        "{\n",
+        "    CLV_GUARD();\n",
+        "    if (CLV_NSS__IDLE(one_per_group)) return;\n",
+        "    const ulong i = clv_local();\n",
+        "    clv_rng r = clv_rng_init(clv_seed(), clv_item(), iteration);\n",
+        "    clv_nss__walker w;\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) w.x[k] = x_start[i * CLV_NSS_DIM + k];\n",
+        "    w.ll = ll_start[i];\n",
+        "    w.lp = lp_start[i];\n",
+        "    w.threshold = threshold;\n",
+        "    w.evals = 0;\n",
+        "    w.exhausted = 0;\n",
+        "    __global clv_real *my_work = CLV_NSS__WORK(work);\n",
+        "    for (int step = 0; step < num_inner_steps; ++step)\n",
+        "        clv_nss__slice_step(&w, &r, chol, data, my_work, max_steps, max_shrinkage);\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) x_out[i * CLV_NSS_DIM + k] = w.x[k];\n",
+        "    ll_out[i] = w.ll;\n",
+        "    lp_out[i] = w.lp;\n",
+        "    evals_out[i] = w.evals;\n",
+        "    exhausted_out[i] = w.exhausted;\n",
+        "}\n",
+    };
+    if (n_lines) *n_lines = sizeof lines / sizeof lines[0];
+    return lines;
+}
+/* END EMBEDDED kernels/nss.cl */
+
+/* ---- the sampler -------------------------------------------------------- */
+
+static inline const char *clv_nss_message(const clv_nss *s)
+{
+    return s ? s->message : "no sampler (host out of memory, or NULL passed)";
+}
+
+static inline void clv_nss_free(clv_nss *s)
+{
+    if (!s) return;
+    clv_array_free(s->data);
+    clv_program_free(s->program);
+    CLV_FREE(s);
+}
+
+static inline clv_status clv_nss__check_problem(clv_nss *s, const clv_nss_problem *p)
+{
+    if (!p || !p->source) return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: problem and "
+                                               "problem->source must not be NULL");
+    if (p->dim < 1 || p->dim > CLV_NSS_MAX_DIM)
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: dim is %d; it must be 1 .. %d",
+                             p->dim, CLV_NSS_MAX_DIM);
+    if (p->n_data > 0 && !p->data)
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: n_data is %zu but data is NULL",
+                             p->n_data);
+    if (p->name && (strlen(p->name) > 200 || strpbrk(p->name, "\"\\\n")))
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: problem->name must be at most 200 "
+                             "characters without quotes, backslashes or newlines");
+    if (p->work_elems > ((size_t)1 << 40))
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: work_elems %zu is absurdly large",
+                             p->work_elems);
+    return CLV_OK;
+}
+
+/* kernels/nss.cl, a #line that names the problem's file, then its source. */
+static inline char *clv_nss__program_source(const clv_nss_problem *p)
+{
+    size_t n_lines, total = 0;
+    const char *const *lines = clv_nss_kernel_lines(&n_lines);
+    char line_directive[300];
+    snprintf(line_directive, sizeof line_directive, "\n#line 1 \"%s\"\n", p->name ? p->name : "problem.cl");
+    for (size_t i = 0; i < n_lines; ++i) total += strlen(lines[i]);
+    total += strlen(line_directive) + strlen(p->source) + 1;
+    char *src = (char *)CLV_MALLOC(total);
+    if (!src) return NULL;
+    size_t at = 0;
+    for (size_t i = 0; i < n_lines; ++i) {
+        size_t n = strlen(lines[i]);
+        memcpy(src + at, lines[i], n);
+        at += n;
+    }
+    memcpy(src + at, line_directive, strlen(line_directive));
+    at += strlen(line_directive);
+    memcpy(src + at, p->source, strlen(p->source) + 1);
+    return src;
+}
+
+static inline clv_status clv_nss__build(clv_nss *s, const clv_nss_problem *p)
+{
+    char options[2048];
+    int w = snprintf(options, sizeof options, "-DCLV_NSS_DIM=%d -DCLV_NSS_WORK=%zu %s", p->dim, s->work_elems,
+                     p->options ? p->options : "");
+    if (w < 0 || (size_t)w >= sizeof options)
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: problem->options is too long");
+    char *source = clv_nss__program_source(p);
+    if (!source) return clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_new: out of host memory");
+    clv_program_desc desc;
+    memset(&desc, 0, sizeof desc);
+    desc.source = source;
+    desc.name = "kernels/nss.cl";
+    desc.options = options;
+    desc.real = p->f32 ? CLV_F32 : CLV_F64;
+    clv_status st = clv_program_build(&s->program, s->mesh, &desc);
+    CLV_FREE(source);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_new: building the problem");
+    return CLV_OK;
+}
+
+/* Upload n doubles into a (float or double) array. */
+static inline clv_status clv_nss__write_reals(clv_nss *s, clv_array *a, const double *v, size_t n)
+{
+    if (!s->f32) return clv_array_write(a, v);
+    float *f = (float *)clv_nss__alloc(n, sizeof *f);
+    if (!f) return CLV_ERROR_OUT_OF_MEMORY;
+    for (size_t i = 0; i < n; ++i) f[i] = (float)v[i];
+    clv_status st = clv_array_write(a, f);
+    CLV_FREE(f);
+    return st;
+}
+
+static inline clv_status clv_nss__read_reals(clv_nss *s, const clv_array *a, double *v, size_t n)
+{
+    if (!s->f32) return clv_array_read(a, v);
+    float *f = (float *)clv_nss__alloc(n, sizeof *f);
+    if (!f) return CLV_ERROR_OUT_OF_MEMORY;
+    clv_status st = clv_array_read(a, f);
+    for (size_t i = 0; st == CLV_OK && i < n; ++i) v[i] = (double)f[i];
+    CLV_FREE(f);
+    return st;
+}
+
+static inline clv_status clv_nss__upload_data(clv_nss *s, const clv_nss_problem *p)
+{
+    double zero = 0;
+    size_t n = p->n_data > 0 ? p->n_data : 1;
+    clv_status st = clv_array_new(&s->data, s->mesh, s->f32 ? CLV_F32 : CLV_F64, n, 1, CLV_REPLICATED);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_new: allocating the data");
+    st = clv_nss__write_reals(s, s->data, p->n_data > 0 ? p->data : &zero, n);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_new: uploading the data");
+    return CLV_OK;
+}
+
+static inline clv_status clv_nss_new(clv_nss **out, clv_mesh *m, const clv_nss_problem *problem)
+{
+    if (!out) return CLV_ERROR_INVALID_ARGUMENT;
+    clv_nss *s = (clv_nss *)clv_nss__alloc(1, sizeof *s);
+    *out = s;
+    if (!s) return CLV_ERROR_OUT_OF_MEMORY;
+    s->mesh = m;
+    if (clv_mesh_device_count(m) < 1)
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: the mesh is NULL or did not open: %s",
+                             clv_mesh_message(m));
+    clv_status st = clv_nss__check_problem(s, problem);
+    if (st != CLV_OK) return st;
+    s->dim = problem->dim;
+    s->f32 = problem->f32 != 0;
+    s->work_elems = problem->work_elems > 0 ? problem->work_elems : 1;
+    st = clv_nss__build(s, problem);
+    if (st == CLV_OK) st = clv_nss__upload_data(s, problem);
+    return st;
+}
+
+/* ---- a run: state ------------------------------------------------------- */
+
+/* The live set (host), the dead points so far, one iteration's particles. */
+typedef struct clv_nss__state {
+    clv_nss *s;
+    clv_nss_opts o;          /* defaults applied */
+    int dim;
+    size_t n_live, n_delete;
+    double *live_x, *live_ll, *live_lp, *live_birth;
+    size_t n_dead, dead_capacity;
+    double *dead_x, *dead_ll, *dead_birth;
+    size_t *order;           /* live indices sorted by logL */
+    size_t *survivors;
+    double *start_x, *start_ll, *start_lp, *new_x, *new_ll, *new_lp;
+    uint32_t *evals, *exhausted;
+    double *cov, *chol;      /* dim x dim */
+    clv_array *a_x0, *a_ll0, *a_lp0, *a_x1, *a_ll1, *a_lp1, *a_evals, *a_exhausted, *a_chol;
+    double logX, logZ, logZ_live;
+    uint64_t evaluations, shrink_exhausted, nan_count;
+    long iteration;
+} clv_nss__state;
+
+static inline void clv_nss__state_free(clv_nss__state *t)
+{
+    double *reals[] = { t->live_x, t->live_ll, t->live_lp, t->live_birth, t->dead_x, t->dead_ll, t->dead_birth,
+                        t->start_x, t->start_ll, t->start_lp, t->new_x, t->new_ll, t->new_lp, t->cov, t->chol };
+    clv_array *arrays[] = { t->a_x0, t->a_ll0, t->a_lp0, t->a_x1, t->a_ll1, t->a_lp1, t->a_evals,
+                            t->a_exhausted, t->a_chol };
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; ++i) CLV_FREE(reals[i]);
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; ++i) clv_array_free(arrays[i]);
+    CLV_FREE(t->order);
+    CLV_FREE(t->survivors);
+    CLV_FREE(t->evals);
+    CLV_FREE(t->exhausted);
+}
+
+/* Apply the defaults (in one place) and refuse what cannot run. */
+static inline clv_status clv_nss__resolve(clv_nss *s, const clv_nss_opts *in, clv_nss_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    if (in) *o = *in;
+    if (o->n_live < 0 || o->num_delete < 0 || o->num_inner_steps < 0 || o->max_steps < 0 ||
+        o->max_shrinkage < 0 || o->max_iterations < 0)
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: n_live (%d), num_delete (%d), "
+                             "num_inner_steps (%d), max_steps (%d), max_shrinkage (%d) and max_iterations (%ld) "
+                             "must not be negative (0 means the default)", o->n_live, o->num_delete,
+                             o->num_inner_steps, o->max_steps, o->max_shrinkage, o->max_iterations);
+    if (o->chunk < CLV_CHUNK_AUTO)
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: chunk %ld is negative (use k > 0, "
+                             "CLV_CHUNK_NONE or CLV_CHUNK_AUTO)", o->chunk);
+    if (!(o->termination >= 0) || !isfinite(o->termination))
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: termination must be finite and >= 0 "
+                             "(0 means the default, 3)");
+    if (o->shape != CLV_ITEM_PER_WORK_ITEM && o->shape != CLV_ITEM_PER_GROUP)
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: unknown shape %d", (int)o->shape);
+    if (o->n_live == 0) o->n_live = 500;
+    if (o->num_delete == 0) o->num_delete = o->n_live / 10 > 0 ? o->n_live / 10 : 1;
+    if (o->num_inner_steps == 0) o->num_inner_steps = 2 * s->dim > 5 ? 2 * s->dim : 5;
+    if (o->max_steps == 0) o->max_steps = 10;
+    if (o->max_shrinkage == 0) o->max_shrinkage = 100;
+    if (o->termination == 0) o->termination = 3;
+    if (o->local_size == 0) o->local_size = o->shape == CLV_ITEM_PER_GROUP ? 1 : 0;
+    if (o->num_delete >= o->n_live)
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: num_delete (%d) must be less than "
+                             "n_live (%d): new points start from the survivors", o->num_delete, o->n_live);
+    return CLV_OK;
+}
+
+static inline clv_status clv_nss__state_alloc(clv_nss__state *t)
+{
+    size_t n = t->n_live, k = t->n_delete, d = (size_t)t->dim;
+    t->dead_capacity = 4 * n;
+    t->live_x = (double *)clv_nss__alloc(n * d, sizeof(double));
+    t->live_ll = (double *)clv_nss__alloc(n, sizeof(double));
+    t->live_lp = (double *)clv_nss__alloc(n, sizeof(double));
+    t->live_birth = (double *)clv_nss__alloc(n, sizeof(double));
+    t->dead_x = (double *)clv_nss__alloc(t->dead_capacity * d, sizeof(double));
+    t->dead_ll = (double *)clv_nss__alloc(t->dead_capacity, sizeof(double));
+    t->dead_birth = (double *)clv_nss__alloc(t->dead_capacity, sizeof(double));
+    t->order = (size_t *)clv_nss__alloc(n, sizeof(size_t));
+    t->survivors = (size_t *)clv_nss__alloc(n, sizeof(size_t));
+    t->start_x = (double *)clv_nss__alloc(k * d, sizeof(double));
+    t->start_ll = (double *)clv_nss__alloc(k, sizeof(double));
+    t->start_lp = (double *)clv_nss__alloc(k, sizeof(double));
+    t->new_x = (double *)clv_nss__alloc(k * d, sizeof(double));
+    t->new_ll = (double *)clv_nss__alloc(k, sizeof(double));
+    t->new_lp = (double *)clv_nss__alloc(k, sizeof(double));
+    t->evals = (uint32_t *)clv_nss__alloc(k, sizeof(uint32_t));
+    t->exhausted = (uint32_t *)clv_nss__alloc(k, sizeof(uint32_t));
+    t->cov = (double *)clv_nss__alloc(d * d, sizeof(double));
+    t->chol = (double *)clv_nss__alloc(d * d, sizeof(double));
+    if (!t->live_x || !t->live_ll || !t->live_lp || !t->live_birth || !t->dead_x || !t->dead_ll ||
+        !t->dead_birth || !t->order || !t->survivors || !t->start_x || !t->start_ll || !t->start_lp ||
+        !t->new_x || !t->new_ll || !t->new_lp || !t->evals || !t->exhausted || !t->cov || !t->chol)
+        return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    return CLV_OK;
+}
+
+/* The device arrays of the update map (num_delete particles). */
+static inline clv_status clv_nss__arrays_new(clv_nss__state *t)
+{
+    clv_nss *s = t->s;
+    clv_dtype real = s->f32 ? CLV_F32 : CLV_F64;
+    size_t k = t->n_delete, d = (size_t)t->dim;
+    clv_status st = clv_array_new(&t->a_x0, s->mesh, real, k, d, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&t->a_ll0, s->mesh, real, k, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&t->a_lp0, s->mesh, real, k, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&t->a_x1, s->mesh, real, k, d, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&t->a_ll1, s->mesh, real, k, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&t->a_lp1, s->mesh, real, k, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&t->a_evals, s->mesh, CLV_U32, k, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&t->a_exhausted, s->mesh, CLV_U32, k, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&t->a_chol, s->mesh, real, d * d, 1, CLV_REPLICATED);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: allocating the particle arrays");
+    return CLV_OK;
+}
+
+static inline clv_map_opts clv_nss__map_opts(const clv_nss__state *t)
+{
+    clv_map_opts mo;
+    memset(&mo, 0, sizeof mo);
+    mo.chunk = t->o.chunk;
+    mo.shape = t->o.shape;
+    mo.local_size = t->o.local_size;
+    mo.seed = t->o.seed;
+    return mo;
+}
+
+/* ---- a run: the initial draws ------------------------------------------- */
+
+/* The u that the device drew for coordinate k of initial point `item`. */
+static inline double clv_nss__initial_u(const clv_nss__state *t, size_t item, int k)
+{
+    if (!t->s->f32) return clv_uniform_f64_host(t->o.seed, item, 0, 2u * (uint32_t)k);
+    uint32_t word = clv_rng_word_host(t->o.seed, item, 0, (uint32_t)k);
+    return ((double)(word >> 9) + 0.5) * (1.0 / 8388608.0); /* clv_uniform_f32 */
+}
+
+/* The first point the init kernel flagged, as an error naming it and its u. */
+static inline clv_status clv_nss__init_check(clv_nss__state *t, const int32_t *codes)
+{
+    for (size_t i = 0; i < t->n_live; ++i) {
+        if (codes[i] == 0) continue;
+        char u[400] = "";
+        size_t used = 0;
+        for (int k = 0; k < t->dim && used + 40 < sizeof u; ++k)
+            used += (size_t)snprintf(u + used, sizeof u - used, "%s%.17g", k ? ", " : "",
+                                     clv_nss__initial_u(t, i, k));
+        if (codes[i] == 1)
+            return clv_nss__fail(t->s, CLV_ERROR_INVALID_ARGUMENT, "prior_transform gave a non-finite point for "
+                                 "initial point %zu (u = (%s))", i, u);
+        return clv_nss__fail(t->s, CLV_ERROR_INVALID_ARGUMENT, "logprior is NaN or -inf at prior_transform(u) for "
+                             "initial point %zu (u = (%s)): the transform must map into the prior's support",
+                             i, u);
+    }
+    return CLV_OK;
+}
+
+/* NaN log-likelihoods become -inf (outside every constraint, weight 0). */
+static inline void clv_nss__sanitise(clv_nss__state *t)
+{
+    for (size_t i = 0; i < t->n_live; ++i)
+        if (isnan(t->live_ll[i])) {
+            t->live_ll[i] = -INFINITY;
+            t->nan_count++;
+        }
+}
+
+static inline clv_status clv_nss__init_map(clv_nss__state *t, clv_array *x, clv_array *ll, clv_array *lp,
+                                           clv_array *code)
+{
+    clv_nss *s = t->s;
+    clv_map_opts mo = clv_nss__map_opts(t);
+    clv_arg args[7];
+    args[0] = clv_out(x);
+    args[1] = clv_out(ll);
+    args[2] = clv_out(lp);
+    args[3] = clv_out(code);
+    args[4] = clv_in(s->data);
+    args[5] = clv_scratch(s->work_elems * (s->f32 ? sizeof(float) : sizeof(double)));
+    args[6] = clv_int(t->o.shape == CLV_ITEM_PER_GROUP);
+    clv_status st = clv_map(s->program, "clv_nss__init", t->n_live, &mo, args, 7);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: initial draws");
+    return CLV_OK;
+}
+
+static inline clv_status clv_nss__init(clv_nss__state *t)
+{
+    clv_nss *s = t->s;
+    clv_dtype real = s->f32 ? CLV_F32 : CLV_F64;
+    clv_array *x = NULL, *ll = NULL, *lp = NULL, *code = NULL;
+    int32_t *codes = (int32_t *)clv_nss__alloc(t->n_live, sizeof(int32_t));
+    clv_status st = codes ? CLV_OK : clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    if (st == CLV_OK) st = clv_array_new(&x, s->mesh, real, t->n_live, (size_t)t->dim, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&ll, s->mesh, real, t->n_live, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&lp, s->mesh, real, t->n_live, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&code, s->mesh, CLV_I32, t->n_live, 1, CLV_SHARDED);
+    if (st != CLV_OK && codes) st = clv_nss__fail_core(s, st, "clv_nss_run: allocating the initial points");
+    if (st == CLV_OK) st = clv_nss__init_map(t, x, ll, lp, code);
+    if (st == CLV_OK) st = clv_nss__read_reals(s, x, t->live_x, t->n_live * (size_t)t->dim);
+    if (st == CLV_OK) st = clv_nss__read_reals(s, ll, t->live_ll, t->n_live);
+    if (st == CLV_OK) st = clv_nss__read_reals(s, lp, t->live_lp, t->n_live);
+    if (st == CLV_OK) st = clv_array_read(code, codes);
+    if (st == CLV_OK) st = clv_nss__init_check(t, codes);
+    if (st == CLV_OK) {
+        for (size_t i = 0; i < t->n_live; ++i) t->live_birth[i] = -INFINITY;
+        t->evaluations = t->n_live;
+        clv_nss__sanitise(t);
+    }
+    clv_array_free(x);
+    clv_array_free(ll);
+    clv_array_free(lp);
+    clv_array_free(code);
+    CLV_FREE(codes);
+    return st;
+}
+
+/* ---- a run: one iteration ----------------------------------------------- */
+
+/* log mean exp of the live log-likelihoods. */
+static inline double clv_nss__logmeanexp(const double *v, size_t n)
+{
+    double mx = -INFINITY, sum = 0;
+    for (size_t i = 0; i < n; ++i) if (v[i] > mx) mx = v[i];
+    if (mx == -INFINITY || !isfinite(mx)) return mx;
+    for (size_t i = 0; i < n; ++i) sum += exp(v[i] - mx);
+    return mx + log(sum / (double)n);
+}
+
+typedef struct clv_nss__key { double value; size_t index; } clv_nss__key;
+
+/* Ascending value, then ascending index: a total order, so the sort is
+ * deterministic whatever qsort does with ties. */
+static inline int clv_nss__key_cmp(const void *a, const void *b)
+{
+    const clv_nss__key *x = (const clv_nss__key *)a, *y = (const clv_nss__key *)b;
+    if (x->value < y->value) return -1;
+    if (x->value > y->value) return 1;
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+static inline clv_status clv_nss__sort_live(clv_nss__state *t)
+{
+    clv_nss__key *keys = (clv_nss__key *)clv_nss__alloc(t->n_live, sizeof *keys);
+    if (!keys) return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    for (size_t i = 0; i < t->n_live; ++i) {
+        keys[i].value = t->live_ll[i];
+        keys[i].index = i;
+    }
+    qsort(keys, t->n_live, sizeof *keys, clv_nss__key_cmp);
+    for (size_t i = 0; i < t->n_live; ++i) t->order[i] = keys[i].index;
+    CLV_FREE(keys);
+    return CLV_OK;
+}
+
+/* Covariance of the live points (ddof 0, as blackjax's
+ * particles_covariance_matrix) and its Cholesky factor. A tiny ridge is
+ * added if the covariance is singular (e.g. a plateau of identical points). */
+static inline void clv_nss__covariance(clv_nss__state *t)
+{
+    size_t n = t->n_live, d = (size_t)t->dim;
+    double mean[CLV_NSS_MAX_DIM];
+    for (size_t k = 0; k < d; ++k) {
+        double s = 0;
+        for (size_t i = 0; i < n; ++i) s += t->live_x[i * d + k];
+        mean[k] = s / (double)n;
+    }
+    for (size_t a = 0; a < d; ++a)
+        for (size_t b = 0; b <= a; ++b) {
+            double s = 0;
+            for (size_t i = 0; i < n; ++i) s += (t->live_x[i * d + a] - mean[a]) * (t->live_x[i * d + b] - mean[b]);
+            t->cov[a * d + b] = t->cov[b * d + a] = s / (double)n;
+        }
+}
+
+/* Lower Cholesky factor of cov + ridge I; 0 when not positive definite. */
+static inline int clv_nss__cholesky(const double *cov, size_t d, double ridge, double *L)
+{
+    for (size_t i = 0; i < d; ++i)
+        for (size_t j = 0; j <= i; ++j) {
+            double s = cov[i * d + j] + (i == j ? ridge : 0);
+            for (size_t k = 0; k < j; ++k) s -= L[i * d + k] * L[j * d + k];
+            if (i == j) {
+                if (!(s > 0) || !isfinite(s)) return 0;
+                L[i * d + i] = sqrt(s);
+            } else {
+                L[i * d + j] = s / L[j * d + j];
+            }
+            L[j * d + i] = i == j ? L[i * d + i] : 0;
+        }
+    return 1;
+}
+
+static inline clv_status clv_nss__upload_chol(clv_nss__state *t)
+{
+    size_t d = (size_t)t->dim;
+    clv_nss__covariance(t);
+    double scale = 0;
+    for (size_t k = 0; k < d; ++k) scale += fabs(t->cov[k * d + k]);
+    scale = scale > 0 && isfinite(scale) ? scale / (double)d : 1;
+    double ridge = 0;
+    for (int tries = 0; !clv_nss__cholesky(t->cov, d, ridge, t->chol); ++tries) {
+        if (tries == 30)
+            return clv_nss__fail(t->s, CLV_ERROR_INVALID_ARGUMENT, "iteration %ld: the live points' covariance "
+                                 "is not finite (a point with a non-finite coordinate?)", t->iteration);
+        ridge = ridge == 0 ? 1e-12 * scale : ridge * 10;
+    }
+    clv_status st = clv_nss__write_reals(t->s, t->a_chol, t->chol, d * d);
+    if (st != CLV_OK) return clv_nss__fail_core(t->s, st, "clv_nss_run: uploading the covariance");
+    return CLV_OK;
+}
+
+static inline clv_status clv_nss__grow_dead(clv_nss__state *t)
+{
+    if (t->n_dead + t->n_delete <= t->dead_capacity) return CLV_OK;
+    size_t cap = 2 * t->dead_capacity, d = (size_t)t->dim;
+    double *x = (double *)CLV_REALLOC(t->dead_x, cap * d * sizeof(double));
+    if (x) t->dead_x = x;
+    double *ll = (double *)CLV_REALLOC(t->dead_ll, cap * sizeof(double));
+    if (ll) t->dead_ll = ll;
+    double *birth = (double *)CLV_REALLOC(t->dead_birth, cap * sizeof(double));
+    if (birth) t->dead_birth = birth;
+    if (!x || !ll || !birth) return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    t->dead_capacity = cap;
+    return CLV_OK;
+}
+
+/* Move the n_delete lowest live points to the dead list and advance log X
+ * and log Z (blackjax.ns.base.update_ns_runtime_info: with m_i = N, N-1,
+ * ..., N-k+1 live points, log X_i = log X + cumsum(-1/m_i), log dX_i =
+ * log X_i + log(1 - e^{-1/m_i})). */
+static inline clv_status clv_nss__kill(clv_nss__state *t)
+{
+    size_t d = (size_t)t->dim;
+    clv_status st = clv_nss__grow_dead(t);
+    if (st != CLV_OK) return st;
+    double log_dZ = -INFINITY;
+    for (size_t j = 0; j < t->n_delete; ++j) {
+        size_t i = t->order[j];
+        memcpy(t->dead_x + t->n_dead * d, t->live_x + i * d, d * sizeof(double));
+        t->dead_ll[t->n_dead] = t->live_ll[i];
+        t->dead_birth[t->n_dead] = t->live_birth[i];
+        t->n_dead++;
+        double m = (double)(t->n_live - j);
+        t->logX -= 1.0 / m;
+        log_dZ = clv_nss__logaddexp(log_dZ, t->live_ll[i] + t->logX + clv_nss__log1mexp(-1.0 / m));
+    }
+    t->logZ = clv_nss__logaddexp(t->logZ, log_dZ);
+    return CLV_OK;
+}
+
+/* Start points: uniform with replacement over the survivors (logL > L0),
+ * chosen on the host from stream 2^31 | iteration (blackjax.ns.base.delete_fn). */
+static inline clv_status clv_nss__choose_starts(clv_nss__state *t, double threshold)
+{
+    size_t n_surv = 0, d = (size_t)t->dim;
+    for (size_t i = 0; i < t->n_live; ++i)
+        if (t->live_ll[i] > threshold) t->survivors[n_surv++] = i;
+    if (n_surv == 0)
+        return clv_nss__fail(t->s, CLV_ERROR_INVALID_ARGUMENT, "iteration %ld: no live point has a log-likelihood "
+                             "above the threshold L0 = %.17g, so no new point can start: the likelihood is "
+                             "constant (a plateau) or -inf/NaN on all %zu live points", t->iteration + 1, threshold,
+                             t->n_live);
+    uint32_t stream = CLV_NSS__STREAM_START | (uint32_t)(t->iteration + 1);
+    for (size_t j = 0; j < t->n_delete; ++j) {
+        double u = clv_uniform_f64_host(t->o.seed, j, stream, 0);
+        size_t pick = (size_t)(u * (double)n_surv);
+        size_t i = t->survivors[pick < n_surv ? pick : n_surv - 1];
+        memcpy(t->start_x + j * d, t->live_x + i * d, d * sizeof(double));
+        t->start_ll[j] = t->live_ll[i];
+        t->start_lp[j] = t->live_lp[i];
+    }
+    return CLV_OK;
+}
+
+static inline clv_status clv_nss__update_map(clv_nss__state *t, double threshold)
+{
+    clv_nss *s = t->s;
+    size_t d = (size_t)t->dim;
+    clv_status st = clv_nss__write_reals(s, t->a_x0, t->start_x, t->n_delete * d);
+    if (st == CLV_OK) st = clv_nss__write_reals(s, t->a_ll0, t->start_ll, t->n_delete);
+    if (st == CLV_OK) st = clv_nss__write_reals(s, t->a_lp0, t->start_lp, t->n_delete);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: uploading the start points");
+    clv_map_opts mo = clv_nss__map_opts(t);
+    clv_arg args[18];
+    int n = 0;
+    args[n++] = clv_in(t->a_x0);
+    args[n++] = clv_in(t->a_ll0);
+    args[n++] = clv_in(t->a_lp0);
+    args[n++] = clv_out(t->a_x1);
+    args[n++] = clv_out(t->a_ll1);
+    args[n++] = clv_out(t->a_lp1);
+    args[n++] = clv_out(t->a_evals);
+    args[n++] = clv_out(t->a_exhausted);
+    args[n++] = clv_in(t->a_chol);
+    args[n++] = clv_in(s->data);
+    args[n++] = clv_scratch(s->work_elems * (s->f32 ? sizeof(float) : sizeof(double)));
+    /* Not clv_real(): clvmap 0.1.0 passes it as 8 bytes first, which PoCL
+     * accepts for a float parameter declared as clv_real (see the report). */
+    args[n++] = s->f32 ? clv_float((float)threshold) : clv_double(threshold);
+    args[n++] = clv_uint((uint32_t)(t->iteration + 1));
+    args[n++] = clv_int(t->o.num_inner_steps);
+    args[n++] = clv_int(t->o.max_steps);
+    args[n++] = clv_int(t->o.max_shrinkage);
+    args[n++] = clv_int(t->o.shape == CLV_ITEM_PER_GROUP);
+    st = clv_map(s->program, "clv_nss__update", t->n_delete, &mo, args, n);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: particle update");
+    st = clv_nss__read_reals(s, t->a_x1, t->new_x, t->n_delete * d);
+    if (st == CLV_OK) st = clv_nss__read_reals(s, t->a_ll1, t->new_ll, t->n_delete);
+    if (st == CLV_OK) st = clv_nss__read_reals(s, t->a_lp1, t->new_lp, t->n_delete);
+    if (st == CLV_OK) st = clv_array_read(t->a_evals, t->evals);
+    if (st == CLV_OK) st = clv_array_read(t->a_exhausted, t->exhausted);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: reading the particles");
+    return CLV_OK;
+}
+
+/* The new particles take the dead points' slots, born at the threshold. */
+static inline void clv_nss__replace(clv_nss__state *t, double threshold)
+{
+    size_t d = (size_t)t->dim;
+    for (size_t j = 0; j < t->n_delete; ++j) {
+        size_t i = t->order[j];
+        memcpy(t->live_x + i * d, t->new_x + j * d, d * sizeof(double));
+        t->live_ll[i] = t->new_ll[j];
+        t->live_lp[i] = t->new_lp[j];
+        t->live_birth[i] = threshold;
+        t->evaluations += t->evals[j];
+        t->shrink_exhausted += t->exhausted[j];
+    }
+    t->logZ_live = clv_nss__logmeanexp(t->live_ll, t->n_live) + t->logX;
+}
+
+static inline clv_status clv_nss__iterate(clv_nss__state *t)
+{
+    clv_status st = clv_nss__upload_chol(t);
+    if (st == CLV_OK) st = clv_nss__sort_live(t);
+    if (st != CLV_OK) return st;
+    double threshold = t->live_ll[t->order[t->n_delete - 1]];
+    st = clv_nss__choose_starts(t, threshold);
+    if (st == CLV_OK) st = clv_nss__kill(t);
+    if (st == CLV_OK) st = clv_nss__update_map(t, threshold);
+    if (st != CLV_OK) return st;
+    clv_nss__replace(t, threshold);
+    t->iteration++;
+    return CLV_OK;
+}
+
+/* ---- a run: the final evidence ------------------------------------------ */
+
+/* The samples (dead, then live) sorted by logL into the result. */
+static inline clv_status clv_nss__gather(clv_nss__state *t, clv_nss_result *r)
+{
+    size_t n = t->n_dead + t->n_live, d = (size_t)t->dim;
+    clv_nss__key *keys = (clv_nss__key *)clv_nss__alloc(n, sizeof *keys);
+    r->x = (double *)clv_nss__alloc(n * d, sizeof(double));
+    r->loglikelihood = (double *)clv_nss__alloc(n, sizeof(double));
+    r->loglikelihood_birth = (double *)clv_nss__alloc(n, sizeof(double));
+    r->log_weight = (double *)clv_nss__alloc(n, sizeof(double));
+    if (!keys || !r->x || !r->loglikelihood || !r->loglikelihood_birth || !r->log_weight) {
+        CLV_FREE(keys);
+        return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    }
+    for (size_t i = 0; i < n; ++i) {
+        keys[i].value = i < t->n_dead ? t->dead_ll[i] : t->live_ll[i - t->n_dead];
+        keys[i].index = i;
+    }
+    qsort(keys, n, sizeof *keys, clv_nss__key_cmp);
+    for (size_t i = 0; i < n; ++i) {
+        size_t k = keys[i].index, live = k - t->n_dead;
+        int dead = k < t->n_dead;
+        memcpy(r->x + i * d, dead ? t->dead_x + k * d : t->live_x + live * d, d * sizeof(double));
+        r->loglikelihood[i] = keys[i].value;
+        r->loglikelihood_birth[i] = dead ? t->dead_birth[k] : t->live_birth[live];
+    }
+    r->n_samples = n;
+    CLV_FREE(keys);
+    return CLV_OK;
+}
+
+/* Live points at each death (blackjax.ns.utils.compute_num_live): births
+ * below the death's logL, minus the deaths before it; initial points count
+ * as born before everything, and a birth at exactly a death's logL comes
+ * after it. */
+static inline clv_status clv_nss__num_live(clv_nss__state *t, const clv_nss_result *r, double *n_live)
+{
+    size_t n = r->n_samples;
+    double *births = (double *)clv_nss__alloc(n, sizeof(double));
+    if (!births) return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    size_t n_initial = 0, n_births = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (r->loglikelihood_birth[i] == -INFINITY) n_initial++;
+        else births[n_births++] = r->loglikelihood_birth[i];
+    }
+    clv_nss__key *keys = (clv_nss__key *)clv_nss__alloc(n_births, sizeof *keys);
+    if (!keys) {
+        CLV_FREE(births);
+        return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    }
+    for (size_t i = 0; i < n_births; ++i) {
+        keys[i].value = births[i];
+        keys[i].index = i;
+    }
+    qsort(keys, n_births, sizeof *keys, clv_nss__key_cmp);
+    size_t below = 0;
+    for (size_t i = 0; i < n; ++i) {
+        while (below < n_births && keys[below].value < r->loglikelihood[i]) below++;
+        double live = (double)(n_initial + below) - (double)i;
+        n_live[i] = live > 1 ? live : 1;
+    }
+    CLV_FREE(keys);
+    CLV_FREE(births);
+    return CLV_OK;
+}
+
+/* One simulated draw of the log volumes: log X_i = sum of log(U)/n_i; the
+ * trapezoid log dX_i = log(X_{i-1} - X_{i+1}) - log 2 (blackjax.ns.utils.logX).
+ * Returns this draw's log Z and adds each log dX_i to sum_log_dX. */
+static inline double clv_nss__shrink_draw(const clv_nss__state *t, const clv_nss_result *r, const double *n_live,
+                                          int draw, double *sum_log_dX)
+{
+    size_t n = r->n_samples;
+    double prev = 0, cur, next, mx = -INFINITY, sum = 0;
+    cur = log(clv_uniform_f64_host(t->o.seed, 0, CLV_NSS__STREAM_SHRINK, 2u * (uint32_t)draw)) / n_live[0];
+    for (size_t i = 0; i < n; ++i) {
+        next = i + 1 < n ? cur + log(clv_uniform_f64_host(t->o.seed, i + 1, CLV_NSS__STREAM_SHRINK,
+                                                          2u * (uint32_t)draw)) / n_live[i + 1]
+                         : -INFINITY;
+        double log_dX = prev + clv_nss__log1mexp(next - prev) - 0.6931471805599453;
+        sum_log_dX[i] += log_dX;
+        double term = r->loglikelihood[i] + log_dX;
+        if (term > mx) {
+            sum = sum * exp(mx - term) + 1;
+            mx = term;
+        } else if (term > -INFINITY) {
+            sum += exp(term - mx);
+        }
+        prev = cur;
+        cur = next;
+    }
+    return mx == -INFINITY ? mx : mx + log(sum);
+}
+
+/* log Z and its error by simulated shrinkage (Fowlie, Handley & Su 2021),
+ * the weights (mean log dX over draws, as blackjax.ns.utils.ess) and their
+ * Kish ESS. */
+static inline clv_status clv_nss__evidence(clv_nss__state *t, clv_nss_result *r)
+{
+    size_t n = r->n_samples;
+    double *n_live = (double *)clv_nss__alloc(n, sizeof(double));
+    double *sum_log_dX = (double *)clv_nss__alloc(n, sizeof(double));
+    clv_status st = n_live && sum_log_dX ? clv_nss__num_live(t, r, n_live)
+                                         : clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    double logZ[CLV_NSS__SHRINK_DRAWS], mean = 0, var = 0;
+    for (int j = 0; st == CLV_OK && j < CLV_NSS__SHRINK_DRAWS; ++j) {
+        logZ[j] = clv_nss__shrink_draw(t, r, n_live, j, sum_log_dX);
+        mean += logZ[j] / CLV_NSS__SHRINK_DRAWS;
+    }
+    for (int j = 0; st == CLV_OK && j < CLV_NSS__SHRINK_DRAWS; ++j)
+        var += (logZ[j] - mean) * (logZ[j] - mean) / CLV_NSS__SHRINK_DRAWS;
+    if (st == CLV_OK) {
+        r->logZ = mean;
+        r->logZ_error = sqrt(var);
+        double lse = -INFINITY, lse2 = -INFINITY;
+        for (size_t i = 0; i < n; ++i) {
+            r->log_weight[i] = sum_log_dX[i] / CLV_NSS__SHRINK_DRAWS + r->loglikelihood[i];
+            lse = clv_nss__logaddexp(lse, r->log_weight[i]);
+        }
+        for (size_t i = 0; i < n; ++i) {
+            r->log_weight[i] -= lse;
+            lse2 = clv_nss__logaddexp(lse2, 2 * r->log_weight[i]);
+        }
+        r->ess = exp(-lse2); /* (sum w)^2 / sum w^2 with sum w = 1 */
+    }
+    CLV_FREE(n_live);
+    CLV_FREE(sum_log_dX);
+    return st;
+}
+
+/* ---- a run -------------------------------------------------------------- */
+
+static inline void clv_nss__fill_stats(clv_nss__state *t, clv_nss_result *r)
+{
+    clv_mesh *m = t->s->mesh;
+    r->n_devices = clv_mesh_device_count(m);
+    r->device = (clv_device_stats *)clv_nss__alloc((size_t)r->n_devices, sizeof *r->device);
+    for (int i = 0; r->device && i < r->n_devices; ++i) {
+        clv_mesh_stats(m, i, &r->device[i]);
+        if (r->device[i].bytes_high_water > r->peak_device_bytes) r->peak_device_bytes = r->device[i].bytes_high_water;
+        if (r->device[i].scratch_high_water > r->peak_scratch_bytes)
+            r->peak_scratch_bytes = r->device[i].scratch_high_water;
+    }
+}
+
+static inline int clv_nss__report(clv_nss__state *t)
+{
+    if (!t->o.progress) return 0;
+    clv_nss_progress p;
+    p.iteration = t->iteration;
+    p.logZ = t->logZ;
+    p.logZ_live = t->logZ_live;
+    p.dlogZ = t->logZ_live - t->logZ;
+    p.evaluations = t->evaluations;
+    return t->o.progress(&p, t->o.progress_user) != 0;
+}
+
+/* Iterate until converged, max_iterations, or the callback says stop. */
+static inline clv_status clv_nss__loop(clv_nss__state *t, clv_nss_stop *stop)
+{
+    for (;;) {
+        if (t->logZ_live - t->logZ < -t->o.termination) {
+            *stop = CLV_NSS_CONVERGED;
+            return CLV_OK;
+        }
+        if (t->o.max_iterations && t->iteration >= t->o.max_iterations) {
+            *stop = CLV_NSS_MAX_ITERATIONS;
+            return CLV_OK;
+        }
+        clv_status st = clv_nss__iterate(t);
+        if (st != CLV_OK) return st;
+        if (clv_nss__report(t)) {
+            *stop = CLV_NSS_CANCELLED;
+            return CLV_OK;
+        }
+    }
+}
+
+static inline clv_status clv_nss__finish(clv_nss__state *t, clv_nss_result *r)
+{
+    r->logZ_run = clv_nss__logaddexp(t->logZ, t->logZ_live);
+    r->dim = t->dim;
+    r->evaluations = t->evaluations;
+    r->iterations = t->iteration;
+    r->shrink_exhausted = t->shrink_exhausted;
+    r->nan_loglikelihood = t->nan_count;
+    r->n_live = (int)t->n_live;
+    r->num_delete = (int)t->n_delete;
+    r->num_inner_steps = t->o.num_inner_steps;
+    r->chunk = t->o.chunk;
+    clv_status st = clv_nss__gather(t, r);
+    if (st == CLV_OK) st = clv_nss__evidence(t, r);
+    clv_nss__fill_stats(t, r);
+    return st;
+}
+
+static inline clv_status clv_nss_run(clv_nss *s, const clv_nss_opts *opts, clv_nss_result *result)
+{
+    if (result) memset(result, 0, sizeof *result);
+    if (!s) return CLV_ERROR_INVALID_ARGUMENT;
+    if (!s->program) return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: the sampler did not build "
+                                          "(see clv_nss_new's status)");
+    if (!result) return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: result is NULL");
+    clv_nss__state t;
+    memset(&t, 0, sizeof t);
+    t.s = s;
+    t.dim = s->dim;
+    clv_status st = clv_nss__resolve(s, opts, &t.o);
+    if (st != CLV_OK) return st;
+    t.n_live = (size_t)t.o.n_live;
+    t.n_delete = (size_t)t.o.num_delete;
+    t.logZ = -INFINITY;
+    s->message[0] = '\0';
+    clv_mesh_reset_stats(s->mesh);
+    st = clv_nss__state_alloc(&t);
+    if (st == CLV_OK) st = clv_nss__arrays_new(&t);
+    if (st == CLV_OK) st = clv_nss__init(&t);
+    if (st == CLV_OK) {
+        t.logZ_live = clv_nss__logmeanexp(t.live_ll, t.n_live);
+        st = clv_nss__loop(&t, &result->stop);
+    }
+    if (st == CLV_OK) st = clv_nss__finish(&t, result);
+    clv_nss__state_free(&t);
+    if (st != CLV_OK) clv_nss_result_free(result);
+    return st;
+}
+
+static inline void clv_nss_result_free(clv_nss_result *r)
+{
+    if (!r) return;
+    CLV_FREE(r->x);
+    CLV_FREE(r->loglikelihood);
+    CLV_FREE(r->loglikelihood_birth);
+    CLV_FREE(r->log_weight);
+    CLV_FREE(r->device);
+    memset(r, 0, sizeof *r);
+}
+
+static inline clv_status clv_nss_write_csv(const clv_nss_result *r, FILE *f, const char *const *names)
+{
+    if (!r || !f || (r->n_samples > 0 && (!r->x || !r->log_weight))) return CLV_ERROR_INVALID_ARGUMENT;
+    fputs("weight,log_weight,loglikelihood,loglikelihood_birth", f);
+    for (int k = 0; k < r->dim; ++k) {
+        if (names && names[k]) fprintf(f, ",%s", names[k]);
+        else fprintf(f, ",x%d", k);
+    }
+    fputc('\n', f);
+    for (size_t i = 0; i < r->n_samples; ++i) {
+        fprintf(f, "%.17g,%.17g,%.17g,%.17g", exp(r->log_weight[i]), r->log_weight[i], r->loglikelihood[i],
+                r->loglikelihood_birth[i]);
+        for (int k = 0; k < r->dim; ++k) fprintf(f, ",%.17g", r->x[i * (size_t)r->dim + (size_t)k]);
+        fputc('\n', f);
+    }
+    return ferror(f) ? CLV_ERROR_INVALID_ARGUMENT : CLV_OK;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLVMAP_NSS_H */
+
+/*
+ * MIT License. Copyright (c) 2026 the clvmap authors.
+ * Permission is hereby granted, free of charge, to any person obtaining a
+ * copy of this software and associated documentation files (the
+ * "Software"), to deal in the Software without restriction, including
+ * without limitation the rights to use, copy, modify, merge, publish,
+ * distribute, sublicense, and/or sell copies of the Software, and to permit
+ * persons to whom the Software is furnished to do so, subject to the
+ * following conditions: The above copyright notice and this permission
+ * notice shall be included in all copies or substantial portions of the
+ * Software. THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND.
+ */

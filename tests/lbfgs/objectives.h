@@ -1,0 +1,114 @@
+/* Test objectives for the lbfgs suite, each twice: as OpenCL C for
+ * clvmap_lbfgs and as host C (double) for liblbfgs and the references.
+ * The two spell the same sums in the same order. */
+#ifndef LBFGS_TEST_OBJECTIVES_H
+#define LBFGS_TEST_OBJECTIVES_H
+
+#include <math.h>
+#include <stddef.h>
+
+/* Extended Rosenbrock, as liblbfgs's sample.c: pairs (x[i], x[i+1]), i even:
+ * (1 - x_i)^2 + 100 (x_{i+1} - x_i^2)^2. Minimum 0 at x = 1. */
+static const char *rosenbrock_cl =
+    "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
+    "                             ulong item, clv_lbfgs_data data) {\n"
+    "    clv_real f = 0;\n"
+    "    for (int i = 0; i + 1 < CLV_LBFGS_N; i += 2) {\n"
+    "        const clv_real t1 = 1 - x[i], t2 = 10 * (x[i + 1] - x[i] * x[i]);\n"
+    "        g[i + 1] = 20 * t2;\n"
+    "        g[i] = -2 * (x[i] * g[i + 1] + t1);\n"
+    "        f += t1 * t1 + t2 * t2;\n"
+    "    }\n"
+    "    return f;\n"
+    "}\n";
+
+static inline double rosenbrock_host(const double *x, double *g, int n)
+{
+    double f = 0;
+    for (int i = 0; i + 1 < n; i += 2) {
+        double t1 = 1 - x[i], t2 = 10 * (x[i + 1] - x[i] * x[i]);
+        g[i + 1] = 20 * t2;
+        g[i] = -2 * (x[i] * g[i + 1] + t1);
+        f += t1 * t1 + t2 * t2;
+    }
+    return f;
+}
+
+/* Quadratic per item: f = 1/2 (x - c)' A (x - c), A = data.real[0] (B x n x n,
+ * symmetric positive definite), c = data.real[1] (B x n). */
+static const char *quadratic_cl =
+    "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
+    "                             ulong item, clv_lbfgs_data data) {\n"
+    "    __global const clv_real *A = data.real[0] + item * CLV_LBFGS_N * CLV_LBFGS_N;\n"
+    "    __global const clv_real *c = data.real[1] + item * CLV_LBFGS_N;\n"
+    "    clv_real f = 0;\n"
+    "    for (int i = 0; i < CLV_LBFGS_N; ++i) {\n"
+    "        clv_real s = 0;\n"
+    "        for (int j = 0; j < CLV_LBFGS_N; ++j) s += A[i * CLV_LBFGS_N + j] * (x[j] - c[j]);\n"
+    "        g[i] = s;\n"
+    "        f += (x[i] - c[i]) * s;\n"
+    "    }\n"
+    "    return f / 2;\n"
+    "}\n";
+
+static inline double quadratic_host(const double *A, const double *c, const double *x, double *g, int n)
+{
+    double f = 0;
+    for (int i = 0; i < n; ++i) {
+        double s = 0;
+        for (int j = 0; j < n; ++j) s += A[i * n + j] * (x[j] - c[j]);
+        g[i] = s;
+        f += (x[i] - c[i]) * s;
+    }
+    return f / 2;
+}
+
+/* L2-regularised logistic regression per item: data.real[0] = features
+ * (n_samples x n, shared), data.real[1] = labels in {0, 1} (n_samples),
+ * data.real[2] = the item's L2 weight (B). data.integer[0][0] = n_samples.
+ * f = sum_k log(1 + e^{z_k}) - y_k z_k + lambda/2 |w|^2, z_k = X_k . w,
+ * with log(1 + e^z) computed stably. */
+static const char *logistic_cl =
+    "clv_real clv_lbfgs_objective(__global const clv_real *w, __global clv_real *g,\n"
+    "                             ulong item, clv_lbfgs_data data) {\n"
+    "    __global const clv_real *X = data.real[0], *y = data.real[1];\n"
+    "    const clv_real lambda = data.real[2][item];\n"
+    "    const int n_samples = data.integer[0][0];\n"
+    "    clv_real f = 0;\n"
+    "    for (int j = 0; j < CLV_LBFGS_N; ++j) {\n"
+    "        g[j] = lambda * w[j];\n"
+    "        f += lambda * w[j] * w[j] / 2;\n"
+    "    }\n"
+    "    for (int k = 0; k < n_samples; ++k) {\n"
+    "        __global const clv_real *xk = X + k * CLV_LBFGS_N;\n"
+    "        clv_real z = 0;\n"
+    "        for (int j = 0; j < CLV_LBFGS_N; ++j) z += xk[j] * w[j];\n"
+    "        const clv_real e = exp(-fabs(z));\n"
+    "        f += fmax(z, (clv_real)0) + log1p(e) - y[k] * z;\n"
+    "        const clv_real p = z >= 0 ? 1 / (1 + e) : e / (1 + e);  /* sigmoid(z) */\n"
+    "        for (int j = 0; j < CLV_LBFGS_N; ++j) g[j] += (p - y[k]) * xk[j];\n"
+    "    }\n"
+    "    return f;\n"
+    "}\n";
+
+static inline double logistic_host(const double *X, const double *y, int n_samples, double lambda,
+                                   const double *w, double *g, int n)
+{
+    double f = 0;
+    for (int j = 0; j < n; ++j) {
+        g[j] = lambda * w[j];
+        f += lambda * w[j] * w[j] / 2;
+    }
+    for (int k = 0; k < n_samples; ++k) {
+        const double *xk = X + (size_t)k * n;
+        double z = 0;
+        for (int j = 0; j < n; ++j) z += xk[j] * w[j];
+        double e = exp(-fabs(z));
+        f += fmax(z, 0.0) + log1p(e) - y[k] * z;
+        double p = z >= 0 ? 1 / (1 + e) : e / (1 + e);
+        for (int j = 0; j < n; ++j) g[j] += (p - y[k]) * xk[j];
+    }
+    return f;
+}
+
+#endif
