@@ -62,7 +62,9 @@
  *     clv_real        float, or double when the program was built for f64;
  *     clv_rng         Philox-4x32-10 streams keyed by (seed, item, stream):
  *                     clv_rng_init, clv_rng_u32, clv_uniform_f32/_f64,
- *                     clv_normal_f32/_f64, clv_uniform/clv_normal (clv_real).
+ *                     clv_normal_f32/_f64, clv_uniform/clv_normal (clv_real);
+ *                     the host reproduces any draw with clv_rng_word_host.
+ *     clv_real2..16   vector types of clv_real.
  *   Work groups are always full (the global size is padded to the local
  *   size), which keeps every item on the same compiled code path.
  *   With opts.shape = CLV_ITEM_PER_GROUP one work group serves one item: its
@@ -79,7 +81,9 @@
  *      device; every buffer the library creates is counted (current and
  *      high-water bytes per device, see clv_mesh_stats). CLV_CHUNK_AUTO picks
  *      the largest chunk whose scratch fits. An allocation failure halves the
- *      chunk and re-runs the chunk; the stats count the halvings.
+ *      chunk and re-runs the chunk; the stats count the halvings. Scratch is
+ *      kept for the next map of the same size (repeated maps then allocate
+ *      nothing); clv_mesh_trim releases it.
  *   3. Clear errors: every call returns a clv_status; clv_mesh_message()
  *      names the failing OpenCL call, the error, the device, and for build
  *      failures the log with line numbers of your source. Bad arguments are
@@ -90,7 +94,9 @@
  * OPTIONS (define before including)
  *   CLV_MALLOC(n) / CLV_REALLOC(p, n) / CLV_FREE(p)   host allocator hooks
  *                 (all three or none);
- *   CLV_MESSAGE_SIZE   bytes of the mesh's message buffer (default 8192).
+ *   CLV_MESSAGE_SIZE   bytes of the mesh's message buffer (default 8192);
+ *   CLV_FAULT_INJECTION  tests only: clv_mesh_faults(m) makes a mesh act as a
+ *                 device with less memory or one that fails large launches.
  *   Environment: CLV_DEVICES selects devices when clv_mesh_desc.devices is
  *   NULL (an empty CLV_DEVICES counts as unset; an empty devices string is
  *   refused): "all", "gpu", "cpu", "accelerator", flat indices "0,2" (the order
@@ -104,7 +110,8 @@
  *
  * REVISION HISTORY
  *   0.1.0 (2026-11-21) mesh, programs, arrays, map (vmap/chunk/shard),
- *                      reductions, Philox RNG, memory accounting.
+ *                      reductions, Philox RNG (device and host), memory
+ *                      accounting with a scratch cache, fault injection.
  *
  * LICENSE: MIT. See the end of the file.
  *
