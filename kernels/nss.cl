@@ -83,17 +83,35 @@ typedef struct clv_nss__walker {
     uint exhausted;       /* steps whose shrinkage ran out (stayed put) */
 } clv_nss__walker;
 
+/* Uniform on (0, 1) for the slice sampler's choices: 32 random bits plus
+ * half a step in double (one Philox word, not the prelude's two: the
+ * sampler needs no finer grid, and the RNG is most of its cost), the
+ * prelude's 23-bit clv_uniform_f32 in float. Never 0 or 1, so log is
+ * finite. */
+inline clv_real clv_nss__uniform(clv_rng *r)
+{
+#ifdef CLV_FP64
+    if (sizeof(clv_real) == sizeof(double))
+        return ((clv_real)clv_rng_u32(r) + (clv_real)0.5) * (clv_real)0x1.0p-32;
+#endif
+    return (clv_real)clv_uniform_f32(r);
+}
+
 /* d = 2 chol z / |z|, z ~ N(0, I): a draw from N(0, C) rescaled to
- * Mahalanobis length 2 under C = chol chol^T (blackjax.mcmc.ss
- * sample_direction_from_covariance: d^T C^-1 d = 4). Avoids C^-1. */
+ * Mahalanobis length 2 under C = chol chol^T, as blackjax.ns.nss
+ * sample_direction_from_covariance_factor (d^T C^-1 d = 4), without C^-1.
+ * The normals come in Box-Muller pairs (both halves used). */
 inline void clv_nss__direction(clv_rng *r, __global const clv_real *chol, clv_real *d)
 {
-    clv_real z[CLV_NSS_DIM];
+    clv_real z[CLV_NSS_DIM + 1];
     clv_real norm2 = 0;
-    for (int k = 0; k < CLV_NSS_DIM; ++k) {
-        z[k] = clv_normal(r);
-        norm2 += z[k] * z[k];
+    for (int k = 0; k < CLV_NSS_DIM; k += 2) {
+        const clv_real radius = sqrt((clv_real)-2 * log(clv_nss__uniform(r)));
+        const clv_real angle = 2 * clv_nss__uniform(r);
+        z[k] = radius * cospi(angle);
+        z[k + 1] = radius * sinpi(angle);
     }
+    for (int k = 0; k < CLV_NSS_DIM; ++k) norm2 += z[k] * z[k];
     const clv_real scale = (clv_real)2 / sqrt(norm2);
     for (int i = 0; i < CLV_NSS_DIM; ++i) {
         clv_real s = 0;
@@ -128,10 +146,10 @@ inline void clv_nss__slice_step(clv_nss__walker *w, clv_rng *r, __global const c
 {
     clv_real d[CLV_NSS_DIM], x_new[CLV_NSS_DIM], ll_new = 0, lp_new = 0;
     clv_nss__direction(r, chol, d);
-    const clv_real logslice = w->lp + log(clv_uniform(r));
-    clv_real left = -clv_uniform(r);
+    const clv_real logslice = w->lp + log(clv_nss__uniform(r));
+    clv_real left = -clv_nss__uniform(r);
     clv_real right = left + 1;
-    int j = (int)floor((clv_real)max_steps * clv_uniform(r));
+    int j = (int)floor((clv_real)max_steps * clv_nss__uniform(r));
     if (j > max_steps - 1) j = max_steps - 1; /* float rounding of m * v */
     int k = max_steps - 1 - j;
     while (j > 0 && clv_nss__inside(w, d, left, logslice, data, work, x_new, &ll_new, &lp_new)) {
@@ -143,7 +161,7 @@ inline void clv_nss__slice_step(clv_nss__walker *w, clv_rng *r, __global const c
         --k;
     }
     for (int s = 0; s < max_shrinkage; ++s) {
-        const clv_real t = left + clv_uniform(r) * (right - left);
+        const clv_real t = left + clv_nss__uniform(r) * (right - left);
         if (clv_nss__inside(w, d, t, logslice, data, work, x_new, &ll_new, &lp_new)) {
             for (int q = 0; q < CLV_NSS_DIM; ++q) w->x[q] = x_new[q];
             w->ll = ll_new;
@@ -157,20 +175,20 @@ inline void clv_nss__slice_step(clv_nss__walker *w, clv_rng *r, __global const c
 }
 
 /* ---- the update: num_delete particles, each from its start point --------
- * Item j of iteration t uses stream t (t >= 1) of item j: the same draws
- * whatever the chunk and the device. */
+ * A particle's state is D + 2 values: x, then its log-likelihood and
+ * log-prior (one array each way keeps the host's transfers few). Item j of
+ * iteration t uses stream t (t >= 1) of item j: the same draws whatever
+ * the chunk and the device. */
+#define CLV_NSS__STATE (CLV_NSS_DIM + 2)
+
 __kernel void clv_nss__update(CLV_ITEMS,
-                              __global const clv_real *x_start,  /* num_delete x D */
-                              __global const clv_real *ll_start,
-                              __global const clv_real *lp_start,
-                              __global clv_real *x_out,
-                              __global clv_real *ll_out,
-                              __global clv_real *lp_out,
-                              __global uint *evals_out,
-                              __global uint *exhausted_out,
-                              __global const clv_real *chol,     /* D x D, lower */
+                              __global const clv_real *start,  /* num_delete x (D + 2) */
+                              __global clv_real *state_out,    /* num_delete x (D + 2) */
+                              __global uint *counts_out,       /* num_delete x 2: evaluations,
+                                                                  exhausted shrinkages */
+                              __global const clv_real *chol,   /* D x D, lower */
                               __global const clv_real *data,
-                              __global clv_real *work,           /* scratch */
+                              __global clv_real *work,         /* scratch */
                               const clv_real threshold,
                               const uint iteration,
                               const int num_inner_steps,
@@ -183,18 +201,20 @@ __kernel void clv_nss__update(CLV_ITEMS,
     const ulong i = clv_local();
     clv_rng r = clv_rng_init(clv_seed(), clv_item(), iteration);
     clv_nss__walker w;
-    for (int k = 0; k < CLV_NSS_DIM; ++k) w.x[k] = x_start[i * CLV_NSS_DIM + k];
-    w.ll = ll_start[i];
-    w.lp = lp_start[i];
+    __global const clv_real *in = start + i * CLV_NSS__STATE;
+    for (int k = 0; k < CLV_NSS_DIM; ++k) w.x[k] = in[k];
+    w.ll = in[CLV_NSS_DIM];
+    w.lp = in[CLV_NSS_DIM + 1];
     w.threshold = threshold;
     w.evals = 0;
     w.exhausted = 0;
     __global clv_real *my_work = CLV_NSS__WORK(work);
     for (int step = 0; step < num_inner_steps; ++step)
         clv_nss__slice_step(&w, &r, chol, data, my_work, max_steps, max_shrinkage);
-    for (int k = 0; k < CLV_NSS_DIM; ++k) x_out[i * CLV_NSS_DIM + k] = w.x[k];
-    ll_out[i] = w.ll;
-    lp_out[i] = w.lp;
-    evals_out[i] = w.evals;
-    exhausted_out[i] = w.exhausted;
+    __global clv_real *out = state_out + i * CLV_NSS__STATE;
+    for (int k = 0; k < CLV_NSS_DIM; ++k) out[k] = w.x[k];
+    out[CLV_NSS_DIM] = w.ll;
+    out[CLV_NSS_DIM + 1] = w.lp;
+    counts_out[2 * i] = w.evals;
+    counts_out[2 * i + 1] = w.exhausted;
 }

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#ifndef LBFGS_TEST_NO_ROSENBROCK
 /* Extended Rosenbrock, as liblbfgs's sample.c: pairs (x[i], x[i+1]), i even:
  * (1 - x_i)^2 + 100 (x_{i+1} - x_i^2)^2. Minimum 0 at x = 1. */
 static const char *rosenbrock_cl =
@@ -33,7 +34,9 @@ static inline double rosenbrock_host(const double *x, double *g, int n)
     }
     return f;
 }
+#endif
 
+#ifndef LBFGS_TEST_NO_QUADRATIC
 /* Quadratic per item: f = 1/2 (x - c)' A (x - c), A = data.real[0] (B x n x n,
  * symmetric positive definite), c = data.real[1] (B x n). */
 static const char *quadratic_cl =
@@ -62,7 +65,9 @@ static inline double quadratic_host(const double *A, const double *c, const doub
     }
     return f / 2;
 }
+#endif
 
+#ifndef LBFGS_TEST_NO_LOGISTIC
 /* L2-regularised logistic regression per item: data.real[0] = features
  * (n_samples x n, shared), data.real[1] = labels in {0, 1} (n_samples),
  * data.real[2] = the item's L2 weight (B). data.integer[0][0] = n_samples.
@@ -110,5 +115,6 @@ static inline double logistic_host(const double *X, const double *y, int n_sampl
     }
     return f;
 }
+#endif
 
 #endif

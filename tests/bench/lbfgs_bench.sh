@@ -1,0 +1,129 @@
+#!/bin/sh
+# lbfgs_bench.sh — batched L-BFGS: clvmap against optax (jit(vmap)), a scipy
+# L-BFGS-B loop and a liblbfgs loop, on the same CPU, same problems
+# (tests/bench/lbfgs_bench.c describes them: B = 1024 extended Rosenbrock
+# n = 32 from varied starts, and 1024 logistic regressions with varied L2
+# weights).
+#
+#   tests/bench/lbfgs_bench.sh             from the repository root
+#
+# Environment:
+#   RUNS=3          processes per variant (one process per run; medians)
+#   ITEMS=1024      problems per batch
+#   SCIPY_STRIDE=8  the scipy loop solves every 8th item and its time is
+#                   scaled by 8 (a loop's time per item does not depend on B)
+#   BUILD_DIR=build-lbfgs-bench    meson build directory (set up if needed)
+#   BENCH_VENV=tests/bench/results/.venv-lbfgs   venv with jax[cpu], optax,
+#                   scipy (created and filled with pip if needed)
+#   SKIP_PY=1       clvmap and liblbfgs only
+# Results: tests/bench/results/lbfgs_raw.txt (every line) and
+# tests/bench/results/lbfgs_summary.txt.
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+RESULTS=tests/bench/results
+RUNS=${RUNS:-3}
+ITEMS=${ITEMS:-1024}
+SCIPY_STRIDE=${SCIPY_STRIDE:-8}
+BUILD_DIR=${BUILD_DIR:-build-lbfgs-bench}
+BENCH_VENV=${BENCH_VENV:-$RESULTS/.venv-lbfgs}
+mkdir -p "$RESULTS"
+
+# ---- build -----------------------------------------------------------------
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    meson setup "$BUILD_DIR" --buildtype=release >/dev/null
+fi
+ninja -C "$BUILD_DIR" tests/lbfgs/lbfgs_bench >/dev/null
+BENCH="$BUILD_DIR/tests/lbfgs/lbfgs_bench"
+"$BENCH" --dump "$RESULTS" --items "$ITEMS" >/dev/null
+
+# ---- Python references ---------------------------------------------------------
+PY="$BENCH_VENV/bin/python"
+if [ "${SKIP_PY:-0}" != 1 ]; then
+    [ -x "$PY" ] || python3 -m venv "$BENCH_VENV"
+    if ! "$PY" -c 'import jax, optax, scipy' 2>/dev/null; then
+        "$BENCH_VENV/bin/pip" install --quiet --upgrade pip
+        "$BENCH_VENV/bin/pip" install --quiet 'jax[cpu]' optax scipy
+    fi
+fi
+
+RAW="$RESULTS/lbfgs_raw.txt"
+: > "$RAW"
+one() { "$@" 2>/dev/null | grep '^lbfgs ' | tee -a "$RAW"; }
+
+# One PoCL device (its pthread driver uses every core), as XLA's CPU client
+# and scipy's BLAS do. Variants interleaved so that load changes hit all.
+echo "== $RUNS runs per variant, B = $ITEMS (machine: $(nproc) cores)"
+run=1
+while [ "$run" -le "$RUNS" ]; do
+    for problem in rosenbrock logistic; do
+        data="$RESULTS/lbfgs_${problem}_$ITEMS.bin"
+        for ls in zoom backtracking; do
+            one env POCL_DEVICES=pthread "$BENCH" --tool clvmap --problem $problem --linesearch $ls --items "$ITEMS"
+        done
+        one "$BENCH" --tool liblbfgs --problem $problem --items "$ITEMS"
+        if [ "${SKIP_PY:-0}" != 1 ]; then
+            for ls in zoom backtracking; do
+                one "$PY" tests/bench/lbfgs_ref.py --tool optax --problem $problem --linesearch $ls --data "$data"
+            done
+            one "$PY" tests/bench/lbfgs_ref.py --tool scipy --problem $problem --data "$data" --stride "$SCIPY_STRIDE"
+        fi
+    done
+    run=$((run + 1))
+done
+
+# ---- summary -------------------------------------------------------------------
+python3 - "$RAW" <<'EOF' | tee "$RESULTS/lbfgs_summary.txt"
+import statistics, sys
+
+rows = []
+for line in open(sys.argv[1]):
+    _, *fields = line.split()
+    rows.append(dict(f.split("=", 1) for f in fields))
+
+def pick(tool, problem, ls):
+    return [r for r in rows if r["tool"] == tool and r["problem"] == problem and r["linesearch"] == ls]
+
+def med(rs, key):
+    return statistics.median(float(r[key]) for r in rs)
+
+variants = [("clvmap", "zoom"), ("clvmap", "backtracking"), ("liblbfgs", "zoom"),
+            ("optax", "zoom"), ("optax", "backtracking"), ("scipy", "scipy")]
+print("\n%-9s %-12s %-12s %5s %10s %10s %8s %9s %9s %10s" % (
+    "tool", "line search", "problem", "runs", "median s", "min s", "cpu/s", "med iters", "mean evals", "converged"))
+T = {}
+for problem in ("rosenbrock", "logistic"):
+    for tool, ls in variants:
+        rs = pick(tool, problem, ls)
+        if not rs:
+            continue
+        t = med(rs, "seconds")
+        T[tool, ls, problem] = (t, med(rs, "iters_median"), rs[0])
+        name = {"liblbfgs": "More-Thuente", "scipy": "L-BFGS-B"}.get(tool, ls)
+        print("%-9s %-12s %-12s %5d %10.4f %10.4f %8.2f %9.0f %10.1f %5s/%s%s" % (
+            tool, name, problem, len(rs), t, min(float(r["seconds"]) for r in rs), med(rs, "cpu_seconds") / t,
+            med(rs, "iters_median"), med(rs, "evals_mean"), rs[0]["converged"], rs[0]["items"],
+            "  (time x%s from 1/%s of the items)" % (rs[0]["scale"], rs[0]["scale"]) if rs[0].get("scale", "1") != "1" else ""))
+
+print("\nratios of medians (target in brackets)")
+for problem in ("rosenbrock", "logistic"):
+    for ls in ("zoom", "backtracking"):
+        if ("clvmap", ls, problem) not in T:
+            continue
+        c = T["clvmap", ls, problem][0]
+        if ("optax", ls, problem) in T:
+            r = T["optax", ls, problem][0] / c
+            print("  %-10s %-12s optax jit(vmap) / clvmap   %7.1fx (>= 5x)   %s" % (problem, ls, r, "met" if r >= 5 else "MISSED"))
+        if ("scipy", "scipy", problem) in T:
+            r = T["scipy", "scipy", problem][0] / c
+            print("  %-10s %-12s scipy loop / clvmap        %7.1fx (>= 10x)  %s" % (problem, ls, r, "met" if r >= 10 else "MISSED"))
+        if ("liblbfgs", "zoom", problem) in T:
+            r = T["liblbfgs", "zoom", problem][0] / c
+            it = T["clvmap", ls, problem][1] / T["liblbfgs", "zoom", problem][1]
+            print("  %-10s %-12s liblbfgs loop / clvmap     %7.1fx           median iterations clvmap/liblbfgs %.2f "
+                  "(within 20%%: %s)" % (problem, ls, r, it, "met" if abs(it - 1) <= 0.2 else "MISSED"))
+    if ("clvmap", "zoom", problem) in T and ("clvmap", "backtracking", problem) in T:
+        print("  %-10s clvmap backtracking / zoom time %.2f" % (
+            problem, T["clvmap", "backtracking", problem][0] / T["clvmap", "zoom", problem][0]))
+EOF

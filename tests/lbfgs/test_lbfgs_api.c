@@ -1,0 +1,217 @@
+/* The L-BFGS header's contract outside the numbers:
+ *   1. the device code embedded in include/clvmap_lbfgs.h is exactly
+ *      kernels/lbfgs.cl (if not: ninja -C BUILD embed_lbfgs), and the
+ *      manual's example is exactly tests/lbfgs/manual_lbfgs.c;
+ *   2. bad inputs are refused with a status and a message naming the
+ *      problem: n = 0, m < 0, B = 0, NULL objective, both or neither kind
+ *      of objective, NULL x, c1 >= c2, ...; a kernel objective that does not
+ *      compile gives its build log with the file name and line;
+ *   3. a failing callback stops the run with its message;
+ *   4. every reason code has its own string; float32 items work. */
+#include "lbfgs_test.h"
+
+static char *read_file(const char *rel, size_t *size)
+{
+    const char *root = getenv("CLV_SOURCE_ROOT");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", root ? root : ".", rel);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        printf("FAIL: cannot open %s (set CLV_SOURCE_ROOT)\n", path);
+        return NULL;
+    }
+    char *buf = (char *)malloc(1 << 20);
+    *size = fread(buf, 1, (1 << 20) - 1, f);
+    fclose(f);
+    buf[*size] = '\0';
+    return buf;
+}
+
+static void check_embedded(void)
+{
+    size_t n, n_lines, at = 0;
+    char *file = read_file("kernels/lbfgs.cl", &n);
+    if (!file) { TU_CHECK(0, "kernels/lbfgs.cl unreadable"); return; }
+    const char *const *lines = clv_lbfgs_source_lines(&n_lines);
+    int same = 1;
+    for (size_t i = 0; i < n_lines && same; ++i) {
+        size_t len = strlen(lines[i]);
+        same = at + len <= n && memcmp(file + at, lines[i], len) == 0;
+        if (!same) printf("FAIL: embedded line %zu differs from kernels/lbfgs.cl: \"%s\"\n", i + 1, lines[i]);
+        at += len;
+    }
+    TU_CHECK(same && at == n, "embedded kernels/lbfgs.cl is stale: run ninja -C BUILD embed_lbfgs");
+    free(file);
+}
+
+/* The header's example (lines ' *   ...' from its #include to ' *   }')
+ * against tests/lbfgs/manual_lbfgs.c from its #include on. */
+static void check_manual(void)
+{
+    size_t hn, en;
+    char *header = read_file("include/clvmap_lbfgs.h", &hn), *example = read_file("tests/lbfgs/manual_lbfgs.c", &en);
+    char *begin = header ? strstr(header, " *   #include \"clvmap_lbfgs.h\"") : NULL;
+    char *end = begin ? strstr(begin, "\n *   }\n") : NULL;
+    char *ex = example ? strstr(example, "#include \"clvmap_lbfgs.h\"") : NULL;
+    int same = begin && end && ex;
+    if (same) end += strlen("\n *   }\n");
+    for (char *line = begin; same && line < end;) {
+        char *nl = strchr(line, '\n');
+        size_t prefix = strncmp(line, " *   ", 5) == 0 ? 5 : 2;
+        size_t len = (size_t)(nl - line) + 1 - prefix;
+        same = strncmp(ex, line + prefix, len) == 0;
+        if (!same) printf("FAIL: manual differs at: %.*s", (int)len, line + prefix);
+        ex += len;
+        line = nl + 1;
+    }
+    TU_CHECK(same && *ex == '\0', "the header's example and tests/lbfgs/manual_lbfgs.c differ");
+    free(header);
+    free(example);
+}
+
+static const char *quadratic =
+    "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
+    "                             ulong item, clv_lbfgs_data data) {\n"
+    "    clv_real f = 0;\n"
+    "    for (int i = 0; i < CLV_LBFGS_N; ++i) { g[i] = 2 * (x[i] - 3); f += (x[i] - 3) * (x[i] - 3); }\n"
+    "    return f;\n"
+    "}\n";
+
+/* clv_lbfgs_new must fail with status and a message containing `words`. */
+static void expect_refused(clv_mesh *m, size_t n, const clv_lbfgs_objective *obj, const clv_lbfgs_parameter *p,
+                           clv_status want, const char *words, const char *what)
+{
+    clv_lbfgs *s = NULL;
+    clv_status st = clv_lbfgs_new(&s, m, n, obj, p);
+    const char *msg = clv_lbfgs_message(s);
+    TU_CHECK(st == want && s && strstr(msg, words), "%s: status %s, message \"%s\" (wanted %s with \"%s\")", what,
+             clv_status_string(st), msg, clv_status_string(want), words);
+    printf("  refused %-26s -> %s\n", what, msg);
+    clv_lbfgs_free(s);
+}
+
+static void check_refusals(clv_mesh *m)
+{
+    clv_lbfgs_objective obj, both, none;
+    clv_lbfgs_parameter p;
+    memset(&obj, 0, sizeof obj);
+    obj.source = quadratic;
+    memset(&none, 0, sizeof none);
+    both = obj;
+    both.evaluate = (clv_lbfgs_evaluate_fn)1;
+    expect_refused(m, 0, &obj, NULL, CLV_ERROR_INVALID_ARGUMENT, "dimension n = 0", "n = 0");
+    expect_refused(m, 4, NULL, NULL, CLV_ERROR_INVALID_ARGUMENT, "objective is NULL", "NULL objective");
+    expect_refused(m, 4, &none, NULL, CLV_ERROR_INVALID_ARGUMENT, "neither", "empty objective");
+    expect_refused(m, 4, &both, NULL, CLV_ERROR_INVALID_ARGUMENT, "not both", "source and callback");
+    expect_refused(NULL, 4, &obj, NULL, CLV_ERROR_INVALID_ARGUMENT, "mesh is NULL", "NULL mesh");
+    memset(&p, 0, sizeof p);
+    p.m = -1;
+    expect_refused(m, 4, &obj, &p, CLV_ERROR_INVALID_ARGUMENT, "m must be", "m = -1");
+    memset(&p, 0, sizeof p);
+    p.ftol = 0.5;
+    p.wolfe = 0.4;
+    expect_refused(m, 4, &obj, &p, CLV_ERROR_INVALID_ARGUMENT, "ftol", "c1 = 0.5");
+    memset(&p, 0, sizeof p);
+    p.wolfe = 1.5;
+    expect_refused(m, 4, &obj, &p, CLV_ERROR_INVALID_ARGUMENT, "wolfe", "c2 = 1.5");
+    memset(&p, 0, sizeof p);
+    p.epsilon = -1;
+    expect_refused(m, 4, &obj, &p, CLV_ERROR_INVALID_ARGUMENT, "epsilon", "epsilon < 0");
+    memset(&p, 0, sizeof p);
+    p.linesearch = (clv_lbfgs_linesearch)7;
+    expect_refused(m, 4, &obj, &p, CLV_ERROR_INVALID_ARGUMENT, "linesearch", "unknown line search");
+    memset(&p, 0, sizeof p);
+    p.chunk = -2;
+    expect_refused(m, 4, &obj, &p, CLV_ERROR_INVALID_ARGUMENT, "chunk", "chunk < 0");
+    clv_lbfgs_objective broken = obj;
+    broken.source = "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
+                    "                             ulong item, clv_lbfgs_data data) {\n"
+                    "    return x[0] +;\n"
+                    "}\n";
+    broken.name = "broken.cl";
+    expect_refused(m, 4, &broken, NULL, CLV_ERROR_BUILD, "broken.cl:3", "a syntax error");
+    /* B = 0 and NULL x are refused by minimize */
+    clv_lbfgs *s = lt_solver(m, 4, quadratic, NULL, NULL, NULL, NULL, NULL);
+    double x[4] = { 0, 0, 0, 0 };
+    TU_CHECK(clv_lbfgs_minimize(s, 0, x, NULL, NULL, NULL) == CLV_ERROR_INVALID_ARGUMENT &&
+             strstr(clv_lbfgs_message(s), "n_items is 0"), "B = 0: %s", clv_lbfgs_message(s));
+    printf("  refused %-26s -> %s\n", "B = 0", clv_lbfgs_message(s));
+    TU_CHECK(clv_lbfgs_minimize(s, 1, NULL, NULL, NULL, NULL) == CLV_ERROR_INVALID_ARGUMENT &&
+             strstr(clv_lbfgs_message(s), "x is NULL"), "NULL x: %s", clv_lbfgs_message(s));
+    printf("  refused %-26s -> %s\n", "x = NULL", clv_lbfgs_message(s));
+    TU_CHECK(clv_lbfgs_minimize(s, 1, x, NULL, NULL, NULL) == CLV_OK && fabs(x[0] - 3) < 1e-6,
+             "a good run after refusals: x0 = %g (%s)", x[0], clv_lbfgs_message(s));
+    clv_lbfgs_free(s);
+    TU_CHECK(clv_lbfgs_minimize(NULL, 1, x, NULL, NULL, NULL) == CLV_ERROR_INVALID_ARGUMENT, "NULL solver");
+    clv_lbfgs_free(NULL);
+}
+
+static clv_status failing_callback(void *user, const clv_lbfgs_batch *b)
+{
+    (void)user;
+    snprintf(b->message, b->message_size, "the forward model is not ready (round %d)", b->round);
+    return CLV_ERROR_INVALID_ARGUMENT;
+}
+
+static void check_callback_failure(clv_mesh *m)
+{
+    clv_lbfgs_objective obj;
+    memset(&obj, 0, sizeof obj);
+    obj.evaluate = failing_callback;
+    clv_lbfgs *s = NULL;
+    TU_REQUIRE_OK(m, clv_lbfgs_new(&s, m, 3, &obj, NULL));
+    double x[6] = { 0 };
+    clv_status st = clv_lbfgs_minimize(s, 2, x, NULL, NULL, NULL);
+    TU_CHECK(st == CLV_ERROR_INVALID_ARGUMENT && strstr(clv_lbfgs_message(s), "not ready (round 1)"),
+             "callback failure: %s, %s", clv_status_string(st), clv_lbfgs_message(s));
+    printf("  callback failure -> %s\n", clv_lbfgs_message(s));
+    clv_lbfgs_free(s);
+}
+
+static void check_reasons(void)
+{
+    const int codes[] = { CLV_LBFGS_CONVERGENCE, CLV_LBFGS_STOP, CLV_LBFGS_ALREADY_MINIMIZED, CLV_LBFGSERR_CANCELED,
+                          CLV_LBFGSERR_MAXIMUMITERATION, CLV_LBFGSERR_MAXIMUMLINESEARCH, CLV_LBFGSERR_MINIMUMSTEP,
+                          CLV_LBFGSERR_MAXIMUMSTEP, CLV_LBFGSERR_WIDTHTOOSMALL, CLV_LBFGSERR_NONFINITE };
+    size_t n = sizeof codes / sizeof codes[0];
+    for (size_t i = 0; i < n; ++i) {
+        TU_CHECK(strcmp(clv_lbfgs_reason_string(codes[i]), "unknown reason") != 0, "code %d has no string", codes[i]);
+        for (size_t j = 0; j < i; ++j)
+            TU_CHECK(strcmp(clv_lbfgs_reason_string(codes[i]), clv_lbfgs_reason_string(codes[j])) != 0,
+                     "codes %d and %d share a string", codes[i], codes[j]);
+    }
+    TU_CHECK(strcmp(clv_lbfgs_reason_string(99), "unknown reason") == 0, "unknown code");
+}
+
+static void check_float32(clv_mesh *m)
+{
+    clv_lbfgs_parameter p;
+    memset(&p, 0, sizeof p);
+    p.float32 = 1;
+    p.epsilon = 1e-4;
+    clv_lbfgs *s = lt_solver(m, 4, quadratic, NULL, NULL, NULL, NULL, &p);
+    double x[8] = { 0, 1, 2, 3, -5, 5, 10, 0 }, fx[2];
+    int reason[2];
+    clv_lbfgs_items out;
+    memset(&out, 0, sizeof out);
+    out.fx = fx;
+    out.reason = reason;
+    TU_CHECK(clv_lbfgs_minimize(s, 2, x, &out, NULL, NULL) == CLV_OK, "float32: %s", clv_lbfgs_message(s));
+    for (int i = 0; i < 8; ++i) TU_CHECK(fabs(x[i] - 3) < 1e-3, "float32: x[%d] = %g", i, x[i]);
+    TU_CHECK(reason[0] >= 0 && reason[1] >= 0, "float32 reasons %d %d", reason[0], reason[1]);
+    clv_lbfgs_free(s);
+}
+
+int main(void)
+{
+    check_embedded();
+    check_manual();
+    check_reasons();
+    clv_mesh *m = tu_open(1, NULL);
+    if (!m) return 77;
+    check_refusals(m);
+    check_callback_failure(m);
+    check_float32(m);
+    clv_mesh_close(m);
+    return tu_summary();
+}

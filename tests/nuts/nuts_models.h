@@ -1,0 +1,330 @@
+/* Models shared by the NUTS tests, examples/nuts.c and tests/bench/nuts_bench.c:
+ * OpenCL C log densities with hand-written gradients, their data (made here
+ * from a fixed seed, so every program and tests/bench/nuts_ref.py see the
+ * same numbers: nuts_bench --dump-data writes them out), and exact
+ * references where the posterior is known in closed form or by quadrature.
+ *
+ *   normal         the BlackJAX multiple-chains how-to: 1000 draws of
+ *                  N(10, 20^2); parameters (loc, log_scale), flat priors on
+ *                  loc and scale (the how-to's log Jacobian): a conjugate
+ *                  posterior (Student-t loc, inverse-gamma scale^2).
+ *   gauss          a D-d correlated Gaussian (default D = 100): scales
+ *                  exp(linspace(-1, 1)), AR(1) correlation 0.9, dense
+ *                  precision matrix as the data.
+ *   eight_schools  non-centred (Rubin 1981; Stan's and posteriordb's
+ *                  eight_schools_noncentered): mu ~ N(0, 5), tau ~ C+(0, 5),
+ *                  theta_tilde ~ N(0, 1); parameters (mu, log tau, theta_tilde).
+ *   logistic       logistic regression, 1000 rows, intercept + 9 N(0,1)
+ *                  features, beta ~ N(0, 1) prior, labels drawn from fixed betas.
+ *   funnel         Neal's funnel, centred: v ~ N(0, 3), x_i ~ N(0, exp(v/2)), 9 x's. */
+#ifndef NUTS_MODELS_H
+#define NUTS_MODELS_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct nuts_model_def {
+    char name[32];
+    const char *source;
+    int dim;
+    double *data;          /* malloc'ed; free with nuts_model_free */
+    size_t n_data;
+    char options[128];
+    char **names;          /* dim parameter names (CmdStan style) */
+} nuts_model_def;
+
+/* ---- deterministic host random numbers (splitmix64 + Box-Muller) ---------- */
+
+static inline uint64_t nuts_models_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static inline double nuts_models_uniform(uint64_t *s)
+{
+    return ((double)(nuts_models_next(s) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+static inline double nuts_models_normal(uint64_t *s)
+{
+    double u1 = nuts_models_uniform(s), u2 = nuts_models_uniform(s);
+    return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* ---- sources ---------------------------------------------------------------- */
+
+static const char *nuts_models_normal_src =
+    "clv_real logdensity(__global const clv_real *x, __global clv_real *grad,\n"
+    "                    __global const clv_real *y) {\n"
+    "    const clv_real loc = x[0], log_scale = x[1];\n"
+    "    const clv_real inv_var = exp(-2 * log_scale);\n"
+    "    clv_real lp = 0, g_loc = 0, g_ls = 0;\n"
+    "    for (int i = 0; i < N_OBS; ++i) {\n"
+    "        const clv_real d = y[i] - loc, q = d * d * inv_var;\n"
+    "        lp -= 0.5 * q;\n"
+    "        g_loc += d;\n"
+    "        g_ls += q;\n"
+    "    }\n"
+    "    lp -= N_OBS * log_scale;\n"
+    "    lp += log_scale;                        /* log Jacobian of scale = exp(log_scale) */\n"
+    "    grad[0] = g_loc * inv_var;\n"
+    "    grad[1] = g_ls - N_OBS + 1;\n"
+    "    return lp;\n"
+    "}\n";
+
+static const char *nuts_models_gauss_src =
+    "clv_real logdensity(__global const clv_real *x, __global clv_real *grad,\n"
+    "                    __global const clv_real *precision) {\n"
+    "    clv_real lp = 0;\n"
+    "    for (int i = 0; i < CLV_NUTS_DIM; ++i) {\n"
+    "        __global const clv_real *row = precision + i * CLV_NUTS_DIM;\n"
+    "        clv_real px = 0;\n"
+    "        for (int j = 0; j < CLV_NUTS_DIM; ++j) px += row[j] * x[j];\n"
+    "        grad[i] = -px;\n"
+    "        lp -= 0.5 * x[i] * px;\n"
+    "    }\n"
+    "    return lp;\n"
+    "}\n";
+
+static const char *nuts_models_schools_src =
+    "clv_real logdensity(__global const clv_real *x, __global clv_real *grad,\n"
+    "                    __global const clv_real *data) {   /* y[8], sigma[8] */\n"
+    "    const clv_real mu = x[0], log_tau = x[1], tau = exp(log_tau);\n"
+    "    clv_real lp = -mu * mu / 50 - log1p(tau * tau / 25) + log_tau;\n"
+    "    clv_real g_mu = -mu / 25, g_tau = -2 * tau / 25 / (1 + tau * tau / 25);\n"
+    "    for (int j = 0; j < 8; ++j) {\n"
+    "        const clv_real tt = x[2 + j], s = data[8 + j];\n"
+    "        const clv_real r = (data[j] - mu - tau * tt) / (s * s);\n"
+    "        lp -= 0.5 * tt * tt + 0.5 * r * r * s * s;\n"
+    "        g_mu += r;\n"
+    "        g_tau += r * tt;\n"
+    "        grad[2 + j] = -tt + tau * r;\n"
+    "    }\n"
+    "    grad[0] = g_mu;\n"
+    "    grad[1] = tau * g_tau + 1;\n"
+    "    return lp;\n"
+    "}\n";
+
+static const char *nuts_models_logistic_src =
+    "clv_real logdensity(__global const clv_real *beta, __global clv_real *grad,\n"
+    "                    __global const clv_real *data) {   /* X[N_OBS][DIM], then y[N_OBS] */\n"
+    "    clv_real lp = 0;\n"
+    "    for (int k = 0; k < CLV_NUTS_DIM; ++k) {\n"
+    "        lp -= 0.5 * beta[k] * beta[k];\n"
+    "        grad[k] = -beta[k];\n"
+    "    }\n"
+    "    __global const clv_real *y = data + N_OBS * CLV_NUTS_DIM;\n"
+    "    for (int i = 0; i < N_OBS; ++i) {\n"
+    "        __global const clv_real *row = data + i * CLV_NUTS_DIM;\n"
+    "        clv_real eta = 0;\n"
+    "        for (int k = 0; k < CLV_NUTS_DIM; ++k) eta += row[k] * beta[k];\n"
+    "        /* y eta - log(1 + e^eta), stably; d/d eta = y - sigmoid(eta) */\n"
+    "        const clv_real softplus = fmax(eta, (clv_real)0) + log1p(exp(-fabs(eta)));\n"
+    "        lp += y[i] * eta - softplus;\n"
+    "        const clv_real resid = y[i] - 1 / (1 + exp(-eta));\n"
+    "        for (int k = 0; k < CLV_NUTS_DIM; ++k) grad[k] += resid * row[k];\n"
+    "    }\n"
+    "    return lp;\n"
+    "}\n";
+
+static const char *nuts_models_funnel_src =
+    "clv_real logdensity(__global const clv_real *x, __global clv_real *grad,\n"
+    "                    __global const clv_real *data) {\n"
+    "    const clv_real v = x[0], e = exp(-v);\n"
+    "    clv_real lp = -v * v / 18 - 0.5 * (CLV_NUTS_DIM - 1) * v, ss = 0;\n"
+    "    for (int i = 1; i < CLV_NUTS_DIM; ++i) {\n"
+    "        ss += x[i] * x[i];\n"
+    "        grad[i] = -x[i] * e;\n"
+    "    }\n"
+    "    lp -= 0.5 * ss * e;\n"
+    "    grad[0] = -v / 9 - 0.5 * (CLV_NUTS_DIM - 1) + 0.5 * ss * e;\n"
+    "    return lp;\n"
+    "}\n";
+
+/* ---- data ------------------------------------------------------------------- */
+
+static const double nuts_models_schools_y[8] = { 28, 8, -3, 7, -1, 1, 18, 12 };
+static const double nuts_models_schools_sigma[8] = { 15, 10, 16, 11, 9, 11, 10, 18 };
+
+static inline void nuts_model_free(nuts_model_def *m)
+{
+    if (m->names)
+        for (int k = 0; k < m->dim; ++k) free(m->names[k]);
+    free(m->names);
+    free(m->data);
+    memset(m, 0, sizeof *m);
+}
+
+static inline void nuts_models_name(nuts_model_def *m, int k, const char *fmt, int index)
+{
+    m->names[k] = (char *)malloc(32);
+    snprintf(m->names[k], 32, fmt, index);
+}
+
+/* Gauss: scales exp(linspace(-1, 1)), R_ij = 0.9^|i-j|; the data is the
+ * precision S^-1 R^-1 S^-1, R^-1 tridiagonal (AR(1)). */
+static inline void nuts_models_gauss_data(nuts_model_def *m, int d)
+{
+    const double rho = 0.9, c = 1 / (1 - rho * rho);
+    m->n_data = (size_t)d * d;
+    m->data = (double *)calloc(m->n_data, sizeof(double));
+    for (int i = 0; i < d; ++i) {
+        double si = exp(d > 1 ? -1 + 2.0 * i / (d - 1) : 0);
+        for (int j = i - 1; j <= i + 1; ++j) {
+            if (j < 0 || j >= d) continue;
+            double sj = exp(d > 1 ? -1 + 2.0 * j / (d - 1) : 0);
+            double r = i != j ? -rho * c : (i == 0 || i == d - 1 ? c : (1 + rho * rho) * c);
+            m->data[(size_t)i * d + j] = r / (si * sj);
+        }
+    }
+}
+
+/* The Gauss model's exact variance of coordinate k. */
+static inline double nuts_models_gauss_var(int d, int k)
+{
+    double s = exp(d > 1 ? -1 + 2.0 * k / (d - 1) : 0);
+    return s * s;
+}
+
+static inline void nuts_models_logistic_data(nuts_model_def *m, int n, int d)
+{
+    uint64_t s = 20261122;
+    m->n_data = (size_t)n * (d + 1);
+    m->data = (double *)calloc(m->n_data, sizeof(double));
+    for (int i = 0; i < n; ++i) {
+        double eta = 0;
+        for (int k = 0; k < d; ++k) {
+            double v = k == 0 ? 1 : nuts_models_normal(&s);
+            double beta = k == 0 ? -0.5 : 1.5 * cos(k);   /* the true coefficients */
+            m->data[(size_t)i * d + k] = v;
+            eta += v * beta;
+        }
+        m->data[(size_t)n * d + i] = nuts_models_uniform(&s) < 1 / (1 + exp(-eta)) ? 1 : 0;
+    }
+}
+
+/* Fill m for a model name; dim only matters for gauss (0: 100). 0 on an
+ * unknown name. */
+static inline int nuts_model_make(const char *name, int dim, nuts_model_def *m)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", name);
+    if (strcmp(name, "normal") == 0) {
+        uint64_t s = 20261121;
+        m->source = nuts_models_normal_src;
+        m->dim = 2;
+        m->n_data = 1000;
+        m->data = (double *)calloc(m->n_data, sizeof(double));
+        for (size_t i = 0; i < m->n_data; ++i) m->data[i] = 10 + 20 * nuts_models_normal(&s);
+        snprintf(m->options, sizeof m->options, "-DN_OBS=%zu", m->n_data);
+    } else if (strcmp(name, "gauss") == 0) {
+        m->source = nuts_models_gauss_src;
+        m->dim = dim > 0 ? dim : 100;
+        nuts_models_gauss_data(m, m->dim);
+    } else if (strcmp(name, "eight_schools") == 0) {
+        m->source = nuts_models_schools_src;
+        m->dim = 10;
+        m->n_data = 16;
+        m->data = (double *)calloc(16, sizeof(double));
+        memcpy(m->data, nuts_models_schools_y, sizeof nuts_models_schools_y);
+        memcpy(m->data + 8, nuts_models_schools_sigma, sizeof nuts_models_schools_sigma);
+    } else if (strcmp(name, "logistic") == 0) {
+        m->source = nuts_models_logistic_src;
+        m->dim = 10;
+        nuts_models_logistic_data(m, 1000, m->dim);
+        snprintf(m->options, sizeof m->options, "-DN_OBS=1000");
+    } else if (strcmp(name, "funnel") == 0) {
+        m->source = nuts_models_funnel_src;
+        m->dim = 10;
+    } else {
+        return 0;
+    }
+    m->names = (char **)calloc((size_t)m->dim, sizeof(char *));
+    for (int k = 0; k < m->dim; ++k) {
+        if (strcmp(name, "normal") == 0) nuts_models_name(m, k, k == 0 ? "loc" : "log_scale", 0);
+        else if (strcmp(name, "eight_schools") == 0 && k < 2) nuts_models_name(m, k, k == 0 ? "mu" : "log_tau", 0);
+        else if (strcmp(name, "eight_schools") == 0) nuts_models_name(m, k, "theta_tilde.%d", k - 1);
+        else if (strcmp(name, "funnel") == 0 && k == 0) nuts_models_name(m, k, "v", 0);
+        else if (strcmp(name, "funnel") == 0) nuts_models_name(m, k, "x.%d", k);
+        else nuts_models_name(m, k, strcmp(name, "logistic") == 0 ? "beta.%d" : "x.%d", k + 1);
+    }
+    return 1;
+}
+
+/* ---- exact references --------------------------------------------------------- */
+
+/* Digamma and trigamma by recurrence to x >= 6 and the asymptotic series. */
+static inline double nuts_models_digamma(double x)
+{
+    double r = 0;
+    for (; x < 6; x += 1) r -= 1 / x;
+    double f = 1 / (x * x);
+    return r + log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252 - f / 240)));
+}
+
+static inline double nuts_models_trigamma(double x)
+{
+    double r = 0;
+    for (; x < 6; x += 1) r += 1 / (x * x);
+    double f = 1 / (x * x);
+    return r + 1 / x + f / 2 + f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f / 30)));
+}
+
+/* The normal model's posterior: with S = sum (y - ybar)^2 and n
+ * observations, p(loc, s) ∝ s^-n exp(-(S + n (loc - ybar)^2) / (2 s^2)), so
+ * loc is Student-t with n - 2 degrees of freedom, mean ybar, variance
+ * S / (n (n - 4)); s^2 ~ InvGamma(n/2 - 1, S/2), hence log s has mean
+ * (log(S/2) - digamma(a)) / 2 and variance trigamma(a) / 4. */
+static inline void nuts_models_normal_reference(const nuts_model_def *m, double mean[2], double var[2])
+{
+    double n = (double)m->n_data, ybar = 0, ss = 0;
+    for (size_t i = 0; i < m->n_data; ++i) ybar += m->data[i] / n;
+    for (size_t i = 0; i < m->n_data; ++i) ss += (m->data[i] - ybar) * (m->data[i] - ybar);
+    double a = n / 2 - 1;
+    mean[0] = ybar;
+    var[0] = ss / (n * (n - 4));
+    mean[1] = 0.5 * (log(ss / 2) - nuts_models_digamma(a));
+    var[1] = 0.25 * nuts_models_trigamma(a);
+}
+
+/* Eight schools by quadrature: theta integrated out analytically,
+ * p(mu, tau | y) ∝ N(mu | 0, 5) C+(tau | 0, 5) prod_j N(y_j | mu, sigma_j^2 + tau^2);
+ * E[mu], E[tau], and E[theta_j] = E[(y_j / s_j^2 + mu / tau^2) / (1 / s_j^2 + 1 / tau^2)]
+ * (Gelman et al., BDA3, section 5.4), on a midpoint grid. Outputs mean[10]
+ * in the model's order except that mean[1] is E[tau] and mean[2..9] E[theta_j]. */
+static inline void nuts_models_schools_reference(double mean[10])
+{
+    const int n_mu = 1200, n_tau = 1200;
+    const double mu_lo = -40, mu_hi = 50, tau_hi = 150;
+    double total = 0, acc[10] = { 0 };
+    for (int b = 0; b < n_tau; ++b) {
+        double u = (b + 0.5) / n_tau, tau = tau_hi * u * u, w_tau = 2 * tau_hi * u; /* tau = hi u^2 */
+        for (int a = 0; a < n_mu; ++a) {
+            double mu = mu_lo + (mu_hi - mu_lo) * (a + 0.5) / n_mu;
+            double lp = -mu * mu / 50 - log1p(tau * tau / 25);
+            for (int j = 0; j < 8; ++j) {
+                double v = nuts_models_schools_sigma[j] * nuts_models_schools_sigma[j] + tau * tau;
+                double d = nuts_models_schools_y[j] - mu;
+                lp -= 0.5 * (log(v) + d * d / v);
+            }
+            double w = exp(lp + 40) * w_tau;
+            total += w;
+            acc[0] += w * mu;
+            acc[1] += w * tau;
+            for (int j = 0; j < 8; ++j) {
+                double p_s = 1 / (nuts_models_schools_sigma[j] * nuts_models_schools_sigma[j]);
+                double p_t = 1 / (tau * tau);
+                acc[2 + j] += w * (nuts_models_schools_y[j] * p_s + mu * p_t) / (p_s + p_t);
+            }
+        }
+    }
+    for (int k = 0; k < 10; ++k) mean[k] = acc[k] / total;
+}
+
+#endif
