@@ -197,7 +197,7 @@ static void make_problem(survey *s)
     for (int a = 0; a < o->n_lambda; ++a)
         for (int b = 0; b < o->n_width; ++b) {
             size_t it = (size_t)a * o->n_width + b;
-            s->lambda[it] = pow(10.0, 0.0 + 4.0 * a / (o->n_lambda > 1 ? o->n_lambda - 1 : 1));
+            s->lambda[it] = pow(10.0, 2.0 + 5.0 * a / (o->n_lambda > 1 ? o->n_lambda - 1 : 1));
             s->theta[it] = side * (0.15 + 0.45 * b / (o->n_width > 1 ? o->n_width - 1 : 1));
             add_gaussian(s->prior + it * s->npix, side, 0.5 * side, 0.5 * side, s->theta[it], 1.0);
         }

@@ -1727,6 +1727,7 @@ typedef struct clv__launch {
     size_t local_size;
     cl_mem *scratch;        /* one per scratch argument */
     size_t scratch_bytes;   /* all scratch buffers together */
+    clv_dtype real;         /* the program's clv_real, for clv_real() arguments */
     cl_event events[CLV__LAUNCH_WINDOW]; /* the window's launches, in order */
     size_t event_first[CLV__LAUNCH_WINDOW], event_end[CLV__LAUNCH_WINDOW];
     int n_events;
@@ -1844,8 +1845,21 @@ static inline cl_int clv__set_hidden_args(cl_kernel k, cl_ulong chunk_end, cl_ul
     return err;
 }
 
-/* The user's arguments on one device; the kernel's real type decides how a
- * clv_real is passed. */
+/* A clv_real() argument as the parameter's type: float or double by name,
+ * the program's clv_real for a typedef such as clv_real (drivers may accept
+ * either size for a typedef, so the size cannot be probed). */
+static inline cl_int clv__set_real_arg(cl_kernel k, cl_uint index, double value, clv_dtype real)
+{
+    clv__param pi;
+    clv__param_info(k, index, &pi);
+    int is_double = real == CLV_F64;
+    if (pi.known && strcmp(pi.type, "double") == 0) is_double = 1;
+    if (pi.known && strcmp(pi.type, "float") == 0) is_double = 0;
+    float f = (float)value;
+    return is_double ? clSetKernelArg(k, index, sizeof value, &value) : clSetKernelArg(k, index, sizeof f, &f);
+}
+
+/* The user's arguments on one device. */
 static inline cl_int clv__set_user_args(cl_kernel k, int device, const clv__launch *l, const clv_arg *args,
                                         int n_args)
 {
@@ -1861,11 +1875,8 @@ static inline cl_int clv__set_user_args(cl_kernel k, int device, const clv__laun
             err = clSetKernelArg(k, index, a->bytes, NULL);
         else if (a->kind == CLV_ARG_VALUE)
             err = clSetKernelArg(k, index, a->bytes, &a->value);
-        else {
-            float f = (float)a->value.d;
-            err = clSetKernelArg(k, index, sizeof(double), &a->value.d);
-            if (err != CL_SUCCESS) err = clSetKernelArg(k, index, sizeof f, &f);
-        }
+        else
+            err = clv__set_real_arg(k, index, a->value.d, l->real);
     }
     return err;
 }
@@ -1970,6 +1981,7 @@ static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const c
         l->first = l->next = first[d];
         l->end = first[d] + count[d];
         l->scratch_bytes = per_item;
+        l->real = p->real;
         if (count[d] == 0) continue;
         if (o->chunk == CLV_CHUNK_AUTO) l->chunk = clv__auto_chunk(&m->devices[d], count[d], per_item, largest);
         else if (o->chunk == CLV_CHUNK_NONE || (size_t)o->chunk > count[d]) l->chunk = count[d];

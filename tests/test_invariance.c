@@ -41,6 +41,11 @@ static const char *source =
     "        barrier(CLK_LOCAL_MEM_FENCE);\n"
     "    }\n"
     "    if (lid == 0) out[clv_local()] = part[0];\n"
+    "}\n"
+    "/* scalar arguments arrive exactly, whatever clv_real is */\n"
+    "__kernel void echo(CLV_ITEMS, __global clv_real *out, const clv_real a, const float b, const int c) {\n"
+    "    CLV_GUARD();\n"
+    "    out[3 * clv_local()] = a; out[3 * clv_local() + 1] = b; out[3 * clv_local() + 2] = c;\n"
     "}\n";
 
 typedef struct mesh_case {
@@ -140,6 +145,28 @@ static clv_program *build(clv_mesh *m, clv_dtype real)
     return p;
 }
 
+/* clv_real() to a clv_real parameter, clv_float and clv_int next to it. */
+static void check_scalar_args(clv_mesh *m, clv_program *p, clv_dtype real)
+{
+    clv_array *out;
+    double got[3 * 5];
+    float got32[3 * 5];
+    TU_REQUIRE_OK(m, clv_array_new(&out, m, real, 5, 3, CLV_SHARDED));
+    TU_REQUIRE_OK(m, CLV_MAP(p, "echo", 5, NULL, clv_out(out), clv_real(-4.43), clv_float(2.5f), clv_int(-7)));
+    if (real == CLV_F32) {
+        TU_REQUIRE_OK(m, clv_array_read(out, got32));
+        for (int i = 0; i < 15; ++i) got[i] = got32[i];
+    } else {
+        TU_REQUIRE_OK(m, clv_array_read(out, got));
+    }
+    double want_a = real == CLV_F32 ? (double)(float)-4.43 : -4.43;
+    for (int i = 0; i < 5; ++i)
+        TU_CHECK(got[3 * i] == want_a && got[3 * i + 1] == 2.5 && got[3 * i + 2] == -7.0,
+                 "%s: scalar arguments arrived as %.17g %g %g", real == CLV_F32 ? "f32" : "f64", got[3 * i],
+                 got[3 * i + 1], got[3 * i + 2]);
+    clv_array_free(out);
+}
+
 int main(void)
 {
     unsigned long long seed = tu_seed(), st = seed;
@@ -178,6 +205,7 @@ int main(void)
             continue;
         }
         clv_program *ref_prog = build(ref_mesh, reals[r]);
+        check_scalar_args(ref_mesh, ref_prog, reals[r]);
         for (int si = 0; si < n_sizes; ++si) {
             size_t n = sizes[si];
             outputs ref;
