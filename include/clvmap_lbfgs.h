@@ -9,7 +9,9 @@
  *   searches (a vmapped zoom line search runs every iteration to the batch's
  *   worst item). Each item stops on its own with a reason code, as in
  *   liblbfgs; finished items are dropped from later launches (the working
- *   set is compacted), so the work shrinks as items converge. The batch is
+ *   set is compacted once half of its rows have finished for a callback
+ *   objective, three quarters for a kernel objective, whose finished rows
+ *   cost almost nothing), so the work shrinks as items converge. The batch is
  *   sharded over the mesh's devices and may be solved `chunk` items at a time
  *   (jax.lax.map(batch_size=chunk)); the minima are bitwise identical
  *   whatever the chunk and the device split.
@@ -86,7 +88,8 @@
  *   (no limit), linesearch strong Wolfe, max_linesearch 40, ftol (c1) 1e-4,
  *   wolfe (c2) 0.9, min_step 1e-20, max_step 1e20 — liblbfgs's meanings
  *   (liblbfgs's m is 6; 10 is optax's). Negative values and c1 >= c2 are
- *   refused. Batching: chunk (items resident at once), float32, no_compaction.
+ *   refused. Batching: chunk (items resident at once), float32,
+ *   no_compaction, iterations_per_launch (kernel objectives).
  *
  * THE ALGORITHM (and where each piece comes from)
  *   Direction: two-loop recursion (Nocedal & Wright, Alg. 7.4), H0 = gamma I
@@ -199,6 +202,9 @@ typedef struct clv_lbfgs_parameter {
     int float32;        /* nonzero: items in float (for devices without fp64) */
     int no_compaction;  /* nonzero: keep finished items in the launches (for
                            comparisons; results are the same) */
+    int iterations_per_launch; /* kernel objectives: iterations of every item per
+                           launch, and so per progress report (0: 1); more saves
+                           host round trips, results are the same */
 } clv_lbfgs_parameter;
 
 /* The parameters with every default applied (what a solver uses). */
@@ -320,8 +326,13 @@ extern "C" {
 #define CLV_LBFGS__N_SCALARS 32
 /* Reason code of an item still running (LB_RUNNING in kernels/lbfgs.cl). */
 #define CLV_LBFGS__RUNNING 3
-/* Compact when at most this fraction of the working set still runs. */
-#define CLV_LBFGS__COMPACT_FRACTION 0.75
+/* Compact when at most this fraction of the working set still runs. A
+ * callback pays for every row (a GEMM over the batch), a kernel objective
+ * next to nothing for a finished row (it returns at once), while a
+ * compaction copies the whole state through the host: so callbacks compact
+ * early, kernel objectives late. */
+#define CLV_LBFGS__COMPACT_CALLBACK 0.5
+#define CLV_LBFGS__COMPACT_KERNEL 0.25
 
 struct clv_lbfgs {
     clv_mesh *mesh;
@@ -376,6 +387,7 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         " *   CLV_LBFGS_EPSILON, CLV_LBFGS_DELTA, CLV_LBFGS_FTOL (c1), CLV_LBFGS_WOLFE (c2),\n",
         " *   CLV_LBFGS_MIN_STEP, CLV_LBFGS_MAX_STEP, CLV_LBFGS_MAX_ITERATIONS (0: none),\n",
         " *   CLV_LBFGS_MAX_LINESEARCH, CLV_LBFGS_ZOOM (0 backtracking, 1 strong Wolfe),\n",
+        " *   CLV_LBFGS_ITERATIONS_PER_LAUNCH (kernel objectives),\n",
         " *   CLV_LBFGS_DOUBLE (1 when clv_real is double; the real-valued ones are\n",
         " *   literals of that precision)\n",
         " * With CLV_LBFGS_KERNEL_OBJECTIVE the user's source follows this file and\n",
@@ -865,8 +877,9 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g, ulong item,\n",
         "                             clv_lbfgs_data data);\n",
         "\n",
-        "/* One L-BFGS iteration of every running item in one launch: evaluate and\n",
-        " * advance until the item accepts a step or ends. */\n",
+        "/* L-BFGS iterations of every running item in one launch: evaluate and\n",
+        " * advance until the item has accepted CLV_LBFGS_ITERATIONS_PER_LAUNCH steps\n",
+        " * or ended. */\n",
         "__kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *xt,\n",
         "                                __global CLV_REAL *gt, __global CLV_REAL *ft, __global CLV_REAL *summary,\n",
         "                                __global const int *index, __global const CLV_REAL *r0,\n",
@@ -885,12 +898,16 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    __global clv_real *x = xt + row * CLV_LBFGS__N, *g = gt + row * CLV_LBFGS__N;\n",
         "    const ulong item = (ulong)index[row];\n",
         "    __global const clv_real *sc = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;\n",
-        "    /* at most one line search's worth of evaluations plus a re-evaluation */\n",
-        "    for (int e = 0; e < CLV_LBFGS_MAX_LINESEARCH + 2; ++e) {\n",
+        "    /* CLV_LBFGS_ITERATIONS_PER_LAUNCH iterations, each at most a line\n",
+        "     * search's worth of evaluations plus a re-evaluation */\n",
+        "    int iterations = 0;\n",
+        "    for (int e = 0; e < CLV_LBFGS_ITERATIONS_PER_LAUNCH * (CLV_LBFGS_MAX_LINESEARCH + 2); ++e) {\n",
         "        if (sc[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_DONE)) break;\n",
         "        const clv_real f = clv_lbfgs_objective(x, g, item, data);\n",
         "        ft[row] = f;\n",
-        "        if (clv_lbfgs__advance(state, row, x, g, f) != CLV_LBFGS__TRIAL) break;\n",
+        "        const int what = clv_lbfgs__advance(state, row, x, g, f);\n",
+        "        if (what == CLV_LBFGS__FINISHED) break;\n",
+        "        if (what == CLV_LBFGS__ITERATED && ++iterations == CLV_LBFGS_ITERATIONS_PER_LAUNCH) break;\n",
         "    }\n",
         "    clv_lbfgs__summary(state, row, summary);\n",
         "}\n",
@@ -960,6 +977,7 @@ static inline clv_lbfgs_parameter clv_lbfgs_parameter_resolve(const clv_lbfgs_pa
     if (p.wolfe == 0) p.wolfe = 0.9;
     if (p.min_step == 0) p.min_step = 1e-20;
     if (p.max_step == 0) p.max_step = 1e20;
+    if (p.iterations_per_launch == 0) p.iterations_per_launch = 1;
     return p;
 }
 
@@ -980,6 +998,8 @@ static inline clv_status clv_lbfgs__check_parameter(clv_lbfgs *s, const clv_lbfg
     else if (!(p->min_step > 0)) bad = "min_step must be > 0";
     else if (!(p->max_step > p->min_step) || !isfinite(p->max_step)) bad = "max_step must be finite and > min_step";
     else if (p->chunk < 0) bad = "chunk must be >= 0 (0: the whole batch at once)";
+    else if (p->iterations_per_launch < 1 || p->iterations_per_launch > 1000)
+        bad = "iterations_per_launch must be 1..1000 (0: 1)";
     if (bad) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: %s", bad);
     return CLV_OK;
 }
@@ -1019,9 +1039,10 @@ static inline clv_status clv_lbfgs__options(clv_lbfgs *s, char *opt, size_t size
                      "-DCLV_LBFGS_N=%lu -DCLV_LBFGS_M=%d -DCLV_LBFGS_PAST=%d -DCLV_LBFGS_EPSILON=%s "
                      "-DCLV_LBFGS_DELTA=%s -DCLV_LBFGS_FTOL=%s -DCLV_LBFGS_WOLFE=%s -DCLV_LBFGS_MIN_STEP=%s "
                      "-DCLV_LBFGS_MAX_STEP=%s -DCLV_LBFGS_MAX_ITERATIONS=%d -DCLV_LBFGS_MAX_LINESEARCH=%d "
-                     "-DCLV_LBFGS_ZOOM=%d -DCLV_LBFGS_DOUBLE=%d%s %s",
+                     "-DCLV_LBFGS_ZOOM=%d -DCLV_LBFGS_DOUBLE=%d -DCLV_LBFGS_ITERATIONS_PER_LAUNCH=%d%s %s",
                      (unsigned long)s->n, p->m, p->past, eps, delta, ftol, wolfe, lo, hi, p->max_iterations,
                      p->max_linesearch, p->linesearch == CLV_LBFGS_LINESEARCH_STRONG_WOLFE, !p->float32,
+                     p->iterations_per_launch,
                      s->objective.source ? " -DCLV_LBFGS_KERNEL_OBJECTIVE" : "",
                      s->objective.options ? s->objective.options : "");
     if (w < 0 || (size_t)w >= size)
@@ -1408,7 +1429,8 @@ static inline clv_status clv_lbfgs__solve_chunk(clv_lbfgs *s, size_t first, size
         size_t running = clv_lbfgs__scan(s, &w, r);
         if (clv_lbfgs__report(progress, user, r, &w, running, round)) *canceled = 1;
         if (running == 0 || *canceled) break;
-        if (!s->param.no_compaction && (double)running <= CLV_LBFGS__COMPACT_FRACTION * (double)w.count)
+        double fraction = s->objective.evaluate ? CLV_LBFGS__COMPACT_CALLBACK : CLV_LBFGS__COMPACT_KERNEL;
+        if (!s->param.no_compaction && (double)running <= fraction * (double)w.count)
             st = clv_lbfgs__compact(s, &w, r, running);
     }
     if (st == CLV_OK) st = clv_lbfgs__harvest(s, &w, r, *canceled, NULL, NULL);

@@ -26,6 +26,7 @@
  *   CLV_LBFGS_EPSILON, CLV_LBFGS_DELTA, CLV_LBFGS_FTOL (c1), CLV_LBFGS_WOLFE (c2),
  *   CLV_LBFGS_MIN_STEP, CLV_LBFGS_MAX_STEP, CLV_LBFGS_MAX_ITERATIONS (0: none),
  *   CLV_LBFGS_MAX_LINESEARCH, CLV_LBFGS_ZOOM (0 backtracking, 1 strong Wolfe),
+ *   CLV_LBFGS_ITERATIONS_PER_LAUNCH (kernel objectives),
  *   CLV_LBFGS_DOUBLE (1 when clv_real is double; the real-valued ones are
  *   literals of that precision)
  * With CLV_LBFGS_KERNEL_OBJECTIVE the user's source follows this file and
@@ -515,8 +516,9 @@ typedef struct clv_lbfgs_data {
 clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g, ulong item,
                              clv_lbfgs_data data);
 
-/* One L-BFGS iteration of every running item in one launch: evaluate and
- * advance until the item accepts a step or ends. */
+/* L-BFGS iterations of every running item in one launch: evaluate and
+ * advance until the item has accepted CLV_LBFGS_ITERATIONS_PER_LAUNCH steps
+ * or ended. */
 __kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *xt,
                                 __global CLV_REAL *gt, __global CLV_REAL *ft, __global CLV_REAL *summary,
                                 __global const int *index, __global const CLV_REAL *r0,
@@ -535,12 +537,16 @@ __kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CL
     __global clv_real *x = xt + row * CLV_LBFGS__N, *g = gt + row * CLV_LBFGS__N;
     const ulong item = (ulong)index[row];
     __global const clv_real *sc = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;
-    /* at most one line search's worth of evaluations plus a re-evaluation */
-    for (int e = 0; e < CLV_LBFGS_MAX_LINESEARCH + 2; ++e) {
+    /* CLV_LBFGS_ITERATIONS_PER_LAUNCH iterations, each at most a line
+     * search's worth of evaluations plus a re-evaluation */
+    int iterations = 0;
+    for (int e = 0; e < CLV_LBFGS_ITERATIONS_PER_LAUNCH * (CLV_LBFGS_MAX_LINESEARCH + 2); ++e) {
         if (sc[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_DONE)) break;
         const clv_real f = clv_lbfgs_objective(x, g, item, data);
         ft[row] = f;
-        if (clv_lbfgs__advance(state, row, x, g, f) != CLV_LBFGS__TRIAL) break;
+        const int what = clv_lbfgs__advance(state, row, x, g, f);
+        if (what == CLV_LBFGS__FINISHED) break;
+        if (what == CLV_LBFGS__ITERATED && ++iterations == CLV_LBFGS_ITERATIONS_PER_LAUNCH) break;
     }
     clv_lbfgs__summary(state, row, summary);
 }

@@ -6,6 +6,7 @@
  *
  *   lbfgs_bench --tool clvmap|liblbfgs --problem rosenbrock|logistic
  *               [--linesearch zoom|backtracking] [--items 1024] [--variant NAME]
+ *               [--no-compaction 1] [--per-launch K]   (clvmap's iterations per launch)
  *   lbfgs_bench --dump DIR      write the problems for lbfgs_ref.py
  *
  * Problems (the same bits in every tool):
@@ -20,6 +21,7 @@
  * printed as build_s). */
 #define _POSIX_C_SOURCE 199309L
 #include "clvmap_lbfgs.h"
+#define LBFGS_TEST_NO_QUADRATIC
 #include "../lbfgs/objectives.h"
 
 #include <lbfgs.h>
@@ -33,7 +35,7 @@ enum { N_ROSEN = 32, N_FEATURES = 16, N_SAMPLES = 256 };
 
 typedef struct bench {
     const char *tool, *problem, *linesearch, *variant;
-    int items, n;
+    int items, n, no_compaction, per_launch;
     double *x0, *X, *y, *lambda;
 } bench;
 
@@ -121,6 +123,8 @@ static int run_clvmap(const bench *b, outcome *o)
     p.linesearch = strcmp(b->linesearch, "backtracking") == 0 ? CLV_LBFGS_LINESEARCH_BACKTRACKING
                                                                 : CLV_LBFGS_LINESEARCH_STRONG_WOLFE;
     p.max_iterations = 10000;
+    p.no_compaction = b->no_compaction;
+    p.iterations_per_launch = b->per_launch;
     clv_lbfgs *s = NULL;
     double t0 = now();
     clv_status st = clv_lbfgs_new(&s, m, (size_t)b->n, &obj, &p);
@@ -263,6 +267,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--items")) b.items = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--variant")) b.variant = argv[i + 1];
         else if (!strcmp(argv[i], "--dump")) dump_dir = argv[i + 1];
+        else if (!strcmp(argv[i], "--no-compaction")) b.no_compaction = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--per-launch")) b.per_launch = atoi(argv[i + 1]);
         else {
             printf("unknown option %s (see the top of tests/bench/lbfgs_bench.c)\n", argv[i]);
             return 2;

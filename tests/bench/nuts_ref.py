@@ -68,11 +68,9 @@ def min_ess(samples):
     return min(float(az.ess(np.asarray(samples[:, :, k]), method="bulk")) for k in range(samples.shape[2]))
 
 
-def run_blackjax(f, dim, a, seed):
+def make_blackjax(f, dim, a):
+    """The jitted program, built once: later runs with new keys reuse it."""
     import blackjax
-    key = jax.random.PRNGKey(seed)
-    k_init, k_warm, k_sample = jax.random.split(key, 3)
-    init = jax.random.uniform(k_init, (a.chains, dim), minval=-2, maxval=2)
     warmup = blackjax.window_adaptation(blackjax.nuts, f)
 
     @jax.jit
@@ -90,19 +88,29 @@ def run_blackjax(f, dim, a, seed):
             return states, states.position
         _, draws = jax.lax.scan(body, states, jax.random.split(k_sample, a.draws))
         return jnp.swapaxes(draws, 0, 1)
+    return go
 
+
+def run_blackjax(go, dim, a, seed):
+    key = jax.random.PRNGKey(seed)
+    k_init, k_warm, k_sample = jax.random.split(key, 3)
+    init = jax.random.uniform(k_init, (a.chains, dim), minval=-2, maxval=2)
     t0 = time.perf_counter()
     draws = np.asarray(go(init, k_warm, k_sample).block_until_ready())
     return time.perf_counter() - t0, draws
 
 
-def run_numpyro(f, dim, a, seed):
+def make_numpyro(f, dim, a):
+    """One MCMC object: NumPyro caches its compiled sampler between runs."""
     from numpyro.infer import MCMC, NUTS
+    return MCMC(NUTS(potential_fn=lambda x: -f(x)), num_warmup=a.warmup, num_samples=a.draws,
+                num_chains=a.chains, chain_method="vectorized", progress_bar=False)
+
+
+def run_numpyro(mcmc, dim, a, seed):
     key = jax.random.PRNGKey(seed)
     k_init, k_run = jax.random.split(key)
     init = jax.random.uniform(k_init, (a.chains, dim), minval=-2, maxval=2)
-    mcmc = MCMC(NUTS(potential_fn=lambda x: -f(x)), num_warmup=a.warmup, num_samples=a.draws,
-                num_chains=a.chains, chain_method="vectorized", progress_bar=False)
     t0 = time.perf_counter()
     mcmc.run(k_run, init_params=init)
     draws = np.asarray(mcmc.get_samples(group_by_chain=True))
@@ -134,9 +142,10 @@ def main():
         return
     name, dim, data = load(a.data)
     f = logdensity_fn(name, dim, data)
-    run = run_blackjax if a.lib == "blackjax" else run_numpyro
+    make, run = (make_blackjax, run_blackjax) if a.lib == "blackjax" else (make_numpyro, run_numpyro)
+    program = make(f, dim, a)
     for r in range(a.runs + 1):  # run 0 compiles
-        wall, draws = run(f, dim, a, seed=r + 1)
+        wall, draws = run(program, dim, a, seed=r + 1)
         ess = min_ess(draws)
         print(f"{a.lib} model={name} run={r} compile={int(r == 0)} chains={a.chains} draws={a.draws} "
               f"wall_s={wall:.4f} min_ess_bulk={ess:.1f} ess_per_s={ess / wall:.1f}", flush=True)
