@@ -14,7 +14,8 @@
  *            chi2(x) / 2 + lambda (|x - p_theta|^2 / 2 + |D x|^2 / 2)
  *            chi2 = |A x - y|^2 / sigma^2, p_theta: a Gaussian prior image of
  *            FWHM theta pixels and flux 1, D: finite differences (smoothness);
- *   grid     lambda (log-spaced) x theta: default 16 x 12 = 192 items.
+ *   grid     lambda (log-spaced, 1e2 .. 1e7) x theta (0.15 .. 0.6 of the
+ *            image): default 16 x 12 = 192 items.
  * Per evaluation round, for the whole working batch on every device:
  *   R = X A^T (CLBlast GEMM), R -= y and chi2 (a clvmap kernel),
  *   G = R A / sigma^2 (GEMM), G += lambda grad(regulariser) (a kernel).

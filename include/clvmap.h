@@ -249,6 +249,12 @@ typedef struct clv_program_desc {
     const char *options; /* extra compiler options, e.g. "-DDIM=16" */
     clv_dtype real;      /* CLV_F32 (default) or CLV_F64: what clv_real means */
     int fp64;            /* nonzero: enable double even when real is CLV_F32 */
+    /* For libraries built on clvmap (the add-on headers): source lines placed
+     * after the prelude and before `source`, reported in build logs as
+     * library_name (default "library.cl"). */
+    const char *const *library_lines;
+    size_t n_library_lines;
+    const char *library_name;
 } clv_program_desc;
 
 /* Build the program for every device of the mesh. On CLV_ERROR_BUILD the
@@ -274,6 +280,10 @@ static inline void clv_array_free(clv_array *a);
 static inline clv_status clv_array_write(clv_array *a, const void *host);
 /* Copy the whole array to host (gathered in global item order). */
 static inline clv_status clv_array_read(const clv_array *a, void *host);
+/* As write/read, but the host side is double whatever the array's dtype
+ * (converted element by element): one host code path for f32 and f64. */
+static inline clv_status clv_array_write_f64(clv_array *a, const double *host);
+static inline clv_status clv_array_read_f64(const clv_array *a, double *host);
 /* Interop: the buffer on a device and the items it holds (count 0: none). */
 static inline cl_mem clv_array_buffer(const clv_array *a, int device, size_t *first, size_t *count);
 static inline size_t clv_dtype_size(clv_dtype dtype);
@@ -1241,39 +1251,59 @@ static inline clv_status clv__check_fp64(clv_mesh *m, int want_fp64)
     return CLV_OK;
 }
 
-/* The sources handed to the compiler: the prelude, a #line reset, the user's. */
-static inline const char **clv__program_sources(const char *source, const char *line_directive, cl_uint *count)
+/* The sources handed to the compiler: the prelude, the library's lines and
+ * the user's source, each after a #line that names it in build logs. */
+static inline const char **clv__program_sources(const clv_program_desc *desc, const char *library_line,
+                                                const char *user_line, cl_uint *count)
 {
-    size_t n_prelude;
+    size_t n_prelude, n = 0;
     const char *const *prelude = clv_prelude_lines(&n_prelude);
-    const char **all = (const char **)clv__calloc(n_prelude + 2, sizeof *all);
+    if (desc->n_library_lines > ((size_t)1 << 24)) return NULL; /* no library is that long */
+    const char **all = (const char **)clv__calloc(n_prelude + desc->n_library_lines + 3, sizeof *all);
     if (!all) return NULL;
-    for (size_t i = 0; i < n_prelude; ++i) all[i] = prelude[i];
-    all[n_prelude] = line_directive;
-    all[n_prelude + 1] = source;
-    *count = (cl_uint)(n_prelude + 2);
+    for (size_t i = 0; i < n_prelude; ++i) all[n++] = prelude[i];
+    if (desc->n_library_lines) {
+        all[n++] = library_line;
+        for (size_t i = 0; i < desc->n_library_lines; ++i) all[n++] = desc->library_lines[i];
+    }
+    all[n++] = user_line;
+    all[n++] = desc->source;
+    *count = (cl_uint)n;
     return all;
+}
+
+/* A #line directive naming a source in build logs; the name is checked. */
+static inline clv_status clv__line_directive(clv_mesh *m, const char *name, char *out, size_t size)
+{
+    if (strlen(name) > 255 || strpbrk(name, "\"\\\n"))
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "source names (clv_program_desc.name, library_name) "
+                         "must be at most 255 characters without quotes, backslashes or newlines");
+    snprintf(out, size, "\n#line 1 \"%s\"\n", name);
+    return CLV_OK;
 }
 
 static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *desc, const char *name,
                                         int fp64)
 {
     clv_mesh *m = p->mesh;
-    char line_directive[300], options[2048];
+    char user_line[300], library_line[300], options[2048];
     cl_uint n_sources = 0;
     cl_int err = CL_SUCCESS;
     int failed = 0;
-    if (strlen(name) > 255 || strpbrk(name, "\"\\\n"))
-        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_program_desc.name must be at most 255 characters "
-                         "without quotes, backslashes or newlines");
-    snprintf(line_directive, sizeof line_directive, "\n#line 1 \"%s\"\n", name);
+    clv_status st = clv__line_directive(m, name, user_line, sizeof user_line);
+    if (st == CLV_OK)
+        st = clv__line_directive(m, desc->library_name ? desc->library_name : "library.cl", library_line,
+                                 sizeof library_line);
+    if (st != CLV_OK) return st;
+    if (desc->n_library_lines && !desc->library_lines)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_program_desc: n_library_lines without library_lines");
     int w = snprintf(options, sizeof options, "-cl-std=CL1.2 -cl-kernel-arg-info -DCLV_REAL=%s%s %s",
                      desc->real == CLV_F64 ? "double" : "float", fp64 ? " -DCLV_FP64" : "",
                      desc->options ? desc->options : "");
     if (w < 0 || (size_t)w >= sizeof options)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "compiler options longer than %d characters",
                          (int)sizeof options - 200);
-    const char **sources = clv__program_sources(desc->source, line_directive, &n_sources);
+    const char **sources = clv__program_sources(desc, library_line, user_line, &n_sources);
     if (!sources) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     int device = 0;
     const char *call = "clCreateProgramWithSource";
@@ -1396,6 +1426,17 @@ static inline const char *clv__dtype_cname(clv_dtype dtype)
     return "?";
 }
 
+static inline double clv__element(const void *data, clv_dtype dtype, size_t index)
+{
+    switch (dtype) {
+    case CLV_F32: return (double)((const float *)data)[index];
+    case CLV_F64: return ((const double *)data)[index];
+    case CLV_I32: return (double)((const int32_t *)data)[index];
+    case CLV_U32: return (double)((const uint32_t *)data)[index];
+    }
+    return 0;
+}
+
 static inline size_t clv__array_bytes(const clv_array *a, int device)
 {
     return a->count[device] * a->item_elems * clv_dtype_size(a->dtype);
@@ -1509,6 +1550,40 @@ static inline clv_status clv_array_read(const clv_array *a, void *host)
         if (err != CL_SUCCESS) return clv__fail_cl(m, "clFinish (array read)", err, i);
     }
     return CLV_OK;
+}
+
+/* f64 host data through a temporary of the array's dtype (floats round to
+ * nearest; integers are truncated toward zero). */
+static inline clv_status clv_array_write_f64(clv_array *a, const double *host)
+{
+    if (!a) return CLV_ERROR_INVALID_ARGUMENT;
+    if (!host) return clv__fail(a->mesh, CLV_ERROR_INVALID_ARGUMENT, "clv_array_write_f64: host is NULL");
+    if (a->dtype == CLV_F64) return clv_array_write(a, host);
+    size_t n = a->n_items * a->item_elems;
+    void *tmp = clv__calloc(n, clv_dtype_size(a->dtype));
+    if (!tmp) return clv__fail(a->mesh, CLV_ERROR_OUT_OF_MEMORY, "clv_array_write_f64: out of host memory");
+    for (size_t i = 0; i < n; ++i) {
+        if (a->dtype == CLV_F32) ((float *)tmp)[i] = (float)host[i];
+        else if (a->dtype == CLV_I32) ((int32_t *)tmp)[i] = (int32_t)host[i];
+        else ((uint32_t *)tmp)[i] = (uint32_t)host[i];
+    }
+    clv_status st = clv_array_write(a, tmp);
+    CLV_FREE(tmp);
+    return st;
+}
+
+static inline clv_status clv_array_read_f64(const clv_array *a, double *host)
+{
+    if (!a) return CLV_ERROR_INVALID_ARGUMENT;
+    if (!host) return clv__fail(a->mesh, CLV_ERROR_INVALID_ARGUMENT, "clv_array_read_f64: host is NULL");
+    if (a->dtype == CLV_F64) return clv_array_read(a, host);
+    size_t n = a->n_items * a->item_elems;
+    void *tmp = clv__calloc(n, clv_dtype_size(a->dtype));
+    if (!tmp) return clv__fail(a->mesh, CLV_ERROR_OUT_OF_MEMORY, "clv_array_read_f64: out of host memory");
+    clv_status st = clv_array_read(a, tmp);
+    for (size_t i = 0; st == CLV_OK && i < n; ++i) host[i] = clv__element(tmp, a->dtype, i);
+    CLV_FREE(tmp);
+    return st;
 }
 
 static inline cl_mem clv_array_buffer(const clv_array *a, int device, size_t *first, size_t *count)
@@ -2081,17 +2156,6 @@ static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_it
 }
 
 /* ---- reductions --------------------------------------------------------- */
-
-static inline double clv__element(const void *data, clv_dtype dtype, size_t index)
-{
-    switch (dtype) {
-    case CLV_F32: return (double)((const float *)data)[index];
-    case CLV_F64: return ((const double *)data)[index];
-    case CLV_I32: return (double)((const int32_t *)data)[index];
-    case CLV_U32: return (double)((const uint32_t *)data)[index];
-    }
-    return 0;
-}
 
 /* Pairwise sum of f(x[first..first+n)) over items, stride item_elems: a
  * fixed tree over the global index, accurate to O(log n) roundings. */

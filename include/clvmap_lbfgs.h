@@ -125,6 +125,20 @@
  *   3. Errors: calls return clv_status; clv_lbfgs_message() says why (bad
  *      parameters by name, the build log of a kernel objective, the failing
  *      clvmap call). Per-item outcomes are reason codes, never call errors.
+ *   4. Every item ends: an accepted step strictly decreases f (sufficient
+ *      decrease is tested as f(x + a d) - f(x) <= c1 a g'd, so a decrease
+ *      lost to rounding counts as none) and each line search is bounded by
+ *      max_linesearch. Near a minimum, an epsilon tighter than f's rounding
+ *      allows therefore ends items with a line-search code
+ *      (CLV_LBFGSERR_MAXIMUMLINESEARCH / _WIDTHTOOSMALL / _MINIMUMSTEP) at
+ *      their best point, as liblbfgs's rounding-error stops do.
+ *
+ * LIMITS
+ *   One work item per batch item: a kernel objective's inner loops run
+ *   serially inside its item (no work-group-per-item objectives yet). Each
+ *   item's state is contiguous ([item][elements]): cache-friendly on CPUs,
+ *   uncoalesced on GPUs. Compaction copies the working set's state through
+ *   the host. Host x is double even for float32 items.
  *
  * OPTIONS (define before including)
  *   CLV_LBFGS_CLBLAST   also compile clv_lbfgs_gemm (CLBlast GEMM over the
@@ -846,8 +860,10 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "{\n",
         "    CLV_GUARD();\n",
         "    __global clv_real *sc = state + clv_local() * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;\n",
-        "    for (int k = 0; k < CLV_LBFGS__N_SCALARS; ++k) sc[k] = CLV_LBFGS__R(0.0);\n",
-        "    sc[CLV_LBFGS__SC_REASON] = CLV_LBFGS__I(CLV_LBFGS__RUNNING);\n",
+        "    /* one store per slot with its own value: a loop of zeros becomes a\n",
+        "     * memset, which oclgrind 21.10 does not mark as initialised */\n",
+        "    for (int k = 0; k < CLV_LBFGS__N_SCALARS; ++k)\n",
+        "        sc[k] = k == CLV_LBFGS__SC_REASON \? CLV_LBFGS__I(CLV_LBFGS__RUNNING) : CLV_LBFGS__R(0.0);\n",
         "    clv_lbfgs__summary(state, clv_local(), summary);\n",
         "}\n",
         "\n",
@@ -1057,6 +1073,7 @@ static inline char *clv_lbfgs__program_source(const clv_lbfgs *s)
     const char *const *lines = clv_lbfgs_source_lines(&n_lines);
     const char *user = s->objective.source ? s->objective.source : "";
     const char *name = s->objective.name ? s->objective.name : "objective.cl";
+    if (strpbrk(name, "\"\\\n")) name = "objective.cl"; /* it goes into a #line directive */
     char line[300];
     snprintf(line, sizeof line, "\n#line 1 \"%.250s\"\n", name);
     for (size_t i = 0; i < n_lines; ++i) total += strlen(lines[i]);

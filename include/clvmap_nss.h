@@ -612,28 +612,6 @@ static inline clv_status clv_nss__check_problem(clv_nss *s, const clv_nss_proble
 }
 
 /* kernels/nss.cl, a #line that names the problem's file, then its source. */
-static inline char *clv_nss__program_source(const clv_nss_problem *p)
-{
-    size_t n_lines, total = 0;
-    const char *const *lines = clv_nss_kernel_lines(&n_lines);
-    char line_directive[300];
-    snprintf(line_directive, sizeof line_directive, "\n#line 1 \"%s\"\n", p->name ? p->name : "problem.cl");
-    for (size_t i = 0; i < n_lines; ++i) total += strlen(lines[i]);
-    total += strlen(line_directive) + strlen(p->source) + 1;
-    char *src = (char *)CLV_MALLOC(total);
-    if (!src) return NULL;
-    size_t at = 0;
-    for (size_t i = 0; i < n_lines; ++i) {
-        size_t n = strlen(lines[i]);
-        memcpy(src + at, lines[i], n);
-        at += n;
-    }
-    memcpy(src + at, line_directive, strlen(line_directive));
-    at += strlen(line_directive);
-    memcpy(src + at, p->source, strlen(p->source) + 1);
-    return src;
-}
-
 static inline clv_status clv_nss__build(clv_nss *s, const clv_nss_problem *p)
 {
     char options[2048];
@@ -641,16 +619,15 @@ static inline clv_status clv_nss__build(clv_nss *s, const clv_nss_problem *p)
                      p->options ? p->options : "");
     if (w < 0 || (size_t)w >= sizeof options)
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: problem->options is too long");
-    char *source = clv_nss__program_source(p);
-    if (!source) return clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_new: out of host memory");
     clv_program_desc desc;
     memset(&desc, 0, sizeof desc);
-    desc.source = source;
-    desc.name = "kernels/nss.cl";
+    desc.source = p->source;
+    desc.name = p->name ? p->name : "problem.cl";
+    desc.library_lines = clv_nss_kernel_lines(&desc.n_library_lines);
+    desc.library_name = "kernels/nss.cl";
     desc.options = options;
     desc.real = p->f32 ? CLV_F32 : CLV_F64;
     clv_status st = clv_program_build(&s->program, s->mesh, &desc);
-    CLV_FREE(source);
     if (st == CLV_ERROR_NO_FP64)
         return clv_nss__fail(s, st, "clv_nss_new: %s (for float, set clv_nss_problem.f32)", clv_mesh_message(s->mesh));
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_new: building the problem");
@@ -658,35 +635,13 @@ static inline clv_status clv_nss__build(clv_nss *s, const clv_nss_problem *p)
 }
 
 /* Upload n doubles into a (float or double) array. */
-static inline clv_status clv_nss__write_reals(clv_nss *s, clv_array *a, const double *v, size_t n)
-{
-    if (!s->f32) return clv_array_write(a, v);
-    float *f = (float *)clv_nss__alloc(n, sizeof *f);
-    if (!f) return CLV_ERROR_OUT_OF_MEMORY;
-    for (size_t i = 0; i < n; ++i) f[i] = (float)v[i];
-    clv_status st = clv_array_write(a, f);
-    CLV_FREE(f);
-    return st;
-}
-
-static inline clv_status clv_nss__read_reals(clv_nss *s, const clv_array *a, double *v, size_t n)
-{
-    if (!s->f32) return clv_array_read(a, v);
-    float *f = (float *)clv_nss__alloc(n, sizeof *f);
-    if (!f) return CLV_ERROR_OUT_OF_MEMORY;
-    clv_status st = clv_array_read(a, f);
-    for (size_t i = 0; st == CLV_OK && i < n; ++i) v[i] = (double)f[i];
-    CLV_FREE(f);
-    return st;
-}
-
 static inline clv_status clv_nss__upload_data(clv_nss *s, const clv_nss_problem *p)
 {
     double zero = 0;
     size_t n = p->n_data > 0 ? p->n_data : 1;
     clv_status st = clv_array_new(&s->data, s->mesh, s->f32 ? CLV_F32 : CLV_F64, n, 1, CLV_REPLICATED);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_new: allocating the data");
-    st = clv_nss__write_reals(s, s->data, p->n_data > 0 ? p->data : &zero, n);
+    st = clv_array_write_f64(s->data, p->n_data > 0 ? p->data : &zero);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_new: uploading the data");
     return CLV_OK;
 }
@@ -901,9 +856,9 @@ static inline clv_status clv_nss__init(clv_nss__state *t)
     if (st == CLV_OK) st = clv_array_new(&code, s->mesh, CLV_I32, t->n_live, 1, CLV_SHARDED);
     if (st != CLV_OK && codes) st = clv_nss__fail_core(s, st, "clv_nss_run: allocating the initial points");
     if (st == CLV_OK) st = clv_nss__init_map(t, x, ll, lp, code);
-    if (st == CLV_OK) st = clv_nss__read_reals(s, x, t->live_x, t->n_live * (size_t)t->dim);
-    if (st == CLV_OK) st = clv_nss__read_reals(s, ll, t->live_ll, t->n_live);
-    if (st == CLV_OK) st = clv_nss__read_reals(s, lp, t->live_lp, t->n_live);
+    if (st == CLV_OK) st = clv_array_read_f64(x, t->live_x);
+    if (st == CLV_OK) st = clv_array_read_f64(ll, t->live_ll);
+    if (st == CLV_OK) st = clv_array_read_f64(lp, t->live_lp);
     if (st == CLV_OK) st = clv_array_read(code, codes);
     if (st == CLV_OK) st = clv_nss__init_check(t, codes);
     if (st == CLV_OK) {
@@ -1009,7 +964,7 @@ static inline clv_status clv_nss__upload_chol(clv_nss__state *t)
                                  "is not finite (a point with a non-finite coordinate?)", t->iteration);
         ridge = ridge == 0 ? 1e-12 * scale : ridge * 10;
     }
-    clv_status st = clv_nss__write_reals(t->s, t->a_chol, t->chol, d * d);
+    clv_status st = clv_array_write_f64(t->a_chol, t->chol);
     if (st != CLV_OK) return clv_nss__fail_core(t->s, st, "clv_nss_run: uploading the covariance");
     return CLV_OK;
 }
@@ -1084,8 +1039,7 @@ static inline clv_status clv_nss__choose_starts(clv_nss__state *t, double thresh
 static inline clv_status clv_nss__update_map(clv_nss__state *t, double threshold)
 {
     clv_nss *s = t->s;
-    size_t d = (size_t)t->dim;
-    clv_status st = clv_nss__write_reals(s, t->a_start, t->start, t->n_delete * (d + 2));
+    clv_status st = clv_array_write_f64(t->a_start, t->start);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: uploading the start points");
     clv_map_opts mo = clv_nss__map_opts(t);
     clv_arg args[12];
@@ -1106,7 +1060,7 @@ static inline clv_status clv_nss__update_map(clv_nss__state *t, double threshold
     args[n++] = clv_int(t->o.shape == CLV_ITEM_PER_GROUP);
     st = clv_map(s->program, "clv_nss__update", t->n_delete, &mo, args, n);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: particle update");
-    st = clv_nss__read_reals(s, t->a_next, t->next, t->n_delete * (d + 2));
+    st = clv_array_read_f64(t->a_next, t->next);
     if (st == CLV_OK) st = clv_array_read(t->a_counts, t->counts);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: reading the particles");
     return CLV_OK;

@@ -18,8 +18,17 @@
  * Settings: m = 10, epsilon 1e-5 (|g| <= 1e-5 max(1, |x|)), no iteration
  * limit but 10000. clvmap times clv_lbfgs_minimize after a warm-up solve
  * (the program build and PoCL's kernel compiles are excluded; build time is
- * printed as build_s). */
+ * printed as build_s).
+ *
+ * --variant gemm (logistic, clvmap, built with CLBlast): the objective as a
+ * host callback the way XLA runs the vmapped one: Z = W X^T and G = R X as
+ * CLBlast GEMMs over the batch, the loss terms by a kernel with one work
+ * group per item (PoCL vectorises its straight-line body across the group,
+ * exp and log1p included), instead of a kernel objective's per-item loop. */
 #define _POSIX_C_SOURCE 199309L
+#ifdef LBFGS_BENCH_CLBLAST
+#define CLV_LBFGS_CLBLAST /* the gemm variant */
+#endif
 #include "clvmap_lbfgs.h"
 #define LBFGS_TEST_NO_QUADRATIC
 #include "../lbfgs/objectives.h"
@@ -92,6 +101,93 @@ typedef struct outcome {
     double seconds, cpu_seconds, build_seconds;
 } outcome;
 
+/* ---- clvmap, logistic through CLBlast (--variant gemm) ---------------------- */
+
+#ifdef LBFGS_BENCH_CLBLAST
+static const char *loss_cl =
+    "/* z (samples per item) -> the loss summed into f, z replaced by p - y */\n"
+    "__kernel void loss(CLV_ITEMS, __global double *z, __global const double *y, __global double *f,\n"
+    "                   __local double *part, const int ns) {\n"
+    "    if (!clv_in_batch()) return;\n"
+    "    const int lid = get_local_id(0), L = get_local_size(0);\n"
+    "    __global double *zi = z + clv_local() * ns;\n"
+    "    double acc = 0;\n"
+    "    for (int k = lid; k < ns; k += L) {\n"
+    "        const double t = zi[k], e = exp(-fabs(t));\n"
+    "        acc += fmax(t, 0.0) + log1p(e) - y[k] * t;\n"
+    "        zi[k] = (t >= 0 ? 1 / (1 + e) : e / (1 + e)) - y[k];\n"
+    "    }\n"
+    "    part[lid] = acc;\n"
+    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    for (int h = L / 2; h > 0; h /= 2) {\n"
+    "        if (lid < h) part[lid] += part[lid + h];\n"
+    "        barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    }\n"
+    "    if (lid == 0) f[clv_local()] = part[0];\n"
+    "}\n"
+    "__kernel void l2(CLV_ITEMS, __global const double *w, __global double *g, __global double *f,\n"
+    "                 __global const int *item, __global const double *lambda, const int n) {\n"
+    "    CLV_GUARD();\n"
+    "    const double lam = lambda[item[clv_local()]];\n"
+    "    double r = 0;\n"
+    "    for (int j = 0; j < n; ++j) {\n"
+    "        const double v = w[clv_local() * n + j];\n"
+    "        g[clv_local() * n + j] += lam * v;\n"
+    "        r += v * v;\n"
+    "    }\n"
+    "    f[clv_local()] += 0.5 * lam * r;\n"
+    "}\n";
+
+typedef struct gemm_ctx {
+    clv_program *program;
+    clv_array *X, *y, *lambda;
+} gemm_ctx;
+
+static clv_status logistic_gemm(void *user, const clv_lbfgs_batch *b)
+{
+    gemm_ctx *c = (gemm_ctx *)user;
+    clv_map_opts group;
+    memset(&group, 0, sizeof group);
+    group.shape = CLV_ITEM_PER_GROUP;
+    group.local_size = 64;
+    clv_status st = clv_lbfgs_gemm(b, c->X, N_SAMPLES, N_FEATURES, 1, 1.0, b->x, 0.0, b->scratch);
+    if (st == CLV_OK)
+        st = CLV_MAP(c->program, "loss", b->n_items, &group, clv_inout(b->scratch), clv_in(c->y), clv_out(b->f),
+                     clv_local_mem(64 * sizeof(double)), clv_int(N_SAMPLES));
+    if (st == CLV_OK) st = clv_lbfgs_gemm(b, c->X, N_SAMPLES, N_FEATURES, 0, 1.0, b->scratch, 0.0, b->g);
+    if (st == CLV_OK)
+        st = CLV_MAP(c->program, "l2", b->n_items, NULL, clv_in(b->x), clv_inout(b->g), clv_inout(b->f),
+                     clv_in(b->item), clv_in(c->lambda), clv_int(N_FEATURES));
+    if (st != CLV_OK && !b->message[0]) snprintf(b->message, b->message_size, "%s", clv_mesh_message(b->mesh));
+    return st;
+}
+#endif
+
+/* The objective of a clvmap run: a kernel, or (--variant gemm) a callback. */
+static clv_status clvmap_objective(const bench *b, clv_mesh *m, clv_lbfgs_objective *obj, void *ctx)
+{
+    if (strcmp(b->variant, "gemm") != 0) return CLV_OK;
+#ifdef LBFGS_BENCH_CLBLAST
+    gemm_ctx *c = (gemm_ctx *)ctx;
+    clv_program_desc pd;
+    memset(&pd, 0, sizeof pd);
+    pd.source = loss_cl;
+    pd.real = CLV_F64;
+    clv_status st = clv_program_build(&c->program, m, &pd);
+    if (st != CLV_OK) return st;
+    c->X = (clv_array *)obj->data[0], c->y = (clv_array *)obj->data[1], c->lambda = (clv_array *)obj->data[2];
+    memset(obj, 0, sizeof *obj);
+    obj->evaluate = logistic_gemm;
+    obj->user = c;
+    obj->scratch_elems = N_SAMPLES;
+    return CLV_OK;
+#else
+    (void)m, (void)obj, (void)ctx;
+    printf("--variant gemm needs CLBlast (build with LBFGS_BENCH_CLBLAST)\n");
+    return CLV_ERROR_INVALID_ARGUMENT;
+#endif
+}
+
 /* ---- clvmap ------------------------------------------------------------------ */
 
 static int run_clvmap(const bench *b, outcome *o)
@@ -117,6 +213,20 @@ static int run_clvmap(const bench *b, outcome *o)
         clv_array_new(&na, m, CLV_I32, 1, 1, CLV_REPLICATED);
         clv_array_write(na, &ns);
         obj.data[0] = Xa, obj.data[1] = ya, obj.data[2] = la, obj.idata[0] = na;
+    }
+#ifdef LBFGS_BENCH_CLBLAST
+    gemm_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+#else
+    int ctx = 0;
+#endif
+    if (rosen && strcmp(b->variant, "gemm") == 0) {
+        printf("--variant gemm is for --problem logistic\n");
+        return 1;
+    }
+    if (clvmap_objective(b, m, &obj, &ctx) != CLV_OK) {
+        printf("gemm objective: %s\n", clv_mesh_message(m));
+        return 1;
     }
     clv_lbfgs_parameter p;
     memset(&p, 0, sizeof p);
@@ -145,6 +255,9 @@ static int run_clvmap(const bench *b, outcome *o)
     printf("# clvmap: %llu rounds, %llu compactions, devices %d\n", (unsigned long long)stats.rounds,
            (unsigned long long)stats.compactions, clv_mesh_device_count(m));
     clv_lbfgs_free(s);
+#ifdef LBFGS_BENCH_CLBLAST
+    clv_program_free(ctx.program);
+#endif
     clv_array_free(Xa), clv_array_free(ya), clv_array_free(la), clv_array_free(na);
     clv_mesh_close(m);
     return st != CLV_OK;

@@ -62,6 +62,9 @@ while [ "$run" -le "$RUNS" ]; do
         for ls in zoom backtracking; do
             one env POCL_DEVICES=pthread "$BENCH" --tool clvmap --problem $problem --linesearch $ls --items "$ITEMS"
         done
+        if [ $problem = logistic ]; then  # the objective as CLBlast GEMMs in a callback
+            one env POCL_DEVICES=pthread "$BENCH" --tool clvmap --problem $problem --variant gemm --items "$ITEMS"
+        fi
         one "$BENCH" --tool liblbfgs --problem $problem --items "$ITEMS"
         if [ "${SKIP_PY:-0}" != 1 ]; then
             for ls in zoom backtracking; do
@@ -82,26 +85,31 @@ for line in open(sys.argv[1]):
     _, *fields = line.split()
     rows.append(dict(f.split("=", 1) for f in fields))
 
-def pick(tool, problem, ls):
-    return [r for r in rows if r["tool"] == tool and r["problem"] == problem and r["linesearch"] == ls]
+def pick(tool, problem, ls, variant="default"):
+    return [r for r in rows if r["tool"] == tool and r["problem"] == problem and r["linesearch"] == ls
+            and r["variant"] == variant]
 
 def med(rs, key):
     return statistics.median(float(r[key]) for r in rs)
 
-variants = [("clvmap", "zoom"), ("clvmap", "backtracking"), ("liblbfgs", "zoom"),
-            ("optax", "zoom"), ("optax", "backtracking"), ("scipy", "scipy")]
-print("\n%-9s %-12s %-12s %5s %10s %10s %8s %9s %9s %10s" % (
+variants = [("clvmap", "zoom", "default"), ("clvmap", "backtracking", "default"), ("clvmap", "zoom", "gemm"),
+            ("liblbfgs", "zoom", "default"), ("optax", "zoom", "default"), ("optax", "backtracking", "default"),
+            ("scipy", "scipy", "default")]
+print("\n%-9s %-17s %-12s %5s %10s %10s %8s %9s %9s %10s" % (
     "tool", "line search", "problem", "runs", "median s", "min s", "cpu/s", "med iters", "mean evals", "converged"))
 T = {}
 for problem in ("rosenbrock", "logistic"):
-    for tool, ls in variants:
-        rs = pick(tool, problem, ls)
+    for tool, ls, variant in variants:
+        rs = pick(tool, problem, ls, variant)
         if not rs:
             continue
         t = med(rs, "seconds")
-        T[tool, ls, problem] = (t, med(rs, "iters_median"), rs[0])
+        if variant == "default":
+            T[tool, ls, problem] = (t, med(rs, "iters_median"), rs[0])
         name = {"liblbfgs": "More-Thuente", "scipy": "L-BFGS-B"}.get(tool, ls)
-        print("%-9s %-12s %-12s %5d %10.4f %10.4f %8.2f %9.0f %10.1f %5s/%s%s" % (
+        if variant != "default":
+            name += "+" + variant
+        print("%-9s %-17s %-12s %5d %10.4f %10.4f %8.2f %9.0f %10.1f %5s/%s%s" % (
             tool, name, problem, len(rs), t, min(float(r["seconds"]) for r in rs), med(rs, "cpu_seconds") / t,
             med(rs, "iters_median"), med(rs, "evals_mean"), rs[0]["converged"], rs[0]["items"],
             "  (time x%s from 1/%s of the items)" % (rs[0]["scale"], rs[0]["scale"]) if rs[0].get("scale", "1") != "1" else ""))

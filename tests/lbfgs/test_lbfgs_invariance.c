@@ -1,7 +1,8 @@
 /* Partition invariance of the optimizer (DESIGN.md guarantee 1): minima,
  * values, reasons, iteration and evaluation counts are bitwise identical
  * for every chunk (items solved at once), every device split (1-3 devices,
- * uneven weights, a device given nothing) and with or without compaction,
+ * uneven weights, a device given nothing), with or without compaction and
+ * for several iterations per launch,
  * for kernel objectives (Rosenbrock, logistic regression with exp/log1p)
  * and a host-callback objective (its own clv_map kernel), with both line
  * searches. */
@@ -15,18 +16,20 @@ typedef struct config {
     const double *weights;
     long chunk;
     int no_compaction;
+    int per_launch;
 } config;
 
 static const double uneven[3] = { 1.0, 0.0, 3.0 };
 static const config configs[] = {
-    { "1 device", 1, NULL, 0, 0 },
-    { "1 device, chunk 1", 1, NULL, 1, 0 },
-    { "1 device, chunk 7", 1, NULL, 7, 0 },
-    { "1 device, no compaction", 1, NULL, 0, 1 },
-    { "2 devices", 2, NULL, 0, 0 },
-    { "3 devices", 3, NULL, 0, 0 },
-    { "3 devices, chunk 5", 3, NULL, 5, 0 },
-    { "3 devices 1:0:3", 3, uneven, 0, 0 },
+    { "1 device", 1, NULL, 0, 0, 0 },
+    { "1 device, chunk 1", 1, NULL, 1, 0, 0 },
+    { "1 device, chunk 7", 1, NULL, 7, 0, 0 },
+    { "1 device, no compaction", 1, NULL, 0, 1, 0 },
+    { "2 devices", 2, NULL, 0, 0, 0 },
+    { "3 devices", 3, NULL, 0, 0, 0 },
+    { "3 devices, chunk 5", 3, NULL, 5, 0, 0 },
+    { "3 devices 1:0:3", 3, uneven, 0, 0, 0 },
+    { "2 devices, 5 iterations per launch", 2, NULL, 0, 0, 5 },
 };
 
 /* The callback objective: Rosenbrock through the caller's own map kernel. */
@@ -61,6 +64,7 @@ static clv_status callback_evaluate(void *user, const clv_lbfgs_batch *b)
 typedef struct result {
     double *x, *fx;
     int *reason, *iters, *evals;
+    int compactions;
 } result;
 
 enum { PROBLEM_ROSENBROCK, PROBLEM_LOGISTIC, PROBLEM_CALLBACK, N_PROBLEMS };
@@ -80,6 +84,7 @@ static void solve(const config *c, int problem, clv_lbfgs_linesearch ls, const p
     param.linesearch = ls;
     param.chunk = c->chunk;
     param.no_compaction = c->no_compaction;
+    param.iterations_per_launch = c->per_launch;
     param.max_iterations = 150; /* some items end on it: a reason that depends on counts */
     clv_array *Xa = NULL, *ya = NULL, *la = NULL, *na = NULL;
     clv_program *user = NULL;
@@ -118,6 +123,7 @@ static void solve(const config *c, int problem, clv_lbfgs_linesearch ls, const p
     memcpy(r->x, d->x0, (size_t)d->n_items * d->n * sizeof *r->x);
     TU_CHECK(clv_lbfgs_minimize(s, (size_t)d->n_items, r->x, &out, NULL, NULL) == CLV_OK, "%s: %s", c->name,
              clv_lbfgs_message(s));
+    r->compactions = (int)clv_lbfgs_get_stats(s).compactions;
     clv_lbfgs_free(s);
     clv_program_free(user);
     clv_array_free(Xa), clv_array_free(ya), clv_array_free(la), clv_array_free(na);
@@ -163,6 +169,7 @@ int main(void)
     for (int k = 0; k < d.n_samples; ++k) d.y[k] = lt_uniform(&seed, 0, 1) < 0.5;
     for (int i = 0; i < d.n_items; ++i) d.lambda[i] = pow(10.0, lt_uniform(&seed, -3, 1));
     size_t n_configs = sizeof configs / sizeof configs[0];
+    int compactions[N_PROBLEMS] = { 0, 0, 0 };
     if (tu_small()) n_configs = 4;
     for (int problem = 0; problem < N_PROBLEMS; ++problem)
         for (int ls = 1; ls <= 2; ++ls) {
@@ -177,11 +184,14 @@ int main(void)
                 TU_CHECK(ok, "%s, %s: \"%s\" differs from \"%s\"", problem_names[problem],
                          ls == 1 ? "strong Wolfe" : "backtracking", configs[k].name, configs[0].name);
             }
-            printf("%-20s %-13s %d items (%d converged): %d of %d splits bitwise equal to one device\n",
-                   problem_names[problem], ls == 1 ? "strong Wolfe" : "backtracking", d.n_items, converged,
-                   (int)n_configs - 1 - differ, (int)n_configs - 1);
+            printf("%-20s %-13s %d items (%d converged, %d compactions): %d of %d splits bitwise equal to one "
+                   "device\n", problem_names[problem], ls == 1 ? "strong Wolfe" : "backtracking", d.n_items,
+                   converged, ref.compactions, (int)n_configs - 1 - differ, (int)n_configs - 1);
+            compactions[problem] += ref.compactions;
             result_free(&ref), result_free(&r);
         }
+    for (int problem = 0; problem < N_PROBLEMS; ++problem)
+        TU_CHECK(compactions[problem] > 0, "%s never compacted: the test misses that path", problem_names[problem]);
     free(d.x0), free(d.X), free(d.y), free(d.lambda);
     return tu_summary();
 }
