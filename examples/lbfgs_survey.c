@@ -320,6 +320,16 @@ static void report(const survey *s, const double *x, const int *reason, const in
         printf("%5zu %5zu %10.4g %8.2f %10.4f %10.4f %6d  %s\n", k + 1, i, s->lambda[i], s->theta[i], r[k].chi2,
                r[k].error, iters[i], reason[i] >= 0 ? "ok" : clv_lbfgs_reason_string(reason[i]));
     }
+    /* an imager's pick: the fits whose reduced chi2 is nearest 1 */
+    size_t near = 0;
+    for (size_t k = 1; k < s->n_items; ++k)
+        if (fabs(r[k].chi2 - 1) < fabs(r[near].chi2 - 1)) near = k;
+    printf("nearest chi2_red = 1:\n");
+    for (size_t k = near > 2 ? near - 2 : 0; k < s->n_items && k <= near + 2; ++k) {
+        size_t i = r[k].item;
+        printf("%5zu %5zu %10.4g %8.2f %10.4f %10.4f %6d  %s\n", k + 1, i, s->lambda[i], s->theta[i], r[k].chi2,
+               r[k].error, iters[i], reason[i] >= 0 ? "ok" : clv_lbfgs_reason_string(reason[i]));
+    }
     printf("closest to the truth: item %zu (lambda %.4g, theta %.2f px): error %.4f, chi2_red %.4f\n", closest,
            s->lambda[closest], s->theta[closest], error_of(s, x + closest * s->npix),
            chi2_of(s, x + closest * s->npix) / s->rows);

@@ -284,6 +284,9 @@ static inline clv_status clv_array_read(const clv_array *a, void *host);
  * (converted element by element): one host code path for f32 and f64. */
 static inline clv_status clv_array_write_f64(clv_array *a, const double *host);
 static inline clv_status clv_array_read_f64(const clv_array *a, double *host);
+/* The array's dtype, layout, items and elements per item (any may be NULL). */
+static inline clv_status clv_array_shape(const clv_array *a, clv_dtype *dtype, clv_layout *layout,
+                                         size_t *n_items, size_t *item_elems);
 /* Interop: the buffer on a device and the items it holds (count 0: none). */
 static inline cl_mem clv_array_buffer(const clv_array *a, int device, size_t *first, size_t *count);
 static inline size_t clv_dtype_size(clv_dtype dtype);
@@ -852,7 +855,21 @@ static inline clv_status clv__open_device(clv_mesh *m, int index, const clv__fou
     d->weight = 1.0;
     d->context = clCreateContext(props, 1, &d->id, NULL, NULL, &err);
     if (!d->context) return clv__fail_cl(m, "clCreateContext", err, -1);
+    /* The OpenCL 1.2 call, the one every driver has. It is marked deprecated
+     * when another header (CLBlast's, say) raised CL_TARGET_OPENCL_VERSION. */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#elif defined(_MSC_VER)
+#pragma warning(push)
+#pragma warning(disable : 4996)
+#endif
     d->queue = clCreateCommandQueue(d->context, d->id, m->profiling ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic pop
+#elif defined(_MSC_VER)
+#pragma warning(pop)
+#endif
     if (!d->queue) return clv__fail_cl(m, "clCreateCommandQueue", err, -1);
     return CLV_OK;
 }
@@ -1584,6 +1601,17 @@ static inline clv_status clv_array_read_f64(const clv_array *a, double *host)
     for (size_t i = 0; st == CLV_OK && i < n; ++i) host[i] = clv__element(tmp, a->dtype, i);
     CLV_FREE(tmp);
     return st;
+}
+
+static inline clv_status clv_array_shape(const clv_array *a, clv_dtype *dtype, clv_layout *layout,
+                                         size_t *n_items, size_t *item_elems)
+{
+    if (!a) return CLV_ERROR_INVALID_ARGUMENT;
+    if (dtype) *dtype = a->dtype;
+    if (layout) *layout = a->layout;
+    if (n_items) *n_items = a->n_items;
+    if (item_elems) *item_elems = a->item_elems;
+    return CLV_OK;
 }
 
 static inline cl_mem clv_array_buffer(const clv_array *a, int device, size_t *first, size_t *count)

@@ -376,7 +376,7 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "/* clvmap_lbfgs device code (OpenCL C 1.2): a batched L-BFGS as a state\n",
         " * machine per item. This file is the single source of truth: it is embedded\n",
         " * into include/clvmap_lbfgs.h by tools/embed.c (ninja -C BUILD embed_lbfgs),\n",
-        " * and tests/lbfgs/test_lbfgs_api.c fails when the embedded copy is stale.\n",
+        " * and the test lbfgs_embed (embed --check) fails when the embedded copy is stale.\n",
         " *\n",
         " * Every work item owns one batch item and advances it by one objective\n",
         " * evaluation per call of clv_lbfgs__advance: the item's line search and its\n",
@@ -1066,51 +1066,22 @@ static inline clv_status clv_lbfgs__options(clv_lbfgs *s, char *opt, size_t size
     return CLV_OK;
 }
 
-/* kernels/lbfgs.cl, then the user's source under its own #line. */
-static inline char *clv_lbfgs__program_source(const clv_lbfgs *s)
-{
-    size_t n_lines, total = 1;
-    const char *const *lines = clv_lbfgs_source_lines(&n_lines);
-    const char *user = s->objective.source ? s->objective.source : "";
-    const char *name = s->objective.name ? s->objective.name : "objective.cl";
-    if (strpbrk(name, "\"\\\n")) name = "objective.cl"; /* it goes into a #line directive */
-    char line[300];
-    snprintf(line, sizeof line, "\n#line 1 \"%.250s\"\n", name);
-    for (size_t i = 0; i < n_lines; ++i) total += strlen(lines[i]);
-    total += strlen(line) + strlen(user);
-    char *src = (char *)CLV_MALLOC(total);
-    if (!src) return NULL;
-    size_t at = 0;
-    for (size_t i = 0; i < n_lines; ++i) {
-        size_t len = strlen(lines[i]);
-        memcpy(src + at, lines[i], len);
-        at += len;
-    }
-    if (s->objective.source) {
-        memcpy(src + at, line, strlen(line));
-        at += strlen(line);
-        memcpy(src + at, user, strlen(user));
-        at += strlen(user);
-    }
-    src[at] = '\0';
-    return src;
-}
-
 static inline clv_status clv_lbfgs__build(clv_lbfgs *s)
 {
     char options[4096];
     clv_status st = clv_lbfgs__options(s, options, sizeof options);
     if (st != CLV_OK) return st;
-    char *source = clv_lbfgs__program_source(s);
-    if (!source) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_lbfgs_new: out of host memory");
+    /* the prelude, kernels/lbfgs.cl, then the user's objective, each under
+     * its own #line so that build logs name the right file */
     clv_program_desc desc;
     memset(&desc, 0, sizeof desc);
-    desc.source = source;
-    desc.name = "kernels/lbfgs.cl";
+    desc.library_lines = clv_lbfgs_source_lines(&desc.n_library_lines);
+    desc.library_name = "kernels/lbfgs.cl";
+    desc.source = s->objective.source ? s->objective.source : "";
+    desc.name = s->objective.name ? s->objective.name : "objective.cl";
     desc.options = options;
     desc.real = s->dtype;
     st = clv_program_build(&s->program, s->mesh, &desc);
-    CLV_FREE(source);
     if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_new: building the L-BFGS program");
     return CLV_OK;
 }
@@ -1165,17 +1136,11 @@ static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n
     return st;
 }
 
-/* ---- host copies in the items' precision ---------------------------------- */
+/* ---- host reads in the items' precision ------------------------------------ */
 
 static inline double clv_lbfgs__get(const unsigned char *buf, clv_dtype dtype, size_t i)
 {
     return dtype == CLV_F64 ? ((const double *)(const void *)buf)[i] : (double)((const float *)(const void *)buf)[i];
-}
-
-static inline void clv_lbfgs__put(unsigned char *buf, clv_dtype dtype, size_t i, double v)
-{
-    if (dtype == CLV_F64) ((double *)(void *)buf)[i] = v;
-    else ((float *)(void *)buf)[i] = (float)v;
 }
 
 /* ---- working sets ------------------------------------------------------------ */
@@ -1233,13 +1198,8 @@ static inline clv_status clv_lbfgs__work_start(clv_lbfgs *s, clv_lbfgs__work *w,
 {
     clv_status st = clv_lbfgs__work_new(s, w, count);
     if (st != CLV_OK) return st;
-    size_t elems = count * s->n;
-    unsigned char *xt = (unsigned char *)CLV_MALLOC(elems * clv_dtype_size(s->dtype));
-    if (!xt) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
-    for (size_t i = 0; i < elems; ++i) clv_lbfgs__put(xt, s->dtype, i, x[first * s->n + i]);
     for (size_t i = 0; i < count; ++i) w->ids[i] = first + i;
-    st = clv_array_write(w->xt, xt);
-    CLV_FREE(xt);
+    st = clv_array_write_f64(w->xt, x + first * s->n);
     if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: writing start points");
     st = clv_lbfgs__write_index(s, w);
     if (st != CLV_OK) return st;

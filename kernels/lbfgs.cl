@@ -1,7 +1,7 @@
 /* clvmap_lbfgs device code (OpenCL C 1.2): a batched L-BFGS as a state
  * machine per item. This file is the single source of truth: it is embedded
  * into include/clvmap_lbfgs.h by tools/embed.c (ninja -C BUILD embed_lbfgs),
- * and tests/lbfgs/test_lbfgs_api.c fails when the embedded copy is stale.
+ * and the test lbfgs_embed (embed --check) fails when the embedded copy is stale.
  *
  * Every work item owns one batch item and advances it by one objective
  * evaluation per call of clv_lbfgs__advance: the item's line search and its

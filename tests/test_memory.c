@@ -166,7 +166,9 @@ static void test_halving(void)
     clv_mesh_faults(m)->device_bytes = 2 * n * sizeof(float) + 100 * per_item;
     TU_REQUIRE_OK(m, run(m, p, n, 1000, per_item, got));
     clv_mesh_stats(m, 0, &st);
-    TU_CHECK(st.chunk_halvings >= 3 && st.chunk_used <= 100, "creation: %llu halvings, chunk %llu",
+    /* halving stops at the first chunk that fits: at most 100, more than 50 */
+    TU_CHECK(st.chunk_halvings >= 1 && st.chunk_used <= 100 && 2 * st.chunk_used > 100,
+             "creation: %llu halvings, chunk %llu",
              (unsigned long long)st.chunk_halvings, (unsigned long long)st.chunk_used);
     TU_CHECK(memcmp(ref, got, n * sizeof *ref) == 0, "creation halving changed the results");
     printf("creation failures: chunk 1000 -> %llu after %llu halvings\n", (unsigned long long)st.chunk_used,
@@ -179,7 +181,8 @@ static void test_halving(void)
     memset(got, 0, n * sizeof *got);
     TU_REQUIRE_OK(m, run(m, p, n, 400, per_item, got));
     clv_mesh_stats(m, 0, &st);
-    TU_CHECK(st.chunk_used == 50 && st.chunk_halvings == 3, "enqueue: chunk %llu after %llu halvings",
+    TU_CHECK(st.chunk_used <= 50 && 2 * st.chunk_used > 50 && st.chunk_halvings >= 1,
+             "enqueue: chunk %llu after %llu halvings",
              (unsigned long long)st.chunk_used, (unsigned long long)st.chunk_halvings);
     TU_CHECK(memcmp(ref, got, n * sizeof *ref) == 0, "enqueue halving changed the results");
 
@@ -204,7 +207,9 @@ static void test_halving(void)
 
 int main(void)
 {
-    if (!tu_open(1, NULL)) return 77; /* (prints why) */
+    clv_mesh *probe = tu_open(1, NULL);
+    if (!probe) return 77; /* (tu_open printed why) */
+    clv_mesh_close(probe);
     test_high_water(1);
     test_high_water(2);
     test_auto();

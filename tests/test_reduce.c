@@ -106,6 +106,34 @@ static void test_special(clv_mesh *m)
     clv_array_free(a);
 }
 
+/* clv_array_write_f64/read_f64 convert per dtype; clv_array_shape reports it. */
+static void test_f64_io(clv_mesh *m)
+{
+    const double in[4] = { 1.5, -2.25, 3.75, 1e10 };
+    double out[4];
+    const clv_dtype types[4] = { CLV_F32, CLV_F64, CLV_I32, CLV_U32 };
+    for (int t = 0; t < 4; ++t) {
+        clv_array *a;
+        clv_dtype dt;
+        clv_layout lay;
+        size_t n, e;
+        TU_REQUIRE_OK(m, clv_array_new(&a, m, types[t], 2, 2, CLV_SHARDED));
+        TU_REQUIRE_OK(m, clv_array_shape(a, &dt, &lay, &n, &e));
+        TU_CHECK(dt == types[t] && lay == CLV_SHARDED && n == 2 && e == 2, "clv_array_shape of dtype %d", t);
+        double v[4] = { in[0], in[1], in[2], types[t] == CLV_I32 ? -7.9 : 7.9 };
+        TU_REQUIRE_OK(m, clv_array_write_f64(a, v));
+        TU_REQUIRE_OK(m, clv_array_read_f64(a, out));
+        for (int i = 0; i < 4; ++i) {
+            double want = types[t] == CLV_F32 ? (double)(float)v[i]
+                        : types[t] == CLV_F64 ? v[i]
+                        : types[t] == CLV_I32 ? (double)(int32_t)v[i] : (double)(uint32_t)v[i];
+            TU_CHECK(out[i] == want, "dtype %d element %d: wrote %g, read %g, expected %g", t, i, v[i], out[i], want);
+        }
+        clv_array_free(a);
+    }
+    (void)in[3];
+}
+
 int main(void)
 {
     unsigned long long st = tu_seed();
@@ -117,6 +145,7 @@ int main(void)
     for (int si = 0; si < n_sizes; ++si)
         for (int ti = 0; ti < 4; ++ti) test_dtype(meshes, 4, types[ti], sizes[si], &st);
     test_special(meshes[0]);
+    test_f64_io(meshes[2] ? meshes[2] : meshes[0]);
     for (int k = 0; k < 4; ++k) clv_mesh_close(meshes[k]);
     return tu_summary();
 }

@@ -102,6 +102,9 @@ int main(int argc, char **argv)
     int same = new_size == header_size && memcmp(generated, header, new_size) == 0;
     if (check) {
         printf("%s: the copy of %s is %s\n", header_path, rel, same ? "up to date" : "STALE (run ninja embed)");
+        free(generated);
+        free(header);
+        free(kernel);
         return same ? 0 : 1;
     }
     FILE *out = same ? NULL : fopen(header_path, "wb");

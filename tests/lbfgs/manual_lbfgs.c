@@ -1,5 +1,5 @@
 /* The complete example of include/clvmap_lbfgs.h's manual, kept as a file
- * so that meson builds and runs it (test lbfgs_manual); test_lbfgs_api
+ * so that meson builds and runs it (test lbfgs_manual); lbfgs_manual_copy
  * fails when the two differ. */
 #include "clvmap_lbfgs.h"
 #include <stdio.h>

@@ -1,73 +1,12 @@
-/* The L-BFGS header's contract outside the numbers:
- *   1. the device code embedded in include/clvmap_lbfgs.h is exactly
- *      kernels/lbfgs.cl (if not: ninja -C BUILD embed_lbfgs), and the
- *      manual's example is exactly tests/lbfgs/manual_lbfgs.c;
- *   2. bad inputs are refused with a status and a message naming the
+/* The L-BFGS header's contract outside the numbers (the embedded kernels
+ * and the manual's example are checked by lbfgs_embed and lbfgs_manual_copy):
+ *   1. bad inputs are refused with a status and a message naming the
  *      problem: n = 0, m < 0, B = 0, NULL objective, both or neither kind
  *      of objective, NULL x, c1 >= c2, ...; a kernel objective that does not
  *      compile gives its build log with the file name and line;
- *   3. a failing callback stops the run with its message;
- *   4. every reason code has its own string; float32 items work. */
+ *   2. a failing callback stops the run with its message;
+ *   3. every reason code has its own string; float32 items work. */
 #include "lbfgs_test.h"
-
-static char *read_file(const char *rel, size_t *size)
-{
-    const char *root = getenv("CLV_SOURCE_ROOT");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", root ? root : ".", rel);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        printf("FAIL: cannot open %s (set CLV_SOURCE_ROOT)\n", path);
-        return NULL;
-    }
-    char *buf = (char *)malloc(1 << 20);
-    *size = fread(buf, 1, (1 << 20) - 1, f);
-    fclose(f);
-    buf[*size] = '\0';
-    return buf;
-}
-
-static void check_embedded(void)
-{
-    size_t n, n_lines, at = 0;
-    char *file = read_file("kernels/lbfgs.cl", &n);
-    if (!file) { TU_CHECK(0, "kernels/lbfgs.cl unreadable"); return; }
-    const char *const *lines = clv_lbfgs_source_lines(&n_lines);
-    int same = 1;
-    for (size_t i = 0; i < n_lines && same; ++i) {
-        size_t len = strlen(lines[i]);
-        same = at + len <= n && memcmp(file + at, lines[i], len) == 0;
-        if (!same) printf("FAIL: embedded line %zu differs from kernels/lbfgs.cl: \"%s\"\n", i + 1, lines[i]);
-        at += len;
-    }
-    TU_CHECK(same && at == n, "embedded kernels/lbfgs.cl is stale: run ninja -C BUILD embed_lbfgs");
-    free(file);
-}
-
-/* The header's example (lines ' *   ...' from its #include to ' *   }')
- * against tests/lbfgs/manual_lbfgs.c from its #include on. */
-static void check_manual(void)
-{
-    size_t hn, en;
-    char *header = read_file("include/clvmap_lbfgs.h", &hn), *example = read_file("tests/lbfgs/manual_lbfgs.c", &en);
-    char *begin = header ? strstr(header, " *   #include \"clvmap_lbfgs.h\"") : NULL;
-    char *end = begin ? strstr(begin, "\n *   }\n") : NULL;
-    char *ex = example ? strstr(example, "#include \"clvmap_lbfgs.h\"") : NULL;
-    int same = begin && end && ex;
-    if (same) end += strlen("\n *   }\n");
-    for (char *line = begin; same && line < end;) {
-        char *nl = strchr(line, '\n');
-        size_t prefix = strncmp(line, " *   ", 5) == 0 ? 5 : 2;
-        size_t len = (size_t)(nl - line) + 1 - prefix;
-        same = strncmp(ex, line + prefix, len) == 0;
-        if (!same) printf("FAIL: manual differs at: %.*s", (int)len, line + prefix);
-        ex += len;
-        line = nl + 1;
-    }
-    TU_CHECK(same && *ex == '\0', "the header's example and tests/lbfgs/manual_lbfgs.c differ");
-    free(header);
-    free(example);
-}
 
 static const char *quadratic =
     "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
@@ -204,8 +143,6 @@ static void check_float32(clv_mesh *m)
 
 int main(void)
 {
-    check_embedded();
-    check_manual();
     check_reasons();
     clv_mesh *m = tu_open(1, NULL);
     if (!m) return 77;
