@@ -281,7 +281,8 @@ static inline clv_status clv_array_write(clv_array *a, const void *host);
 /* Copy the whole array to host (gathered in global item order). */
 static inline clv_status clv_array_read(const clv_array *a, void *host);
 /* As write/read, but the host side is double whatever the array's dtype
- * (converted element by element): one host code path for f32 and f64. */
+ * (converted element by element): one host code path for f32 and f64.
+ * Integer dtypes truncate toward zero and clamp to their range; NaN is 0. */
 static inline clv_status clv_array_write_f64(clv_array *a, const double *host);
 static inline clv_status clv_array_read_f64(const clv_array *a, double *host);
 /* The array's dtype, layout, items and elements per item (any may be NULL). */
@@ -1569,8 +1570,18 @@ static inline clv_status clv_array_read(const clv_array *a, void *host)
     return CLV_OK;
 }
 
+/* A double as an integer dtype: truncated toward zero and clamped to the
+ * type's range, NaN as 0 (a plain cast would be undefined out of range). */
+static inline double clv__to_integer(double v, double lowest, double highest)
+{
+    if (!(v == v)) return 0;
+    if (v < lowest) return lowest;
+    if (v > highest) return highest;
+    return v;
+}
+
 /* f64 host data through a temporary of the array's dtype (floats round to
- * nearest; integers are truncated toward zero). */
+ * nearest; integers as clv__to_integer). */
 static inline clv_status clv_array_write_f64(clv_array *a, const double *host)
 {
     if (!a) return CLV_ERROR_INVALID_ARGUMENT;
@@ -1581,8 +1592,8 @@ static inline clv_status clv_array_write_f64(clv_array *a, const double *host)
     if (!tmp) return clv__fail(a->mesh, CLV_ERROR_OUT_OF_MEMORY, "clv_array_write_f64: out of host memory");
     for (size_t i = 0; i < n; ++i) {
         if (a->dtype == CLV_F32) ((float *)tmp)[i] = (float)host[i];
-        else if (a->dtype == CLV_I32) ((int32_t *)tmp)[i] = (int32_t)host[i];
-        else ((uint32_t *)tmp)[i] = (uint32_t)host[i];
+        else if (a->dtype == CLV_I32) ((int32_t *)tmp)[i] = (int32_t)clv__to_integer(host[i], -2147483648.0, 2147483647.0);
+        else ((uint32_t *)tmp)[i] = (uint32_t)clv__to_integer(host[i], 0.0, 4294967295.0);
     }
     clv_status st = clv_array_write(a, tmp);
     CLV_FREE(tmp);
