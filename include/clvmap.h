@@ -426,6 +426,9 @@ typedef struct clv_faults {
                                   device fails with CL_MEM_OBJECT_ALLOCATION_FAILURE */
     uint64_t launch_max_items; /* launches of more items fail at enqueue with
                                   CL_OUT_OF_RESOURCES, as some drivers report it */
+    uint64_t failed_launch;    /* the device's n-th launch (counting from 1 in its
+                                  stats) reports CL_MEM_OBJECT_ALLOCATION_FAILURE
+                                  when collected, as a late failure; fires once */
 } clv_faults;
 #endif
 
@@ -827,7 +830,7 @@ static inline int clv_list_devices(char *buf, size_t size)
 
 static inline void clv__read_device_info(clv__device *d, int no_fp64)
 {
-    char ext[4096] = "";
+    cl_device_fp_config fp64_config = 0;
     cl_uint cu = 0;
     cl_ulong gmem = 0, maxalloc = 0;
     size_t wg = 1;
@@ -838,12 +841,13 @@ static inline void clv__read_device_info(clv__device *d, int no_fp64)
     clGetDeviceInfo(d->id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL);
     clGetDeviceInfo(d->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc, NULL);
     clGetDeviceInfo(d->id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
-    clGetDeviceInfo(d->id, CL_DEVICE_EXTENSIONS, sizeof ext - 1, ext, NULL);
+    /* the OpenCL 1.2 test for double (the extension string can be long) */
+    clGetDeviceInfo(d->id, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64_config, &fp64_config, NULL);
     d->info.compute_units = cu;
     d->info.global_mem_bytes = gmem;
     d->info.max_alloc_bytes = maxalloc;
     d->info.max_work_group_size = wg;
-    d->info.fp64 = !no_fp64 && strstr(ext, "cl_khr_fp64") != NULL;
+    d->info.fp64 = !no_fp64 && fp64_config != 0;
 }
 
 static inline clv_status clv__open_device(clv_mesh *m, int index, const clv__found *f)
@@ -890,7 +894,9 @@ static inline clv_status clv__check_weights(clv_mesh *m, clv_split split, const 
                              i, weights[i]);
         total += weights[i];
     }
-    if (!(total > 0)) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "all split weights are zero");
+    if (!(total > 0) || !isfinite(total))
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "split weights must not all be zero and must sum to a "
+                         "finite number (got %g)", total);
     return CLV_OK;
 }
 
@@ -1235,10 +1241,16 @@ static inline void clv__collect_build_logs(clv_mesh *m, cl_program *programs, co
         used += (size_t)snprintf(m->message + used, sizeof m->message - used, "\n-- device %d (%s):\n", i,
                                  m->devices[i].info.name);
         if (used >= sizeof m->message) break;
+        /* the log's size first: a buffer too small for it gets nothing */
         size_t log_size = 0;
-        clGetProgramBuildInfo(programs[i], m->devices[i].id, CL_PROGRAM_BUILD_LOG,
-                              sizeof m->message - used - 1, m->message + used, &log_size);
-        m->message[sizeof m->message - 1] = '\0';
+        clGetProgramBuildInfo(programs[i], m->devices[i].id, CL_PROGRAM_BUILD_LOG, 0, NULL, &log_size);
+        char *log = (char *)CLV_MALLOC(log_size + 1);
+        if (log && clGetProgramBuildInfo(programs[i], m->devices[i].id, CL_PROGRAM_BUILD_LOG, log_size, log,
+                                         NULL) == CL_SUCCESS) {
+            log[log_size] = '\0';
+            snprintf(m->message + used, sizeof m->message - used, "%s", log);
+        }
+        CLV_FREE(log);
         used = strlen(m->message);
     }
 }
@@ -1368,6 +1380,7 @@ static inline clv_status clv_program_build(clv_program **out, clv_mesh *m, const
     if (!p) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     p->mesh = m;
     p->real = desc->real;
+    if (desc->options && strstr(desc->options, "CLV_REAL=double")) p->real = CLV_F64;
     p->per_device = (cl_program *)clv__calloc((size_t)m->n_devices, sizeof *p->per_device);
     st = p->per_device ? clv__build_all(p, desc, desc->name ? desc->name : "program.cl", fp64)
                        : clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
@@ -1529,24 +1542,35 @@ static inline clv_status clv_array_new(clv_array **out, clv_mesh *m, clv_dtype d
     return CLV_OK;
 }
 
+/* Wait for every device's queue, even after a failure: transfers still in
+ * flight must not outlive the host memory they use. */
+static inline clv_status clv__finish_all(clv_mesh *m, clv_status st, const char *what)
+{
+    for (int i = 0; i < m->n_devices; ++i) {
+        cl_int err = clFinish(m->devices[i].queue);
+        if (err != CL_SUCCESS && st == CLV_OK) st = clv__fail_cl(m, what, err, i);
+    }
+    return st;
+}
+
 static inline clv_status clv_array_write(clv_array *a, const void *host)
 {
     if (!a) return CLV_ERROR_INVALID_ARGUMENT;
     clv_mesh *m = a->mesh;
     if (!host) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_write: host is NULL");
     size_t item_bytes = a->item_elems * clv_dtype_size(a->dtype);
+    clv_status st = CLV_OK;
     for (int i = 0; i < m->n_devices; ++i) {
         if (!a->count[i]) continue;
         const char *src = (const char *)host + a->first[i] * item_bytes;
         cl_int err = clEnqueueWriteBuffer(m->devices[i].queue, a->buffers[i], CL_FALSE, 0,
                                           clv__array_bytes(a, i), src, 0, NULL, NULL);
-        if (err != CL_SUCCESS) return clv__fail_cl(m, "clEnqueueWriteBuffer", err, i);
+        if (err != CL_SUCCESS) {
+            st = clv__fail_cl(m, "clEnqueueWriteBuffer", err, i);
+            break;
+        }
     }
-    for (int i = 0; i < m->n_devices; ++i) {
-        cl_int err = clFinish(m->devices[i].queue);
-        if (err != CL_SUCCESS) return clv__fail_cl(m, "clFinish (array write)", err, i);
-    }
-    return CLV_OK;
+    return clv__finish_all(m, st, "clFinish (array write)");
 }
 
 static inline clv_status clv_array_read(const clv_array *a, void *host)
@@ -1555,19 +1579,19 @@ static inline clv_status clv_array_read(const clv_array *a, void *host)
     clv_mesh *m = a->mesh;
     if (!host) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_read: host is NULL");
     size_t item_bytes = a->item_elems * clv_dtype_size(a->dtype);
+    clv_status st = CLV_OK;
     for (int i = 0; i < m->n_devices; ++i) {
         if (!a->count[i]) continue;
         char *dst = (char *)host + a->first[i] * item_bytes;
         cl_int err = clEnqueueReadBuffer(m->devices[i].queue, a->buffers[i], CL_FALSE, 0,
                                          clv__array_bytes(a, i), dst, 0, NULL, NULL);
-        if (err != CL_SUCCESS) return clv__fail_cl(m, "clEnqueueReadBuffer", err, i);
+        if (err != CL_SUCCESS) {
+            st = clv__fail_cl(m, "clEnqueueReadBuffer", err, i);
+            break;
+        }
         if (a->layout == CLV_REPLICATED) break; /* one copy is the array */
     }
-    for (int i = 0; i < m->n_devices; ++i) {
-        cl_int err = clFinish(m->devices[i].queue);
-        if (err != CL_SUCCESS) return clv__fail_cl(m, "clFinish (array read)", err, i);
-    }
-    return CLV_OK;
+    return clv__finish_all(m, st, "clFinish (array read)");
 }
 
 /* A double as an integer dtype: truncated toward zero and clamped to the
@@ -1842,6 +1866,7 @@ typedef struct clv__launch {
     cl_mem *scratch;        /* one per scratch argument */
     size_t scratch_bytes;   /* all scratch buffers together */
     clv_dtype real;         /* the program's clv_real, for clv_real() arguments */
+    int ran_after_failure;  /* a launch completed after an earlier one failed */
     cl_event events[CLV__LAUNCH_WINDOW]; /* the window's launches, in order */
     size_t event_first[CLV__LAUNCH_WINDOW], event_end[CLV__LAUNCH_WINDOW];
     int n_events;
@@ -2033,26 +2058,39 @@ static inline uint64_t clv__event_ns(cl_event ev)
     return t1 - t0;
 }
 
-/* Wait for a device's window; advance next past the chunks that finished.
- * Returns the first failure among them (CL_SUCCESS if none). */
+/* Wait for a device's window; advance next past the chunks that finished,
+ * in order, up to the first that did not. Launches that completed after a
+ * failed one are noted (re-running them is only safe without inout arrays).
+ * Returns the first failure (CL_SUCCESS if none). */
 static inline cl_int clv__collect_window(clv_mesh *m, int device, clv__launch *l)
 {
     clv__device *d = &m->devices[device];
-    cl_int first_error = clFinish(d->queue);
+    cl_int finish_err = clFinish(d->queue), first_error = CL_SUCCESS;
     for (int e = 0; e < l->n_events; ++e) {
         cl_int status = CL_COMPLETE;
-        clGetEventInfo(l->events[e], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL);
-        if (status < 0 && first_error == CL_SUCCESS) first_error = status;
-        if (first_error == CL_SUCCESS) { /* launches after a failure are re-run */
+        if (clGetEventInfo(l->events[e], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL) !=
+            CL_SUCCESS)
+            status = CL_INVALID_EVENT;
+#ifdef CLV_FAULT_INJECTION
+        if (m->faults.failed_launch && d->stats.launches + 1 == m->faults.failed_launch && first_error == CL_SUCCESS) {
+            status = CL_MEM_OBJECT_ALLOCATION_FAILURE; /* as if the device failed it late */
+            m->faults.failed_launch = 0;
+        }
+#endif
+        if (first_error == CL_SUCCESS && status == CL_COMPLETE) {
             d->stats.kernel_ns += m->profiling ? clv__event_ns(l->events[e]) : 0;
             d->stats.items += l->event_end[e] - l->event_first[e];
             d->stats.launches++;
             l->next = l->event_end[e];
+        } else if (first_error == CL_SUCCESS) {
+            first_error = status < 0 ? status : (finish_err != CL_SUCCESS ? finish_err : CL_INVALID_EVENT);
+        } else if (status == CL_COMPLETE) {
+            l->ran_after_failure = 1;
         }
         clReleaseEvent(l->events[e]);
     }
     l->n_events = 0;
-    return first_error;
+    return first_error != CL_SUCCESS ? first_error : finish_err;
 }
 
 /* After a failed window: halve the chunk and re-allocate on allocation
@@ -2060,7 +2098,14 @@ static inline cl_int clv__collect_window(clv_mesh *m, int device, clv__launch *l
 static inline clv_status clv__recover(clv_mesh *m, int device, clv__launch *l, cl_int err, const clv_arg *args,
                                       int n_args)
 {
-    if (!clv__is_alloc_error(err)) return clv__fail_cl(m, "clEnqueueNDRangeKernel", err, device);
+    if (!clv__is_alloc_error(err)) return clv__fail_cl(m, "a kernel launch (enqueue or execution)", err, device);
+    for (int i = 0; l->ran_after_failure && i < n_args; ++i)
+        if (args[i].kind == CLV_ARG_INOUT)
+            return clv__fail(m, CLV_ERROR_OPENCL, "device %d (%s) failed a launch with %s but ran later ones: "
+                             "re-running would apply items of an inout array twice, so the map stops here "
+                             "(the inout arrays are partly updated)", device, m->devices[device].info.name,
+                             clv__cl_error_name(err));
+    l->ran_after_failure = 0;
     if (l->chunk == 1)
         return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "device %d (%s): a launch of one item failed with %s",
                          device, m->devices[device].info.name, clv__cl_error_name(err));

@@ -309,6 +309,23 @@ done:
 
 static void test_build_errors(clv_mesh *m)
 {
+    { /* a log longer than the message: the start of it is kept, with line numbers */
+        static char many[200 * 48];
+        size_t at = 0;
+        for (int k = 0; k < 200; ++k)
+            at += (size_t)snprintf(many + at, sizeof many - at, "int f%d(void) { return undeclared_%d; }\n", k, k);
+        clv_program *lp = NULL;
+        clv_program_desc pd;
+        memset(&pd, 0, sizeof pd);
+        pd.source = many;
+        pd.name = "long_log.cl";
+        clv_status st = clv_program_build(&lp, m, &pd);
+        check("build_long_log_kept", st == CLV_ERROR_BUILD && strlen(clv_mesh_message(m)) > 2000 &&
+              strstr(clv_mesh_message(m), "long_log.cl:1:") != NULL, "%s, message of %zu characters",
+              clv_status_string(st), strlen(clv_mesh_message(m)));
+        clv_program_free(lp);
+    }
+
     clv_program *p = NULL;
     clv_program_desc d = {0};
     CASE("build_syntax_error_line_3", m, build(&p, m, bad_src, "my_kernels.cl", CLV_F32, 0, NULL), CLV_ERROR_BUILD,

@@ -23,7 +23,9 @@ static const char *source =
     "    for (ulong k = 0; k < floats_per_item; k += 1024) s[k] = x[clv_local()] + clv_uniform_f32(&r);\n"
     "    for (ulong k = 0; k < floats_per_item; k += 1024) acc += s[k] * (float)(k + 1);\n"
     "    y[clv_local()] = acc;\n"
-    "}\n";
+    "}\n"
+    "/* in place: running it twice on an item would show */\n"
+    "__kernel void bump(CLV_ITEMS, __global float *x) { CLV_GUARD(); x[clv_local()] += 1.0f; }\n";
 
 static clv_program *build(clv_mesh *m)
 {
@@ -205,6 +207,50 @@ static void test_halving(void)
     clv_mesh_close(m);
 }
 
+/* A launch that fails late (when collected) while later launches of the
+ * window completed: a pure map re-runs from the failed chunk with the same
+ * bits; a map with an inout array stops with a clear error instead of
+ * applying items twice. */
+static void test_late_failure(void)
+{
+    clv_mesh *m = tu_open(1, NULL);
+    clv_program *p = build(m);
+    const size_t n = tu_small() ? 120 : 600, per_item = 256;
+    float *ref = (float *)malloc(n * sizeof *ref), *got = (float *)malloc(n * sizeof *got);
+    TU_REQUIRE_OK(m, run(m, p, n, CLV_CHUNK_NONE, per_item, ref));
+    clv_mesh_reset_stats(m);
+    clv_mesh_faults(m)->failed_launch = 5;
+    TU_REQUIRE_OK(m, run(m, p, n, 10, per_item, got));
+    clv_device_stats st;
+    clv_mesh_stats(m, 0, &st);
+    TU_CHECK(memcmp(ref, got, n * sizeof *ref) == 0 && st.chunk_halvings == 1 && st.items == n,
+             "late failure, pure map: same bits %d, %llu halvings, %llu items", memcmp(ref, got, n * sizeof *ref) == 0,
+             (unsigned long long)st.chunk_halvings, (unsigned long long)st.items);
+
+    clv_array *x;
+    for (size_t i = 0; i < n; ++i) got[i] = 0;
+    TU_REQUIRE_OK(m, clv_array_new(&x, m, CLV_F32, n, 1, CLV_SHARDED));
+    TU_REQUIRE_OK(m, clv_array_write(x, got));
+    clv_map_opts o;
+    memset(&o, 0, sizeof o);
+    o.chunk = 10;
+    clv_mesh_reset_stats(m);
+    clv_mesh_faults(m)->failed_launch = 5;
+    clv_status s = CLV_MAP(p, "bump", n, &o, clv_inout(x));
+    TU_REQUIRE_OK(m, clv_array_read(x, got));
+    int twice = 0;
+    for (size_t i = 0; i < n; ++i) twice += got[i] > 1.0f;
+    TU_CHECK(s == CLV_ERROR_OPENCL && strstr(clv_mesh_message(m), "inout") && twice == 0,
+             "late failure, inout map: %s (%s), %d items applied twice", clv_status_string(s), clv_mesh_message(m),
+             twice);
+    clv_mesh_faults(m)->failed_launch = 0;
+    clv_array_free(x);
+    free(ref);
+    free(got);
+    clv_program_free(p);
+    clv_mesh_close(m);
+}
+
 int main(void)
 {
     clv_mesh *probe = tu_open(1, NULL);
@@ -214,5 +260,6 @@ int main(void)
     test_high_water(2);
     test_auto();
     test_halving();
+    test_late_failure();
     return tu_summary();
 }
