@@ -20,6 +20,7 @@
  */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "clvmap_nss.h"
+#include "nss_problems.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -29,60 +30,10 @@
 
 static const double PI = 3.14159265358979323846; /* M_PI is not C99 */
 
-/* ---- the problems (OpenCL C) ---------------------------------------------- */
-
-static const char *const gauss_source =
-    "clv_real loglikelihood(const clv_real *x, __global const clv_real *data,\n"
-    "                       __global clv_real *work) {\n"
-    "    clv_real s = 0;\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) s += x[k] * x[k];\n"
-    "    return (clv_real)-0.5 * s - CLV_NSS_DIM * (clv_real)0.91893853320467274;\n"
-    "}\n"
-    "clv_real logprior(const clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k)\n"
-    "        if (!(fabs(x[k]) <= 5)) return -INFINITY;\n"
-    "    return -CLV_NSS_DIM * log((clv_real)10);\n"
-    "}\n"
-    "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = 10 * u[k] - 5;\n"
-    "}\n";
-
-static const char *const eggbox_source =
-    "#define TMAX ((clv_real)31.415926535897932)\n"
-    "clv_real loglikelihood(const clv_real *x, __global const clv_real *data,\n"
-    "                       __global clv_real *work) {\n"
-    "    const clv_real b = 2 + cos(x[0] / 2) * cos(x[1] / 2);\n"
-    "    return b * b * b * b * b;\n"
-    "}\n"
-    "clv_real logprior(const clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k)\n"
-    "        if (!(x[k] >= 0 && x[k] <= TMAX)) return -INFINITY;\n"
-    "    return -CLV_NSS_DIM * log(TMAX);\n"
-    "}\n"
-    "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = TMAX * u[k];\n"
-    "}\n";
-
-static const char *const shells_source =
-    "clv_real shell(const clv_real *x, clv_real c0) {\n"
-    "    clv_real r2 = (x[0] - c0) * (x[0] - c0);\n"
-    "    for (int k = 1; k < CLV_NSS_DIM; ++k) r2 += x[k] * x[k];\n"
-    "    const clv_real z = (sqrt(r2) - (clv_real)2) / (clv_real)0.1;\n"
-    "    return (clv_real)-0.5 * z * z - log((clv_real)0.25066282746310002); // sqrt(2 pi) w\n"
-    "}\n"
-    "clv_real loglikelihood(const clv_real *x, __global const clv_real *data,\n"
-    "                       __global clv_real *work) {\n"
-    "    const clv_real a = shell(x, (clv_real)-3.5), b = shell(x, (clv_real)3.5);\n"
-    "    return fmax(a, b) + log1p(exp(-fabs(a - b)));\n"
-    "}\n"
-    "clv_real logprior(const clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k)\n"
-    "        if (!(fabs(x[k]) <= 6)) return -INFINITY;\n"
-    "    return -CLV_NSS_DIM * log((clv_real)12);\n"
-    "}\n"
-    "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = 12 * u[k] - 6;\n"
-    "}\n";
+/* ---- the problems ----------------------------------------------------------
+ * Their OpenCL C sources are in tests/nss/nss_problems.h, shared with the
+ * test suite: nss_gauss_source (data: half-width a = 5 and sigma = 1),
+ * nss_eggbox_source and nss_shells_source. */
 
 /* One shell's integral over R^D, the surface of the unit sphere times
  * int rho^(D-1) N(rho; 2, 0.1) drho (midpoint rule over +-12 widths; the
@@ -247,14 +198,16 @@ int main(int argc, char **argv)
     problem.f32 = st.f32;
     double truth;
     if (strcmp(st.problem, "gauss") == 0) {
-        problem.source = gauss_source;
-        truth = -st.dim * log(10.0);
+        problem.source = nss_gauss_source;
+        problem.data = nss_gauss_data;
+        problem.n_data = 2;
+        truth = nss_gauss_logz(st.dim);
     } else if (strcmp(st.problem, "eggbox") == 0) {
-        problem.source = eggbox_source;
+        problem.source = nss_eggbox_source;
         problem.dim = 2;
-        truth = 235.856;
+        truth = NSS_EGGBOX_LOGZ;
     } else if (strcmp(st.problem, "shells") == 0) {
-        problem.source = shells_source;
+        problem.source = nss_shells_source;
         truth = shells_logz(st.dim);
     } else {
         fprintf(stderr, "nss: unknown problem %s (gauss, eggbox, shells)\n", st.problem);
