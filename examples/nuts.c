@@ -128,13 +128,7 @@ static int write_csvs(const clv_nuts_result *r, const nuts_model_def *def, const
 
 static int sample(clv_mesh *m, const args *a, const nuts_model_def *def)
 {
-    clv_nuts_model model = { 0 };
-    model.source = def->source;
-    model.name = def->name;
-    model.dim = def->dim;
-    model.data = def->data;
-    model.n_data = def->n_data;
-    model.options = def->options;
+    clv_nuts_model model = nuts_model_desc(def);
     clv_nuts *s;
     clv_status st = clv_nuts_new(&s, m, &model);
     if (st == CLV_OK && a->check_gradient && !check_gradient(s, def)) st = CLV_ERROR_INVALID_ARGUMENT;

@@ -20,6 +20,8 @@
 #ifndef NUTS_MODELS_H
 #define NUTS_MODELS_H
 
+#include "clvmap_nuts.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +37,20 @@ typedef struct nuts_model_def {
     char options[128];
     char **names;          /* dim parameter names (CmdStan style) */
 } nuts_model_def;
+
+/* The clv_nuts_model for a built-in model (it points into def). */
+static inline clv_nuts_model nuts_model_desc(const nuts_model_def *def)
+{
+    clv_nuts_model model;
+    memset(&model, 0, sizeof model);
+    model.source = def->source;
+    model.name = def->name;
+    model.dim = def->dim;
+    model.data = def->data;
+    model.n_data = def->n_data;
+    model.options = def->options;
+    return model;
+}
 
 /* ---- deterministic host random numbers (splitmix64 + Box-Muller) ---------- */
 

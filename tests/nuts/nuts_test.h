@@ -12,14 +12,7 @@
 /* A sampler for a model of nuts_models.h; exits on failure. */
 static inline clv_nuts *nt_sampler(clv_mesh *m, const nuts_model_def *def)
 {
-    clv_nuts_model model;
-    memset(&model, 0, sizeof model);
-    model.source = def->source;
-    model.name = def->name;
-    model.dim = def->dim;
-    model.data = def->data;
-    model.n_data = def->n_data;
-    model.options = def->options;
+    clv_nuts_model model = nuts_model_desc(def);
     clv_nuts *s = NULL;
     clv_status st = clv_nuts_new(&s, m, &model);
     if (st != CLV_OK) {
