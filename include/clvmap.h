@@ -1724,7 +1724,8 @@ static inline int clv__is_builtin_scalar(const char *t)
     return 0;
 }
 
-/* The pointee of "float*", or NULL when type is not a pointer. */
+/* Whether pointer type "float*" points to want: 1 yes (or a typedef that
+ * cannot be checked), 0 no, -1 when type is not a pointer. */
 static inline int clv__pointee_is(const char *type, const char *want)
 {
     size_t n = strlen(type);
