@@ -307,6 +307,10 @@ typedef struct clv_map_opts {
     clv_shape shape;   /* launch shape */
     size_t local_size; /* work items per group; 0: 64 (or the device's limit) */
     uint64_t seed;     /* what clv_seed() returns in the kernel */
+    uint64_t item_offset; /* global index of item 0: the kernel sees items item_offset ..
+                             item_offset + n_items - 1 (clv_item(), the RNG), while
+                             clv_local()/clv_slot() still index this map's arrays; lets
+                             one process run its part of a larger batch with the same bits */
 } clv_map_opts;
 
 typedef enum clv_arg_kind {
@@ -2032,9 +2036,10 @@ static inline cl_int clv__enqueue_window(clv_mesh *m, int device, cl_kernel k, c
     cl_uint per_group = o->shape == CLV_ITEM_PER_GROUP;
     while (err == CL_SUCCESS && at < l->end && l->n_events < CLV__LAUNCH_WINDOW) {
         size_t count = l->end - at < l->chunk ? l->end - at : l->chunk;
-        size_t offset = per_group ? at * l->local_size : at;
+        size_t shift = (size_t)o->item_offset; /* global index of local item 0 */
+        size_t offset = per_group ? (shift + at) * l->local_size : shift + at;
         size_t global = per_group ? count * l->local_size : clv__round_up(count, l->local_size);
-        err = clv__set_hidden_args(k, at + count, l->first, at, o->seed, per_group);
+        err = clv__set_hidden_args(k, shift + at + count, shift + l->first, shift + at, o->seed, per_group);
 #ifdef CLV_FAULT_INJECTION
         if (m->faults.launch_max_items && count > m->faults.launch_max_items) err = CL_OUT_OF_RESOURCES;
 #endif
@@ -2191,6 +2196,11 @@ static inline clv_status clv__check_map(clv_program *p, const char *kernel, size
                          "chunk, CLV_CHUNK_NONE or CLV_CHUNK_AUTO)", o->chunk);
     if (o->shape != CLV_ITEM_PER_WORK_ITEM && o->shape != CLV_ITEM_PER_GROUP)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: unknown shape %d", (int)o->shape);
+    size_t per_item = o->shape == CLV_ITEM_PER_GROUP ? (o->local_size ? o->local_size : 1024) : 1;
+    size_t limit = (size_t)-1 / per_item; /* (item_offset + n_items) work items per item must fit */
+    if (n_items > limit || o->item_offset > (uint64_t)(limit - n_items))
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: item_offset %llu + %zu items overflows the "
+                         "device's index range", (unsigned long long)o->item_offset, n_items);
     if (n_args < 0 || (n_args > 0 && !args))
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: %d arguments but args is NULL", n_args);
     if (m->n_devices > 64) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: more than 64 devices");

@@ -87,9 +87,11 @@ static void fill_inputs(unsigned char *x, unsigned char *z, size_t n, clv_dtype 
     }
 }
 
-/* Run both kernels over n items with the given chunk; outputs to *out. */
-static int run_case(clv_mesh *m, clv_program *p, clv_dtype real, size_t n, long chunk, unsigned long long seed,
-                    outputs *out)
+/* Run both kernels over items [skip, n) of the batch with the given chunk
+ * (skip > 0: local arrays of n - skip items and opts.item_offset = skip, as
+ * one process of several runs its part); outputs to *out. */
+static int run_part(clv_mesh *m, clv_program *p, clv_dtype real, size_t n, size_t skip, long chunk,
+                    unsigned long long seed, outputs *out)
 {
     size_t es = clv_dtype_size(real), bytes = n * D * es;
     unsigned char *x = (unsigned char *)malloc(bytes), *z = (unsigned char *)malloc(bytes);
@@ -100,7 +102,10 @@ static int run_case(clv_mesh *m, clv_program *p, clv_dtype real, size_t n, long 
     memset(&o, 0, sizeof o);
     o.chunk = chunk;
     o.seed = seed;
+    o.item_offset = skip;
     fill_inputs(x, z, n, real, seed);
+    n -= skip;
+    bytes = n * D * es;
     out->y = (unsigned char *)malloc(bytes);
     out->z = (unsigned char *)malloc(bytes);
     out->g = (unsigned char *)malloc(n * es);
@@ -109,9 +114,9 @@ static int run_case(clv_mesh *m, clv_program *p, clv_dtype real, size_t n, long 
     TU_REQUIRE_OK(m, clv_array_new(&ya, m, real, n, D, CLV_SHARDED));
     TU_REQUIRE_OK(m, clv_array_new(&za, m, real, n, D, CLV_SHARDED));
     TU_REQUIRE_OK(m, clv_array_new(&ga, m, real, n, 1, CLV_SHARDED));
-    TU_REQUIRE_OK(m, clv_array_write(xa, x));
+    TU_REQUIRE_OK(m, clv_array_write(xa, x + skip * D * es));
     TU_REQUIRE_OK(m, clv_array_write(sa, real == CLV_F32 ? (void *)shift32 : (void *)shift64));
-    TU_REQUIRE_OK(m, clv_array_write(za, z));
+    TU_REQUIRE_OK(m, clv_array_write(za, z + skip * D * es));
     clv_status s = CLV_MAP(p, "mix_items", n, &o, clv_in(xa), clv_in(sa), clv_out(ya), clv_inout(za),
                            clv_scratch(D * es), clv_int(D), clv_real(0.75));
     if (s == CLV_OK) {
@@ -131,6 +136,28 @@ static int run_case(clv_mesh *m, clv_program *p, clv_dtype real, size_t n, long 
     free(x);
     free(z);
     return s == CLV_OK;
+}
+
+static int run_case(clv_mesh *m, clv_program *p, clv_dtype real, size_t n, long chunk, unsigned long long seed,
+                    outputs *out)
+{
+    return run_part(m, p, real, n, 0, chunk, seed, out);
+}
+
+/* The tail [n/3, n) of the batch run alone with item_offset = n/3 gives
+ * the tail of the whole batch's outputs, bit for bit. */
+static void check_item_offset(clv_mesh *m, clv_program *p, clv_dtype real, size_t n, unsigned long long seed,
+                              const outputs *ref)
+{
+    size_t skip = n / 3, es = clv_dtype_size(real), bytes = (n - skip) * D * es;
+    outputs got;
+    int ok = run_part(m, p, real, n, skip, 7, seed, &got);
+    TU_CHECK(ok && memcmp(got.y, ref->y + skip * D * es, bytes) == 0 &&
+             memcmp(got.z, ref->z + skip * D * es, bytes) == 0 &&
+             memcmp(got.g, ref->g + skip * es, (n - skip) * es) == 0,
+             "%s, n %zu: items [%zu, %zu) run with item_offset %zu differ from the same items of the whole batch",
+             real == CLV_F32 ? "f32" : "f64", n, skip, n, skip);
+    free_outputs(&got);
 }
 
 static clv_program *build(clv_mesh *m, clv_dtype real)
@@ -211,6 +238,7 @@ int main(void)
             outputs ref;
             unsigned long long case_seed = seed + (unsigned long long)si;
             run_case(ref_mesh, ref_prog, reals[r], n, CLV_CHUNK_NONE, case_seed, &ref);
+            check_item_offset(ref_mesh, ref_prog, reals[r], n, case_seed, &ref);
             for (int mi = 0; mi < n_meshes; ++mi) {
                 clv_mesh *m = tu_open(meshes[mi].n_devices, meshes[mi].weights);
                 if (!m) continue;
