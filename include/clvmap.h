@@ -157,6 +157,7 @@ typedef enum clv_status {
     CLV_ERROR_SHAPE,            /* array sizes, meshes or splits that do not match */
     CLV_ERROR_OUT_OF_MEMORY,    /* host memory, or device memory even at chunk 1 */
     CLV_ERROR_OPENCL,           /* any other OpenCL failure (details in message) */
+    CLV_ERROR_DEVICE_LOST,      /* a device stopped working; the mesh no longer uses it */
     CLV_STATUS_COUNT
 } clv_status;
 
@@ -182,6 +183,9 @@ typedef struct clv_mesh_desc {
     int no_fp64;            /* nonzero: treat every device as lacking fp64 (to check
                                that a program also runs on float-only GPUs) */
     int no_profiling;       /* nonzero: no profiling events (kernel_ns stays 0) */
+    int failover;           /* nonzero: keep a host copy of every sharded array, so that
+                               the items of a device that stops working are re-run on the
+                               others with the same bits (see FAULTS) */
 } clv_mesh_desc;
 
 typedef struct clv_device_info {
@@ -193,6 +197,7 @@ typedef struct clv_device_info {
     uint64_t max_alloc_bytes;
     size_t max_work_group_size;
     int fp64;               /* cl_khr_fp64 available (and not disabled by no_fp64) */
+    int lost;               /* the device stopped working; maps and arrays skip it */
 } clv_device_info;
 
 typedef struct clv_device_stats {
@@ -205,6 +210,7 @@ typedef struct clv_device_stats {
     uint64_t bytes_high_water;  /* most device bytes ever held at once */
     uint64_t scratch_high_water;/* most scratch bytes held at once by one map */
     uint64_t kernel_ns;         /* kernel time from profiling events */
+    uint64_t items_recovered;   /* items re-run here for a device that was lost */
 } clv_device_stats;
 
 /* Open the devices named by desc (NULL: all defaults). Like sqlite3_open, a
@@ -288,8 +294,14 @@ static inline clv_status clv_array_read_f64(const clv_array *a, double *host);
 /* The array's dtype, layout, items and elements per item (any may be NULL). */
 static inline clv_status clv_array_shape(const clv_array *a, clv_dtype *dtype, clv_layout *layout,
                                          size_t *n_items, size_t *item_elems);
-/* Interop: the buffer on a device and the items it holds (count 0: none). */
+/* Interop: the buffer on a device and the items it holds (count 0: none).
+ * Ask again after a device is lost: failover moves arrays to new buffers. */
 static inline cl_mem clv_array_buffer(const clv_array *a, int device, size_t *first, size_t *count);
+/* Failover meshes only (a no-op otherwise): after writing an array's buffers
+ * yourself (CLBlast, your own kernels), refresh the host copy that a lost
+ * device's items are recovered from. clv_map and clv_array_write keep it
+ * current by themselves. */
+static inline clv_status clv_array_sync_host(clv_array *a);
 static inline size_t clv_dtype_size(clv_dtype dtype);
 
 /* ---- map: vmap, chunked map and shard in one call ----------------------- */
@@ -433,6 +445,17 @@ typedef struct clv_faults {
     uint64_t failed_launch;    /* the device's n-th launch (counting from 1 in its
                                   stats) reports CL_MEM_OBJECT_ALLOCATION_FAILURE
                                   when collected, as a late failure; fires once */
+    uint64_t fail_allocation;  /* the mesh's n-th device buffer creation (counting
+                                  from 1, see allocations) fails as out of memory */
+    uint64_t lose_devices;     /* bit d: device d dies at its ... */
+    uint64_t lose_at_launch;   /* ... n-th launch (counting from 1 in its stats): that
+                                  launch and every later use fail, and its buffers
+                                  are overwritten with 0xFF bytes, so a result read
+                                  from them could not pass for a correct one */
+    uint64_t fail_build;       /* the mesh's n-th program build on a device (counting
+                                  from 1, see builds) fails */
+    uint64_t allocations, builds; /* counted so far (tests use them to choose n) */
+    uint64_t dead;             /* bit d: device d has died (set by lose_devices) */
 } clv_faults;
 #endif
 
@@ -458,6 +481,9 @@ struct clv_mesh {
     clv_split split;
     int profiling;
     int opened;             /* 0 for a mesh that only carries an open error */
+    int failover;           /* clv_mesh_desc.failover */
+    clv_array *arrays;      /* every live array, newest first: a lost device's
+                               parts are moved to the others */
 #ifdef CLV_FAULT_INJECTION
     clv_faults faults;
 #endif
@@ -485,6 +511,9 @@ struct clv_array {
     size_t n_items, item_elems;
     size_t *first, *count;  /* per device: items held (replicated: 0, n_items) */
     cl_mem *buffers;        /* per device; NULL where count is 0 */
+    void *host;             /* failover meshes, sharded arrays: the contents as of
+                               the last write, map or sync */
+    clv_array *prev, *next; /* the mesh's list of arrays */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -521,6 +550,7 @@ static inline const char *clv_status_string(clv_status status)
     case CLV_ERROR_SHAPE: return "array shape or split mismatch";
     case CLV_ERROR_OUT_OF_MEMORY: return "out of memory";
     case CLV_ERROR_OPENCL: return "OpenCL error";
+    case CLV_ERROR_DEVICE_LOST: return "device lost";
     case CLV_STATUS_COUNT: break;
     }
     return "unknown status";
@@ -610,7 +640,8 @@ static inline cl_mem clv__buffer_create_once(clv_mesh *m, int device, cl_mem_fla
         return NULL;
     }
 #ifdef CLV_FAULT_INJECTION
-    if (m->faults.device_bytes && d->stats.bytes_current + bytes > m->faults.device_bytes) {
+    if ((m->faults.device_bytes && d->stats.bytes_current + bytes > m->faults.device_bytes) ||
+        ++m->faults.allocations == m->faults.fail_allocation) {
         *err = CL_MEM_OBJECT_ALLOCATION_FAILURE;
         return NULL;
     }
@@ -928,6 +959,7 @@ static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc
     *out = m;
     if (!m) return CLV_ERROR_OUT_OF_MEMORY;
     m->profiling = !desc->no_profiling;
+    m->failover = desc->failover != 0;
     const char *spec = desc->devices;
     if (!spec) {
         spec = getenv("CLV_DEVICES");
@@ -982,6 +1014,23 @@ static inline int clv__valid_device(const clv_mesh *m, int device)
     return m && m->opened && device >= 0 && device < m->n_devices;
 }
 
+static inline int clv__alive(const clv_mesh *m, int device) { return !m->devices[device].info.lost; }
+
+/* The first device still working, or -1. */
+static inline int clv__first_alive(const clv_mesh *m)
+{
+    for (int d = 0; d < m->n_devices; ++d)
+        if (clv__alive(m, d)) return d;
+    return -1;
+}
+
+/* Refuse work on a mesh whose every device is lost. */
+static inline clv_status clv__check_alive(clv_mesh *m, const char *what)
+{
+    if (clv__first_alive(m) >= 0) return CLV_OK;
+    return clv__fail(m, CLV_ERROR_DEVICE_LOST, "%s: every device of the mesh is lost", what);
+}
+
 static inline clv_status clv_mesh_device_info(const clv_mesh *m, int device, clv_device_info *info)
 {
     if (info) memset(info, 0, sizeof *info);
@@ -1026,6 +1075,7 @@ static inline cl_device_id clv_mesh_device_id(const clv_mesh *m, int device)
 static inline double clv__device_weight(const clv_mesh *m, int i)
 {
     const clv__device *d = &m->devices[i];
+    if (d->info.lost) return 0;
     switch (m->split) {
     case CLV_SPLIT_COMPUTE_UNITS: return d->info.compute_units ? (double)d->info.compute_units : 1.0;
     case CLV_SPLIT_WEIGHTS: return d->weight;
@@ -1048,8 +1098,15 @@ static inline clv_status clv_mesh_split_items(const clv_mesh *m, size_t n_items,
         if (w[i] < 0) unmeasured = 1;
     }
     for (int i = 0; i < m->n_devices; ++i) {
-        if (unmeasured) w[i] = 1.0; /* measured split before any map: equal */
+        if (unmeasured) w[i] = m->devices[i].info.lost ? 0.0 : 1.0; /* measured split before any map: equal */
         total += w[i];
+    }
+    if (!(total > 0)) /* every device with weight is lost: equal over the others */
+        for (int i = 0; i < m->n_devices; ++i) total += w[i] = m->devices[i].info.lost ? 0.0 : 1.0;
+    if (!(total > 0)) { /* no device left: nobody owns anything */
+        memset(first, 0, (size_t)m->n_devices * sizeof *first);
+        memset(count, 0, (size_t)m->n_devices * sizeof *count);
+        return CLV_OK;
     }
     /* Cumulative rounding: device i owns [round(W_<i / W * n), round(W_<=i / W * n)). */
     size_t start = 0;
@@ -1323,7 +1380,7 @@ static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *
     char user_line[300], library_line[300], options[2048];
     cl_uint n_sources = 0;
     cl_int err = CL_SUCCESS;
-    int failed = 0;
+    int failed = 0, injected = 0;
     clv_status st = clv__line_directive(m, name, user_line, sizeof user_line);
     if (st == CLV_OK)
         st = clv__line_directive(m, desc->library_name ? desc->library_name : "library.cl", library_line,
@@ -1342,10 +1399,14 @@ static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *
     int device = 0;
     const char *call = "clCreateProgramWithSource";
     for (; device < m->n_devices; ++device) {
+        if (!clv__alive(m, device)) continue;
         p->per_device[device] = clCreateProgramWithSource(m->devices[device].context, n_sources, sources, NULL,
                                                           &err);
         if (!p->per_device[device]) break;
         cl_int berr = clBuildProgram(p->per_device[device], 1, &m->devices[device].id, options, NULL, NULL);
+#ifdef CLV_FAULT_INJECTION
+        if (++m->faults.builds == m->faults.fail_build) berr = CL_BUILD_PROGRAM_FAILURE, injected = 1;
+#endif
         if (berr == CL_BUILD_PROGRAM_FAILURE) failed = 1;
         else if (berr != CL_SUCCESS) {
             err = berr;
@@ -1362,6 +1423,10 @@ static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *
     }
     if (failed) {
         clv__collect_build_logs(m, p->per_device, name);
+        if (injected) {
+            size_t used = strlen(m->message);
+            snprintf(m->message + used, sizeof m->message - used, " (a build failure injected by the test)");
+        }
         return CLV_ERROR_BUILD;
     }
     return CLV_OK;
@@ -1379,6 +1444,7 @@ static inline clv_status clv_program_build(clv_program **out, clv_mesh *m, const
     int fp64 = desc->real == CLV_F64 || desc->fp64 ||
                (desc->options && strstr(desc->options, "CLV_REAL=double"));
     clv_status st = clv__check_fp64(m, fp64);
+    if (st == CLV_OK) st = clv__check_alive(m, "clv_program_build");
     if (st != CLV_OK) return st;
     clv_program *p = (clv_program *)clv__calloc(1, sizeof *p);
     if (!p) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
@@ -1417,18 +1483,20 @@ static inline clv_status clv__find_kernel(clv_program *p, const char *name, clv_
         CLV_FREE(kern.name);
         return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     }
+    int ref = clv__first_alive(m); /* programs built after a loss skip the lost device */
     for (int i = 0; i < m->n_devices && err == CL_SUCCESS; ++i)
-        kern.per_device[i] = clCreateKernel(p->per_device[i], name, &err);
-    if (err == CL_SUCCESS) err = clGetKernelInfo(kern.per_device[0], CL_KERNEL_NUM_ARGS, sizeof kern.n_args,
+        if (p->per_device[i] && clv__alive(m, i)) kern.per_device[i] = clCreateKernel(p->per_device[i], name, &err);
+    if (ref < 0) err = CL_DEVICE_NOT_AVAILABLE;
+    if (err == CL_SUCCESS) err = clGetKernelInfo(kern.per_device[ref], CL_KERNEL_NUM_ARGS, sizeof kern.n_args,
                                                  &kern.n_args, NULL);
     if (err != CL_SUCCESS) {
         for (int i = 0; i < m->n_devices; ++i)
             if (kern.per_device[i]) clReleaseKernel(kern.per_device[i]);
         CLV_FREE(kern.per_device);
         CLV_FREE(kern.name);
-        if (err != CL_INVALID_KERNEL_NAME) return clv__fail_cl(m, "clCreateKernel", err, 0);
+        if (err != CL_INVALID_KERNEL_NAME) return clv__fail_cl(m, "clCreateKernel", err, ref);
         char names[1024] = "";
-        clGetProgramInfo(p->per_device[0], CL_PROGRAM_KERNEL_NAMES, sizeof names - 1, names, NULL);
+        clGetProgramInfo(p->per_device[ref], CL_PROGRAM_KERNEL_NAMES, sizeof names - 1, names, NULL);
         return clv__fail(m, CLV_ERROR_UNKNOWN_KERNEL, "no kernel named \"%s\" in the program (it has: %s)",
                          name, names);
     }
@@ -1472,19 +1540,25 @@ static inline double clv__element(const void *data, clv_dtype dtype, size_t inde
     return 0;
 }
 
-static inline size_t clv__array_bytes(const clv_array *a, int device)
+static inline void clv__release_buffers(clv_mesh *m, cl_mem *buffers, const size_t *count, size_t item_bytes)
 {
-    return a->count[device] * a->item_elems * clv_dtype_size(a->dtype);
+    for (int i = 0; buffers && i < m->n_devices; ++i) clv__buffer_release(m, i, buffers[i], count[i] * item_bytes);
 }
+
+static inline size_t clv__item_bytes(const clv_array *a) { return a->item_elems * clv_dtype_size(a->dtype); }
 
 static inline void clv_array_free(clv_array *a)
 {
     if (!a) return;
-    for (int i = 0; a->buffers && i < a->mesh->n_devices; ++i)
-        clv__buffer_release(a->mesh, i, a->buffers[i], clv__array_bytes(a, i));
+    clv_mesh *m = a->mesh;
+    if (a->prev) a->prev->next = a->next;
+    else if (m->arrays == a) m->arrays = a->next;
+    if (a->next) a->next->prev = a->prev;
+    if (a->count) clv__release_buffers(m, a->buffers, a->count, clv__item_bytes(a));
     CLV_FREE(a->buffers);
     CLV_FREE(a->first);
     CLV_FREE(a->count);
+    CLV_FREE(a->host);
     CLV_FREE(a);
 }
 
@@ -1501,9 +1575,76 @@ static inline clv_status clv__array_check_new(clv_mesh *m, clv_dtype dtype, size
     if (item_elems > ((size_t)-1 / 8) / n_items)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_new: %zu x %zu elements overflow size_t",
                          n_items, item_elems);
-    if (dtype == CLV_F64)
-        return clv__check_fp64(m, 1);
+    if (dtype == CLV_F64) {
+        clv_status st = clv__check_fp64(m, 1);
+        if (st != CLV_OK) return st;
+    }
+    return clv__check_alive(m, "clv_array_new");
+}
+
+/* Give the array buffers on the devices still working, split as the mesh
+ * splits now, filled from src (all items, global order) when src is not
+ * NULL. All or nothing: on failure the array keeps its old buffers. */
+static inline clv_status clv__array_place(clv_array *a, const void *src)
+{
+    clv_mesh *m = a->mesh;
+    size_t n = (size_t)m->n_devices, item_bytes = clv__item_bytes(a);
+    size_t *first = (size_t *)clv__calloc(n, sizeof(size_t)), *count = (size_t *)clv__calloc(n, sizeof(size_t));
+    cl_mem *buffers = (cl_mem *)clv__calloc(n, sizeof(cl_mem));
+    clv_status st = first && count && buffers ? CLV_OK : clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (st == CLV_OK && a->layout == CLV_SHARDED) clv_mesh_split_items(m, a->n_items, first, count);
+    for (int i = 0; st == CLV_OK && i < m->n_devices; ++i) {
+        cl_int err = CL_SUCCESS;
+        if (a->layout == CLV_REPLICATED) count[i] = clv__alive(m, i) ? a->n_items : 0;
+        if (count[i] == 0) continue;
+        buffers[i] = clv__buffer_create(m, i, CL_MEM_READ_WRITE, count[i] * item_bytes, &err);
+        if (!buffers[i]) {
+            count[i] = 0;
+            st = clv__fail_cl(m, "clCreateBuffer (array)", err, i);
+            if (clv__is_alloc_error(err)) st = CLV_ERROR_OUT_OF_MEMORY;
+        } else if (src) {
+            err = clEnqueueWriteBuffer(m->devices[i].queue, buffers[i], CL_TRUE, 0, count[i] * item_bytes,
+                                       (const char *)src + first[i] * item_bytes, 0, NULL, NULL);
+            if (err != CL_SUCCESS) st = clv__fail_cl(m, "clEnqueueWriteBuffer (moving an array)", err, i);
+        }
+    }
+    if (st != CLV_OK) {
+        if (count) clv__release_buffers(m, buffers, count, item_bytes);
+        CLV_FREE(first);
+        CLV_FREE(count);
+        CLV_FREE(buffers);
+        return st;
+    }
+    if (a->count) clv__release_buffers(m, a->buffers, a->count, item_bytes); /* the old placement, if any */
+    CLV_FREE(a->first);
+    CLV_FREE(a->count);
+    CLV_FREE(a->buffers);
+    a->first = first;
+    a->count = count;
+    a->buffers = buffers;
     return CLV_OK;
+}
+
+/* A sharded array with items on a lost device (their contents are gone
+ * unless the mesh keeps host copies). Sets *device to the first such. */
+static inline int clv__array_damaged(const clv_array *a, int *device)
+{
+    for (int d = 0; a->layout == CLV_SHARDED && d < a->mesh->n_devices; ++d)
+        if (a->count[d] && !clv__alive(a->mesh, d)) {
+            if (device) *device = d;
+            return 1;
+        }
+    return 0;
+}
+
+static inline clv_status clv__fail_damaged(const clv_array *a, const char *what)
+{
+    int d = 0;
+    clv__array_damaged(a, &d);
+    return clv__fail(a->mesh, CLV_ERROR_DEVICE_LOST, "%s: items [%zu, %zu) of the array were on device %d (%s), "
+                     "which is lost, and the mesh keeps no host copy (clv_mesh_desc.failover): write the array "
+                     "again to place it on the remaining devices", what, a->first[d], a->first[d] + a->count[d],
+                     d, a->mesh->devices[d].info.name);
 }
 
 static inline clv_status clv_array_new(clv_array **out, clv_mesh *m, clv_dtype dtype, size_t n_items,
@@ -1521,27 +1662,19 @@ static inline clv_status clv_array_new(clv_array **out, clv_mesh *m, clv_dtype d
     a->layout = layout;
     a->n_items = n_items;
     a->item_elems = item_elems;
-    a->first = (size_t *)clv__calloc((size_t)m->n_devices, sizeof(size_t));
-    a->count = (size_t *)clv__calloc((size_t)m->n_devices, sizeof(size_t));
-    a->buffers = (cl_mem *)clv__calloc((size_t)m->n_devices, sizeof(cl_mem));
-    if (!a->first || !a->count || !a->buffers) {
+    if (m->failover && layout == CLV_SHARDED) {
+        a->host = clv__calloc(n_items, clv__item_bytes(a)); /* zeros, like a fresh buffer may not be */
+        if (!a->host) st = clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory (failover copy of "
+                                     "%zu x %zu bytes)", n_items, clv__item_bytes(a));
+    }
+    if (st == CLV_OK) st = clv__array_place(a, NULL);
+    if (st != CLV_OK) {
         clv_array_free(a);
-        return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+        return st;
     }
-    if (layout == CLV_SHARDED) clv_mesh_split_items(m, n_items, a->first, a->count);
-    for (int i = 0; i < m->n_devices; ++i) {
-        cl_int err = CL_SUCCESS;
-        if (layout == CLV_REPLICATED) a->count[i] = n_items;
-        if (a->count[i] == 0) continue;
-        a->buffers[i] = clv__buffer_create(m, i, CL_MEM_READ_WRITE, clv__array_bytes(a, i), &err);
-        if (!a->buffers[i]) {
-            st = clv__fail_cl(m, "clCreateBuffer (array)", err, i);
-            if (clv__is_alloc_error(err)) st = CLV_ERROR_OUT_OF_MEMORY;
-            a->count[i] = 0;
-            clv_array_free(a);
-            return st;
-        }
-    }
+    a->next = m->arrays;
+    if (m->arrays) m->arrays->prev = a;
+    m->arrays = a;
     *out = a;
     return CLV_OK;
 }
@@ -1551,51 +1684,68 @@ static inline clv_status clv_array_new(clv_array **out, clv_mesh *m, clv_dtype d
 static inline clv_status clv__finish_all(clv_mesh *m, clv_status st, const char *what)
 {
     for (int i = 0; i < m->n_devices; ++i) {
+        if (!clv__alive(m, i)) continue;
         cl_int err = clFinish(m->devices[i].queue);
         if (err != CL_SUCCESS && st == CLV_OK) st = clv__fail_cl(m, what, err, i);
     }
     return st;
 }
 
+/* Copy between host and every device part of the array (read: one copy of
+ * a replicated array); blocks until done. */
+static inline clv_status clv__array_transfer(const clv_array *a, void *host, int read, int only_alive)
+{
+    clv_mesh *m = a->mesh;
+    size_t item_bytes = clv__item_bytes(a);
+    clv_status st = CLV_OK;
+    for (int i = 0; i < m->n_devices; ++i) {
+        if (!a->count[i] || (only_alive && !clv__alive(m, i))) continue;
+        char *at = (char *)host + a->first[i] * item_bytes;
+        size_t bytes = a->count[i] * item_bytes;
+        cl_command_queue q = m->devices[i].queue;
+        cl_int err = read ? clEnqueueReadBuffer(q, a->buffers[i], CL_FALSE, 0, bytes, at, 0, NULL, NULL)
+                          : clEnqueueWriteBuffer(q, a->buffers[i], CL_FALSE, 0, bytes, at, 0, NULL, NULL);
+        if (err != CL_SUCCESS) {
+            st = clv__fail_cl(m, read ? "clEnqueueReadBuffer" : "clEnqueueWriteBuffer", err, i);
+            break;
+        }
+        if (read && a->layout == CLV_REPLICATED) break; /* one copy is the array */
+    }
+    return clv__finish_all(m, st, read ? "clFinish (array read)" : "clFinish (array write)");
+}
+
 static inline clv_status clv_array_write(clv_array *a, const void *host)
 {
     if (!a) return CLV_ERROR_INVALID_ARGUMENT;
-    clv_mesh *m = a->mesh;
-    if (!host) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_write: host is NULL");
-    size_t item_bytes = a->item_elems * clv_dtype_size(a->dtype);
-    clv_status st = CLV_OK;
-    for (int i = 0; i < m->n_devices; ++i) {
-        if (!a->count[i]) continue;
-        const char *src = (const char *)host + a->first[i] * item_bytes;
-        cl_int err = clEnqueueWriteBuffer(m->devices[i].queue, a->buffers[i], CL_FALSE, 0,
-                                          clv__array_bytes(a, i), src, 0, NULL, NULL);
-        if (err != CL_SUCCESS) {
-            st = clv__fail_cl(m, "clEnqueueWriteBuffer", err, i);
-            break;
-        }
+    if (!host) return clv__fail(a->mesh, CLV_ERROR_INVALID_ARGUMENT, "clv_array_write: host is NULL");
+    if (clv__array_damaged(a, NULL)) { /* the host has every item: place it on the devices left */
+        clv_status st = clv__array_place(a, host);
+        if (st == CLV_OK && a->host) memcpy(a->host, host, a->n_items * clv__item_bytes(a));
+        return st;
     }
-    return clv__finish_all(m, st, "clFinish (array write)");
+    clv_status st = clv__array_transfer(a, (void *)host, 0, 0);
+    if (st == CLV_OK && a->host) memcpy(a->host, host, a->n_items * clv__item_bytes(a));
+    return st;
 }
 
 static inline clv_status clv_array_read(const clv_array *a, void *host)
 {
     if (!a) return CLV_ERROR_INVALID_ARGUMENT;
-    clv_mesh *m = a->mesh;
-    if (!host) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_array_read: host is NULL");
-    size_t item_bytes = a->item_elems * clv_dtype_size(a->dtype);
-    clv_status st = CLV_OK;
-    for (int i = 0; i < m->n_devices; ++i) {
-        if (!a->count[i]) continue;
-        char *dst = (char *)host + a->first[i] * item_bytes;
-        cl_int err = clEnqueueReadBuffer(m->devices[i].queue, a->buffers[i], CL_FALSE, 0,
-                                         clv__array_bytes(a, i), dst, 0, NULL, NULL);
-        if (err != CL_SUCCESS) {
-            st = clv__fail_cl(m, "clEnqueueReadBuffer", err, i);
-            break;
-        }
-        if (a->layout == CLV_REPLICATED) break; /* one copy is the array */
-    }
-    return clv__finish_all(m, st, "clFinish (array read)");
+    if (!host) return clv__fail(a->mesh, CLV_ERROR_INVALID_ARGUMENT, "clv_array_read: host is NULL");
+    if (clv__array_damaged(a, NULL)) return clv__fail_damaged(a, "clv_array_read");
+    return clv__array_transfer(a, host, 1, 0);
+}
+
+/* Failover: read the parts on the devices still working into the host copy. */
+static inline clv_status clv__pull_host(clv_array *a)
+{
+    return a->host ? clv__array_transfer(a, a->host, 1, 1) : CLV_OK;
+}
+
+static inline clv_status clv_array_sync_host(clv_array *a)
+{
+    if (!a) return CLV_ERROR_INVALID_ARGUMENT;
+    return clv__pull_host(a);
 }
 
 /* A double as an integer dtype: truncated toward zero and clamped to the
@@ -1656,9 +1806,10 @@ static inline clv_status clv_array_shape(const clv_array *a, clv_dtype *dtype, c
 static inline cl_mem clv_array_buffer(const clv_array *a, int device, size_t *first, size_t *count)
 {
     if (!a || device < 0 || device >= a->mesh->n_devices) return NULL;
-    if (first) *first = a->first[device];
-    if (count) *count = a->count[device];
-    return a->buffers[device];
+    int usable = clv__alive(a->mesh, device); /* a lost device's buffer is not the array's any more */
+    if (first) *first = usable ? a->first[device] : 0;
+    if (count) *count = usable ? a->count[device] : 0;
+    return usable ? a->buffers[device] : NULL;
 }
 
 /* ---- kernel arguments --------------------------------------------------- */
@@ -1806,7 +1957,8 @@ static inline clv_status clv__check_args(clv_program *p, const clv__kernel *k, c
 {
     clv_mesh *m = p->mesh;
     clv__param pi;
-    clv__param_info(k->per_device[0], 0, &pi);
+    cl_kernel ref = k->per_device[clv__first_alive(m)];
+    clv__param_info(ref, 0, &pi);
     if (k->n_args < CLV__HIDDEN_ARGS || (pi.known && strcmp(pi.name, "clv__chunk_end") != 0))
         return clv__fail(m, CLV_ERROR_ARGUMENT_COUNT, "kernel \"%s\" must start its parameters with CLV_ITEMS",
                          kernel);
@@ -1832,7 +1984,7 @@ static inline clv_status clv__check_args(clv_program *p, const clv__kernel *k, c
                              i, a->array->n_items, n_items);
         if ((a->kind == CLV_ARG_SCRATCH || a->kind == CLV_ARG_LOCAL) && a->bytes == 0)
             return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: scratch/local of 0 bytes", i);
-        clv__param_info(k->per_device[0], (cl_uint)(i + CLV__HIDDEN_ARGS), &pi);
+        clv__param_info(ref, (cl_uint)(i + CLV__HIDDEN_ARGS), &pi);
         clv_status st = clv__check_param(m, kernel, i, a, &pi);
         if (st != CLV_OK) return st;
     }
@@ -1864,7 +2016,8 @@ static inline clv_status clv__map_split(clv_mesh *m, size_t n_items, const clv_a
 
 /* Per-device state of a map in progress. */
 typedef struct clv__launch {
-    size_t first, end;      /* the device's items [first, end) */
+    size_t first;           /* the device's first item (its arrays start there) */
+    size_t start, end;      /* the items [start, end) this pass runs on the device */
     size_t next;            /* first item not yet known to be done */
     size_t chunk;
     size_t local_size;
@@ -1910,7 +2063,7 @@ static inline cl_mem clv__scratch_take(clv_mesh *m, int device, size_t bytes, cl
 static inline void clv__scratch_give(clv_mesh *m, int device, cl_mem buffer, size_t bytes)
 {
     clv__device *d = &m->devices[device];
-    for (int c = 0; buffer && c < CLV__SCRATCH_CACHE; ++c)
+    for (int c = 0; buffer && !d->info.lost && c < CLV__SCRATCH_CACHE; ++c)
         if (!d->cached[c]) {
             d->cached[c] = buffer;
             d->cached_bytes[c] = bytes;
@@ -2055,6 +2208,21 @@ static inline cl_int clv__enqueue_window(clv_mesh *m, int device, cl_kernel k, c
     return err;
 }
 
+#ifdef CLV_FAULT_INJECTION
+/* lose_devices: the device dies. Its buffers are overwritten first, so that
+ * a result recovered from them instead of from the host copy would show. */
+static inline void clv__fault_kill(clv_mesh *m, int device)
+{
+    const cl_uchar poison = 0xFF;
+    for (clv_array *a = m->arrays; a; a = a->next)
+        if (a->count[device])
+            clEnqueueFillBuffer(m->devices[device].queue, a->buffers[device], &poison, 1, 0,
+                                a->count[device] * clv__item_bytes(a), 0, NULL, NULL);
+    clFinish(m->devices[device].queue);
+    m->faults.dead |= (uint64_t)1 << device;
+}
+#endif
+
 static inline uint64_t clv__event_ns(cl_event ev)
 {
     cl_ulong t0 = 0, t1 = 0;
@@ -2082,6 +2250,10 @@ static inline cl_int clv__collect_window(clv_mesh *m, int device, clv__launch *l
             status = CL_MEM_OBJECT_ALLOCATION_FAILURE; /* as if the device failed it late */
             m->faults.failed_launch = 0;
         }
+        if ((m->faults.lose_devices >> device & 1) && d->stats.launches + 1 == m->faults.lose_at_launch &&
+            first_error == CL_SUCCESS && !(m->faults.dead >> device & 1))
+            clv__fault_kill(m, device);
+        if (m->faults.dead >> device & 1) status = CL_DEVICE_NOT_AVAILABLE;
 #endif
         if (first_error == CL_SUCCESS && status == CL_COMPLETE) {
             d->stats.kernel_ns += m->profiling ? clv__event_ns(l->events[e]) : 0;
@@ -2099,11 +2271,56 @@ static inline cl_int clv__collect_window(clv_mesh *m, int device, clv__launch *l
     return first_error != CL_SUCCESS ? first_error : finish_err;
 }
 
-/* After a failed window: halve the chunk and re-allocate on allocation
- * failures, give up on anything else. */
+/* Has the device stopped working? Asked only after a launch failed with
+ * something other than an allocation failure that a smaller chunk could
+ * cure: a device that is gone reports itself unavailable or cannot drain
+ * its queue, a healthy one can. */
+static inline int clv__device_gone(clv_mesh *m, int device, cl_int err)
+{
+    clv__device *d = &m->devices[device];
+    cl_bool available = CL_TRUE;
+#ifdef CLV_FAULT_INJECTION
+    if (m->faults.dead >> device & 1) return 1;
+#endif
+    if (err == CL_DEVICE_NOT_AVAILABLE) return 1;
+    if (clGetDeviceInfo(d->id, CL_DEVICE_AVAILABLE, sizeof available, &available, NULL) != CL_SUCCESS || !available)
+        return 1;
+    return clFinish(d->queue) != CL_SUCCESS;
+}
+
+/* Stop using a device: maps, splits and new arrays skip it from now on.
+ * Its buffers stay with their arrays until failover moves them (or, without
+ * failover, until the array is written again); replicated copies go now. */
+static inline void clv__lose_device(clv_mesh *m, int device, cl_int err)
+{
+    clv__device *d = &m->devices[device];
+    d->info.lost = 1;
+    clv__release_cache(m, device);
+    for (clv_array *a = m->arrays; a; a = a->next)
+        if (a->layout == CLV_REPLICATED && a->count[device]) {
+            clv__buffer_release(m, device, a->buffers[device], a->count[device] * clv__item_bytes(a));
+            a->buffers[device] = NULL;
+            a->count[device] = 0;
+        }
+    clv__fail(m, CLV_ERROR_DEVICE_LOST, "device %d (%s) stopped working (%s)", device, d->info.name,
+              clv__cl_error_name(err));
+}
+
+/* After a failed window: a lost device is dropped; allocation failures
+ * halve the chunk and re-allocate; anything else ends the map. */
 static inline clv_status clv__recover(clv_mesh *m, int device, clv__launch *l, cl_int err, const clv_arg *args,
                                       int n_args)
 {
+    int may_shrink = clv__is_alloc_error(err) && l->chunk > 1;
+#ifdef CLV_FAULT_INJECTION
+    if (m->faults.dead >> device & 1) may_shrink = 0;
+#endif
+    if (!may_shrink && clv__device_gone(m, device, err)) {
+        clv__free_scratch(m, device, l, args, n_args);
+        clv__lose_device(m, device, err);
+        l->next = l->end;
+        return CLV_ERROR_DEVICE_LOST;
+    }
     if (!clv__is_alloc_error(err)) return clv__fail_cl(m, "a kernel launch (enqueue or execution)", err, device);
     for (int i = 0; l->ran_after_failure && i < n_args; ++i)
         if (args[i].kind == CLV_ARG_INOUT)
@@ -2134,22 +2351,28 @@ static inline size_t clv__local_size(const clv_mesh *m, int device, cl_kernel k,
     return want ? want : 1;
 }
 
-/* Set up each device's launch state: its items, chunk and scratch. */
+/* Set up each device's launch state for the items [a, b) of the batch that
+ * it owns: its chunk and scratch. */
 static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const clv_map_opts *o,
                                    const clv_arg *args, int n_args, const size_t *first, const size_t *count,
-                                   clv__launch *plan)
+                                   size_t a, size_t b, clv__launch *plan)
 {
     clv_mesh *m = p->mesh;
     size_t largest, per_item = clv__scratch_per_item(args, n_args, &largest);
     for (int d = 0; d < m->n_devices; ++d) {
         clv__launch *l = &plan[d];
-        l->first = l->next = first[d];
-        l->end = first[d] + count[d];
+        size_t end = first[d] + count[d];
+        l->first = first[d];
+        l->next = l->start = first[d] > a ? first[d] : a;
+        l->end = end < b ? end : b;
+        if (l->end <= l->next || !clv__alive(m, d)) l->end = l->next = l->start; /* nothing to run */
         l->scratch_bytes = per_item;
         l->real = p->real;
-        if (count[d] == 0) continue;
-        if (o->chunk == CLV_CHUNK_AUTO) l->chunk = clv__auto_chunk(&m->devices[d], count[d], per_item, largest);
-        else if (o->chunk == CLV_CHUNK_NONE || (size_t)o->chunk > count[d]) l->chunk = count[d];
+        l->ran_after_failure = 0;
+        size_t items = l->end - l->next;
+        if (items == 0) continue;
+        if (o->chunk == CLV_CHUNK_AUTO) l->chunk = clv__auto_chunk(&m->devices[d], items, per_item, largest);
+        else if (o->chunk == CLV_CHUNK_NONE || (size_t)o->chunk > items) l->chunk = items;
         else l->chunk = (size_t)o->chunk;
         l->local_size = clv__local_size(m, d, k->per_device[d], o);
         clv_status st = clv__alloc_scratch(m, d, l, args, n_args);
@@ -2158,11 +2381,14 @@ static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const c
     return CLV_OK;
 }
 
-/* Run every device's chunks, all devices at once, a window at a time. */
+/* Run every device's chunks, all devices at once, a window at a time. A
+ * device that is lost stops; the others finish, and the result is then
+ * CLV_ERROR_DEVICE_LOST. Any other failure ends the map at once. */
 static inline clv_status clv__run(clv_program *p, const clv__kernel *k, const clv_map_opts *o,
                                   const clv_arg *args, int n_args, clv__launch *plan)
 {
     clv_mesh *m = p->mesh;
+    int lost = 0;
     for (;;) {
         int busy = 0;
         cl_int enqueue_err[64];
@@ -2172,13 +2398,16 @@ static inline clv_status clv__run(clv_program *p, const clv__kernel *k, const cl
             busy = 1;
             enqueue_err[d] = clv__enqueue_window(m, d, k->per_device[d], &plan[d], o, args, n_args);
         }
-        if (!busy) return CLV_OK;
+        if (!busy) return lost ? CLV_ERROR_DEVICE_LOST : CLV_OK;
         clv_status st = CLV_OK;
         for (int d = 0; d < m->n_devices; ++d) {
             if (plan[d].next >= plan[d].end && plan[d].n_events == 0) continue;
             cl_int err = clv__collect_window(m, d, &plan[d]);
             if (err == CL_SUCCESS) err = enqueue_err[d];
-            if (err != CL_SUCCESS && st == CLV_OK) st = clv__recover(m, d, &plan[d], err, args, n_args);
+            if (err == CL_SUCCESS) continue;
+            clv_status r = clv__recover(m, d, &plan[d], err, args, n_args);
+            if (r == CLV_ERROR_DEVICE_LOST) lost = 1;
+            else if (r != CLV_OK && st == CLV_OK) st = r;
         }
         if (st != CLV_OK) return st;
     }
@@ -2204,6 +2433,100 @@ static inline clv_status clv__check_map(clv_program *p, const char *kernel, size
     if (n_args < 0 || (n_args > 0 && !args))
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: %d arguments but args is NULL", n_args);
     if (m->n_devices > 64) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: more than 64 devices");
+    return clv__check_alive(m, "clv_map");
+}
+
+static inline clv_status clv__check_local_size(clv_mesh *m, const clv__kernel *k, const char *kernel,
+                                               const clv_map_opts *o)
+{
+    for (int d = 0; o->local_size && d < m->n_devices; ++d) {
+        size_t kernel_max = 0;
+        if (!clv__alive(m, d)) continue;
+        clGetKernelWorkGroupInfo(k->per_device[d], m->devices[d].id, CL_KERNEL_WORK_GROUP_SIZE,
+                                 sizeof kernel_max, &kernel_max, NULL);
+        if (o->local_size > m->devices[d].info.max_work_group_size || (kernel_max && o->local_size > kernel_max))
+            return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: local_size %zu is more than kernel \"%s\" "
+                             "can run on device %d (%s): at most %zu", o->local_size, kernel, d,
+                             m->devices[d].info.name, kernel_max ? kernel_max : m->devices[d].info.max_work_group_size);
+    }
+    return CLV_OK;
+}
+
+/* The arrays a map writes, and every array with items on a lost device:
+ * without failover their lost items are an error; with it, the parts on the
+ * devices left are read into the host copies and every damaged array is
+ * placed anew on the devices left, from its host copy. */
+static inline clv_status clv__failover(clv_mesh *m, const clv_arg *args, int n_args, const char *kernel)
+{
+    int gone = -1;
+    for (int d = 0; d < m->n_devices && gone < 0; ++d) gone = clv__alive(m, d) ? -1 : d;
+    if (!m->failover)
+        return clv__fail(m, CLV_ERROR_DEVICE_LOST, "device %d (%s) stopped working during a map of \"%s\"; the "
+                         "mesh no longer uses it, but without clv_mesh_desc.failover the items it held are lost "
+                         "(write those arrays again, or open the mesh with failover = 1)", gone,
+                         m->devices[gone].info.name, kernel);
+    if (clv__first_alive(m) < 0)
+        return clv__fail(m, CLV_ERROR_DEVICE_LOST, "every device of the mesh is lost (the last while running "
+                         "\"%s\"); when all fail on one kernel, suspect the kernel (an out-of-bounds access) "
+                         "before the devices", kernel);
+    clv_status st = CLV_OK;
+    for (int i = 0; st == CLV_OK && i < n_args; ++i)
+        if (args[i].kind == CLV_ARG_OUT || args[i].kind == CLV_ARG_INOUT) st = clv__pull_host(args[i].array);
+    for (clv_array *a = m->arrays; st == CLV_OK && a; a = a->next)
+        if (clv__array_damaged(a, NULL)) st = clv__array_place(a, a->host);
+    return st;
+}
+
+/* Arguments with items on a lost device (no failover): an output is placed
+ * anew on the devices left (the map writes every item); an input cannot be. */
+static inline clv_status clv__place_damaged(const clv_arg *args, int n_args)
+{
+    for (int i = 0; i < n_args; ++i) {
+        clv_array *a = args[i].array;
+        if (args[i].kind < CLV_ARG_IN || args[i].kind > CLV_ARG_INOUT || !clv__array_damaged(a, NULL)) continue;
+        if (args[i].kind != CLV_ARG_OUT) return clv__fail_damaged(a, "clv_map");
+        for (int j = 0; j < n_args; ++j) /* not while another argument still needs the old placement */
+            if (j != i && args[j].array == a) return clv__fail_damaged(a, "clv_map");
+        clv_status st = clv__array_place(a, NULL);
+        if (st != CLV_OK) return st;
+    }
+    return CLV_OK;
+}
+
+/* Run items [0, n_items), then again any part that a lost device held, on
+ * the devices left (failover), until every item ran on a device that
+ * stayed. */
+static inline clv_status clv__run_all(clv_program *p, const clv__kernel *k, const char *kernel,
+                                      const clv_map_opts *o, const clv_arg *args, int n_args, size_t n_items,
+                                      clv__launch *plan)
+{
+    clv_mesh *m = p->mesh;
+    size_t todo_a[65], todo_b[65], first[64], count[64];
+    int n_todo = 1, pass = 0;
+    todo_a[0] = 0;
+    todo_b[0] = n_items;
+    while (n_todo > 0) {
+        size_t a = todo_a[--n_todo], b = todo_b[n_todo];
+        clv_status st = clv__place_damaged(args, n_args);
+        if (st == CLV_OK) st = clv__map_split(m, n_items, args, n_args, first, count);
+        if (st == CLV_OK) st = clv__plan(p, k, o, args, n_args, first, count, a, b, plan);
+        if (st == CLV_OK) st = clv__run(p, k, o, args, n_args, plan);
+        for (int d = 0; d < m->n_devices; ++d) {
+            clv__launch *l = &plan[d];
+            clv__free_scratch(m, d, l, args, n_args);
+            if (l->end == l->start) continue;
+            if (!clv__alive(m, d)) { /* all of its part again: its finished outputs died with it */
+                todo_a[n_todo] = l->start;
+                todo_b[n_todo++] = l->end;
+                continue;
+            }
+            m->devices[d].stats.chunk_used = l->chunk;
+            if (pass > 0) m->devices[d].stats.items_recovered += l->next - l->start;
+        }
+        if (st == CLV_ERROR_DEVICE_LOST) st = clv__failover(m, args, n_args, kernel);
+        if (st != CLV_OK) return st;
+        ++pass;
+    }
     return CLV_OK;
 }
 
@@ -2212,7 +2535,6 @@ static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_it
 {
     clv_map_opts o;
     clv__kernel *k = NULL;
-    size_t first[64], count[64];
     if (!p) return CLV_ERROR_INVALID_ARGUMENT;
     clv_mesh *m = p->mesh;
     memset(&o, 0, sizeof o);
@@ -2220,16 +2542,7 @@ static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_it
     clv_status st = clv__check_map(p, kernel, n_items, &o, args, n_args);
     if (st == CLV_OK) st = clv__find_kernel(p, kernel, &k);
     if (st == CLV_OK) st = clv__check_args(p, k, kernel, n_items, args, n_args);
-    if (st == CLV_OK) st = clv__map_split(m, n_items, args, n_args, first, count);
-    for (int d = 0; st == CLV_OK && o.local_size && d < m->n_devices; ++d) {
-        size_t kernel_max = 0;
-        clGetKernelWorkGroupInfo(k->per_device[d], m->devices[d].id, CL_KERNEL_WORK_GROUP_SIZE,
-                                 sizeof kernel_max, &kernel_max, NULL);
-        if (o.local_size > m->devices[d].info.max_work_group_size || (kernel_max && o.local_size > kernel_max))
-            st = clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: local_size %zu is more than kernel \"%s\" "
-                           "can run on device %d (%s): at most %zu", o.local_size, kernel, d,
-                           m->devices[d].info.name, kernel_max ? kernel_max : m->devices[d].info.max_work_group_size);
-    }
+    if (st == CLV_OK) st = clv__check_local_size(m, k, kernel, &o);
     if (st != CLV_OK) return st;
     clv__launch *plan = (clv__launch *)clv__calloc((size_t)m->n_devices, sizeof *plan);
     int n_scratch = 0;
@@ -2239,13 +2552,10 @@ static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_it
         if (!plan[d].scratch) st = clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     }
     if (!plan) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
-    if (st == CLV_OK) st = clv__plan(p, k, &o, args, n_args, first, count, plan);
-    if (st == CLV_OK) st = clv__run(p, k, &o, args, n_args, plan);
-    for (int d = 0; d < m->n_devices; ++d) {
-        if (plan[d].scratch) clv__free_scratch(m, d, &plan[d], args, n_args);
-        if (count[d]) m->devices[d].stats.chunk_used = plan[d].chunk;
-        CLV_FREE(plan[d].scratch);
-    }
+    if (st == CLV_OK) st = clv__run_all(p, k, kernel, &o, args, n_args, n_items, plan);
+    for (int i = 0; st == CLV_OK && m->failover && i < n_args; ++i) /* keep the host copies current */
+        if (args[i].kind == CLV_ARG_OUT || args[i].kind == CLV_ARG_INOUT) st = clv__pull_host(args[i].array);
+    for (int d = 0; d < m->n_devices; ++d) CLV_FREE(plan[d].scratch);
     CLV_FREE(plan);
     return st;
 }

@@ -72,8 +72,9 @@ static inline int tu_platform_devices(char *platform, size_t size)
 }
 
 /* A mesh of the first n devices of the first platform, split by weights
- * (NULL: equal). NULL, with the reason printed, when there are fewer. */
-static inline clv_mesh *tu_open(int n, const double *weights)
+ * (NULL: equal), with failover when asked. NULL, with the reason printed,
+ * when there are fewer. */
+static inline clv_mesh *tu_open_failover(int n, const double *weights, int failover)
 {
     char platform[256] = "", spec[1024] = "";
     int have = tu_platform_devices(platform, sizeof platform);
@@ -89,6 +90,7 @@ static inline clv_mesh *tu_open(int n, const double *weights)
     clv_mesh_desc desc;
     memset(&desc, 0, sizeof desc);
     desc.devices = spec;
+    desc.failover = failover;
     if (weights) {
         desc.split = CLV_SPLIT_WEIGHTS;
         desc.weights = weights;
@@ -103,6 +105,8 @@ static inline clv_mesh *tu_open(int n, const double *weights)
     }
     return m;
 }
+
+static inline clv_mesh *tu_open(int n, const double *weights) { return tu_open_failover(n, weights, 0); }
 
 static inline int tu_summary(void)
 {
