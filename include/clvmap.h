@@ -91,12 +91,39 @@
  *   4. OpenCL C 1.2 only; fp64 optional; no vendor extensions required.
  *   5. This header alone is enough: the device prelude is embedded in it.
  *
+ * FAULTS
+ *   A device that stops working in a map (a launch fails and the device then
+ *   reports itself unavailable or cannot finish its queue) is marked lost
+ *   (clv_device_info.lost) and never used again: splits, new arrays, builds
+ *   and maps skip it. What happens to its items depends on the mesh:
+ *     failover = 1  every sharded array keeps a host copy (clv_array_write
+ *                   and each map's outputs refresh it; clv_array_sync_host
+ *                   after you write buffers yourself). The other devices
+ *                   finish their parts, every array with items on the lost
+ *                   device is placed anew on the others from the copies, and
+ *                   the lost device's items are run there: the map returns
+ *                   CLV_OK with the bits a fault-free run gives (guarantee 1).
+ *                   The NSS, NUTS and L-BFGS add-ons inherit this (NUTS
+ *                   chains resume from their last completed block). Cost:
+ *                   host memory for the arrays, and each map reads its
+ *                   outputs back.
+ *     failover = 0  (default) the map ends with CLV_ERROR_DEVICE_LOST; items
+ *                   on the lost device are gone: reading such an array, or
+ *                   mapping it as an input, says so; writing it again places
+ *                   it on the devices left, and an output is placed anew by
+ *                   the next map.
+ *   With no device left every call returns CLV_ERROR_DEVICE_LOST. An
+ *   allocation failure is not a loss: the chunk is halved (guarantee 2).
+ *   Tests inject all of these with CLV_FAULT_INJECTION (tests/faults).
+ *
  * OPTIONS (define before including)
  *   CLV_MALLOC(n) / CLV_REALLOC(p, n) / CLV_FREE(p)   host allocator hooks
  *                 (all three or none);
  *   CLV_MESSAGE_SIZE   bytes of the mesh's message buffer (default 8192);
  *   CLV_FAULT_INJECTION  tests only: clv_mesh_faults(m) makes a mesh act as a
- *                 device with less memory or one that fails large launches.
+ *                 device with less memory, one that fails large launches,
+ *                 one that dies at its n-th launch, or makes the n-th
+ *                 allocation or build fail (see clv_faults).
  *   Environment: CLV_DEVICES selects devices when clv_mesh_desc.devices is
  *   NULL (an empty CLV_DEVICES counts as unset; an empty devices string is
  *   refused): "all", "gpu", "cpu", "accelerator", flat indices "0,2" (the order
@@ -106,12 +133,18 @@
  *
  * THREADS
  *   A mesh and the programs and arrays made from it belong to one host
- *   thread at a time. Different meshes may be used from different threads.
+ *   thread at a time: no call on a mesh, its programs or its arrays may run
+ *   while another is running on the same mesh (they share its message,
+ *   counters, scratch cache and array list; lock around them if you must).
+ *   Different meshes may be used from different threads at once, and
+ *   clv_status_string, clv_list_devices and the host RNG functions may be
+ *   called from any thread. The library keeps no global state.
  *
  * REVISION HISTORY
  *   0.1.0 (2026-11-21) mesh, programs, arrays, map (vmap/chunk/shard),
  *                      reductions, Philox RNG (device and host), memory
- *                      accounting with a scratch cache, fault injection.
+ *                      accounting with a scratch cache, fault injection;
+ *                      device loss and failover, clv_map_opts.item_offset.
  *
  * LICENSE: MIT. See the end of the file.
  *

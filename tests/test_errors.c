@@ -208,6 +208,10 @@ static void test_map_errors(clv_mesh *m, clv_mesh *other, clv_program *p)
     bad.chunk = -1000;
     CASE("map_chunk_-1000", m, clv_map(p, "scale", B, &bad, good, 3), CLV_ERROR_INVALID_ARGUMENT, "-1000", NULL);
     bad.chunk = 0;
+    bad.item_offset = (uint64_t)-1 - 5; /* item_offset + B wraps around */
+    CASE("map_item_offset_overflow", m, clv_map(p, "scale", B, &bad, good, 3), CLV_ERROR_INVALID_ARGUMENT,
+         "item_offset", "overflows");
+    bad.item_offset = 0;
     bad.shape = (clv_shape)7;
     CASE("map_bad_shape", m, clv_map(p, "scale", B, &bad, good, 3), CLV_ERROR_INVALID_ARGUMENT, "shape", NULL);
     CASE("map_null_program", NULL, clv_map(NULL, "scale", B, &o, good, 3), CLV_ERROR_INVALID_ARGUMENT, NULL, NULL);
