@@ -7,6 +7,7 @@
 
 #include "clvmap.h"
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,6 +108,27 @@ static inline clv_mesh *tu_open_failover(int n, const double *weights, int failo
 }
 
 static inline clv_mesh *tu_open(int n, const double *weights) { return tu_open_failover(n, weights, 0); }
+
+/* A counter of clv_device_stats summed over the mesh's devices, e.g.
+ * TU_STAT_SUM(m, items_recovered). */
+#define TU_STAT_SUM(m, field) tu_stat_sum((m), offsetof(clv_device_stats, field))
+static inline uint64_t tu_stat_sum(clv_mesh *m, size_t offset)
+{
+    uint64_t total = 0;
+    for (int d = 0; d < clv_mesh_device_count(m); ++d) {
+        clv_device_stats st;
+        clv_mesh_stats(m, d, &st);
+        total += *(const uint64_t *)((const char *)&st + offset);
+    }
+    return total;
+}
+
+/* Device bytes the mesh still holds once its kept scratch is released. */
+static inline uint64_t tu_bytes_held(clv_mesh *m)
+{
+    clv_mesh_trim(m);
+    return TU_STAT_SUM(m, bytes_current);
+}
 
 static inline int tu_summary(void)
 {

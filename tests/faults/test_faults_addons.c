@@ -154,18 +154,6 @@ static uint64_t device_launches(clv_mesh *m, int d)
     return st.launches;
 }
 
-static uint64_t bytes_held(clv_mesh *m)
-{
-    uint64_t total = 0;
-    clv_mesh_trim(m);
-    for (int d = 0; d < clv_mesh_device_count(m); ++d) {
-        clv_device_stats st;
-        clv_mesh_stats(m, d, &st);
-        total += st.bytes_current;
-    }
-    return total;
-}
-
 /* The fault-free run; launches[d] and allocations are what it made. */
 static void *reference(const addon *a, uint64_t launches[2], uint64_t *allocations)
 {
@@ -205,7 +193,7 @@ static void check_loss(const addon *a, const void *ref, int device, uint64_t at)
     if (st == CLV_OK)
         printf("%s: device %d lost at launch %llu, %llu items re-run on device %d, same bits\n", a->name, device,
                (unsigned long long)at, (unsigned long long)other.items_recovered, 1 - device);
-    TU_CHECK(bytes_held(m) == 0, "%s, device %d lost: device bytes still held after the run", a->name, device);
+    TU_CHECK(tu_bytes_held(m) == 0, "%s, device %d lost: device bytes still held after the run", a->name, device);
     a->free(r); /* also after a failure, as the add-ons document */
     free(r);
     clv_mesh_close(m);
@@ -230,7 +218,7 @@ static void check_allocations(const addon *a, const void *ref, uint64_t allocati
                      (unsigned long long)n, clv_status_string(st), message);
             ++refused;
         }
-        TU_CHECK(bytes_held(m) == 0, "%s, allocation %llu fails: device bytes still held", a->name,
+        TU_CHECK(tu_bytes_held(m) == 0, "%s, allocation %llu fails: device bytes still held", a->name,
                  (unsigned long long)n);
         a->free(r);
         free(r);
@@ -250,7 +238,7 @@ static void check_build(const addon *a)
     clv_status st = a->run(m, r, message, sizeof message);
     TU_CHECK(st == CLV_ERROR_BUILD && strstr(message, "injected"), "%s, a failing build: %s: %s", a->name,
              clv_status_string(st), message);
-    TU_CHECK(bytes_held(m) == 0, "%s, a failing build: device bytes still held", a->name);
+    TU_CHECK(tu_bytes_held(m) == 0, "%s, a failing build: device bytes still held", a->name);
     a->free(r); /* also after a failure, as the add-ons document */
     free(r);
     clv_mesh_close(m);

@@ -156,34 +156,11 @@ static uint64_t launches(clv_mesh *m, int device)
     return st.launches;
 }
 
-static uint64_t recovered(clv_mesh *m)
-{
-    uint64_t total = 0;
-    for (int d = 0; d < clv_mesh_device_count(m); ++d) {
-        clv_device_stats st;
-        clv_mesh_stats(m, d, &st);
-        total += st.items_recovered;
-    }
-    return total;
-}
-
 static int is_lost(clv_mesh *m, int device)
 {
     clv_device_info info;
     clv_mesh_device_info(m, device, &info);
     return info.lost;
-}
-
-static int held_bytes(clv_mesh *m)
-{
-    uint64_t total = 0;
-    clv_mesh_trim(m);
-    for (int d = 0; d < clv_mesh_device_count(m); ++d) {
-        clv_device_stats st;
-        clv_mesh_stats(m, d, &st);
-        total += st.bytes_current;
-    }
-    return total != 0;
 }
 
 /* Devices in `mask` die at their launch `at`; with failover the work's
@@ -208,7 +185,7 @@ static void check_loss(const char *what, int n_devices, const double *weights, u
                      "died", what, d, (unsigned long long)launches(m, d), (unsigned long long)(at - 1));
         }
     TU_CHECK(all_died, "%s: a device meant to die is not marked lost", what);
-    TU_CHECK(recovered(m) > 0, "%s: no item was re-run on another device", what);
+    TU_CHECK(TU_STAT_SUM(m, items_recovered) > 0, "%s: no item was re-run on another device", what);
     /* later work: the survivors only, still the same bits */
     uint64_t before[8];
     for (int d = 0; d < n_devices; ++d) before[d] = launches(m, d);
@@ -219,7 +196,7 @@ static void check_loss(const char *what, int n_devices, const double *weights, u
     for (int d = 0; d < n_devices; ++d)
         if (mask >> d & 1)
             TU_CHECK(launches(m, d) == before[d], "%s: lost device %d launched again", what, d);
-    TU_CHECK(!held_bytes(m), "%s: device bytes still held after freeing every array", what);
+    TU_CHECK(tu_bytes_held(m) == 0, "%s: device bytes still held after freeing every array", what);
     outputs_free(&got);
     outputs_free(&again);
     clv_program_free(p);
@@ -282,7 +259,7 @@ static void no_device_left(void)
     st = clv_program_build(&p2, m, &pd);
     TU_CHECK(st == CLV_ERROR_DEVICE_LOST && !p2, "clv_program_build with no device left: %s: %s",
              clv_status_string(st), clv_mesh_message(m));
-    TU_CHECK(!held_bytes(m), "no device left: device bytes still counted as held");
+    TU_CHECK(tu_bytes_held(m) == 0, "no device left: device bytes still counted as held");
     outputs_free(&got);
     clv_program_free(p);
     clv_mesh_close(m);
@@ -326,7 +303,7 @@ static void loss_without_failover(void)
              st == CLV_OK ? "outputs differ from the fault-free run" : clv_mesh_message(m));
     TU_CHECK(launches(m, 1) == dead_launches, "the lost device launched again");
     state_free(&s);
-    TU_CHECK(!held_bytes(m), "loss without failover: device bytes still held");
+    TU_CHECK(tu_bytes_held(m) == 0, "loss without failover: device bytes still held");
     outputs_free(&got);
     outputs_free((outputs *)&ref);
     free(x);
@@ -372,7 +349,7 @@ static void allocation_failures(void)
                      clv_status_string(st), clv_mesh_message(m));
             ++refused;
         }
-        TU_CHECK(!held_bytes(m), "allocation %llu failed: device bytes still held", (unsigned long long)n);
+        TU_CHECK(tu_bytes_held(m) == 0, "allocation %llu failed: device bytes still held", (unsigned long long)n);
         outputs_free(&got);
     }
     clv_mesh_faults(m)->fail_allocation = 0;
