@@ -1,0 +1,114 @@
+/* og_fresh — kernels run first thing in a fresh process, for oclgrind's
+ * --uninitialized check (suite `oclgrind`).
+ *
+ * The programs of the suite that run clv_lbfgs_iterate and
+ * clv_nuts__gradcheck (test_lbfgs_api, test_lbfgs_failures,
+ * test_nuts_errors) run without --uninitialized: oclgrind 21.10 reports
+ * false positives once a buffer takes the slot of a smaller one a kernel
+ * used (tests/oclgrind/uninit_false_positive.c), and those programs free
+ * and create many. Here each case is a process of its own that builds one
+ * program and runs it before anything is released, so the check holds.
+ *
+ *   og_fresh lbfgs-wolfe         kernel objective (clv_lbfgs_reset, clv_lbfgs_iterate),
+ *                                strong-Wolfe line search, 3 items
+ *   og_fresh lbfgs-backtracking  the same, backtracking line search
+ *   og_fresh lbfgs-f32           the same in float (strong Wolfe)
+ *   og_fresh nuts-gradcheck      clv_nuts__gradcheck on eight_schools
+ */
+#include "clvmap_lbfgs.h"
+#include "clvmap_nuts.h"
+#include "nuts_models.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* A shifted quadratic with a Rosenbrock coupling: item i's minimum is at
+ * x = 1 for every coordinate. */
+static const char *objective =
+    "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
+    "                             ulong item, clv_lbfgs_data data) {\n"
+    "    const clv_real b = 1 + (clv_real)item;\n"
+    "    clv_real f = 0;\n"
+    "    for (int i = 0; i < CLV_LBFGS_N; ++i) g[i] = 0;\n"
+    "    for (int i = 0; i + 1 < CLV_LBFGS_N; ++i) {\n"
+    "        const clv_real t = x[i + 1] - x[i] * x[i], u = 1 - x[i];\n"
+    "        f += b * t * t + u * u;\n"
+    "        g[i] += -4 * b * x[i] * t - 2 * u;\n"
+    "        g[i + 1] += 2 * b * t;\n"
+    "    }\n"
+    "    return f;\n"
+    "}\n";
+
+static int lbfgs(clv_mesh *m, clv_lbfgs_linesearch linesearch, int float32)
+{
+    enum { B = 3, N = 4 };
+    double x[B * N], fx[B];
+    int reason[B];
+    for (int i = 0; i < B * N; ++i) x[i] = -1.2;
+    clv_lbfgs_objective obj;
+    memset(&obj, 0, sizeof obj);
+    obj.source = objective;
+    clv_lbfgs_parameter param;
+    memset(&param, 0, sizeof param);
+    param.linesearch = linesearch;
+    param.float32 = float32;
+    clv_lbfgs *s = NULL;
+    clv_lbfgs_items out;
+    memset(&out, 0, sizeof out);
+    out.fx = fx;
+    out.reason = reason;
+    clv_status st = clv_lbfgs_new(&s, m, N, &obj, &param);
+    if (st == CLV_OK) st = clv_lbfgs_minimize(s, B, x, &out, NULL, NULL);
+    int ok = st == CLV_OK;
+    if (!ok) printf("FAIL: %s\n", clv_lbfgs_message(s));
+    for (int i = 0; ok && i < B; ++i) {
+        printf("item %d: f = %.3g, x0 = %.6f (%s)\n", i, fx[i], x[i * N], clv_lbfgs_reason_string(reason[i]));
+        if (!(fabs(x[i * N] - 1) < (float32 ? 1e-2 : 1e-4))) {
+            printf("FAIL: item %d did not reach x = 1\n", i);
+            ok = 0;
+        }
+    }
+    clv_lbfgs_free(s);
+    return ok;
+}
+
+static int gradcheck(clv_mesh *m)
+{
+    nuts_model_def def;
+    if (!nuts_model_make("eight_schools", 0, &def)) return 0;
+    clv_nuts_model model = nuts_model_desc(&def);
+    clv_nuts *s = NULL;
+    clv_nuts_gradcheck g;
+    clv_status st = clv_nuts_new(&s, m, &model);
+    if (st == CLV_OK) st = clv_nuts_check_gradient(s, NULL, NULL, &g);
+    int ok = st == CLV_OK && g.n_over == 0 && g.n_nonfinite == 0;
+    if (st != CLV_OK) printf("FAIL: %s\n", clv_nuts_message(s));
+    else printf("%s: worst relative error %.2e, %d over the tolerance%s\n", def.name, g.worst, g.n_over,
+                ok ? "" : " (FAIL)");
+    clv_nuts_free(s);
+    nuts_model_free(&def);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "";
+    clv_mesh *m = NULL;
+    if (clv_mesh_open(&m, NULL) != CLV_OK) {
+        printf("FAIL: %s\n", clv_mesh_message(m));
+        clv_mesh_close(m);
+        return 1;
+    }
+    int ok;
+    if (!strcmp(what, "lbfgs-wolfe")) ok = lbfgs(m, CLV_LBFGS_LINESEARCH_STRONG_WOLFE, 0);
+    else if (!strcmp(what, "lbfgs-backtracking")) ok = lbfgs(m, CLV_LBFGS_LINESEARCH_BACKTRACKING, 0);
+    else if (!strcmp(what, "lbfgs-f32")) ok = lbfgs(m, CLV_LBFGS_LINESEARCH_STRONG_WOLFE, 1);
+    else if (!strcmp(what, "nuts-gradcheck")) ok = gradcheck(m);
+    else {
+        printf("usage: og_fresh lbfgs-wolfe | lbfgs-backtracking | lbfgs-f32 | nuts-gradcheck\n");
+        ok = 0;
+    }
+    clv_mesh_close(m);
+    return ok ? 0 : 1;
+}
