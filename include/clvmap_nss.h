@@ -151,6 +151,8 @@ extern "C" {
 #define CLV_NSS_VERSION_MAJOR 0
 #define CLV_NSS_VERSION_MINOR 1
 #define CLV_NSS_VERSION_PATCH 0
+/* clv_nss_opts has share (for clvmap_mpi.h) */
+#define CLV_NSS_SHARE 1
 
 /* Largest dimension (the kernels keep a few points in private memory). */
 #define CLV_NSS_MAX_DIM 256
@@ -194,6 +196,24 @@ typedef struct clv_nss_progress {
  * is then complete for the iterations done, stop = CLV_NSS_CANCELLED). */
 typedef int (*clv_nss_progress_fn)(const clv_nss_progress *progress, void *user);
 
+/* Sharing a run's batched steps between processes that run the same
+ * sampler with the same options (clvmap_mpi.h fills it in): each process
+ * runs the rows `range` gives it of every batch (the n_live initial draws,
+ * the num_delete particle updates), with their global indices, then
+ * `exchange` fills in the other processes' rows; the host work (sorting,
+ * covariance, evidence) is done identically by every process. */
+typedef struct clv_nss_share {
+    /* rows [*first, *first + *count) of a batch of n_rows are this process's */
+    void (*range)(void *user, size_t n_rows, size_t *first, size_t *count);
+    /* Called by every process after its rows ran; status and message are its
+     * own outcome. Fill the other processes' rows of rows (n_rows x row_bytes,
+     * this process's rows in place) and return the status agreed by all,
+     * with why filled when it is not CLV_OK. */
+    clv_status (*exchange)(void *user, clv_status status, const char *message, void *rows, size_t row_bytes,
+                           size_t n_rows, char *why, size_t why_size);
+    void *user;
+} clv_nss_share;
+
 typedef struct clv_nss_opts {
     int n_live;            /* live points; 0: 500 */
     int num_delete;        /* points replaced per iteration, < n_live; 0: n_live / 10 (at least 1) */
@@ -211,6 +231,7 @@ typedef struct clv_nss_opts {
     size_t local_size;     /* work group size; 0: 64 per work item, 1 per group */
     clv_nss_progress_fn progress; /* NULL: none */
     void *progress_user;   /* passed to progress */
+    clv_nss_share share;   /* zero: this process runs every particle */
 } clv_nss_opts;
 
 typedef enum clv_nss_stop {
@@ -683,7 +704,8 @@ typedef struct clv_nss__state {
     double *start, *next;    /* particles: n_delete x (dim + 2): x, logL, logprior */
     uint32_t *counts;        /* n_delete x 2: evaluations, exhausted shrinkages */
     double *cov, *chol;      /* dim x dim */
-    clv_array *a_start, *a_next, *a_counts, *a_chol;
+    clv_array *a_start, *a_next, *a_counts, *a_chol; /* a_start, a_next, a_counts: this process's rows */
+    size_t first, count;     /* this process's rows of an update (clv_nss_share) */
     double logX, logZ, logZ_live;
     uint64_t evaluations, shrink_exhausted, nan_count;
     long iteration;
@@ -760,15 +782,42 @@ static inline clv_status clv_nss__state_alloc(clv_nss__state *t)
     return CLV_OK;
 }
 
+/* This process's rows of a batch of n rows (all of them without sharing). */
+static inline void clv_nss__range(const clv_nss__state *t, size_t n, size_t *first, size_t *count)
+{
+    *first = 0;
+    *count = n;
+    if (t->o.share.range) t->o.share.range(t->o.share.user, n, first, count);
+    if (*first > n) *first = n;
+    if (*count > n - *first) *count = n - *first;
+}
+
+/* Complete rows (n_rows x row_elems doubles, this process's in place) from
+ * the other processes, agreeing on the status; st is this process's. */
+static inline clv_status clv_nss__exchange(clv_nss__state *t, clv_status st, double *rows, size_t row_elems,
+                                           size_t n_rows, const char *what)
+{
+    if (!t->o.share.exchange) return st;
+    char why[CLV_NSS_MESSAGE_SIZE];
+    why[0] = '\0';
+    clv_status agreed = t->o.share.exchange(t->o.share.user, st, t->s->message, rows, row_elems * sizeof(double),
+                                            n_rows, why, sizeof why);
+    if (agreed != CLV_OK) return clv_nss__fail(t->s, agreed, "%s: %s", what, why);
+    return CLV_OK;
+}
+
 /* The device arrays of the update map (num_delete particles). */
 static inline clv_status clv_nss__arrays_new(clv_nss__state *t)
 {
     clv_nss *s = t->s;
     clv_dtype real = s->f32 ? CLV_F32 : CLV_F64;
-    size_t k = t->n_delete, d = (size_t)t->dim;
-    clv_status st = clv_array_new(&t->a_start, s->mesh, real, k, d + 2, CLV_SHARDED);
-    if (st == CLV_OK) st = clv_array_new(&t->a_next, s->mesh, real, k, d + 2, CLV_SHARDED);
-    if (st == CLV_OK) st = clv_array_new(&t->a_counts, s->mesh, CLV_U32, k, 2, CLV_SHARDED);
+    size_t d = (size_t)t->dim;
+    clv_nss__range(t, t->n_delete, &t->first, &t->count);
+    size_t k = t->count;
+    clv_status st = CLV_OK;
+    if (k > 0) st = clv_array_new(&t->a_start, s->mesh, real, k, d + 2, CLV_SHARDED);
+    if (st == CLV_OK && k > 0) st = clv_array_new(&t->a_next, s->mesh, real, k, d + 2, CLV_SHARDED);
+    if (st == CLV_OK && k > 0) st = clv_array_new(&t->a_counts, s->mesh, CLV_U32, k, 2, CLV_SHARDED);
     if (st == CLV_OK) st = clv_array_new(&t->a_chol, s->mesh, real, d * d, 1, CLV_REPLICATED);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: allocating the particle arrays");
     return CLV_OK;
@@ -826,10 +875,11 @@ static inline void clv_nss__sanitise(clv_nss__state *t)
 }
 
 static inline clv_status clv_nss__init_map(clv_nss__state *t, clv_array *x, clv_array *ll, clv_array *lp,
-                                           clv_array *code)
+                                           clv_array *code, size_t first, size_t count)
 {
     clv_nss *s = t->s;
     clv_map_opts mo = clv_nss__map_opts(t);
+    mo.item_offset = first;
     clv_arg args[7];
     args[0] = clv_out(x);
     args[1] = clv_out(ll);
@@ -838,7 +888,7 @@ static inline clv_status clv_nss__init_map(clv_nss__state *t, clv_array *x, clv_
     args[4] = clv_in(s->data);
     args[5] = clv_scratch(s->work_elems * (s->f32 ? sizeof(float) : sizeof(double)));
     args[6] = clv_int(t->o.shape == CLV_ITEM_PER_GROUP);
-    clv_status st = clv_map(s->program, "clv_nss__init", t->n_live, &mo, args, 7);
+    clv_status st = clv_map(s->program, "clv_nss__init", count, &mo, args, 7);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: initial draws");
     return CLV_OK;
 }
@@ -848,18 +898,43 @@ static inline clv_status clv_nss__init(clv_nss__state *t)
     clv_nss *s = t->s;
     clv_dtype real = s->f32 ? CLV_F32 : CLV_F64;
     clv_array *x = NULL, *ll = NULL, *lp = NULL, *code = NULL;
+    size_t first = 0, count = 0, d = (size_t)t->dim, row = d + 3;
+    clv_nss__range(t, t->n_live, &first, &count);
     int32_t *codes = (int32_t *)clv_nss__alloc(t->n_live, sizeof(int32_t));
-    clv_status st = codes ? CLV_OK : clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
-    if (st == CLV_OK) st = clv_array_new(&x, s->mesh, real, t->n_live, (size_t)t->dim, CLV_SHARDED);
-    if (st == CLV_OK) st = clv_array_new(&ll, s->mesh, real, t->n_live, 1, CLV_SHARDED);
-    if (st == CLV_OK) st = clv_array_new(&lp, s->mesh, real, t->n_live, 1, CLV_SHARDED);
-    if (st == CLV_OK) st = clv_array_new(&code, s->mesh, CLV_I32, t->n_live, 1, CLV_SHARDED);
-    if (st != CLV_OK && codes) st = clv_nss__fail_core(s, st, "clv_nss_run: allocating the initial points");
-    if (st == CLV_OK) st = clv_nss__init_map(t, x, ll, lp, code);
-    if (st == CLV_OK) st = clv_array_read_f64(x, t->live_x);
-    if (st == CLV_OK) st = clv_array_read_f64(ll, t->live_ll);
-    if (st == CLV_OK) st = clv_array_read_f64(lp, t->live_lp);
-    if (st == CLV_OK) st = clv_array_read(code, codes);
+    double *rows = t->o.share.exchange ? (double *)clv_nss__alloc(t->n_live * row, sizeof(double)) : NULL;
+    clv_status st = codes && (rows || !t->o.share.exchange) ? CLV_OK
+                    : clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    if (st == CLV_OK && count > 0) {
+        st = clv_array_new(&x, s->mesh, real, count, d, CLV_SHARDED);
+        if (st == CLV_OK) st = clv_array_new(&ll, s->mesh, real, count, 1, CLV_SHARDED);
+        if (st == CLV_OK) st = clv_array_new(&lp, s->mesh, real, count, 1, CLV_SHARDED);
+        if (st == CLV_OK) st = clv_array_new(&code, s->mesh, CLV_I32, count, 1, CLV_SHARDED);
+        if (st != CLV_OK) st = clv_nss__fail_core(s, st, "clv_nss_run: allocating the initial points");
+        if (st == CLV_OK) st = clv_nss__init_map(t, x, ll, lp, code, first, count);
+        if (st == CLV_OK) st = clv_array_read_f64(x, t->live_x + first * d);
+        if (st == CLV_OK) st = clv_array_read_f64(ll, t->live_ll + first);
+        if (st == CLV_OK) st = clv_array_read_f64(lp, t->live_lp + first);
+        if (st == CLV_OK) st = clv_array_read(code, codes + first);
+    }
+    if (t->o.share.exchange && !rows) { /* still take part, so that no process waits */
+        double none = 0;
+        clv_nss__exchange(t, st, &none, 0, 0, "clv_nss_run: initial draws");
+    } else if (rows) { /* every process's rows to every process: x, logL, logprior, code */
+        for (size_t i = first; st == CLV_OK && i < first + count; ++i) {
+            memcpy(rows + i * row, t->live_x + i * d, d * sizeof(double));
+            rows[i * row + d] = t->live_ll[i];
+            rows[i * row + d + 1] = t->live_lp[i];
+            rows[i * row + d + 2] = (double)codes[i];
+        }
+        st = clv_nss__exchange(t, st, rows, row, t->n_live, "clv_nss_run: initial draws");
+        for (size_t i = 0; st == CLV_OK && i < t->n_live; ++i) {
+            memcpy(t->live_x + i * d, rows + i * row, d * sizeof(double));
+            t->live_ll[i] = rows[i * row + d];
+            t->live_lp[i] = rows[i * row + d + 1];
+            codes[i] = (int32_t)rows[i * row + d + 2];
+        }
+    }
+    CLV_FREE(rows);
     if (st == CLV_OK) st = clv_nss__init_check(t, codes);
     if (st == CLV_OK) {
         for (size_t i = 0; i < t->n_live; ++i) t->live_birth[i] = -INFINITY;
@@ -1036,12 +1111,15 @@ static inline clv_status clv_nss__choose_starts(clv_nss__state *t, double thresh
     return CLV_OK;
 }
 
-static inline clv_status clv_nss__update_map(clv_nss__state *t, double threshold)
+/* This process's particles: rows first .. first + count - 1. */
+static inline clv_status clv_nss__update_local(clv_nss__state *t, double threshold)
 {
     clv_nss *s = t->s;
-    clv_status st = clv_array_write_f64(t->a_start, t->start);
+    size_t d = (size_t)t->dim;
+    clv_status st = clv_array_write_f64(t->a_start, t->start + t->first * (d + 2));
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: uploading the start points");
     clv_map_opts mo = clv_nss__map_opts(t);
+    mo.item_offset = t->first;
     clv_arg args[12];
     int n = 0;
     args[n++] = clv_in(t->a_start);
@@ -1058,12 +1136,40 @@ static inline clv_status clv_nss__update_map(clv_nss__state *t, double threshold
     args[n++] = clv_int(t->o.max_steps);
     args[n++] = clv_int(t->o.max_shrinkage);
     args[n++] = clv_int(t->o.shape == CLV_ITEM_PER_GROUP);
-    st = clv_map(s->program, "clv_nss__update", t->n_delete, &mo, args, n);
+    st = clv_map(s->program, "clv_nss__update", t->count, &mo, args, n);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: particle update");
-    st = clv_array_read_f64(t->a_next, t->next);
-    if (st == CLV_OK) st = clv_array_read(t->a_counts, t->counts);
+    st = clv_array_read_f64(t->a_next, t->next + t->first * (d + 2));
+    if (st == CLV_OK) st = clv_array_read(t->a_counts, t->counts + 2 * t->first);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: reading the particles");
     return CLV_OK;
+}
+
+static inline clv_status clv_nss__update_map(clv_nss__state *t, double threshold)
+{
+    clv_status st = t->count > 0 ? clv_nss__update_local(t, threshold) : CLV_OK;
+    if (!t->o.share.exchange) return st;
+    /* every process's particles to every process: x, logL, logprior, counts */
+    size_t d = (size_t)t->dim, row = d + 4, k = t->n_delete;
+    double *rows = (double *)clv_nss__alloc(k * row, sizeof(double));
+    if (!rows && st == CLV_OK) st = clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    for (size_t j = t->first; rows && st == CLV_OK && j < t->first + t->count; ++j) {
+        memcpy(rows + j * row, t->next + j * (d + 2), (d + 2) * sizeof(double));
+        rows[j * row + d + 2] = (double)t->counts[2 * j];
+        rows[j * row + d + 3] = (double)t->counts[2 * j + 1];
+    }
+    if (!rows) { /* still take part, so that no process waits */
+        double none = 0;
+        clv_nss__exchange(t, st, &none, 0, 0, "clv_nss_run: particle update");
+        return st;
+    }
+    st = clv_nss__exchange(t, st, rows, row, k, "clv_nss_run: particle update");
+    for (size_t j = 0; st == CLV_OK && j < k; ++j) {
+        memcpy(t->next + j * (d + 2), rows + j * row, (d + 2) * sizeof(double));
+        t->counts[2 * j] = (uint32_t)rows[j * row + d + 2];
+        t->counts[2 * j + 1] = (uint32_t)rows[j * row + d + 3];
+    }
+    CLV_FREE(rows);
+    return st;
 }
 
 /* The new particles take the dead points' slots, born at the threshold. */

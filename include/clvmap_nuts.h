@@ -124,6 +124,8 @@ extern "C" {
 #define CLV_NUTS_VERSION_MAJOR 0
 #define CLV_NUTS_VERSION_MINOR 1
 #define CLV_NUTS_VERSION_PATCH 0
+/* clv_nuts_opts has first_chain (for clvmap_mpi.h) */
+#define CLV_NUTS_FIRST_CHAIN 1
 
 /* ---- the model: built once per sampler ------------------------------------ */
 
@@ -149,6 +151,8 @@ static inline clv_status clv_nuts_new(clv_nuts **out, clv_mesh *m, const clv_nut
 static inline void clv_nuts_free(clv_nuts *s);
 /* The latest error's message, or "" (never NULL). */
 static inline const char *clv_nuts_message(const clv_nuts *s);
+/* The model's dimension (0 for NULL). */
+static inline int clv_nuts_dim(const clv_nuts *s);
 
 /* ---- a run ----------------------------------------------------------------- */
 
@@ -182,6 +186,10 @@ typedef struct clv_nuts_opts {
     long chunk;            /* chains per launch per device: CLV_CHUNK_NONE (0), k > 0, CLV_CHUNK_AUTO */
     size_t local_size;     /* work group size; 0: 1 (CPUs: chains spread over cores; GPUs: try 32-64) */
     uint64_t seed;         /* the run is a pure function of the seed and the options */
+    uint64_t first_chain;  /* global index of this run's first chain (its random numbers are
+                              chain first_chain + c's): a process running chains first_chain ..
+                              first_chain + n_chains - 1 of a larger run (clvmap_mpi.h) gets
+                              their draws bit for bit; 0: chains 0 .. n_chains - 1 */
     clv_nuts_progress_fn progress; /* NULL: none */
     void *progress_user;
 } clv_nuts_opts;
@@ -885,6 +893,8 @@ static inline const char *clv_nuts_message(const clv_nuts *s)
     return s ? s->message : "no sampler (host out of memory, or NULL passed)";
 }
 
+static inline int clv_nuts_dim(const clv_nuts *s) { return s ? s->dim : 0; }
+
 static inline void clv_nuts_free(clv_nuts *s)
 {
     if (!s) return;
@@ -1131,6 +1141,7 @@ static inline clv_map_opts clv_nuts__map_opts(const clv_nuts__run_state *t)
     mo.chunk = t->o.chunk;
     mo.local_size = t->o.local_size;
     mo.seed = t->o.seed;
+    mo.item_offset = t->o.first_chain;
     return mo;
 }
 
