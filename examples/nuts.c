@@ -9,8 +9,12 @@
  * Models (tests/nuts/nuts_models.h): normal (the BlackJAX multiple-chains
  * how-to: 1000 observations), gauss (a correlated Gaussian, --dim, default
  * 100), eight_schools (non-centred), logistic (1000 rows, 10 coefficients),
- * funnel (Neal's, centred: expect divergences). */
+ * funnel (Neal's, centred: expect divergences).
+ *
+ * --data FILE gives the normal model your observations instead of its own:
+ * a CSV file (clvmap_csv.h) with a column named y, else its first column. */
 #define _POSIX_C_SOURCE 199309L
+#include "clvmap_csv.h"
 #include "clvmap_nuts.h"
 #include "nuts_models.h"
 
@@ -20,7 +24,7 @@
 #include <time.h>
 
 typedef struct args {
-    const char *model, *csv;
+    const char *model, *csv, *data;
     int dim, chains, warmup, draws, block, check_gradient, quiet;
     long chunk;
     unsigned long long seed;
@@ -31,6 +35,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: nuts [options]\n"
                "  --model NAME      normal | gauss | eight_schools | logistic | funnel (default normal)\n"
                "  --dim D           dimension of gauss (default 100)\n"
+               "  --data FILE       normal: the observations from a CSV file (column y, else the first)\n"
                "  --chains N        chains (default 4), spread over the devices\n"
                "  --warmup N        warmup iterations (default 1000)\n"
                "  --draws N         draws kept per chain (default 1000)\n"
@@ -57,6 +62,7 @@ static int parse(int argc, char **argv, args *a)
         if (!v) { fprintf(stderr, "nuts: %s needs a value\n", k); return 0; }
         if (!strcmp(k, "--model")) a->model = v;
         else if (!strcmp(k, "--csv")) a->csv = v;
+        else if (!strcmp(k, "--data")) a->data = v;
         else if (!strcmp(k, "--dim")) a->dim = atoi(v);
         else if (!strcmp(k, "--chains")) a->chains = atoi(v);
         else if (!strcmp(k, "--warmup")) a->warmup = atoi(v);
@@ -107,6 +113,37 @@ static int check_gradient(clv_nuts *s, const nuts_model_def *def)
            def->names[g.worst_coordinate], g.n_over);
     free(per);
     return g.n_over == 0;
+}
+
+/* The normal model's observations from a CSV file: column "y", else the first. */
+static int load_data(const char *path, nuts_model_def *def)
+{
+    clv_csv_table t;
+    if (clv_csv_read_file(&t, path, NULL) != CLV_CSV_OK) {
+        fprintf(stderr, "nuts: %s\n", t.message);
+        return 0;
+    }
+    long col = clv_csv_column(&t, "y");
+    double *y = t.n_rows > 0 ? (double *)malloc(t.n_rows * sizeof(double)) : NULL;
+    size_t i = 0;
+    for (; y && i < t.n_rows; ++i) {
+        y[i] = t.values[i * t.n_columns + (size_t)(col >= 0 ? col : 0)];
+        if (!isfinite(y[i])) break;
+    }
+    if (!y || i < t.n_rows) {
+        fprintf(stderr, "nuts: %s: %s\n", path, !t.n_rows ? "no observations" : !y ? "out of memory"
+                                                                                 : "an observation is not finite");
+        free(y);
+        clv_csv_free(&t);
+        return 0;
+    }
+    printf("%s: %zu observations (column %s)\n", path, t.n_rows, col >= 0 ? "y" : t.names ? t.names[0] : "1");
+    free(def->data);
+    def->data = y;
+    def->n_data = t.n_rows;
+    snprintf(def->options, sizeof def->options, "-DN_OBS=%zu", def->n_data);
+    clv_csv_free(&t);
+    return 1;
 }
 
 static int write_csvs(const clv_nuts_result *r, const nuts_model_def *def, const char *prefix)
@@ -168,6 +205,11 @@ int main(int argc, char **argv)
     nuts_model_def def;
     if (!nuts_model_make(a.model, a.dim, &def)) {
         fprintf(stderr, "nuts: unknown model %s\n", a.model);
+        return 2;
+    }
+    if (a.data && (strcmp(a.model, "normal") != 0 || !load_data(a.data, &def))) {
+        if (strcmp(a.model, "normal") != 0) fprintf(stderr, "nuts: --data is for the normal model\n");
+        nuts_model_free(&def);
         return 2;
     }
     clv_mesh *m;

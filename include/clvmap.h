@@ -1145,8 +1145,10 @@ static inline clv_status clv_mesh_split_items(const clv_mesh *m, size_t n_items,
     size_t start = 0;
     for (int i = 0; i < m->n_devices; ++i) {
         cumulative += w[i];
-        size_t end = (i == m->n_devices - 1) ? n_items
-                     : (size_t)floor(cumulative / total * (double)n_items + 0.5);
+        /* in double, then checked: (size_t) of a value >= 2^64 is undefined,
+         * and n_items near SIZE_MAX rounds up to 2^64 */
+        double share = floor(cumulative / total * (double)n_items + 0.5);
+        size_t end = (i == m->n_devices - 1 || !(share < (double)n_items)) ? n_items : (size_t)share;
         if (end < start) end = start;
         if (end > n_items) end = n_items;
         first[i] = start;

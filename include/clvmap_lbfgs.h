@@ -96,20 +96,22 @@
  *   with gamma = s'y / y'y of the newest pair; pairs with s'y <= eps * y'y
  *   (eps: machine epsilon) are skipped. First step min(1, 1/|g|) along -g
  *   (optax.scale_by_lbfgs); a non-descent direction restarts from -g.
- *   Backtracking (Armijo): accept f(x + a d) <= f(x) + c1 a g'd, else a *=
- *   0.8; each search starts at min(1.5 a_prev, 1) (optax's
- *   scale_by_backtracking_linesearch defaults; liblbfgs uses 0.5 and 1).
- *   Strong Wolfe: bracketing and zoom (Nocedal & Wright, Alg. 3.5, 3.6),
- *   start 1, extrapolation x2, trial by cubic interpolation (kept when 20%
- *   inside the interval), else quadratic (10%), else bisection (optax's
- *   zoom safeguards). Out of evaluations, the best sufficient-decrease point
- *   is taken. Stopping tests, in liblbfgs's order: |g| / max(1, |x|) <=
- *   epsilon; (f_{k-past} - f_k) / |f_k| < delta (liblbfgs 1.10 divides by
- *   f_k); k >= max_iterations. A failed line search leaves x at the last
- *   accepted point. NaN or inf at the start point ends the item
- *   (CLV_LBFGSERR_NONFINITE); inside a line search a NaN/inf trial counts as
- *   "not decreased enough" (the step shrinks); if the search then fails the
- *   reason is CLV_LBFGSERR_NONFINITE. Other items go on.
+ *   Every later search starts at step 1 (the quasi-Newton step).
+ *   Backtracking: liblbfgs's default LBFGS_LINESEARCH_BACKTRACKING (its
+ *   _WOLFE variant): without sufficient decrease f(x + a d) - f(x) <=
+ *   c1 a g'd, a *= 0.5; with it but a slope g(x + a d)'d still below c2 g'd,
+ *   a *= 2.1; else accept (weak Wolfe, so s'y > 0). Strong Wolfe: bracketing
+ *   and zoom (Nocedal & Wright, Alg. 3.5, 3.6), extrapolation x2, trial by
+ *   cubic interpolation (kept when 20% inside the interval), else quadratic
+ *   (10%), else bisection (optax's zoom safeguards). Out of evaluations, the
+ *   best sufficient-decrease point is taken. Stopping tests, in liblbfgs's
+ *   order: |g| / max(1, |x|) <= epsilon; (f_{k-past} - f_k) / |f_k| < delta
+ *   (liblbfgs 1.10 divides by f_k); k >= max_iterations. A failed line
+ *   search leaves x at the last accepted point. NaN or inf at the start
+ *   point ends the item (CLV_LBFGSERR_NONFINITE); inside a line search a
+ *   NaN/inf trial counts as "not decreased enough" (the step shrinks); if
+ *   the search then fails the reason is CLV_LBFGSERR_NONFINITE. Other items
+ *   go on.
  *
  * GUARANTEES
  *   1. Items are independent: an item's iterates depend only on its start,
@@ -135,7 +137,11 @@
  *
  * LIMITS
  *   One work item per batch item: a kernel objective's inner loops run
- *   serially inside its item (no work-group-per-item objectives yet). Each
+ *   serially inside its item (no work-group-per-item objectives yet); on
+ *   PoCL, write exp/log-heavy loops over clv_real4 (four samples at a time:
+ *   PoCL 3.1's vector double exp/log1p are several times faster per element
+ *   than its scalar ones, 4-6x on the logistic objective of
+ *   tests/lbfgs/objectives.h, logistic_cl, which shows how). Each
  *   item's state is contiguous ([item][elements]): cache-friendly on CPUs,
  *   uncoalesced on GPUs. Compaction copies the working set's state through
  *   the host. Host x is double even for float32 items.
@@ -195,7 +201,7 @@ static inline const char *clv_lbfgs_reason_string(int reason);
 typedef enum clv_lbfgs_linesearch {
     CLV_LBFGS_LINESEARCH_DEFAULT = 0,      /* strong Wolfe */
     CLV_LBFGS_LINESEARCH_STRONG_WOLFE = 1, /* bracketing + zoom (cubic/quadratic/bisection) */
-    CLV_LBFGS_LINESEARCH_BACKTRACKING = 2  /* Armijo backtracking, x0.8 */
+    CLV_LBFGS_LINESEARCH_BACKTRACKING = 2  /* liblbfgs's backtracking (weak Wolfe): x0.5, x2.1 */
 } clv_lbfgs_linesearch;
 
 typedef struct clv_lbfgs_parameter {
@@ -207,7 +213,8 @@ typedef struct clv_lbfgs_parameter {
     clv_lbfgs_linesearch linesearch;
     int max_linesearch; /* evaluations per line search (0: 40) */
     double ftol;        /* c1, sufficient decrease (0: 1e-4) */
-    double wolfe;       /* c2, strong Wolfe curvature (0: 0.9) */
+    double wolfe;       /* c2, the curvature condition (strong for zoom, weak for
+                           backtracking) (0: 0.9) */
     double min_step;    /* (0: 1e-20) */
     double max_step;    /* (0: 1e20) */
     /* batching */
@@ -388,8 +395,9 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         " *   two-loop recursion, gamma = s'y / y'y      Nocedal & Wright, Numerical\n",
         " *                                              Optimization (2nd ed.), Alg. 7.4\n",
         " *   first step min(1, 1/|g|)                   optax.scale_by_lbfgs\n",
-        " *   backtracking Armijo, c1 = 1e-4, decrease   optax.scale_by_backtracking_\n",
-        " *   0.8, next start min(1.5 prev, 1)           linesearch (0.2.8 defaults)\n",
+        " *   backtracking: c1 = 1e-4, a *= 0.5 without  liblbfgs 1.10's default\n",
+        " *   sufficient decrease, a *= 2.1 while the    LBFGS_LINESEARCH_BACKTRACKING\n",
+        " *   slope is below c2 g'd, every search from 1 (= _WOLFE), lbfgs.c\n",
         " *   strong Wolfe bracketing + zoom             Nocedal & Wright Alg. 3.5/3.6\n",
         " *   cubic (0.2 margin), quadratic (0.1),       optax.scale_by_zoom_linesearch\n",
         " *   bisection fallback in zoom                 (after scipy's line search)\n",
@@ -461,7 +469,6 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    CLV_LBFGS__SC_F,         /* f(x) */\n",
         "    CLV_LBFGS__SC_DGINIT,    /* g'd at x: the slope at step 0 */\n",
         "    CLV_LBFGS__SC_STEP,      /* the trial step being evaluated */\n",
-        "    CLV_LBFGS__SC_PREVSTEP,  /* the previous accepted step */\n",
         "    CLV_LBFGS__SC_GAMMA,     /* s'y / y'y of the newest stored pair */\n",
         "    CLV_LBFGS__SC_MEMCOUNT,  /* stored pairs (<= m) */\n",
         "    CLV_LBFGS__SC_MEMEND,    /* the slot the next pair goes to */\n",
@@ -572,7 +579,6 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    }\n",
         "    v.sc[CLV_LBFGS__SC_F] = ft;\n",
         "    v.sc[CLV_LBFGS__SC_GAMMA] = CLV_LBFGS__R(1.0);\n",
-        "    v.sc[CLV_LBFGS__SC_PREVSTEP] = CLV_LBFGS__R(1.0);\n",
         "    for (int k = 0; k < CLV_LBFGS__PAST_SLOTS; ++k) v.st[CLV_LBFGS__OFF_PAST + k] = ft;\n",
         "    const int small = clv_lbfgs__gradient_small(v, &gnorm);\n",
         "    if (!isfinite(ft) || !isfinite(gnorm)) return clv_lbfgs__finish(v, CLV_LBFGS__ERR_NONFINITE);\n",
@@ -657,7 +663,6 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    }\n",
         "    v.sc[CLV_LBFGS__SC_F] = ft;\n",
         "    v.sc[CLV_LBFGS__SC_ITER] += CLV_LBFGS__R(1.0);\n",
-        "    v.sc[CLV_LBFGS__SC_PREVSTEP] = v.sc[CLV_LBFGS__SC_STEP];\n",
         "    const int reason = clv_lbfgs__stop_reason(v, &gnorm);\n",
         "    if (reason != CLV_LBFGS__RUNNING) return clv_lbfgs__finish(v, reason);\n",
         "    clv_lbfgs__two_loop(v);\n",
@@ -665,11 +670,7 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "        clv_lbfgs__steepest(v, xt, gnorm);\n",
         "        return CLV_LBFGS__ITERATED;\n",
         "    }\n",
-        "#if CLV_LBFGS_ZOOM\n",
-        "    clv_lbfgs__start_search(v, xt, CLV_LBFGS__R(1.0));\n",
-        "#else\n",
-        "    clv_lbfgs__start_search(v, xt, fmin(CLV_LBFGS__R(1.5) * v.sc[CLV_LBFGS__SC_PREVSTEP], CLV_LBFGS__R(1.0)));\n",
-        "#endif\n",
+        "    clv_lbfgs__start_search(v, xt, CLV_LBFGS__R(1.0)); /* the quasi-Newton step first (both searches) */\n",
         "    return CLV_LBFGS__ITERATED;\n",
         "}\n",
         "\n",
@@ -689,16 +690,27 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "}\n",
         "\n",
         "#if !CLV_LBFGS_ZOOM\n",
-        "/* Backtracking (Armijo): accept f(x + a d) <= f(x) + c1 a g'd, else a *= 0.8. */\n",
+        "/* Backtracking as liblbfgs's default LBFGS_LINESEARCH_BACKTRACKING (its\n",
+        " * _WOLFE variant, line_search_backtracking in lbfgs.c): no sufficient\n",
+        " * decrease: a *= 0.5; sufficient decrease but the slope still below\n",
+        " * c2 g'd (the step is too short, s'y could be tiny): a *= 2.1; else accept.\n",
+        " * The accepted step satisfies the weak Wolfe conditions, so s'y > 0 and the\n",
+        " * pair is kept. */\n",
         "inline int clv_lbfgs__backtracking(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt,\n",
         "                                   clv_real ft, int ok)\n",
         "{\n",
         "    const clv_real step = v.sc[CLV_LBFGS__SC_STEP];\n",
-        "    if (ok && clv_lbfgs__armijo(v, ft, step)) return clv_lbfgs__accept(v, xt, gt, ft);\n",
+        "    clv_real width = CLV_LBFGS__R(0.5);\n",
+        "    if (ok && clv_lbfgs__armijo(v, ft, step)) {\n",
+        "        if (!(clv_lbfgs__dot(gt, v.d) < (CLV_LBFGS_WOLFE) * v.sc[CLV_LBFGS__SC_DGINIT]))\n",
+        "            return clv_lbfgs__accept(v, xt, gt, ft);\n",
+        "        width = CLV_LBFGS__R(2.1);\n",
+        "    }\n",
         "    if (v.sc[CLV_LBFGS__SC_LSCOUNT] >= CLV_LBFGS__I(CLV_LBFGS_MAX_LINESEARCH))\n",
         "        return clv_lbfgs__search_failed(v, CLV_LBFGS__ERR_MAXIMUMLINESEARCH);\n",
-        "    const clv_real next = step * CLV_LBFGS__R(0.8);\n",
+        "    const clv_real next = step * width;\n",
         "    if (next < (CLV_LBFGS_MIN_STEP)) return clv_lbfgs__search_failed(v, CLV_LBFGS__ERR_MINIMUMSTEP);\n",
+        "    if (next > (CLV_LBFGS_MAX_STEP)) return clv_lbfgs__search_failed(v, CLV_LBFGS__ERR_MAXIMUMSTEP);\n",
         "    clv_lbfgs__set_trial(v, xt, next);\n",
         "    return CLV_LBFGS__TRIAL;\n",
         "}\n",
@@ -1249,6 +1261,11 @@ static inline clv_status clv_lbfgs__round_callback(clv_lbfgs *s, clv_lbfgs__work
     if (st != CLV_OK)
         return clv_lbfgs__fail(s, st, "clv_lbfgs_minimize: the objective callback failed in round %d: %s", round,
                                why[0] ? why : clv_status_string(st));
+    /* the callback may have written g and f with its own OpenCL: a failover
+     * mesh's host copies must see them (no-op otherwise) */
+    st = clv_array_sync_host(w->gt);
+    if (st == CLV_OK) st = clv_array_sync_host(w->ft);
+    if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: after the objective callback");
     clv_arg args[5];
     args[0] = clv_inout(w->state);
     args[1] = clv_inout(w->xt);
@@ -1512,7 +1529,7 @@ static inline clv_status clv_lbfgs_gemm(const clv_lbfgs_batch *b, const clv_arra
             return CLV_ERROR_OPENCL;
         }
     }
-    return CLV_OK;
+    return clv_array_sync_host(out); /* a failover mesh's host copy (no-op otherwise) */
 }
 
 #ifdef __cplusplus

@@ -1480,13 +1480,36 @@ static inline void clv_nss_result_free(clv_nss_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* A name as one CSV cell: quoted (RFC 4180, "" for a quote) when it holds a
+ * comma, a quote or a line break, or starts or ends with a blank, so that
+ * CSV readers (pandas, R, ArviZ, clvmap_csv.h) see the name as written. */
+static inline void clv_nss__csv_name(FILE *f, const char *name)
+{
+    size_t n = strlen(name);
+    if (!strpbrk(name, ",\"\r\n") && !(n && (name[0] == ' ' || name[n - 1] == ' ' || name[0] == '\t' ||
+                                             name[n - 1] == '\t'))) {
+        fputs(name, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = name; *p; ++p) {
+        if (*p == '"') fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
 static inline clv_status clv_nss_write_csv(const clv_nss_result *r, FILE *f, const char *const *names)
 {
     if (!r || !f || (r->n_samples > 0 && (!r->x || !r->log_weight))) return CLV_ERROR_INVALID_ARGUMENT;
     fputs("weight,log_weight,loglikelihood,loglikelihood_birth", f);
     for (int k = 0; k < r->dim; ++k) {
-        if (names && names[k]) fprintf(f, ",%s", names[k]);
-        else fprintf(f, ",x%d", k);
+        if (names && names[k]) {
+            fputc(',', f);
+            clv_nss__csv_name(f, names[k]);
+        } else {
+            fprintf(f, ",x%d", k);
+        }
     }
     fputc('\n', f);
     for (size_t i = 0; i < r->n_samples; ++i) {

@@ -1313,6 +1313,25 @@ static inline clv_status clv_nuts__read_adaptation(clv_nuts__run_state *t, clv_n
     return CLV_OK;
 }
 
+/* A cancelled run keeps its first `kept` draws per chain: the per-draw
+ * arrays were laid out for num_draws per chain, so move chains 1.. down to
+ * the stride that result->num_draws now says (n_chains x kept). */
+static inline void clv_nuts__keep_draws(clv_nuts__run_state *t, clv_nuts_result *r, int kept)
+{
+    size_t n = (size_t)t->o.num_draws, k = (size_t)kept, d = t->d;
+    for (size_t c = 1; c < t->n_chains; ++c) {
+        memmove(r->draws + c * k * d, r->draws + c * n * d, k * d * sizeof(double));
+        memmove(r->lp + c * k, r->lp + c * n, k * sizeof(double));
+        memmove(r->accept_stat + c * k, r->accept_stat + c * n, k * sizeof(double));
+        memmove(r->step_size + c * k, r->step_size + c * n, k * sizeof(double));
+        memmove(r->tree_depth + c * k, r->tree_depth + c * n, k * sizeof(int));
+        memmove(r->n_leapfrog + c * k, r->n_leapfrog + c * n, k * sizeof(int));
+        memmove(r->divergent + c * k, r->divergent + c * n, k * sizeof(int));
+        memmove(r->energy + c * k, r->energy + c * n, k * sizeof(double));
+    }
+    r->num_draws = kept;
+}
+
 static inline clv_status clv_nuts__iterate(clv_nuts__run_state *t, clv_nuts_result *r)
 {
     for (int first = 0; first < t->total;) {
@@ -1326,7 +1345,7 @@ static inline clv_status clv_nuts__iterate(clv_nuts__run_state *t, clv_nuts_resu
         clv_nuts__collect(t, r, first, end - first);
         first = end;
         if (clv_nuts__report(t, first) && first < t->total) {
-            r->num_draws = first > t->o.num_warmup ? first - t->o.num_warmup : 0;
+            clv_nuts__keep_draws(t, r, first > t->o.num_warmup ? first - t->o.num_warmup : 0);
             break;
         }
     }
@@ -1654,6 +1673,25 @@ static inline clv_status clv_nuts_write_summary(const clv_nuts_result *r, FILE *
     return ferror(f) ? CLV_ERROR_INVALID_ARGUMENT : CLV_OK;
 }
 
+/* A name as one CSV cell: quoted (RFC 4180, "" for a quote) when it holds a
+ * comma, a quote or a line break, or starts or ends with a blank, so that
+ * CSV readers (pandas, R, ArviZ, clvmap_csv.h) see the name as written. */
+static inline void clv_nuts__csv_name(FILE *f, const char *name)
+{
+    size_t n = strlen(name);
+    if (!strpbrk(name, ",\"\r\n") && !(n && (name[0] == ' ' || name[n - 1] == ' ' || name[0] == '\t' ||
+                                             name[n - 1] == '\t'))) {
+        fputs(name, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = name; *p; ++p) {
+        if (*p == '"') fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
 static inline void clv_nuts__csv_header(const clv_nuts_result *r, int chain, FILE *f, const char *const *names)
 {
     fprintf(f, "# stan_version_major = 2\n# stan_version_minor = 33\n# stan_version_patch = 0\n"
@@ -1670,7 +1708,8 @@ static inline void clv_nuts__csv_header(const clv_nuts_result *r, int chain, FIL
     for (int k = 0; k < r->dim; ++k) {
         char name[64];
         clv_nuts__name(name, sizeof name, names, k);
-        fprintf(f, ",%s", name);
+        fputc(',', f);
+        clv_nuts__csv_name(f, name);
     }
     fprintf(f, "\n# Adaptation terminated\n# Step size = %.17g\n# Diagonal elements of inverse mass matrix:\n# ",
             r->final_step_size[chain]);

@@ -13,8 +13,9 @@
  *   two-loop recursion, gamma = s'y / y'y      Nocedal & Wright, Numerical
  *                                              Optimization (2nd ed.), Alg. 7.4
  *   first step min(1, 1/|g|)                   optax.scale_by_lbfgs
- *   backtracking Armijo, c1 = 1e-4, decrease   optax.scale_by_backtracking_
- *   0.8, next start min(1.5 prev, 1)           linesearch (0.2.8 defaults)
+ *   backtracking: c1 = 1e-4, a *= 0.5 without  liblbfgs 1.10's default
+ *   sufficient decrease, a *= 2.1 while the    LBFGS_LINESEARCH_BACKTRACKING
+ *   slope is below c2 g'd, every search from 1 (= _WOLFE), lbfgs.c
  *   strong Wolfe bracketing + zoom             Nocedal & Wright Alg. 3.5/3.6
  *   cubic (0.2 margin), quadratic (0.1),       optax.scale_by_zoom_linesearch
  *   bisection fallback in zoom                 (after scipy's line search)
@@ -86,7 +87,6 @@ enum {
     CLV_LBFGS__SC_F,         /* f(x) */
     CLV_LBFGS__SC_DGINIT,    /* g'd at x: the slope at step 0 */
     CLV_LBFGS__SC_STEP,      /* the trial step being evaluated */
-    CLV_LBFGS__SC_PREVSTEP,  /* the previous accepted step */
     CLV_LBFGS__SC_GAMMA,     /* s'y / y'y of the newest stored pair */
     CLV_LBFGS__SC_MEMCOUNT,  /* stored pairs (<= m) */
     CLV_LBFGS__SC_MEMEND,    /* the slot the next pair goes to */
@@ -197,7 +197,6 @@ inline int clv_lbfgs__consume_start(clv_lbfgs__item v, __global clv_real *xt, __
     }
     v.sc[CLV_LBFGS__SC_F] = ft;
     v.sc[CLV_LBFGS__SC_GAMMA] = CLV_LBFGS__R(1.0);
-    v.sc[CLV_LBFGS__SC_PREVSTEP] = CLV_LBFGS__R(1.0);
     for (int k = 0; k < CLV_LBFGS__PAST_SLOTS; ++k) v.st[CLV_LBFGS__OFF_PAST + k] = ft;
     const int small = clv_lbfgs__gradient_small(v, &gnorm);
     if (!isfinite(ft) || !isfinite(gnorm)) return clv_lbfgs__finish(v, CLV_LBFGS__ERR_NONFINITE);
@@ -282,7 +281,6 @@ inline int clv_lbfgs__accept(clv_lbfgs__item v, __global clv_real *xt, __global 
     }
     v.sc[CLV_LBFGS__SC_F] = ft;
     v.sc[CLV_LBFGS__SC_ITER] += CLV_LBFGS__R(1.0);
-    v.sc[CLV_LBFGS__SC_PREVSTEP] = v.sc[CLV_LBFGS__SC_STEP];
     const int reason = clv_lbfgs__stop_reason(v, &gnorm);
     if (reason != CLV_LBFGS__RUNNING) return clv_lbfgs__finish(v, reason);
     clv_lbfgs__two_loop(v);
@@ -290,11 +288,7 @@ inline int clv_lbfgs__accept(clv_lbfgs__item v, __global clv_real *xt, __global 
         clv_lbfgs__steepest(v, xt, gnorm);
         return CLV_LBFGS__ITERATED;
     }
-#if CLV_LBFGS_ZOOM
-    clv_lbfgs__start_search(v, xt, CLV_LBFGS__R(1.0));
-#else
-    clv_lbfgs__start_search(v, xt, fmin(CLV_LBFGS__R(1.5) * v.sc[CLV_LBFGS__SC_PREVSTEP], CLV_LBFGS__R(1.0)));
-#endif
+    clv_lbfgs__start_search(v, xt, CLV_LBFGS__R(1.0)); /* the quasi-Newton step first (both searches) */
     return CLV_LBFGS__ITERATED;
 }
 
@@ -314,16 +308,27 @@ inline int clv_lbfgs__search_failed(clv_lbfgs__item v, int reason)
 }
 
 #if !CLV_LBFGS_ZOOM
-/* Backtracking (Armijo): accept f(x + a d) <= f(x) + c1 a g'd, else a *= 0.8. */
+/* Backtracking as liblbfgs's default LBFGS_LINESEARCH_BACKTRACKING (its
+ * _WOLFE variant, line_search_backtracking in lbfgs.c): no sufficient
+ * decrease: a *= 0.5; sufficient decrease but the slope still below
+ * c2 g'd (the step is too short, s'y could be tiny): a *= 2.1; else accept.
+ * The accepted step satisfies the weak Wolfe conditions, so s'y > 0 and the
+ * pair is kept. */
 inline int clv_lbfgs__backtracking(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt,
                                    clv_real ft, int ok)
 {
     const clv_real step = v.sc[CLV_LBFGS__SC_STEP];
-    if (ok && clv_lbfgs__armijo(v, ft, step)) return clv_lbfgs__accept(v, xt, gt, ft);
+    clv_real width = CLV_LBFGS__R(0.5);
+    if (ok && clv_lbfgs__armijo(v, ft, step)) {
+        if (!(clv_lbfgs__dot(gt, v.d) < (CLV_LBFGS_WOLFE) * v.sc[CLV_LBFGS__SC_DGINIT]))
+            return clv_lbfgs__accept(v, xt, gt, ft);
+        width = CLV_LBFGS__R(2.1);
+    }
     if (v.sc[CLV_LBFGS__SC_LSCOUNT] >= CLV_LBFGS__I(CLV_LBFGS_MAX_LINESEARCH))
         return clv_lbfgs__search_failed(v, CLV_LBFGS__ERR_MAXIMUMLINESEARCH);
-    const clv_real next = step * CLV_LBFGS__R(0.8);
+    const clv_real next = step * width;
     if (next < (CLV_LBFGS_MIN_STEP)) return clv_lbfgs__search_failed(v, CLV_LBFGS__ERR_MINIMUMSTEP);
+    if (next > (CLV_LBFGS_MAX_STEP)) return clv_lbfgs__search_failed(v, CLV_LBFGS__ERR_MAXIMUMSTEP);
     clv_lbfgs__set_trial(v, xt, next);
     return CLV_LBFGS__TRIAL;
 }

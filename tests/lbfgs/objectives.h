@@ -72,26 +72,49 @@ static inline double quadratic_host(const double *A, const double *c, const doub
  * (n_samples x n, shared), data.real[1] = labels in {0, 1} (n_samples),
  * data.real[2] = the item's L2 weight (B). data.integer[0][0] = n_samples.
  * f = sum_k log(1 + e^{z_k}) - y_k z_k + lambda/2 |w|^2, z_k = X_k . w,
- * with log(1 + e^z) computed stably. */
+ * with log(1 + e^z) computed stably. Four samples at a time: exp and log1p
+ * on clv_real4 (PoCL 3.1 runs its vector double exp/log1p about 4x faster
+ * per element than the scalar ones, which dominate this objective); each
+ * sum is still taken in sample order, as the host version does. */
 static const char *logistic_cl =
     "clv_real clv_lbfgs_objective(__global const clv_real *w, __global clv_real *g,\n"
     "                             ulong item, clv_lbfgs_data data) {\n"
     "    __global const clv_real *X = data.real[0], *y = data.real[1];\n"
     "    const clv_real lambda = data.real[2][item];\n"
     "    const int n_samples = data.integer[0][0];\n"
+    "    const int N = CLV_LBFGS_N;\n"
     "    clv_real f = 0;\n"
-    "    for (int j = 0; j < CLV_LBFGS_N; ++j) {\n"
+    "    for (int j = 0; j < N; ++j) {\n"
     "        g[j] = lambda * w[j];\n"
     "        f += lambda * w[j] * w[j] / 2;\n"
     "    }\n"
-    "    for (int k = 0; k < n_samples; ++k) {\n"
-    "        __global const clv_real *xk = X + k * CLV_LBFGS_N;\n"
+    "    int k = 0;\n"
+    "    for (; k + 4 <= n_samples; k += 4) {\n"
+    "        __global const clv_real *xk = X + k * N;\n"
+    "        clv_real4 z = (clv_real4)(0);\n"
+    "        for (int j = 0; j < N; ++j) z += (clv_real4)(xk[j], xk[N + j], xk[2 * N + j], xk[3 * N + j]) * w[j];\n"
+    "        const clv_real4 yk = vload4(0, y + k), e = exp(-fabs(z)), l = log1p(e);\n"
+    "        const clv_real4 loss = fmax(z, (clv_real4)(0)) + l - yk * z;\n"
+    "        const clv_real4 r = select(e / (1 + e), 1 / (1 + e), z >= 0) - yk;  /* sigmoid(z) - y */\n"
+    "        f += loss.s0;\n"
+    "        f += loss.s1;\n"
+    "        f += loss.s2;\n"
+    "        f += loss.s3;\n"
+    "        for (int j = 0; j < N; ++j) {\n"
+    "            g[j] += r.s0 * xk[j];\n"
+    "            g[j] += r.s1 * xk[N + j];\n"
+    "            g[j] += r.s2 * xk[2 * N + j];\n"
+    "            g[j] += r.s3 * xk[3 * N + j];\n"
+    "        }\n"
+    "    }\n"
+    "    for (; k < n_samples; ++k) {  /* the last n_samples % 4 */\n"
+    "        __global const clv_real *xk = X + k * N;\n"
     "        clv_real z = 0;\n"
-    "        for (int j = 0; j < CLV_LBFGS_N; ++j) z += xk[j] * w[j];\n"
+    "        for (int j = 0; j < N; ++j) z += xk[j] * w[j];\n"
     "        const clv_real e = exp(-fabs(z));\n"
     "        f += fmax(z, (clv_real)0) + log1p(e) - y[k] * z;\n"
     "        const clv_real p = z >= 0 ? 1 / (1 + e) : e / (1 + e);  /* sigmoid(z) */\n"
-    "        for (int j = 0; j < CLV_LBFGS_N; ++j) g[j] += (p - y[k]) * xk[j];\n"
+    "        for (int j = 0; j < N; ++j) g[j] += (p - y[k]) * xk[j];\n"
     "    }\n"
     "    return f;\n"
     "}\n";
