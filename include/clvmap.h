@@ -479,7 +479,8 @@ typedef struct clv_faults {
                                   stats) reports CL_MEM_OBJECT_ALLOCATION_FAILURE
                                   when collected, as a late failure; fires once */
     uint64_t fail_allocation;  /* the mesh's n-th device buffer creation (counting
-                                  from 1, see allocations) fails as out of memory */
+                                  from 1, see allocations) fails as out of memory, */
+    uint64_t fail_allocations_in_a_row; /* and so many after it (0 or 1: just it) */
     uint64_t lose_devices;     /* bit d: device d dies at its ... */
     uint64_t lose_at_launch;   /* ... n-th launch (counting from 1 in its stats): that
                                   launch and every later use fail, and its buffers
@@ -500,6 +501,7 @@ typedef struct clv__device {
     clv_device_info info;
     clv_device_stats stats;
     double weight;          /* CLV_SPLIT_WEIGHTS */
+    cl_uint address_bits;   /* CL_DEVICE_ADDRESS_BITS: the range of global ids */
     /* Scratch buffers kept from the last map for the next one of the same
      * size: repeated maps (sampler steps, optimiser iterations) then reuse
      * memory instead of paying for fresh allocation and page faults. Still
@@ -668,13 +670,17 @@ static inline void clv__count_bytes(clv__device *d, int64_t delta)
 static inline cl_mem clv__buffer_create_once(clv_mesh *m, int device, cl_mem_flags flags, size_t bytes, cl_int *err)
 {
     clv__device *d = &m->devices[device];
+#ifdef CLV_FAULT_INJECTION
+    uint64_t nth = ++m->faults.allocations, from = m->faults.fail_allocation; /* counts every creation asked */
+    uint64_t run = m->faults.fail_allocations_in_a_row > 1 ? m->faults.fail_allocations_in_a_row : 1;
+    int injected = from && nth >= from && nth - from < run;
+#endif
     if (bytes > d->info.max_alloc_bytes) {
         *err = CL_INVALID_BUFFER_SIZE;
         return NULL;
     }
 #ifdef CLV_FAULT_INJECTION
-    if ((m->faults.device_bytes && d->stats.bytes_current + bytes > m->faults.device_bytes) ||
-        ++m->faults.allocations == m->faults.fail_allocation) {
+    if ((m->faults.device_bytes && d->stats.bytes_current + bytes > m->faults.device_bytes) || injected) {
         *err = CL_MEM_OBJECT_ALLOCATION_FAILURE;
         return NULL;
     }
@@ -909,6 +915,9 @@ static inline void clv__read_device_info(clv__device *d, int no_fp64)
     clGetDeviceInfo(d->id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL);
     clGetDeviceInfo(d->id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof maxalloc, &maxalloc, NULL);
     clGetDeviceInfo(d->id, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
+    if (clGetDeviceInfo(d->id, CL_DEVICE_ADDRESS_BITS, sizeof d->address_bits, &d->address_bits, NULL) !=
+        CL_SUCCESS)
+        d->address_bits = 32; /* the smaller of the two the standard allows */
     /* the OpenCL 1.2 test for double (the extension string can be long) */
     clGetDeviceInfo(d->id, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64_config, &fp64_config, NULL);
     d->info.compute_units = cu;
@@ -1624,6 +1633,7 @@ static inline clv_status clv__array_place(clv_array *a, const void *src)
 {
     clv_mesh *m = a->mesh;
     size_t n = (size_t)m->n_devices, item_bytes = clv__item_bytes(a);
+    if (clv__first_alive(m) < 0) return clv__check_alive(m, "placing an array");
     size_t *first = (size_t *)clv__calloc(n, sizeof(size_t)), *count = (size_t *)clv__calloc(n, sizeof(size_t));
     cl_mem *buffers = (cl_mem *)clv__calloc(n, sizeof(cl_mem));
     clv_status st = first && count && buffers ? CLV_OK : clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
@@ -1677,9 +1687,9 @@ static inline clv_status clv__fail_damaged(const clv_array *a, const char *what)
     int d = 0;
     clv__array_damaged(a, &d);
     return clv__fail(a->mesh, CLV_ERROR_DEVICE_LOST, "%s: items [%zu, %zu) of the array were on device %d (%s), "
-                     "which is lost, and the mesh keeps no host copy (clv_mesh_desc.failover): write the array "
-                     "again to place it on the remaining devices", what, a->first[d], a->first[d] + a->count[d],
-                     d, a->mesh->devices[d].info.name);
+                     "which is lost, and the mesh keeps no host copy (clv_mesh_desc.failover is off): write the "
+                     "array again to place it on the remaining devices", what, a->first[d],
+                     a->first[d] + a->count[d], d, a->mesh->devices[d].info.name);
 }
 
 static inline clv_status clv_array_new(clv_array **out, clv_mesh *m, clv_dtype dtype, size_t n_items,
@@ -1753,6 +1763,8 @@ static inline clv_status clv_array_write(clv_array *a, const void *host)
 {
     if (!a) return CLV_ERROR_INVALID_ARGUMENT;
     if (!host) return clv__fail(a->mesh, CLV_ERROR_INVALID_ARGUMENT, "clv_array_write: host is NULL");
+    clv_status alive = clv__check_alive(a->mesh, "clv_array_write");
+    if (alive != CLV_OK) return alive;
     if (clv__array_damaged(a, NULL)) { /* the host has every item: place it on the devices left */
         clv_status st = clv__array_place(a, host);
         if (st == CLV_OK && a->host) memcpy(a->host, host, a->n_items * clv__item_bytes(a));
@@ -1767,6 +1779,12 @@ static inline clv_status clv_array_read(const clv_array *a, void *host)
 {
     if (!a) return CLV_ERROR_INVALID_ARGUMENT;
     if (!host) return clv__fail(a->mesh, CLV_ERROR_INVALID_ARGUMENT, "clv_array_read: host is NULL");
+    clv_status alive = clv__check_alive(a->mesh, "clv_array_read");
+    if (alive != CLV_OK) return alive;
+    if (clv__array_damaged(a, NULL) && a->host) { /* failover: the host copy is the array */
+        memcpy(host, a->host, a->n_items * clv__item_bytes(a));
+        return CLV_OK;
+    }
     if (clv__array_damaged(a, NULL)) return clv__fail_damaged(a, "clv_array_read");
     return clv__array_transfer(a, host, 1, 0);
 }
@@ -1780,6 +1798,8 @@ static inline clv_status clv__pull_host(clv_array *a)
 static inline clv_status clv_array_sync_host(clv_array *a)
 {
     if (!a) return CLV_ERROR_INVALID_ARGUMENT;
+    clv_status alive = a->host ? clv__check_alive(a->mesh, "clv_array_sync_host") : CLV_OK;
+    if (alive != CLV_OK) return alive;
     return clv__pull_host(a);
 }
 
@@ -2310,17 +2330,21 @@ static inline cl_int clv__collect_window(clv_mesh *m, int device, clv__launch *l
  * something other than an allocation failure that a smaller chunk could
  * cure: a device that is gone reports itself unavailable or cannot drain
  * its queue, a healthy one can. */
-static inline int clv__device_gone(clv_mesh *m, int device, cl_int err)
+static inline int clv__device_unavailable(clv_mesh *m, int device)
 {
-    clv__device *d = &m->devices[device];
     cl_bool available = CL_TRUE;
 #ifdef CLV_FAULT_INJECTION
     if (m->faults.dead >> device & 1) return 1;
 #endif
-    if (err == CL_DEVICE_NOT_AVAILABLE) return 1;
-    if (clGetDeviceInfo(d->id, CL_DEVICE_AVAILABLE, sizeof available, &available, NULL) != CL_SUCCESS || !available)
-        return 1;
-    return clFinish(d->queue) != CL_SUCCESS;
+    /* a failed query says nothing either way */
+    return clGetDeviceInfo(m->devices[device].id, CL_DEVICE_AVAILABLE, sizeof available, &available, NULL) ==
+               CL_SUCCESS && !available;
+}
+
+static inline int clv__device_gone(clv_mesh *m, int device, cl_int err)
+{
+    if (err == CL_DEVICE_NOT_AVAILABLE || clv__device_unavailable(m, device)) return 1;
+    return clFinish(m->devices[device].queue) != CL_SUCCESS;
 }
 
 /* Stop using a device: maps, splits and new arrays skip it from now on.
@@ -2346,10 +2370,8 @@ static inline void clv__lose_device(clv_mesh *m, int device, cl_int err)
 static inline clv_status clv__recover(clv_mesh *m, int device, clv__launch *l, cl_int err, const clv_arg *args,
                                       int n_args)
 {
-    int may_shrink = clv__is_alloc_error(err) && l->chunk > 1;
-#ifdef CLV_FAULT_INJECTION
-    if (m->faults.dead >> device & 1) may_shrink = 0;
-#endif
+    /* a smaller chunk may cure an allocation failure, not a device that says it is gone */
+    int may_shrink = clv__is_alloc_error(err) && l->chunk > 1 && !clv__device_unavailable(m, device);
     if (!may_shrink && clv__device_gone(m, device, err)) {
         clv__free_scratch(m, device, l, args, n_args);
         clv__lose_device(m, device, err);
@@ -2460,9 +2482,18 @@ static inline clv_status clv__check_map(clv_program *p, const char *kernel, size
                          "chunk, CLV_CHUNK_NONE or CLV_CHUNK_AUTO)", o->chunk);
     if (o->shape != CLV_ITEM_PER_WORK_ITEM && o->shape != CLV_ITEM_PER_GROUP)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: unknown shape %d", (int)o->shape);
-    size_t per_item = o->shape == CLV_ITEM_PER_GROUP ? (o->local_size ? o->local_size : 1024) : 1;
-    size_t limit = (size_t)-1 / per_item; /* (item_offset + n_items) work items per item must fit */
-    if (n_items > limit || o->item_offset > (uint64_t)(limit - n_items))
+    /* The last global id of the map, padding included, must fit every
+     * device's address range: a wrapped id would pass CLV_GUARD. */
+    uint64_t ids = (uint64_t)-1, group = o->local_size ? o->local_size : CLV__DEFAULT_LOCAL_SIZE;
+    for (int d = 0; d < m->n_devices; ++d)
+        if (clv__alive(m, d) && m->devices[d].address_bits < 64) {
+            uint64_t top = ((uint64_t)1 << m->devices[d].address_bits) - 1;
+            if (top < ids) ids = top;
+        }
+    if ((uint64_t)(size_t)-1 < ids) ids = (uint64_t)(size_t)-1;
+    uint64_t per_item = o->shape == CLV_ITEM_PER_GROUP ? group : 1, pad = o->shape == CLV_ITEM_PER_GROUP ? 0 : group;
+    uint64_t limit = ids / per_item; /* items whose ids fit */
+    if ((uint64_t)n_items > limit || pad > limit - n_items || o->item_offset > limit - n_items - pad)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: item_offset %llu + %zu items overflows the "
                          "device's index range", (unsigned long long)o->item_offset, n_items);
     if (n_args < 0 || (n_args > 0 && !args))
@@ -2487,23 +2518,32 @@ static inline clv_status clv__check_local_size(clv_mesh *m, const clv__kernel *k
     return CLV_OK;
 }
 
-/* The arrays a map writes, and every array with items on a lost device:
- * without failover their lost items are an error; with it, the parts on the
- * devices left are read into the host copies and every damaged array is
- * placed anew on the devices left, from its host copy. */
-static inline clv_status clv__failover(clv_mesh *m, const clv_arg *args, int n_args, const char *kernel)
+/* Bit d: device d is lost. */
+static inline uint64_t clv__lost_mask(const clv_mesh *m)
 {
-    int gone = -1;
-    for (int d = 0; d < m->n_devices && gone < 0; ++d) gone = clv__alive(m, d) ? -1 : d;
+    uint64_t mask = 0;
+    for (int d = 0; d < m->n_devices && d < 64; ++d) mask |= (uint64_t)!clv__alive(m, d) << d;
+    return mask;
+}
+
+/* After devices in `lost` died in a pass: without failover their items
+ * are an error; with it, the map's outputs on the devices left are read
+ * into the host copies and every array with items on a lost device is
+ * placed anew on the devices left, from its host copy. */
+static inline clv_status clv__failover(clv_mesh *m, const clv_arg *args, int n_args, const char *kernel,
+                                       uint64_t lost)
+{
+    int gone = 0;
+    while (gone < 63 && !(lost >> gone & 1)) ++gone;
+    if (clv__first_alive(m) < 0)
+        return clv__fail(m, CLV_ERROR_DEVICE_LOST, "every device of the mesh is lost (the last, device %d (%s), "
+                         "while running \"%s\"); when all fail on one kernel, suspect the kernel (an "
+                         "out-of-bounds access) before the devices", gone, m->devices[gone].info.name, kernel);
     if (!m->failover)
         return clv__fail(m, CLV_ERROR_DEVICE_LOST, "device %d (%s) stopped working during a map of \"%s\"; the "
                          "mesh no longer uses it, but without clv_mesh_desc.failover the items it held are lost "
                          "(write those arrays again, or open the mesh with failover = 1)", gone,
                          m->devices[gone].info.name, kernel);
-    if (clv__first_alive(m) < 0)
-        return clv__fail(m, CLV_ERROR_DEVICE_LOST, "every device of the mesh is lost (the last while running "
-                         "\"%s\"); when all fail on one kernel, suspect the kernel (an out-of-bounds access) "
-                         "before the devices", kernel);
     clv_status st = CLV_OK;
     for (int i = 0; st == CLV_OK && i < n_args; ++i)
         if (args[i].kind == CLV_ARG_OUT || args[i].kind == CLV_ARG_INOUT) st = clv__pull_host(args[i].array);
@@ -2512,17 +2552,18 @@ static inline clv_status clv__failover(clv_mesh *m, const clv_arg *args, int n_a
     return st;
 }
 
-/* Arguments with items on a lost device (no failover): an output is placed
- * anew on the devices left (the map writes every item); an input cannot be. */
+/* Arguments with items on a lost device: with a host copy (failover) the
+ * array is placed anew from it; without, an output is placed anew empty
+ * (the map writes every item) and an input cannot be. */
 static inline clv_status clv__place_damaged(const clv_arg *args, int n_args)
 {
     for (int i = 0; i < n_args; ++i) {
         clv_array *a = args[i].array;
         if (args[i].kind < CLV_ARG_IN || args[i].kind > CLV_ARG_INOUT || !clv__array_damaged(a, NULL)) continue;
-        if (args[i].kind != CLV_ARG_OUT) return clv__fail_damaged(a, "clv_map");
-        for (int j = 0; j < n_args; ++j) /* not while another argument still needs the old placement */
+        if (!a->host && args[i].kind != CLV_ARG_OUT) return clv__fail_damaged(a, "clv_map");
+        for (int j = 0; !a->host && j < n_args; ++j) /* not while another argument still needs the old placement */
             if (j != i && args[j].array == a) return clv__fail_damaged(a, "clv_map");
-        clv_status st = clv__array_place(a, NULL);
+        clv_status st = clv__array_place(a, a->host);
         if (st != CLV_OK) return st;
     }
     return CLV_OK;
@@ -2530,7 +2571,7 @@ static inline clv_status clv__place_damaged(const clv_arg *args, int n_args)
 
 /* Run items [0, n_items), then again any part that a lost device held, on
  * the devices left (failover), until every item ran on a device that
- * stayed. */
+ * stayed. An interval leaves the to-do list only once its pass has run. */
 static inline clv_status clv__run_all(clv_program *p, const clv__kernel *k, const char *kernel,
                                       const clv_map_opts *o, const clv_arg *args, int n_args, size_t n_items,
                                       clv__launch *plan)
@@ -2541,25 +2582,33 @@ static inline clv_status clv__run_all(clv_program *p, const clv__kernel *k, cons
     todo_a[0] = 0;
     todo_b[0] = n_items;
     while (n_todo > 0) {
-        size_t a = todo_a[--n_todo], b = todo_b[n_todo];
+        size_t a = todo_a[n_todo - 1], b = todo_b[n_todo - 1];
+        uint64_t lost_before = clv__lost_mask(m);
+        for (int d = 0; d < m->n_devices; ++d) { /* nothing left from the last pass */
+            plan[d].start = plan[d].next = plan[d].end = 0;
+            plan[d].n_events = 0;
+        }
         clv_status st = clv__place_damaged(args, n_args);
         if (st == CLV_OK) st = clv__map_split(m, n_items, args, n_args, first, count);
         if (st == CLV_OK) st = clv__plan(p, k, o, args, n_args, first, count, a, b, plan);
-        if (st == CLV_OK) st = clv__run(p, k, o, args, n_args, plan);
+        if (st == CLV_OK) {
+            --n_todo;
+            st = clv__run(p, k, o, args, n_args, plan);
+        }
+        uint64_t lost = clv__lost_mask(m) & ~lost_before;
         for (int d = 0; d < m->n_devices; ++d) {
             clv__launch *l = &plan[d];
             clv__free_scratch(m, d, l, args, n_args);
             if (l->end == l->start) continue;
-            if (!clv__alive(m, d)) { /* all of its part again: its finished outputs died with it */
-                todo_a[n_todo] = l->start;
-                todo_b[n_todo++] = l->end;
+            if (lost >> d & 1) { /* all of its part again: its finished outputs died with it */
+                if (n_todo < 65) todo_a[n_todo] = l->start, todo_b[n_todo++] = l->end;
                 continue;
             }
             m->devices[d].stats.chunk_used = l->chunk;
             if (pass > 0) m->devices[d].stats.items_recovered += l->next - l->start;
         }
-        if (st == CLV_ERROR_DEVICE_LOST) st = clv__failover(m, args, n_args, kernel);
-        if (st != CLV_OK) return st;
+        if (st == CLV_ERROR_DEVICE_LOST) st = clv__failover(m, args, n_args, kernel, lost);
+        if (st != CLV_OK) return st; /* another error: the map stops, its message stands */
         ++pass;
     }
     return CLV_OK;

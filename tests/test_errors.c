@@ -211,6 +211,9 @@ static void test_map_errors(clv_mesh *m, clv_mesh *other, clv_program *p)
     bad.item_offset = (uint64_t)-1 - 5; /* item_offset + B wraps around */
     CASE("map_item_offset_overflow", m, clv_map(p, "scale", B, &bad, good, 3), CLV_ERROR_INVALID_ARGUMENT,
          "item_offset", "overflows");
+    bad.item_offset = (uint64_t)(size_t)-1 - B - 10; /* fits, but the padded last work group would wrap */
+    CASE("map_item_offset_padding_wraps", m, clv_map(p, "scale", B, &bad, good, 3), CLV_ERROR_INVALID_ARGUMENT,
+         "item_offset", "overflows");
     bad.item_offset = 0;
     bad.shape = (clv_shape)7;
     CASE("map_bad_shape", m, clv_map(p, "scale", B, &bad, good, 3), CLV_ERROR_INVALID_ARGUMENT, "shape", NULL);

@@ -259,7 +259,15 @@ static void no_device_left(void)
     st = clv_program_build(&p2, m, &pd);
     TU_CHECK(st == CLV_ERROR_DEVICE_LOST && !p2, "clv_program_build with no device left: %s: %s",
              clv_status_string(st), clv_mesh_message(m));
+    double host[D] = { -7, -7, -7, -7 }, sum = 0;
+    st = clv_array_read(a, host);
+    TU_CHECK(st == CLV_ERROR_INVALID_ARGUMENT, "clv_array_read(NULL array): %s", clv_status_string(st));
+    state s;
+    memset(&s, 0, sizeof s);
+    clv_mesh_faults(m)->lose_devices = 0;
+    TU_CHECK(state_new(m, 4, host, host, &s) == CLV_ERROR_DEVICE_LOST, "arrays on a mesh with no device left");
     TU_CHECK(tu_bytes_held(m) == 0, "no device left: device bytes still counted as held");
+    (void)sum;
     outputs_free(&got);
     clv_program_free(p);
     clv_mesh_close(m);
@@ -311,6 +319,66 @@ static void loss_without_failover(void)
     free(y);
     clv_program_free(p);
     clv_mesh_close(m);
+}
+
+/* A device dies and, while the map recovers, the n-th allocation fails
+ * too (a re-placed array, the re-run's scratch), for every n the recovery
+ * makes: the map either succeeds with the fault-free bits or stops with
+ * CLV_ERROR_OUT_OF_MEMORY; then the same map, run again on the same arrays,
+ * must give the fault-free bits (it places what is still damaged from the
+ * host copies), and no byte may be left held. */
+static void failover_with_allocation_failures(void)
+{
+    const work w = { 300, 16, 1 };
+    const outputs ref = reference(&w);
+    size_t bytes = w.n * D * sizeof(double);
+    double *x = (double *)malloc(bytes), *z = (double *)malloc(bytes);
+    inputs(w.n, x, z);
+    int survived = 0, stopped = 0;
+    uint64_t recovery_allocations = 0;
+    for (uint64_t n = 0; n == 0 || n <= recovery_allocations; ++n) {
+        clv_mesh *m = tu_open_failover(3, NULL, 1);
+        if (!m) break;
+        clv_program *p = build(m);
+        state s;
+        TU_REQUIRE_OK(m, state_new(m, w.n, x, z, &s));
+        clv_faults *f = clv_mesh_faults(m);
+        uint64_t before = f->allocations;
+        f->lose_devices = 2;
+        f->lose_at_launch = 3;
+        f->fail_allocation = n ? before + n : 0; /* n = 0: count the allocations of a recovery */
+        f->fail_allocations_in_a_row = 2;        /* also the retry after the kept scratch is released */
+        clv_status st = maps(p, &w, &s, 1);
+        if (n == 0) recovery_allocations = f->allocations - before;
+        f->fail_allocation = 0;
+        outputs got = { (double *)malloc(bytes), (double *)malloc(bytes) };
+        if (st == CLV_OK) {
+            ++survived;
+        } else {
+            TU_CHECK(st == CLV_ERROR_OUT_OF_MEMORY, "loss, then allocation %llu fails: %s: %s", (unsigned long long)n,
+                     clv_status_string(st), clv_mesh_message(m));
+            ++stopped;
+            TU_REQUIRE_OK(m, clv_array_write(s.z, z)); /* the failed map may have updated z in part */
+            st = maps(p, &w, &s, 1);
+        }
+        if (st == CLV_OK) st = clv_array_read(s.y, got.y);
+        if (st == CLV_OK) st = clv_array_read(s.z, got.z);
+        TU_CHECK(st == CLV_OK && same(&got, &ref, w.n), "loss, then allocation %llu fails: %s",
+                 (unsigned long long)n, st == CLV_OK ? "outputs differ from the fault-free run" : clv_mesh_message(m));
+        state_free(&s);
+        TU_CHECK(tu_bytes_held(m) == 0, "loss, then allocation %llu fails: device bytes still held",
+                 (unsigned long long)n);
+        outputs_free(&got);
+        clv_program_free(p);
+        clv_mesh_close(m);
+    }
+    TU_CHECK(survived > 1 && stopped > 0, "a loss with failing allocations should meet both outcomes: %d "
+             "recovered, %d stopped", survived - 1, stopped);
+    printf("a loss and two failing allocations in its recovery: %llu allocations tried, %d recovered, %d stopped "
+           "and then ran correctly\n", (unsigned long long)recovery_allocations, survived - 1, stopped);
+    outputs_free((outputs *)&ref);
+    free(x);
+    free(z);
 }
 
 /* The n-th allocation fails, for every n the work makes. */
@@ -389,6 +457,7 @@ int main(void)
     device_loss();
     no_device_left();
     loss_without_failover();
+    failover_with_allocation_failures();
     allocation_failures();
     build_failures();
     return tu_summary();
