@@ -323,6 +323,13 @@ static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double
 static inline const char *clv_lbfgs_message(const clv_lbfgs *s);
 /* Counters of the latest clv_lbfgs_minimize. */
 static inline clv_lbfgs_stats clv_lbfgs_get_stats(const clv_lbfgs *s);
+/* The global index of x's first row for later minimize calls (default 0):
+ * the objective's `item` and the callback's batch->item become
+ * first_item + row, so one process can solve its part of a larger batch
+ * (clvmap_mpi.h does) with per-item data indexed by the whole batch.
+ * first_item + n_items must stay below 2^31. */
+#define CLV_LBFGS_FIRST_ITEM 1
+static inline clv_status clv_lbfgs_set_first_item(clv_lbfgs *s, size_t first_item);
 /* The device code (kernels/lbfgs.cl), as the lines embedded in this header. */
 static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines);
 
@@ -365,6 +372,7 @@ struct clv_lbfgs {
     clv_program *program;
     clv_array *dummy_real, *dummy_int; /* stand-ins for unused data slots */
     clv_lbfgs_stats stats;
+    size_t first_item;           /* clv_lbfgs_set_first_item */
     char message[CLV_LBFGS_MESSAGE_SIZE];
 };
 
@@ -983,6 +991,16 @@ static inline const char *clv_lbfgs_message(const clv_lbfgs *s)
     return s ? s->message : "no solver (host out of memory, or NULL passed)";
 }
 
+static inline clv_status clv_lbfgs_set_first_item(clv_lbfgs *s, size_t first_item)
+{
+    if (!s) return CLV_ERROR_INVALID_ARGUMENT;
+    if (first_item > 0x7fffffff)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_set_first_item: %zu is above 2^31 - 1",
+                               first_item);
+    s->first_item = first_item;
+    return CLV_OK;
+}
+
 static inline clv_lbfgs_stats clv_lbfgs_get_stats(const clv_lbfgs *s)
 {
     clv_lbfgs_stats z;
@@ -1197,7 +1215,7 @@ static inline clv_status clv_lbfgs__write_index(clv_lbfgs *s, clv_lbfgs__work *w
 {
     int32_t *index = (int32_t *)CLV_MALLOC(w->count * sizeof *index);
     if (!index) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
-    for (size_t i = 0; i < w->count; ++i) index[i] = (int32_t)w->ids[i];
+    for (size_t i = 0; i < w->count; ++i) index[i] = (int32_t)(s->first_item + w->ids[i]);
     clv_status st = clv_array_write(w->index, index);
     CLV_FREE(index);
     return st == CLV_OK ? CLV_OK : clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: writing item indices");
@@ -1441,8 +1459,9 @@ static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double
     if (!s->program) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: the solver "
                                             "was not created successfully (see clv_lbfgs_new's status)");
     if (n_items == 0) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: n_items is 0");
-    if (n_items > 0x7fffffff)
-        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: n_items above 2^31 - 1");
+    if (n_items > 0x7fffffff || s->first_item > 0x7fffffff - n_items)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: first item %zu + n_items %zu "
+                               "above 2^31 - 1", s->first_item, n_items);
     if (!x) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: x is NULL");
     clv_lbfgs__run r;
     memset(&r, 0, sizeof r);

@@ -82,9 +82,9 @@
  *     clvmap_lbfgs.h   clv_mpi_lbfgs_minimize: the batch of independent
  *                      problems split over ranks, results gathered to every
  *                      rank. The objective's `item` is the row's index in
- *                      THIS RANK's part (0 .. count-1): give per-item data as
- *                      this rank's slice (clv_mpi_local_items says which);
- *                      kernel objectives that use only x need nothing.
+ *                      the whole batch (clv_lbfgs_set_first_item), so
+ *                      per-item data is the whole batch's, as in one
+ *                      process.
  *     clvmap_nuts.h    clv_mpi_nuts_run: chains split over ranks, each rank
  *                      running its chains under their global indices
  *                      (clv_nuts_opts.first_chain); every chain's draws on
@@ -892,8 +892,10 @@ static inline clv_status clv_mpi_lbfgs_minimize(clv_mpi_mesh *mm, clv_lbfgs *s, 
         mine.reason = o->reason ? o->reason + first : NULL;
         mine.iterations = o->iterations ? o->iterations + first : NULL;
         mine.evaluations = o->evaluations ? o->evaluations + first : NULL;
-        st = clv_lbfgs_minimize(s, count, x + first * n, &mine, progress, user);
+        st = clv_lbfgs_set_first_item(s, first); /* the objective sees global items */
+        if (st == CLV_OK) st = clv_lbfgs_minimize(s, count, x + first * n, &mine, progress, user);
         why = clv_lbfgs_message(s);
+        clv_lbfgs_set_first_item(s, 0);
     }
     st = clv_mpi__agree_values(mm, st, "clv_mpi_lbfgs_minimize", why, wanted, (uint64_t)n_items, (uint64_t)n);
     if (st != CLV_OK) return st;

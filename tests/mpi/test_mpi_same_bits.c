@@ -307,14 +307,12 @@ static void distributed(clv_mpi_mesh *mm, const inputs *in, outputs *o, outputs 
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; ++i) clv_array_free(arrays[i]);
     clv_program_free(p);
 
-    /* L-BFGS: each rank its items; the objective's `item` is the row in
-     * this rank's part, so the stiffness array is this rank's slice. */
-    size_t first = 0, count = 0;
-    clv_mpi_local_items(mm, LB_ITEMS, &first, &count);
+    /* L-BFGS: each rank its items; the objective's `item` is the row's
+     * index in the whole batch, so every rank holds all the stiffnesses. */
     clv_mesh *local = clv_mpi_mesh_local(mm);
     clv_array *stiff = NULL;
-    clv_status st = clv_array_new(&stiff, local, CLV_F64, count, 1, CLV_REPLICATED);
-    if (st == CLV_OK) st = clv_array_write(stiff, in->stiffness + first);
+    clv_status st = clv_array_new(&stiff, local, CLV_F64, LB_ITEMS, 1, CLV_REPLICATED);
+    if (st == CLV_OK) st = clv_array_write(stiff, in->stiffness);
     MREQUIRE(clv_mpi_agree(mm, st, "stiffness slice", clv_mesh_message(local)), mm);
     clv_lbfgs_objective obj;
     memset(&obj, 0, sizeof obj);
