@@ -299,6 +299,11 @@ static void fuzz_core(fuzz_bytes *b)
     size_t scratch = (size_t)fuzz_take(b, 2);
     int variant = (int)(fuzz_take(b, 1) % 8);
     clv_layout layout = (fuzz_take(b, 1) & 1) ? CLV_REPLICATED : CLV_SHARDED;
+    /* item_offset, taken last: any value must be refused or leave the
+     * outputs alone (x sharded, which the kernel indexes by clv_local());
+     * tame & 128 keeps it small enough to run */
+    uint64_t offset = fuzz_take(b, 8);
+    if (layout == CLV_SHARDED) o.item_offset = (tame & 128) ? offset % 4096 : offset;
 
     float x[16], y[16];
     for (size_t i = 0; i < 16; ++i) x[i] = (float)i - 3.5f;
