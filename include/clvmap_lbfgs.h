@@ -158,7 +158,10 @@
  *
  * REVISION HISTORY
  *   0.1.0 (2026-11-21) first version: kernel and callback objectives,
- *                      backtracking and strong Wolfe, compaction, CLBlast.
+ *                      backtracking (liblbfgs's: halve / x2.1, from step
+ *                      1) and strong Wolfe, compaction, CLBlast,
+ *                      clv_lbfgs_set_first_item, failover host copies kept
+ *                      current after callbacks and clv_lbfgs_gemm.
  *
  * LICENSE: MIT, as clvmap.h.
  *

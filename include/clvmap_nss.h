@@ -132,7 +132,9 @@
  *   CLV_NSS_MESSAGE_SIZE   bytes of a sampler's message (default 8192).
  *
  * REVISION HISTORY
- *   0.1.0 (2026-11-22) first version.
+ *   0.1.0 (2026-11-21) first version; clv_nss_opts.share (batched steps
+ *                      split over processes, for clvmap_mpi.h); CSV names
+ *                      quoted when they need it.
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.

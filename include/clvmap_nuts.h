@@ -105,7 +105,10 @@
  *   CLV_NUTS_MESSAGE_SIZE   bytes of a sampler's message (default 8192).
  *
  * REVISION HISTORY
- *   0.1.0 (2026-11-22) first version.
+ *   0.1.0 (2026-11-21) first version; clv_nuts_opts.first_chain (chains of
+ *                      a larger run, for clvmap_mpi.h); a cancelled run
+ *                      keeps each chain's draws in its own rows; CSV
+ *                      names quoted when they need it.
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
