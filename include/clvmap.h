@@ -2534,7 +2534,7 @@ static inline clv_status clv__failover(clv_mesh *m, const clv_arg *args, int n_a
                                        uint64_t lost)
 {
     int gone = 0;
-    while (gone < 63 && !(lost >> gone & 1)) ++gone;
+    while (gone < m->n_devices - 1 && !(lost >> gone & 1)) ++gone;
     if (clv__first_alive(m) < 0)
         return clv__fail(m, CLV_ERROR_DEVICE_LOST, "every device of the mesh is lost (the last, device %d (%s), "
                          "while running \"%s\"); when all fail on one kernel, suspect the kernel (an "
@@ -2607,7 +2607,8 @@ static inline clv_status clv__run_all(clv_program *p, const clv__kernel *k, cons
             m->devices[d].stats.chunk_used = l->chunk;
             if (pass > 0) m->devices[d].stats.items_recovered += l->next - l->start;
         }
-        if (st == CLV_ERROR_DEVICE_LOST) st = clv__failover(m, args, n_args, kernel, lost);
+        if (st == CLV_ERROR_DEVICE_LOST && lost) /* lost in this pass (not a refusal before it) */
+            st = clv__failover(m, args, n_args, kernel, lost);
         if (st != CLV_OK) return st; /* another error: the map stops, its message stands */
         ++pass;
     }

@@ -298,7 +298,9 @@ static void loss_without_failover(void)
              "reading an array with items on the lost device: %s: %s", clv_status_string(st),
              clv_mesh_message(m));
     st = maps(p, &w, &s, 1);
-    TU_CHECK(st == CLV_ERROR_DEVICE_LOST, "a map whose input lost items must refuse: %s", clv_status_string(st));
+    TU_CHECK(st == CLV_ERROR_DEVICE_LOST && strstr(clv_mesh_message(m), "of the array were on device 1"),
+             "a map whose input lost items must refuse, naming them: %s: %s", clv_status_string(st),
+             clv_mesh_message(m));
     /* write the inputs again (y, an output, is placed anew by the map) */
     TU_REQUIRE_OK(m, clv_array_write(s.x, x));
     TU_REQUIRE_OK(m, clv_array_write(s.z, z));
