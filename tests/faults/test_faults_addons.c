@@ -3,8 +3,9 @@
  * failover mesh of two devices:
  *   - device 1, then device 0, dies halfway through its launches (NUTS: the
  *     chains of the lost device resume from their last completed block on
- *     the other): results bitwise equal, the device marked lost, items
- *     recovered;
+ *     the other; L-BFGS also with a host callback that writes its outputs
+ *     with its own OpenCL): results bitwise equal, the device marked lost,
+ *     items recovered;
  *   - the n-th device buffer allocation fails, for n spread over the whole
  *     run: the same bits (the map halved its chunk) or a clear
  *     CLV_ERROR_OUT_OF_MEMORY, and no device byte left held;
@@ -143,6 +144,67 @@ static clv_status lbfgs_work(clv_mesh *m, void *result, char *message, size_t si
 
 static int lbfgs_same(const void *a, const void *b) { return memcmp(a, b, sizeof(lbfgs_result)) == 0; }
 
+/* The same problems through a host callback that writes g and f with its
+ * own OpenCL (clEnqueueWriteBuffer on each device's part), as CLBlast code
+ * would: the solver must refresh the failover host copies after it. */
+static clv_status raw_rosenbrock(void *user, const clv_lbfgs_batch *b)
+{
+    (void)user;
+    size_t rows = b->n_items, n = b->n;
+    double *x = (double *)malloc(rows * n * sizeof *x), *g = (double *)malloc(rows * n * sizeof *g);
+    double *f = (double *)malloc(rows * sizeof *f);
+    clv_status st = x && g && f ? clv_array_read(b->x, x) : CLV_ERROR_OUT_OF_MEMORY;
+    for (size_t r = 0; st == CLV_OK && r < rows; ++r) {
+        f[r] = 0;
+        for (size_t i = 0; i + 1 < n; i += 2) { /* the order of objectives.h's rosenbrock_cl */
+            const double *xi = x + r * n;
+            double t1 = 1 - xi[i], t2 = 10 * (xi[i + 1] - xi[i] * xi[i]);
+            g[r * n + i + 1] = 20 * t2;
+            g[r * n + i] = -2 * (xi[i] * g[r * n + i + 1] + t1);
+            f[r] += t1 * t1 + t2 * t2;
+        }
+    }
+    for (int d = 0; st == CLV_OK && d < clv_mesh_device_count(b->mesh); ++d) {
+        size_t first = 0, count = 0;
+        cl_mem gb = clv_array_buffer(b->g, d, &first, &count), fb = clv_array_buffer(b->f, d, NULL, NULL);
+        if (count == 0) continue;
+        cl_command_queue q = clv_mesh_queue(b->mesh, d);
+        cl_int err = clEnqueueWriteBuffer(q, gb, CL_TRUE, 0, count * n * sizeof *g, g + first * n, 0, NULL, NULL);
+        if (err == CL_SUCCESS)
+            err = clEnqueueWriteBuffer(q, fb, CL_TRUE, 0, count * sizeof *f, f + first, 0, NULL, NULL);
+        if (err != CL_SUCCESS) st = CLV_ERROR_OPENCL;
+    }
+    if (st != CLV_OK) snprintf(b->message, b->message_size, "raw_rosenbrock: %s", clv_status_string(st));
+    free(x), free(g), free(f);
+    return st;
+}
+
+static clv_status lbfgs_raw_work(clv_mesh *m, void *result, char *message, size_t size)
+{
+    lbfgs_result *r = (lbfgs_result *)result;
+    clv_lbfgs_objective obj;
+    memset(&obj, 0, sizeof obj);
+    obj.evaluate = raw_rosenbrock;
+    clv_lbfgs_parameter param;
+    memset(&param, 0, sizeof param);
+    param.chunk = 7;
+    param.max_iterations = 200;
+    clv_lbfgs *s = NULL;
+    clv_status st = clv_lbfgs_new(&s, m, LB_N, &obj, &param);
+    for (int i = 0; i < LB_ITEMS; ++i)
+        for (int k = 0; k < LB_N; ++k) r->x[i * LB_N + k] = k % 2 ? 1.0 + 0.01 * i : -1.2 + 0.02 * i;
+    clv_lbfgs_items out;
+    memset(&out, 0, sizeof out);
+    out.fx = r->fx;
+    out.reason = r->reason;
+    out.iterations = r->iterations;
+    out.evaluations = r->evaluations;
+    if (st == CLV_OK) st = clv_lbfgs_minimize(s, LB_ITEMS, r->x, &out, NULL, NULL);
+    snprintf(message, size, "%s", st == CLV_OK ? "" : clv_lbfgs_message(s));
+    clv_lbfgs_free(s);
+    return st;
+}
+
 static void lbfgs_free(void *r) { (void)r; }
 
 /* ---- the checks, the same for each add-on ------------------------------------ */
@@ -250,6 +312,7 @@ int main(void)
         { "NSS", nss_work, nss_same, nss_free, sizeof(clv_nss_result) },
         { "NUTS", nuts_work, nuts_same, nuts_free, sizeof(clv_nuts_result) },
         { "L-BFGS", lbfgs_work, lbfgs_same, lbfgs_free, sizeof(lbfgs_result) },
+        { "L-BFGS, callback writing its own buffers", lbfgs_raw_work, lbfgs_same, lbfgs_free, sizeof(lbfgs_result) },
     };
     (void)logistic_cl; /* objectives.h's other objective */
     for (size_t i = 0; i < sizeof addons / sizeof addons[0]; ++i) {
