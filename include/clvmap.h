@@ -1765,12 +1765,9 @@ static inline clv_status clv_array_write(clv_array *a, const void *host)
     if (!host) return clv__fail(a->mesh, CLV_ERROR_INVALID_ARGUMENT, "clv_array_write: host is NULL");
     clv_status alive = clv__check_alive(a->mesh, "clv_array_write");
     if (alive != CLV_OK) return alive;
-    if (clv__array_damaged(a, NULL)) { /* the host has every item: place it on the devices left */
-        clv_status st = clv__array_place(a, host);
-        if (st == CLV_OK && a->host) memcpy(a->host, host, a->n_items * clv__item_bytes(a));
-        return st;
-    }
-    clv_status st = clv__array_transfer(a, (void *)host, 0, 0);
+    /* items on a lost device: the host has them all, so place the array on the devices left */
+    clv_status st = clv__array_damaged(a, NULL) ? clv__array_place(a, host)
+                                                : clv__array_transfer(a, (void *)host, 0, 0);
     if (st == CLV_OK && a->host) memcpy(a->host, host, a->n_items * clv__item_bytes(a));
     return st;
 }
@@ -1781,12 +1778,10 @@ static inline clv_status clv_array_read(const clv_array *a, void *host)
     if (!host) return clv__fail(a->mesh, CLV_ERROR_INVALID_ARGUMENT, "clv_array_read: host is NULL");
     clv_status alive = clv__check_alive(a->mesh, "clv_array_read");
     if (alive != CLV_OK) return alive;
-    if (clv__array_damaged(a, NULL) && a->host) { /* failover: the host copy is the array */
-        memcpy(host, a->host, a->n_items * clv__item_bytes(a));
-        return CLV_OK;
-    }
-    if (clv__array_damaged(a, NULL)) return clv__fail_damaged(a, "clv_array_read");
-    return clv__array_transfer(a, host, 1, 0);
+    if (!clv__array_damaged(a, NULL)) return clv__array_transfer(a, host, 1, 0);
+    if (!a->host) return clv__fail_damaged(a, "clv_array_read");
+    memcpy(host, a->host, a->n_items * clv__item_bytes(a)); /* failover: the host copy is the array */
+    return CLV_OK;
 }
 
 /* Failover: read the parts on the devices still working into the host copy. */

@@ -116,18 +116,16 @@ typedef struct lbfgs_result {
     int reason[LB_ITEMS], iterations[LB_ITEMS], evaluations[LB_ITEMS];
 } lbfgs_result;
 
-static clv_status lbfgs_work(clv_mesh *m, void *result, char *message, size_t size)
+/* Solve the 40 problems with the given objective (a kernel or a callback). */
+static clv_status lbfgs_solve(clv_mesh *m, const clv_lbfgs_objective *obj, void *result, char *message, size_t size)
 {
     lbfgs_result *r = (lbfgs_result *)result;
-    clv_lbfgs_objective obj;
-    memset(&obj, 0, sizeof obj);
-    obj.source = rosenbrock_cl;
     clv_lbfgs_parameter param;
     memset(&param, 0, sizeof param);
     param.chunk = 7;
     param.max_iterations = 200;
     clv_lbfgs *s = NULL;
-    clv_status st = clv_lbfgs_new(&s, m, LB_N, &obj, &param);
+    clv_status st = clv_lbfgs_new(&s, m, LB_N, obj, &param);
     for (int i = 0; i < LB_ITEMS; ++i)
         for (int k = 0; k < LB_N; ++k) r->x[i * LB_N + k] = k % 2 ? 1.0 + 0.01 * i : -1.2 + 0.02 * i;
     clv_lbfgs_items out;
@@ -140,6 +138,14 @@ static clv_status lbfgs_work(clv_mesh *m, void *result, char *message, size_t si
     snprintf(message, size, "%s", st == CLV_OK ? "" : clv_lbfgs_message(s));
     clv_lbfgs_free(s);
     return st;
+}
+
+static clv_status lbfgs_work(clv_mesh *m, void *result, char *message, size_t size)
+{
+    clv_lbfgs_objective obj;
+    memset(&obj, 0, sizeof obj);
+    obj.source = rosenbrock_cl;
+    return lbfgs_solve(m, &obj, result, message, size);
 }
 
 static int lbfgs_same(const void *a, const void *b) { return memcmp(a, b, sizeof(lbfgs_result)) == 0; }
@@ -181,28 +187,10 @@ static clv_status raw_rosenbrock(void *user, const clv_lbfgs_batch *b)
 
 static clv_status lbfgs_raw_work(clv_mesh *m, void *result, char *message, size_t size)
 {
-    lbfgs_result *r = (lbfgs_result *)result;
     clv_lbfgs_objective obj;
     memset(&obj, 0, sizeof obj);
     obj.evaluate = raw_rosenbrock;
-    clv_lbfgs_parameter param;
-    memset(&param, 0, sizeof param);
-    param.chunk = 7;
-    param.max_iterations = 200;
-    clv_lbfgs *s = NULL;
-    clv_status st = clv_lbfgs_new(&s, m, LB_N, &obj, &param);
-    for (int i = 0; i < LB_ITEMS; ++i)
-        for (int k = 0; k < LB_N; ++k) r->x[i * LB_N + k] = k % 2 ? 1.0 + 0.01 * i : -1.2 + 0.02 * i;
-    clv_lbfgs_items out;
-    memset(&out, 0, sizeof out);
-    out.fx = r->fx;
-    out.reason = r->reason;
-    out.iterations = r->iterations;
-    out.evaluations = r->evaluations;
-    if (st == CLV_OK) st = clv_lbfgs_minimize(s, LB_ITEMS, r->x, &out, NULL, NULL);
-    snprintf(message, size, "%s", st == CLV_OK ? "" : clv_lbfgs_message(s));
-    clv_lbfgs_free(s);
-    return st;
+    return lbfgs_solve(m, &obj, result, message, size);
 }
 
 static void lbfgs_free(void *r) { (void)r; }
