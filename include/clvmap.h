@@ -463,6 +463,9 @@ extern "C" {
 #define CLV__LAUNCH_WINDOW 64
 /* Scratch buffers a device keeps between maps for reuse. */
 #define CLV__SCRATCH_CACHE 4
+/* Most work items in one launch: drivers count work groups in 32 bits
+ * (PoCL aborts beyond), so a larger chunk is launched in parts. */
+#define CLV__MAX_LAUNCH_WORK_ITEMS ((size_t)1 << 31)
 /* Fraction of free device memory that CLV_CHUNK_AUTO may fill. */
 #define CLV__AUTO_MARGIN 0.75
 
@@ -488,6 +491,8 @@ typedef struct clv_faults {
                                   from them could not pass for a correct one */
     uint64_t fail_build;       /* the mesh's n-th program build on a device (counting
                                   from 1, see builds) fails */
+    uint64_t max_launch_work_items; /* the library's cap on work items per launch
+                                  (CLV__MAX_LAUNCH_WORK_ITEMS) is this instead */
     uint64_t allocations, builds; /* counted so far (tests use them to choose n) */
     uint64_t dead;             /* bit d: device d has died (set by lose_devices) */
 } clv_faults;
@@ -525,10 +530,206 @@ struct clv_mesh {
     char message[CLV_MESSAGE_SIZE];
 };
 
+/* ---- type names in a program's source ----------------------------------
+ * Drivers report a kernel parameter's type as it is spelt ("clv_real*",
+ * "count_t"), so typedefs would slip past the argument checks. The library
+ * reads the program's typedefs of builtin types from its source (the
+ * prelude's clv_real and clv_realN are known from the build) and, for a
+ * name it cannot resolve that way (a struct, a type made by a macro), asks
+ * the device for its size once (clv__probe_size). */
+
+/* Copy src into dst[cap] (cut to fit; always terminated). */
+static inline void clv__copy_name(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Size in bytes of an OpenCL C builtin scalar or vector type such as "int"
+ * or "float4" (0: not one); *scalar gets the scalar's name. */
+static inline size_t clv__builtin_size(const char *t, char scalar[8])
+{
+    static const char *const names[] = { "char", "uchar", "short", "ushort", "int", "uint",
+                                         "long", "ulong", "float", "double", "half" };
+    static const unsigned char sizes[] = { 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 2 };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i) {
+        size_t n = strlen(names[i]);
+        if (strncmp(t, names[i], n) != 0) continue;
+        const char *w = t + n;
+        size_t lanes = 0;
+        if (*w == '\0') lanes = 1;
+        else if (!strcmp(w, "2")) lanes = 2;
+        else if (!strcmp(w, "3") || !strcmp(w, "4")) lanes = 4; /* a 3-vector is stored as 4 */
+        else if (!strcmp(w, "8")) lanes = 8;
+        else if (!strcmp(w, "16")) lanes = 16;
+        if (!lanes) continue; /* e.g. "int" is a prefix of "int5_t": not this one */
+        if (scalar) clv__copy_name(scalar, 8, names[i]);
+        return lanes * sizes[i];
+    }
+    return 0;
+}
+
+static inline int clv__is_ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* The next token of C source at *s: an identifier or one punctuation
+ * character; comments, string and character literals and preprocessor
+ * lines are skipped. Returns its length (0 at the end). */
+static inline size_t clv__next_token(const char **s, const char **tok)
+{
+    const char *p = *s;
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v') ++p;
+        if (p[0] == '/' && p[1] == '/') { while (*p && *p != '\n') ++p; continue; }
+        if (p[0] == '/' && p[1] == '*') {
+            const char *e = strstr(p + 2, "*/");
+            p = e ? e + 2 : p + strlen(p);
+            continue;
+        }
+        if (*p == '#') { /* a directive, with its continuation lines */
+            while (*p && *p != '\n') p += (p[0] == '\\' && p[1] == '\n') ? 2 : 1;
+            continue;
+        }
+        if (*p == '"' || *p == '\'') {
+            char q = *p++;
+            while (*p && *p != q) p += (p[0] == '\\' && p[1]) ? 2 : 1;
+            if (*p) ++p;
+            continue;
+        }
+        break;
+    }
+    *tok = p;
+    size_t n = 0;
+    while (clv__is_ident_char(p[n])) ++n;
+    if (n == 0 && *p) n = 1;
+    *s = p + n;
+    return n;
+}
+
+/* What one typedef'd name stands for: a builtin type, or "" when the
+ * library cannot tell from the source (then size is probed on demand). */
+typedef struct clv__typedef {
+    char name[64];
+    char builtin[16];       /* e.g. "double", "float4" */
+    size_t size;            /* bytes; 0: not known (yet) */
+    int probed;             /* the device was asked (size stays 0 if it could not say) */
+} clv__typedef;
+
+typedef struct clv__type_table {
+    clv__typedef *entries;
+    int count, capacity;
+} clv__type_table;
+
+static inline clv__typedef *clv__type_find(const clv__type_table *t, const char *name)
+{
+    for (int i = t->count - 1; i >= 0; --i) /* the latest definition wins */
+        if (strcmp(t->entries[i].name, name) == 0) return &t->entries[i];
+    return NULL;
+}
+
+/* Add name = builtin ("" unknown). Returns 0 when host memory ran out. */
+static inline int clv__type_add(clv__type_table *t, const char *name, size_t name_len, const char *builtin)
+{
+    if (name_len == 0 || name_len >= sizeof t->entries[0].name) return 1; /* too long to be reported: ignore */
+    if (t->count == t->capacity) {
+        int cap = t->capacity ? 2 * t->capacity : 16;
+        clv__typedef *grown = (clv__typedef *)CLV_REALLOC(t->entries, (size_t)cap * sizeof *grown);
+        if (!grown) return 0;
+        t->entries = grown;
+        t->capacity = cap;
+    }
+    clv__typedef *e = &t->entries[t->count++];
+    memset(e, 0, sizeof *e);
+    memcpy(e->name, name, name_len);
+    e->size = clv__builtin_size(builtin, NULL);
+    if (e->size) clv__copy_name(e->builtin, sizeof e->builtin, builtin);
+    return 1;
+}
+
+/* The builtin a typedef's type words name ("unsigned int" -> "uint", a
+ * typedef of a typedef -> its builtin), or "" when it is none. */
+static inline void clv__type_words(const clv__type_table *t, const char *const *words, const size_t *lens,
+                                   int n, char out[16])
+{
+    char base[64] = "";
+    int is_unsigned = 0, n_base = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n; ++i) {
+        if (lens[i] == 5 && !strncmp(words[i], "const", 5)) continue;
+        if (lens[i] == 8 && !strncmp(words[i], "volatile", 8)) continue;
+        if (lens[i] == 6 && !strncmp(words[i], "signed", 6)) continue;
+        if (lens[i] == 8 && !strncmp(words[i], "unsigned", 8)) { is_unsigned = 1; continue; }
+        if (++n_base > 1 || lens[i] >= sizeof base) return; /* "long long" and friends: not OpenCL C */
+        memcpy(base, words[i], lens[i]);
+        base[lens[i]] = '\0';
+    }
+    if (!n_base) snprintf(base, sizeof base, "int"); /* plain "unsigned" */
+    if (is_unsigned) {
+        char u[64];
+        snprintf(u, sizeof u, "u%s", base);
+        if (!strcmp(base, "char") || !strcmp(base, "short") || !strcmp(base, "int") || !strcmp(base, "long"))
+            clv__copy_name(out, 16, u);
+        return;
+    }
+    if (clv__builtin_size(base, NULL)) {
+        clv__copy_name(out, 16, base);
+        return;
+    }
+    const clv__typedef *e = clv__type_find(t, base);
+    if (e) clv__copy_name(out, 16, e->builtin);
+}
+
+/* Read the file-scope typedefs of source into t. Typedefs of structs,
+ * pointers, arrays, and of names the source does not define (macros) are
+ * recorded with an unknown builtin. Returns 0 when host memory ran out. */
+static inline int clv__scan_typedefs(clv__type_table *t, const char *source)
+{
+    const char *s = source, *tok;
+    size_t n;
+    int depth = 0;
+    while ((n = clv__next_token(&s, &tok)) != 0) {
+        if (n == 1 && (*tok == '{' || *tok == '(')) ++depth;
+        else if (n == 1 && (*tok == '}' || *tok == ')')) depth -= depth > 0;
+        if (depth != 0 || n != 7 || strncmp(tok, "typedef", 7) != 0) continue;
+        const char *words[16];
+        size_t lens[16];
+        int n_words = 0, plain = 1, inner = 0;
+        while ((n = clv__next_token(&s, &tok)) != 0 && !(inner == 0 && n == 1 && *tok == ';')) {
+            if (n == 1 && (*tok == '{' || *tok == '(' || *tok == '[')) ++inner, plain = 0;
+            else if (n == 1 && (*tok == '}' || *tok == ')' || *tok == ']')) inner -= inner > 0;
+            else if (n == 1 && !clv__is_ident_char(*tok)) plain = 0; /* '*', ',' */
+            else if (inner == 0 && n_words < 16) words[n_words] = tok, lens[n_words++] = n;
+        }
+        if (n_words == 0) continue;
+        char builtin[16] = "";
+        if (plain) clv__type_words(t, words, lens, n_words - 1, builtin);
+        if (!clv__type_add(t, words[n_words - 1], lens[n_words - 1], builtin)) return 0;
+    }
+    return 1;
+}
+
+/* What one argument looks like in the kernel, as far as the driver says,
+ * and what the library makes of its type name. */
+typedef struct clv__param {
+    int known;                  /* 0: the driver gave no argument info */
+    cl_kernel_arg_address_qualifier address;
+    cl_kernel_arg_type_qualifier qualifier;
+    char type[64];              /* "float*", "int", "struct pair*" ... as spelt */
+    char name[64];
+    char builtin[16];           /* the builtin the type (a pointer's pointee) stands for, "" unknown */
+    size_t size;                /* its size in bytes; 0 unknown (see clv__param_size) */
+} clv__param;
+
 typedef struct clv__kernel {
     char *name;
     cl_kernel *per_device;  /* one per mesh device */
     cl_uint n_args;
+    clv__param *params;     /* n_args, from the first device that works */
+    size_t static_local;    /* __local bytes the kernel declares itself (most over devices) */
 } clv__kernel;
 
 struct clv_program {
@@ -537,6 +738,9 @@ struct clv_program {
     clv_dtype real;
     clv__kernel *kernels;   /* created on first use, kept until free */
     int n_kernels;
+    clv__type_table types;  /* the source's typedefs (argument checks) */
+    char *text;             /* library lines and source, for size probes */
+    char *options;          /* the compiler options it was built with */
 };
 
 struct clv_array {
@@ -1360,19 +1564,26 @@ static inline void clv__collect_build_logs(clv_mesh *m, cl_program *programs, co
     }
 }
 
+static inline void clv__kernel_release(clv_mesh *m, clv__kernel *k)
+{
+    for (int i = 0; k->per_device && i < m->n_devices; ++i)
+        if (k->per_device[i]) clReleaseKernel(k->per_device[i]);
+    CLV_FREE(k->per_device);
+    CLV_FREE(k->name);
+    CLV_FREE(k->params);
+}
+
 static inline void clv_program_free(clv_program *p)
 {
     if (!p) return;
-    for (int k = 0; k < p->n_kernels; ++k) {
-        for (int i = 0; i < p->mesh->n_devices; ++i)
-            if (p->kernels[k].per_device[i]) clReleaseKernel(p->kernels[k].per_device[i]);
-        CLV_FREE(p->kernels[k].per_device);
-        CLV_FREE(p->kernels[k].name);
-    }
+    for (int k = 0; k < p->n_kernels; ++k) clv__kernel_release(p->mesh, &p->kernels[k]);
     CLV_FREE(p->kernels);
     for (int i = 0; p->per_device && i < p->mesh->n_devices; ++i)
         if (p->per_device[i]) clReleaseProgram(p->per_device[i]);
     CLV_FREE(p->per_device);
+    CLV_FREE(p->types.entries);
+    CLV_FREE(p->text);
+    CLV_FREE(p->options);
     CLV_FREE(p);
 }
 
@@ -1417,6 +1628,34 @@ static inline clv_status clv__line_directive(clv_mesh *m, const char *name, char
     return CLV_OK;
 }
 
+/* Keep what argument checks and size probes need: the options, the text
+ * after the prelude, and the typedefs read from it (clv_real and its
+ * vectors are known from the build). Returns 0 when host memory ran out. */
+static inline int clv__keep_text(clv_program *p, const clv_program_desc *desc, const char *options)
+{
+    size_t bytes = strlen(desc->source) + 2;
+    for (size_t i = 0; i < desc->n_library_lines; ++i) bytes += strlen(desc->library_lines[i]) + 1;
+    p->options = clv__strdup(options);
+    p->text = (char *)CLV_MALLOC(bytes);
+    if (!p->options || !p->text) return 0;
+    char *at = p->text;
+    for (size_t i = 0; i < desc->n_library_lines; ++i) {
+        size_t n = strlen(desc->library_lines[i]);
+        memcpy(at, desc->library_lines[i], n);
+        at += n;
+        *at++ = '\n';
+    }
+    memcpy(at, desc->source, strlen(desc->source) + 1);
+    static const char *const real_names[] = { "clv_real", "clv_real2", "clv_real4", "clv_real8", "clv_real16" };
+    static const char *const lanes[] = { "", "2", "4", "8", "16" };
+    for (int i = 0; i < 5; ++i) {
+        char builtin[16];
+        snprintf(builtin, sizeof builtin, "%s%s", p->real == CLV_F64 ? "double" : "float", lanes[i]);
+        if (!clv__type_add(&p->types, real_names[i], strlen(real_names[i]), builtin)) return 0;
+    }
+    return clv__scan_typedefs(&p->types, p->text);
+}
+
 static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *desc, const char *name,
                                         int fp64)
 {
@@ -1432,6 +1671,13 @@ static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *
     if (st != CLV_OK) return st;
     if (desc->n_library_lines && !desc->library_lines)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_program_desc: n_library_lines without library_lines");
+    if (desc->n_library_lines > ((size_t)1 << 24)) /* no library is that long */
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_program_desc: n_library_lines %zu is more than "
+                         "2^24", desc->n_library_lines);
+    for (size_t i = 0; i < desc->n_library_lines; ++i)
+        if (!desc->library_lines[i])
+            return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_program_desc: library_lines[%zu] is NULL (of %zu "
+                             "lines)", i, desc->n_library_lines);
     int w = snprintf(options, sizeof options, "-cl-std=CL1.2 -cl-kernel-arg-info -DCLV_REAL=%s%s %s",
                      desc->real == CLV_F64 ? "double" : "float", fp64 ? " -DCLV_FP64" : "",
                      desc->options ? desc->options : "");
@@ -1439,7 +1685,10 @@ static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "compiler options longer than %d characters",
                          (int)sizeof options - 200);
     const char **sources = clv__program_sources(desc, library_line, user_line, &n_sources);
-    if (!sources) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    if (!sources || !clv__keep_text(p, desc, options)) {
+        CLV_FREE((void *)sources);
+        return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    }
     int device = 0;
     const char *call = "clCreateProgramWithSource";
     for (; device < m->n_devices; ++device) {
@@ -1506,6 +1755,140 @@ static inline clv_status clv_program_build(clv_program **out, clv_mesh *m, const
     return CLV_OK;
 }
 
+/* The driver's view of parameter `index`, and the builtin its type names
+ * (from the program's typedefs; a struct stays unknown here). */
+static inline void clv__param_info(const clv_program *p, cl_kernel k, cl_uint index, clv__param *out)
+{
+    char raw[64] = "";
+    size_t j = 0, i = 0;
+    memset(out, 0, sizeof *out);
+    if (clGetKernelArgInfo(k, index, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof out->address, &out->address,
+                           NULL) != CL_SUCCESS)
+        return;
+    clGetKernelArgInfo(k, index, CL_KERNEL_ARG_TYPE_QUALIFIER, sizeof out->qualifier, &out->qualifier, NULL);
+    clGetKernelArgInfo(k, index, CL_KERNEL_ARG_TYPE_NAME, sizeof raw - 1, raw, NULL);
+    clGetKernelArgInfo(k, index, CL_KERNEL_ARG_NAME, sizeof out->name - 1, out->name, NULL);
+    if (!strncmp(raw, "struct ", 7) || !strncmp(raw, "union ", 6)) /* keep the keyword's space */
+        for (; raw[i] != ' '; ++i) out->type[j++] = raw[i];
+    for (; raw[i] && j < sizeof out->type - 1; ++i)
+        if (raw[i] != ' ') out->type[j++] = raw[i];
+    out->type[j] = '\0';
+    out->known = 1;
+    char base[64];
+    clv__copy_name(base, sizeof base, out->type);
+    if (j && base[j - 1] == '*') base[j - 1] = '\0';
+    out->size = clv__builtin_size(base, NULL);
+    const clv__typedef *e = out->size ? NULL : clv__type_find(&p->types, base);
+    if (out->size) clv__copy_name(out->builtin, sizeof out->builtin, base);
+    else if (e && e->builtin[0]) clv__copy_name(out->builtin, sizeof out->builtin, e->builtin), out->size = e->size;
+    else if (e) out->size = e->size; /* probed before, or 0 */
+}
+
+/* sizeof(type) on the device, for a type the library cannot resolve from
+ * the source: the program's sources are built once more on one device with
+ * a kernel whose required work-group size is sizeof(type), which the
+ * driver reports without running anything. 0 when it cannot say. */
+static inline size_t clv__probe_size(const clv_program *p, const char *type)
+{
+    clv_mesh *m = p->mesh;
+    int d = clv__first_alive(m);
+    for (const char *c = type; *c; ++c)
+        if (!clv__is_ident_char(*c) && *c != ' ') return 0; /* only names reach the compiler */
+    if (d < 0 || !p->text || strlen(type) > 64) return 0;
+    size_t n_prelude, size[3] = { 0, 0, 0 };
+    const char *const *prelude = clv_prelude_lines(&n_prelude);
+    const char **src = (const char **)clv__calloc(n_prelude + 2, sizeof *src);
+    char probe[200];
+    snprintf(probe, sizeof probe, "\n__kernel __attribute__((reqd_work_group_size(sizeof(%s), 1, 1))) "
+             "void clv__size_probe(void) {}\n", type);
+    if (!src) return 0;
+    for (size_t i = 0; i < n_prelude; ++i) src[i] = prelude[i];
+    src[n_prelude] = p->text;
+    src[n_prelude + 1] = probe;
+    cl_int err = CL_SUCCESS;
+    cl_program prog = clCreateProgramWithSource(m->devices[d].context, (cl_uint)(n_prelude + 2), src, NULL, &err);
+    cl_kernel k = NULL;
+    if (prog && clBuildProgram(prog, 1, &m->devices[d].id, p->options, NULL, NULL) == CL_SUCCESS)
+        k = clCreateKernel(prog, "clv__size_probe", &err);
+    if (k) clGetKernelWorkGroupInfo(k, m->devices[d].id, CL_KERNEL_COMPILE_WORK_GROUP_SIZE, sizeof size, size, NULL);
+    if (k) clReleaseKernel(k);
+    if (prog) clReleaseProgram(prog);
+    CLV_FREE((void *)src);
+    return size[0];
+}
+
+/* The size of a parameter's type (a pointer's pointee), probing the
+ * device once per type name for what the source does not tell. */
+static inline size_t clv__param_size(clv_program *p, clv__param *pi)
+{
+    if (pi->size || !pi->known) return pi->size;
+    char base[64];
+    size_t n = strlen(pi->type);
+    clv__copy_name(base, sizeof base, pi->type);
+    if (n && base[n - 1] == '*') base[n - 1] = '\0';
+    clv__typedef *e = clv__type_find(&p->types, base);
+    if (!e && clv__type_add(&p->types, base, strlen(base), "")) e = clv__type_find(&p->types, base);
+    if (!e) return 0;
+    if (!e->probed) e->size = clv__probe_size(p, base), e->probed = 1;
+    pi->size = e->size;
+    return pi->size;
+}
+
+/* "float*" -> "float", "clv_real*" (double program) -> "double (clv_real)". */
+static inline const char *clv__describe_type(const clv__param *pi, char *out, size_t size)
+{
+    char base[64];
+    size_t n = strlen(pi->type);
+    clv__copy_name(base, sizeof base, pi->type);
+    if (n && base[n - 1] == '*') base[n - 1] = '\0';
+    if (pi->builtin[0] && strcmp(pi->builtin, base)) snprintf(out, size, "%s (%s)", pi->type, pi->builtin);
+    else snprintf(out, size, "%s", pi->type);
+    return out;
+}
+
+/* CLV_ERROR_UNKNOWN_KERNEL listing the program's kernels (as many as the
+ * message holds). */
+static inline clv_status clv__fail_unknown_kernel(clv_program *p, int device, const char *name)
+{
+    clv_mesh *m = p->mesh;
+    size_t size = 0;
+    cl_int err = clGetProgramInfo(p->per_device[device], CL_PROGRAM_KERNEL_NAMES, 0, NULL, &size);
+    char *names = err == CL_SUCCESS ? (char *)CLV_MALLOC(size + 1) : NULL;
+    if (names) err = clGetProgramInfo(p->per_device[device], CL_PROGRAM_KERNEL_NAMES, size, names, NULL);
+    if (names && err == CL_SUCCESS) names[size] = '\0';
+    clv_status st;
+    if (names && err == CL_SUCCESS)
+        st = clv__fail(m, CLV_ERROR_UNKNOWN_KERNEL, "no kernel named \"%s\" in the program (it has: %s)", name, names);
+    else
+        st = clv__fail(m, CLV_ERROR_UNKNOWN_KERNEL, "no kernel named \"%s\" in the program (its kernel names "
+                       "could not be read: %s)", name, names ? clv__cl_error_name(err) : "out of host memory");
+    CLV_FREE(names);
+    size_t used = strlen(m->message);
+    if (used == sizeof m->message - 1) memcpy(m->message + used - 4, " ...", 4); /* cut: say so */
+    return st;
+}
+
+/* What the argument checks need, read once per kernel: each parameter as
+ * the first working device reports it, and the __local bytes the kernel
+ * declares itself (the most over the devices). */
+static inline cl_int clv__kernel_describe(clv_program *p, clv__kernel *k, int ref)
+{
+    clv_mesh *m = p->mesh;
+    cl_int err = clGetKernelInfo(k->per_device[ref], CL_KERNEL_NUM_ARGS, sizeof k->n_args, &k->n_args, NULL);
+    if (err != CL_SUCCESS) return err;
+    k->params = (clv__param *)clv__calloc(k->n_args ? k->n_args : 1, sizeof *k->params);
+    if (!k->params) return CL_OUT_OF_HOST_MEMORY;
+    for (cl_uint i = 0; i < k->n_args; ++i) clv__param_info(p, k->per_device[ref], i, &k->params[i]);
+    for (int d = 0; d < m->n_devices; ++d) {
+        cl_ulong local = 0;
+        if (k->per_device[d] &&
+            clGetKernelWorkGroupInfo(k->per_device[d], m->devices[d].id, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local,
+                                     &local, NULL) == CL_SUCCESS && local > k->static_local)
+            k->static_local = (size_t)local;
+    }
+    return CL_SUCCESS;
+}
+
 /* The kernel's per-device objects, created on first use. */
 static inline clv_status clv__find_kernel(clv_program *p, const char *name, clv__kernel **out)
 {
@@ -1523,26 +1906,18 @@ static inline clv_status clv__find_kernel(clv_program *p, const char *name, clv_
     clv__kernel *grown = (clv__kernel *)CLV_REALLOC(p->kernels, (size_t)(p->n_kernels + 1) * sizeof *grown);
     if (grown) p->kernels = grown;
     if (!kern.per_device || !kern.name || !grown) {
-        CLV_FREE(kern.per_device);
-        CLV_FREE(kern.name);
+        clv__kernel_release(m, &kern);
         return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     }
     int ref = clv__first_alive(m); /* programs built after a loss skip the lost device */
     for (int i = 0; i < m->n_devices && err == CL_SUCCESS; ++i)
         if (p->per_device[i] && clv__alive(m, i)) kern.per_device[i] = clCreateKernel(p->per_device[i], name, &err);
     if (ref < 0) err = CL_DEVICE_NOT_AVAILABLE;
-    if (err == CL_SUCCESS) err = clGetKernelInfo(kern.per_device[ref], CL_KERNEL_NUM_ARGS, sizeof kern.n_args,
-                                                 &kern.n_args, NULL);
+    if (err == CL_SUCCESS) err = clv__kernel_describe(p, &kern, ref);
     if (err != CL_SUCCESS) {
-        for (int i = 0; i < m->n_devices; ++i)
-            if (kern.per_device[i]) clReleaseKernel(kern.per_device[i]);
-        CLV_FREE(kern.per_device);
-        CLV_FREE(kern.name);
-        if (err != CL_INVALID_KERNEL_NAME) return clv__fail_cl(m, "clCreateKernel", err, ref);
-        char names[1024] = "";
-        clGetProgramInfo(p->per_device[ref], CL_PROGRAM_KERNEL_NAMES, sizeof names - 1, names, NULL);
-        return clv__fail(m, CLV_ERROR_UNKNOWN_KERNEL, "no kernel named \"%s\" in the program (it has: %s)",
-                         name, names);
+        clv__kernel_release(m, &kern);
+        if (err == CL_INVALID_KERNEL_NAME) return clv__fail_unknown_kernel(p, ref, name);
+        return clv__fail_cl(m, "clCreateKernel", err, ref);
     }
     p->kernels[p->n_kernels] = kern;
     *out = &p->kernels[p->n_kernels++];
@@ -1626,6 +2001,27 @@ static inline clv_status clv__array_check_new(clv_mesh *m, clv_dtype dtype, size
     return clv__check_alive(m, "clv_array_new");
 }
 
+/* Whether count items of a fit in one buffer on device d (its
+ * CL_DEVICE_MAX_MEM_ALLOC_SIZE and global memory). */
+static inline int clv__array_fits(const clv_array *a, int d, size_t count)
+{
+    const clv_device_info *info = &a->mesh->devices[d].info;
+    uint64_t bytes = (uint64_t)count * clv__item_bytes(a);
+    return (!info->max_alloc_bytes || bytes <= info->max_alloc_bytes) &&
+           (!info->global_mem_bytes || bytes <= info->global_mem_bytes);
+}
+
+static inline clv_status clv__fail_too_big(const clv_array *a, int d, size_t count)
+{
+    const clv_device_info *info = &a->mesh->devices[d].info;
+    return clv__fail(a->mesh, CLV_ERROR_OUT_OF_MEMORY, "array too large: device %d (%s) would hold %zu items of "
+                     "%zu bytes = %llu bytes of the array in one buffer, but it allocates at most %llu bytes at "
+                     "once (global memory %llu): use more devices, fewer items per array (run the batch in parts "
+                     "with clv_map_opts.item_offset), or a smaller dtype", d, info->name, count, clv__item_bytes(a),
+                     (unsigned long long)count * clv__item_bytes(a), (unsigned long long)info->max_alloc_bytes,
+                     (unsigned long long)info->global_mem_bytes);
+}
+
 /* Give the array buffers on the devices still working, split as the mesh
  * splits now, filled from src (all items, global order) when src is not
  * NULL. All or nothing: on failure the array keeps its old buffers. */
@@ -1642,11 +2038,13 @@ static inline clv_status clv__array_place(clv_array *a, const void *src)
         cl_int err = CL_SUCCESS;
         if (a->layout == CLV_REPLICATED) count[i] = clv__alive(m, i) ? a->n_items : 0;
         if (count[i] == 0) continue;
-        buffers[i] = clv__buffer_create(m, i, CL_MEM_READ_WRITE, count[i] * item_bytes, &err);
+        buffers[i] = clv__array_fits(a, i, count[i]) ? clv__buffer_create(m, i, CL_MEM_READ_WRITE,
+                                                                          count[i] * item_bytes, &err) : NULL;
         if (!buffers[i]) {
-            count[i] = 0;
-            st = clv__fail_cl(m, "clCreateBuffer (array)", err, i);
+            st = err == CL_SUCCESS || err == CL_INVALID_BUFFER_SIZE ? clv__fail_too_big(a, i, count[i])
+                                                                    : clv__fail_cl(m, "clCreateBuffer (array)", err, i);
             if (clv__is_alloc_error(err)) st = CLV_ERROR_OUT_OF_MEMORY;
+            count[i] = 0;
         } else if (src) {
             err = clEnqueueWriteBuffer(m->devices[i].queue, buffers[i], CL_TRUE, 0, count[i] * item_bytes,
                                        (const char *)src + first[i] * item_bytes, 0, NULL, NULL);
@@ -1893,65 +2291,29 @@ static inline clv_arg clv_real(double v) { clv_arg a = clv__arg(CLV_ARG_REAL); a
 
 /* ---- map ---------------------------------------------------------------- */
 
-/* What one argument looks like in the kernel, as far as the driver says. */
-typedef struct clv__param {
-    int known;                  /* 0: the driver gave no argument info */
-    cl_kernel_arg_address_qualifier address;
-    cl_kernel_arg_type_qualifier qualifier;
-    char type[64];              /* "float*", "int", ... without spaces */
-    char name[64];
-} clv__param;
-
-static inline void clv__param_info(cl_kernel k, cl_uint index, clv__param *out)
+static inline clv_status clv__check_array_param(clv_program *p, const char *kernel, int i, const clv_arg *a,
+                                                clv__param *pi)
 {
-    char raw[64] = "";
-    size_t j = 0;
-    memset(out, 0, sizeof *out);
-    if (clGetKernelArgInfo(k, index, CL_KERNEL_ARG_ADDRESS_QUALIFIER, sizeof out->address, &out->address,
-                           NULL) != CL_SUCCESS)
-        return;
-    clGetKernelArgInfo(k, index, CL_KERNEL_ARG_TYPE_QUALIFIER, sizeof out->qualifier, &out->qualifier, NULL);
-    clGetKernelArgInfo(k, index, CL_KERNEL_ARG_TYPE_NAME, sizeof raw - 1, raw, NULL);
-    clGetKernelArgInfo(k, index, CL_KERNEL_ARG_NAME, sizeof out->name - 1, out->name, NULL);
-    for (size_t i = 0; raw[i] && j < sizeof out->type - 1; ++i)
-        if (raw[i] != ' ') out->type[j++] = raw[i];
-    out->type[j] = '\0';
-    out->known = 1;
-}
-
-/* Scalar type names the driver may report; anything else (a typedef) is not checked. */
-static inline int clv__is_builtin_scalar(const char *t)
-{
-    static const char *const names[] = { "char", "uchar", "short", "ushort", "int", "uint", "long",
-                                         "ulong", "float", "double", "half", "size_t", "bool" };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
-        if (strcmp(t, names[i]) == 0) return 1;
-    return 0;
-}
-
-/* Whether pointer type "float*" points to want: 1 yes (or a typedef that
- * cannot be checked), 0 no, -1 when type is not a pointer. */
-static inline int clv__pointee_is(const char *type, const char *want)
-{
-    size_t n = strlen(type);
-    if (n == 0 || type[n - 1] != '*') return -1; /* not a pointer */
-    char base[64];
-    memcpy(base, type, n - 1);
-    base[n - 1] = '\0';
-    if (!clv__is_builtin_scalar(base)) return 1; /* typedef'd: trust the caller */
-    return strcmp(base, want) == 0;
-}
-
-static inline clv_status clv__check_array_param(clv_mesh *m, const char *kernel, int i, const clv_arg *a,
-                                                const clv__param *pi)
-{
+    clv_mesh *m = p->mesh;
+    char what[96];
+    const char *dtype = clv__dtype_cname(a->array->dtype);
+    size_t n = strlen(pi->type);
     if (pi->address != CL_KERNEL_ARG_ADDRESS_GLOBAL && pi->address != CL_KERNEL_ARG_ADDRESS_CONSTANT)
         return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): an array was passed but "
                          "the parameter is not a __global pointer", kernel, i, pi->name);
-    int match = clv__pointee_is(pi->type, clv__dtype_cname(a->array->dtype));
-    if (match == 0)
+    if (n == 0 || pi->type[n - 1] != '*')
+        return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): an array was passed but "
+                         "the parameter is %s", kernel, i, pi->name, pi->type);
+    char scalar[8] = "";
+    if (pi->builtin[0]) clv__builtin_size(pi->builtin, scalar);
+    if (pi->builtin[0] && strcmp(scalar, dtype) != 0)
         return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): parameter is %s but the "
-                         "array holds %s", kernel, i, pi->name, pi->type, clv__dtype_cname(a->array->dtype));
+                         "array holds %s", kernel, i, pi->name, clv__describe_type(pi, what, sizeof what), dtype);
+    size_t item_bytes = clv__item_bytes(a->array), size = pi->builtin[0] ? 0 : clv__param_size(p, pi);
+    if (size && item_bytes % size != 0)
+        return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): parameter points to %.*s "
+                         "of %zu bytes, but the array's items are %zu bytes (%zu x %s), not a whole number of them",
+                         kernel, i, pi->name, (int)n - 1, pi->type, size, item_bytes, a->array->item_elems, dtype);
     if (a->kind != CLV_ARG_IN && ((pi->qualifier & CL_KERNEL_ARG_TYPE_CONST) ||
                                   pi->address == CL_KERNEL_ARG_ADDRESS_CONSTANT))
         return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): passed as output but the "
@@ -1959,32 +2321,40 @@ static inline clv_status clv__check_array_param(clv_mesh *m, const char *kernel,
     return CLV_OK;
 }
 
-static inline clv_status clv__check_value_param(clv_mesh *m, const char *kernel, int i, const clv_arg *a,
-                                                const clv__param *pi)
+static inline clv_status clv__check_value_param(clv_program *p, const char *kernel, int i, const clv_arg *a,
+                                                clv__param *pi)
 {
+    clv_mesh *m = p->mesh;
+    char what[96];
     if (pi->address != CL_KERNEL_ARG_ADDRESS_PRIVATE)
         return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): a value was passed but "
                          "the parameter is a pointer (%s)", kernel, i, pi->name, pi->type);
-    if (a->kind == CLV_ARG_REAL) {
-        if (strcmp(pi->type, "float") && strcmp(pi->type, "double") && clv__is_builtin_scalar(pi->type))
-            return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): clv_real passed but "
-                             "the parameter is %s", kernel, i, pi->name, pi->type);
+    const char *given = a->kind == CLV_ARG_REAL ? "clv_real" : a->type;
+    if (pi->builtin[0]) {
+        int ok = a->kind == CLV_ARG_REAL ? !strcmp(pi->builtin, "float") || !strcmp(pi->builtin, "double")
+                                         : !strcmp(pi->builtin, a->type);
+        if (!ok)
+            return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): parameter is %s but the "
+                             "value passed is %s", kernel, i, pi->name, clv__describe_type(pi, what, sizeof what), given);
         return CLV_OK;
     }
-    if (clv__is_builtin_scalar(pi->type) && strcmp(pi->type, a->type) != 0)
-        return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): parameter is %s but a "
-                         "%s was passed", kernel, i, pi->name, pi->type, a->type);
+    size_t size = clv__param_size(p, pi);
+    int ok = size == 0 || (a->kind == CLV_ARG_REAL ? size == 4 || size == 8 : size == a->bytes);
+    if (!ok)
+        return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): parameter is %s of %zu "
+                         "bytes but the value passed is %s", kernel, i, pi->name, pi->type, size, given);
     return CLV_OK;
 }
 
-/* One user argument against the kernel's parameter (device 0's view). */
-static inline clv_status clv__check_param(clv_mesh *m, const char *kernel, int i, const clv_arg *a,
-                                          const clv__param *pi)
+/* One user argument against the kernel's parameter (first working device's view). */
+static inline clv_status clv__check_param(clv_program *p, const char *kernel, int i, const clv_arg *a,
+                                          clv__param *pi)
 {
+    clv_mesh *m = p->mesh;
     if (!pi->known) return CLV_OK;
     switch (a->kind) {
     case CLV_ARG_IN: case CLV_ARG_OUT: case CLV_ARG_INOUT:
-        return clv__check_array_param(m, kernel, i, a, pi);
+        return clv__check_array_param(p, kernel, i, a, pi);
     case CLV_ARG_SCRATCH:
         if (pi->address != CL_KERNEL_ARG_ADDRESS_GLOBAL)
             return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): scratch needs a "
@@ -1996,7 +2366,58 @@ static inline clv_status clv__check_param(clv_mesh *m, const char *kernel, int i
                              "a __local pointer parameter", kernel, i, pi->name);
         return CLV_OK;
     case CLV_ARG_VALUE: case CLV_ARG_REAL:
-        return clv__check_value_param(m, kernel, i, a, pi);
+        return clv__check_value_param(p, kernel, i, a, pi);
+    }
+    return CLV_OK;
+}
+
+/* An argument's own fields, before it meets the kernel (hand-made clv_arg
+ * values included). */
+static inline clv_status clv__check_arg_fields(clv_mesh *m, int i, const clv_arg *a, size_t n_items)
+{
+    if (a->kind < CLV_ARG_IN || a->kind > CLV_ARG_REAL)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: unknown kind (build arguments with "
+                         "clv_in, clv_out, clv_int, ...)", i);
+    if (a->kind == CLV_ARG_VALUE && (!a->type || a->bytes == 0 || a->bytes > sizeof a->value))
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: a value needs its OpenCL C type name and "
+                         "1 to %zu bytes (build it with clv_int, clv_float, ...)", i, sizeof a->value);
+    int is_array = a->kind == CLV_ARG_IN || a->kind == CLV_ARG_OUT || a->kind == CLV_ARG_INOUT;
+    if (is_array && !a->array) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: NULL array", i);
+    if (is_array && a->array->mesh != m)
+        return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: array belongs to another mesh", i);
+    if (is_array && a->kind != CLV_ARG_IN && a->array->layout == CLV_REPLICATED && m->n_devices > 1)
+        return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: a replicated array cannot be an output on %d "
+                         "devices (each would write only its own items); make it CLV_SHARDED", i, m->n_devices);
+    if (is_array && a->array->layout == CLV_SHARDED && a->array->n_items != n_items)
+        return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: sharded array has %zu items, the map has %zu", i,
+                         a->array->n_items, n_items);
+    if ((a->kind == CLV_ARG_SCRATCH || a->kind == CLV_ARG_LOCAL) && a->bytes == 0)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: scratch/local of 0 bytes", i);
+    return CLV_OK;
+}
+
+/* The __local memory a launch asks for (the kernel's own and every
+ * clv_local_mem) against each device's CL_DEVICE_LOCAL_MEM_SIZE: drivers
+ * may abort on an impossible request instead of failing it. */
+static inline clv_status clv__check_local_mem(clv_mesh *m, const clv__kernel *k, const char *kernel,
+                                              const clv_arg *args, int n_args)
+{
+    size_t total = k->static_local;
+    int any = 0;
+    for (int i = 0; i < n_args; ++i) {
+        if (args[i].kind != CLV_ARG_LOCAL) continue;
+        any = 1;
+        total = args[i].bytes > (size_t)-1 - total ? (size_t)-1 : total + args[i].bytes;
+    }
+    for (int d = 0; any && d < m->n_devices; ++d) {
+        cl_ulong have = 0;
+        if (!clv__alive(m, d)) continue;
+        if (clGetDeviceInfo(m->devices[d].id, CL_DEVICE_LOCAL_MEM_SIZE, sizeof have, &have, NULL) != CL_SUCCESS)
+            continue;
+        if ((cl_ulong)total > have)
+            return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "kernel \"%s\": %zu bytes of __local memory per work "
+                             "group (clv_local_mem arguments and the kernel's own %zu) but device %d (%s) has %llu",
+                             kernel, total, k->static_local, d, m->devices[d].info.name, (unsigned long long)have);
     }
     return CLV_OK;
 }
@@ -2006,39 +2427,18 @@ static inline clv_status clv__check_args(clv_program *p, const clv__kernel *k, c
                                          size_t n_items, const clv_arg *args, int n_args)
 {
     clv_mesh *m = p->mesh;
-    clv__param pi;
-    cl_kernel ref = k->per_device[clv__first_alive(m)];
-    clv__param_info(ref, 0, &pi);
-    if (k->n_args < CLV__HIDDEN_ARGS || (pi.known && strcmp(pi.name, "clv__chunk_end") != 0))
+    if (k->n_args < CLV__HIDDEN_ARGS || (k->params[0].known && strcmp(k->params[0].name, "clv__chunk_end") != 0))
         return clv__fail(m, CLV_ERROR_ARGUMENT_COUNT, "kernel \"%s\" must start its parameters with CLV_ITEMS",
                          kernel);
     if ((int)k->n_args - CLV__HIDDEN_ARGS != n_args)
         return clv__fail(m, CLV_ERROR_ARGUMENT_COUNT, "kernel \"%s\" takes %d argument(s) after CLV_ITEMS, "
                          "%d given", kernel, (int)k->n_args - CLV__HIDDEN_ARGS, n_args);
     for (int i = 0; i < n_args; ++i) {
-        const clv_arg *a = &args[i];
-        if (a->kind < CLV_ARG_IN || a->kind > CLV_ARG_REAL)
-            return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: unknown kind (build arguments with "
-                             "clv_in, clv_out, clv_int, ...)", i);
-        int is_array = a->kind == CLV_ARG_IN || a->kind == CLV_ARG_OUT || a->kind == CLV_ARG_INOUT;
-        if (is_array && !a->array)
-            return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: NULL array", i);
-        if (is_array && a->array->mesh != m)
-            return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: array belongs to another mesh", i);
-        if (is_array && a->kind != CLV_ARG_IN && a->array->layout == CLV_REPLICATED && m->n_devices > 1)
-            return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: a replicated array cannot be an output on %d "
-                             "devices (each would write only its own items); make it CLV_SHARDED", i,
-                             m->n_devices);
-        if (is_array && a->array->layout == CLV_SHARDED && a->array->n_items != n_items)
-            return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: sharded array has %zu items, the map has %zu",
-                             i, a->array->n_items, n_items);
-        if ((a->kind == CLV_ARG_SCRATCH || a->kind == CLV_ARG_LOCAL) && a->bytes == 0)
-            return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: scratch/local of 0 bytes", i);
-        clv__param_info(ref, (cl_uint)(i + CLV__HIDDEN_ARGS), &pi);
-        clv_status st = clv__check_param(m, kernel, i, a, &pi);
+        clv_status st = clv__check_arg_fields(m, i, &args[i], n_items);
+        if (st == CLV_OK) st = clv__check_param(p, kernel, i, &args[i], &k->params[i + CLV__HIDDEN_ARGS]);
         if (st != CLV_OK) return st;
     }
-    return CLV_OK;
+    return clv__check_local_mem(m, k, kernel, args, n_args);
 }
 
 /* The split a map uses: that of its sharded arrays, which must agree. */
@@ -2074,6 +2474,7 @@ typedef struct clv__launch {
     cl_mem *scratch;        /* one per scratch argument */
     size_t scratch_bytes;   /* all scratch buffers together */
     clv_dtype real;         /* the program's clv_real, for clv_real() arguments */
+    const clv__param *params; /* the kernel's parameters (clv_real() arguments) */
     int ran_after_failure;  /* a launch completed after an earlier one failed */
     cl_event events[CLV__LAUNCH_WINDOW]; /* the window's launches, in order */
     size_t event_first[CLV__LAUNCH_WINDOW], event_end[CLV__LAUNCH_WINDOW];
@@ -2192,16 +2593,15 @@ static inline cl_int clv__set_hidden_args(cl_kernel k, cl_ulong chunk_end, cl_ul
     return err;
 }
 
-/* A clv_real() argument as the parameter's type: float or double by name,
- * the program's clv_real for a typedef such as clv_real (drivers may accept
- * either size for a typedef, so the size cannot be probed). */
-static inline cl_int clv__set_real_arg(cl_kernel k, cl_uint index, double value, clv_dtype real)
+/* A clv_real() argument as the parameter's type: float or double as the
+ * type name resolves (clv_real, a typedef of either, a probed size), else
+ * the program's clv_real. */
+static inline cl_int clv__set_real_arg(cl_kernel k, cl_uint index, double value, clv_dtype real,
+                                       const clv__param *pi)
 {
-    clv__param pi;
-    clv__param_info(k, index, &pi);
     int is_double = real == CLV_F64;
-    if (pi.known && strcmp(pi.type, "double") == 0) is_double = 1;
-    if (pi.known && strcmp(pi.type, "float") == 0) is_double = 0;
+    if (pi->known && (strcmp(pi->builtin, "double") == 0 || (!pi->builtin[0] && pi->size == 8))) is_double = 1;
+    if (pi->known && (strcmp(pi->builtin, "float") == 0 || (!pi->builtin[0] && pi->size == 4))) is_double = 0;
     float f = (float)value;
     return is_double ? clSetKernelArg(k, index, sizeof value, &value) : clSetKernelArg(k, index, sizeof f, &f);
 }
@@ -2223,7 +2623,7 @@ static inline cl_int clv__set_user_args(cl_kernel k, int device, const clv__laun
         else if (a->kind == CLV_ARG_VALUE)
             err = clSetKernelArg(k, index, a->bytes, &a->value);
         else
-            err = clv__set_real_arg(k, index, a->value.d, l->real);
+            err = clv__set_real_arg(k, index, a->value.d, l->real, &l->params[index]);
     }
     return err;
 }
@@ -2403,6 +2803,19 @@ static inline size_t clv__local_size(const clv_mesh *m, int device, cl_kernel k,
     return want ? want : 1;
 }
 
+/* Most items one launch may run (CLV__MAX_LAUNCH_WORK_ITEMS work items). */
+static inline size_t clv__launch_items_max(const clv_mesh *m, size_t local_size, clv_shape shape)
+{
+    size_t work_items = CLV__MAX_LAUNCH_WORK_ITEMS;
+#ifdef CLV_FAULT_INJECTION
+    if (m->faults.max_launch_work_items) work_items = (size_t)m->faults.max_launch_work_items;
+#endif
+    (void)m;
+    size_t groups = work_items / local_size;
+    if (groups == 0) groups = 1;
+    return shape == CLV_ITEM_PER_GROUP ? groups : groups * local_size;
+}
+
 /* Set up each device's launch state for the items [a, b) of the batch that
  * it owns: its chunk and scratch. */
 static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const clv_map_opts *o,
@@ -2420,6 +2833,7 @@ static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const c
         if (l->end <= l->next || !clv__alive(m, d)) l->end = l->next = l->start; /* nothing to run */
         l->scratch_bytes = per_item;
         l->real = p->real;
+        l->params = k->params;
         l->ran_after_failure = 0;
         size_t items = l->end - l->next;
         if (items == 0) continue;
@@ -2427,6 +2841,8 @@ static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const c
         else if (o->chunk == CLV_CHUNK_NONE || (size_t)o->chunk > items) l->chunk = items;
         else l->chunk = (size_t)o->chunk;
         l->local_size = clv__local_size(m, d, k->per_device[d], o);
+        size_t most = clv__launch_items_max(m, l->local_size, o->shape);
+        if (l->chunk > most) l->chunk = most;
         clv_status st = clv__alloc_scratch(m, d, l, args, n_args);
         if (st != CLV_OK) return st;
     }
@@ -2477,6 +2893,13 @@ static inline clv_status clv__check_map(clv_program *p, const char *kernel, size
                          "chunk, CLV_CHUNK_NONE or CLV_CHUNK_AUTO)", o->chunk);
     if (o->shape != CLV_ITEM_PER_WORK_ITEM && o->shape != CLV_ITEM_PER_GROUP)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: unknown shape %d", (int)o->shape);
+    size_t most_local = 0;
+    for (int d = 0; d < m->n_devices; ++d)
+        if (clv__alive(m, d) && m->devices[d].info.max_work_group_size > most_local)
+            most_local = m->devices[d].info.max_work_group_size;
+    if (o->local_size > most_local && most_local)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: local_size %zu is more than any device of the "
+                         "mesh runs in one work group (at most %zu)", o->local_size, most_local);
     /* The last global id of the map, padding included, must fit every
      * device's address range: a wrapped id would pass CLV_GUARD. */
     uint64_t ids = (uint64_t)-1, group = o->local_size ? o->local_size : CLV__DEFAULT_LOCAL_SIZE;

@@ -418,7 +418,7 @@ static void test_array_errors(clv_mesh *m, clv_array *x)
     CASE("array_new_overflow", m, new_array(&a, m, CLV_F32, (size_t)-1 / 2, 3, CLV_SHARDED),
          CLV_ERROR_INVALID_ARGUMENT, "overflow", NULL);
     CASE("array_new_too_big_for_device", m, new_array(&a, m, CLV_F32, (size_t)1 << 40, 1, CLV_REPLICATED),
-         CLV_ERROR_OUT_OF_MEMORY, "clCreateBuffer", "device");
+         CLV_ERROR_OUT_OF_MEMORY, "at most", "device");
     CASE("array_new_null_out", m, clv_array_new(NULL, m, CLV_F32, B, 1, CLV_SHARDED), CLV_ERROR_INVALID_ARGUMENT,
          "out", NULL);
     CASE("array_new_null_mesh", NULL, new_array(&a, NULL, CLV_F32, B, 1, CLV_SHARDED), CLV_ERROR_INVALID_ARGUMENT,
@@ -508,6 +508,211 @@ static void test_good_map(clv_mesh *m, clv_program *p, const float *x0)
     check("map_chunk_auto_accepted", st == CLV_OK && ok, "status %d, message: %s", (int)st, clv_mesh_message(m));
 }
 
+/* ---- hostile inputs (issue 11): types the driver reports by their
+ * typedef names, __local memory, library lines, hand-made arguments,
+ * arrays and launches beyond the device's limits. */
+
+static const char *typed_src =
+    "typedef int count_t;\n"
+    "typedef count_t count2_t;            /* a typedef of a typedef */\n"
+    "typedef unsigned int   word_t;\n"
+    "#define INDEX_TYPE uint\n"
+    "typedef INDEX_TYPE index_t;          /* made by a macro: probed */\n"
+    "typedef double my_real;\n"
+    "typedef struct { double a, b, c; } triple;  /* 24 bytes: probed */\n"
+    "__kernel void real_out(CLV_ITEMS, __global clv_real *y) { CLV_GUARD(); y[clv_local()] = 1; }\n"
+    "__kernel void real4_out(CLV_ITEMS, __global clv_real4 *y) { CLV_GUARD(); y[clv_local()] = 1; }\n"
+    "__kernel void my_real_out(CLV_ITEMS, __global my_real *y) { CLV_GUARD(); y[clv_local()] = 1; }\n"
+    "__kernel void triple_out(CLV_ITEMS, __global triple *y) {\n"
+    "    CLV_GUARD(); y[clv_local()].a = 1; y[clv_local()].b = 2; y[clv_local()].c = 3; }\n"
+    "__kernel void count_in(CLV_ITEMS, __global int *y, const count2_t n) { CLV_GUARD(); y[clv_local()] = n; }\n"
+    "__kernel void word_in(CLV_ITEMS, __global int *y, const word_t n) { CLV_GUARD(); y[clv_local()] = (int)n; }\n"
+    "__kernel void index_in(CLV_ITEMS, __global int *y, const index_t n) { CLV_GUARD(); y[clv_local()] = (int)n; }\n"
+    "__kernel void real_in(CLV_ITEMS, __global double *y, const my_real v) { CLV_GUARD(); y[clv_local()] = v; }\n"
+    "__kernel void pair_in(CLV_ITEMS, __global float *y, const float2 v) { CLV_GUARD(); y[clv_local()] = v.x; }\n"
+    "__kernel void with_local(CLV_ITEMS, __global float *y, __local float *tmp) {\n"
+    "    CLV_GUARD(); tmp[get_local_id(0)] = 1; y[clv_local()] = tmp[get_local_id(0)]; }\n";
+
+/* A program with kernels whose names together fill more than 1 KB. */
+static void test_many_kernel_names(clv_mesh *m)
+{
+    static char many[120 * 80];
+    size_t at = 0;
+    for (int k = 0; k < 120; ++k)
+        at += (size_t)snprintf(many + at, sizeof many - at,
+                               "__kernel void kernel_with_a_long_name_%03d(CLV_ITEMS) { CLV_GUARD(); }\n", k);
+    clv_program *p = NULL;
+    clv_map_opts o = {0};
+    if (build(&p, m, many, "many.cl", CLV_F32, 0, NULL) != CLV_OK) {
+        check("unknown_kernel_names_over_1kb", 0, "build: %s", clv_mesh_message(m));
+        return;
+    }
+    CASE("unknown_kernel_names_over_1kb", m, clv_map(p, "missing", B, &o, NULL, 0), CLV_ERROR_UNKNOWN_KERNEL,
+         "kernel_with_a_long_name_000", "kernel_with_a_long_name_119");
+    clv_program_free(p);
+}
+
+static void test_library_lines(clv_mesh *m)
+{
+    const char *lines[3] = { "#define LIB_ONE 1\n", NULL, "#define LIB_TWO 2\n" };
+    clv_program_desc d = {0};
+    clv_program *p = NULL;
+    d.source = src;
+    d.library_lines = lines;
+    d.n_library_lines = 3;
+    CASE("build_null_library_line", m, clv_program_build(&p, m, &d), CLV_ERROR_INVALID_ARGUMENT,
+         "library_lines[1]", "NULL");
+    clv_program_free(p);
+}
+
+static void test_typed_pointers(clv_mesh *m, clv_program *p, clv_array *f32, clv_array *f64, clv_array *f64x3)
+{
+    clv_map_opts o = {0};
+    CASE("clv_real_pointer_f32_array_f64_program", m, CLV_MAP(p, "real_out", B, &o, clv_out(f32)),
+         CLV_ERROR_ARGUMENT_TYPE, "clv_real", "double");
+    CASE("clv_real4_pointer_f32_array_f64_program", m, CLV_MAP(p, "real4_out", B, &o, clv_out(f32)),
+         CLV_ERROR_ARGUMENT_TYPE, "clv_real4", "double4");
+    CASE("typedef_double_pointer_f32_array", m, CLV_MAP(p, "my_real_out", B, &o, clv_out(f32)),
+         CLV_ERROR_ARGUMENT_TYPE, "my_real", "float");
+    CASE("struct_pointer_item_not_whole", m, CLV_MAP(p, "triple_out", B, &o, clv_out(f64)), CLV_ERROR_ARGUMENT_TYPE,
+         "24 bytes", "8 bytes");
+    clv_status st = CLV_MAP(p, "real_out", B, &o, clv_out(f64));
+    if (st == CLV_OK) st = CLV_MAP(p, "my_real_out", B, &o, clv_out(f64));
+    check("clv_real_pointer_f64_array_accepted", st == CLV_OK, "%s", clv_mesh_message(m));
+    double got[3 * B];
+    st = CLV_MAP(p, "triple_out", B, &o, clv_out(f64x3));
+    if (st == CLV_OK) st = clv_array_read(f64x3, got);
+    check("struct_pointer_whole_items_accepted", st == CLV_OK && got[0] == 1 && got[1] == 2 && got[3 * B - 1] == 3,
+          "status %s: %s", clv_status_string(st), clv_mesh_message(m));
+}
+
+static void test_typed_values(clv_mesh *m, clv_program *p, clv_array *i32, clv_array *f64, clv_array *f32)
+{
+    clv_map_opts o = {0};
+    CASE("typedef_int_given_float", m, CLV_MAP(p, "count_in", B, &o, clv_out(i32), clv_float(3.0f)),
+         CLV_ERROR_ARGUMENT_TYPE, "count2_t (int)", "float");
+    CASE("typedef_int_given_double", m, CLV_MAP(p, "count_in", B, &o, clv_out(i32), clv_double(3.0)),
+         CLV_ERROR_ARGUMENT_TYPE, "count2_t (int)", "double");
+    CASE("typedef_int_given_real", m, CLV_MAP(p, "count_in", B, &o, clv_out(i32), clv_real(3.0)),
+         CLV_ERROR_ARGUMENT_TYPE, "count2_t (int)", "clv_real");
+    CASE("typedef_unsigned_int_given_int", m, CLV_MAP(p, "word_in", B, &o, clv_out(i32), clv_int(3)),
+         CLV_ERROR_ARGUMENT_TYPE, "word_t (uint)", "int");
+    CASE("macro_typedef_given_double", m, CLV_MAP(p, "index_in", B, &o, clv_out(i32), clv_double(3.0)),
+         CLV_ERROR_ARGUMENT_TYPE, "index_t of 4 bytes", "double");
+    CASE("float2_given_float", m, CLV_MAP(p, "pair_in", B, &o, clv_out(f32), clv_float(1.0f)),
+         CLV_ERROR_ARGUMENT_TYPE, "float2", "float");
+    clv_arg untyped = clv_int(1);
+    untyped.type = NULL;
+    CASE("value_arg_without_type", m, CLV_MAP(p, "count_in", B, &o, clv_out(i32), untyped),
+         CLV_ERROR_INVALID_ARGUMENT, "type name", NULL);
+    clv_arg huge = clv_int(1);
+    huge.bytes = 4096;
+    CASE("value_arg_too_many_bytes", m, CLV_MAP(p, "count_in", B, &o, clv_out(i32), huge),
+         CLV_ERROR_INVALID_ARGUMENT, "bytes", NULL);
+
+    int got_i[B];
+    double got_d[B];
+    int ok = 1;
+    clv_status st = CLV_MAP(p, "count_in", B, &o, clv_out(i32), clv_int(7));
+    if (st == CLV_OK) st = clv_array_read(i32, got_i);
+    ok &= st == CLV_OK && got_i[0] == 7 && got_i[B - 1] == 7;
+    if (st == CLV_OK) st = CLV_MAP(p, "index_in", B, &o, clv_out(i32), clv_uint(9));
+    if (st == CLV_OK) st = clv_array_read(i32, got_i);
+    ok &= st == CLV_OK && got_i[B - 1] == 9;
+    if (st == CLV_OK) st = CLV_MAP(p, "real_in", B, &o, clv_out(f64), clv_real(0.1)); /* my_real: double */
+    if (st == CLV_OK) st = clv_array_read(f64, got_d);
+    ok &= st == CLV_OK && got_d[0] == 0.1;
+    check("typedef_values_arrive", ok, "status %s: %s", clv_status_string(st), clv_mesh_message(m));
+}
+
+static void test_local_memory(clv_mesh *m, clv_program *p, clv_array *f32)
+{
+    clv_map_opts o = {0};
+    o.shape = CLV_ITEM_PER_GROUP;
+    o.local_size = 4;
+    CASE("local_mem_size_max", m, CLV_MAP(p, "with_local", B, &o, clv_out(f32), clv_local_mem((size_t)-1)),
+         CLV_ERROR_OUT_OF_MEMORY, "__local", "has");
+    CASE("local_mem_1_gib", m, CLV_MAP(p, "with_local", B, &o, clv_out(f32), clv_local_mem((size_t)1 << 30)),
+         CLV_ERROR_OUT_OF_MEMORY, "1073741824", NULL);
+    clv_status st = CLV_MAP(p, "with_local", B, &o, clv_out(f32), clv_local_mem(4 * sizeof(float)));
+    check("local_mem_small_accepted", st == CLV_OK, "%s", clv_mesh_message(m));
+    clv_map_opts bad = {0};
+    bad.local_size = (size_t)-5;
+    CASE("local_size_huge_named", m, CLV_MAP(p, "with_local", B, &bad, clv_out(f32), clv_local_mem(16)),
+         CLV_ERROR_INVALID_ARGUMENT, "local_size", NULL);
+}
+
+/* A sharded array no device can hold: the sizes and what to do. */
+static void test_array_too_big(clv_mesh *m)
+{
+    clv_array *a = NULL;
+    CASE("array_larger_than_device", m, new_array(&a, m, CLV_F32, (size_t)1 << 42, 1, CLV_SHARDED),
+         CLV_ERROR_OUT_OF_MEMORY, "at most", "item_offset");
+    clv_array_free(a);
+}
+
+/* More work items than one launch may hold (2^31): the map is launched in
+ * parts, every item runs. */
+static void test_launch_split(void)
+{
+    static const char *count_src =
+        "__kernel void last_items(CLV_ITEMS, __global uint *seen) {\n"
+        "    CLV_GUARD();\n"
+        "    ulong i = clv_item();\n"
+        "    if (i + 2 >= clv__chunk_end) { seen[2 * (i & 3)] = (uint)i; seen[2 * (i & 3) + 1] = (uint)(i >> 32); }\n"
+        "}\n";
+    clv_mesh *one = NULL;
+    clv_mesh_desc d = {0};
+    clv_program *p = NULL;
+    clv_array *seen = NULL;
+    d.devices = "0";
+    size_t n = ((size_t)1 << 31) + 3;
+    clv_status st = clv_mesh_open(&one, &d);
+    if (st == CLV_OK) st = build(&p, one, count_src, "split.cl", CLV_F32, 0, NULL);
+    if (st == CLV_OK) st = new_array(&seen, one, CLV_U32, 1, 8, CLV_REPLICATED);
+    uint32_t words[8] = {0};
+    clv_device_stats ds;
+    memset(&ds, 0, sizeof ds);
+    if (st == CLV_OK) st = clv_array_write(seen, words);
+    if (st == CLV_OK) st = CLV_MAP(p, "last_items", n, NULL, clv_inout(seen));
+    if (st == CLV_OK) st = clv_array_read(seen, words);
+    if (st == CLV_OK) st = clv_mesh_stats(one, 0, &ds);
+    uint64_t last = (uint64_t)words[2 * ((n - 1) & 3)] | (uint64_t)words[2 * ((n - 1) & 3) + 1] << 32;
+    check("launch_split_at_2^31_work_items", st == CLV_OK && ds.launches == 2 && ds.items == n && last == n - 1,
+          "status %s, %llu launches, %llu items, last item seen %llu: %s", clv_status_string(st),
+          (unsigned long long)ds.launches, (unsigned long long)ds.items, (unsigned long long)last,
+          clv_mesh_message(one));
+    clv_array_free(seen);
+    clv_program_free(p);
+    clv_mesh_close(one);
+}
+
+static void test_hostile_inputs(clv_mesh *m)
+{
+    clv_program *p = NULL;
+    clv_array *f32 = NULL, *f64 = NULL, *f64x3 = NULL, *i32 = NULL;
+    clv_status st = build(&p, m, typed_src, "typed.cl", CLV_F64, 1, NULL);
+    if (st == CLV_OK) st = new_array(&f32, m, CLV_F32, B, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = new_array(&f64, m, CLV_F64, B, 1, CLV_SHARDED);
+    if (st == CLV_OK) st = new_array(&f64x3, m, CLV_F64, B, 3, CLV_SHARDED);
+    if (st == CLV_OK) st = new_array(&i32, m, CLV_I32, B, 1, CLV_SHARDED);
+    if (st != CLV_OK) check("hostile_setup", 0, "%s", clv_mesh_message(m));
+    if (st == CLV_OK) {
+        test_typed_pointers(m, p, f32, f64, f64x3);
+        test_typed_values(m, p, i32, f64, f32);
+        test_local_memory(m, p, f32);
+    }
+    clv_array_free(f32);
+    clv_array_free(f64);
+    clv_array_free(f64x3);
+    clv_array_free(i32);
+    clv_program_free(p);
+    test_many_kernel_names(m);
+    test_library_lines(m);
+    test_array_too_big(m);
+    test_launch_split();
+}
+
 int main(void)
 {
     clv_mesh *m = NULL, *other = NULL;
@@ -539,6 +744,7 @@ int main(void)
         test_split_errors(m);
         test_mesh_open_errors();
         test_good_map(m, p, x0);
+        test_hostile_inputs(m);
     }
     clv_array_free(fixture_x);
     clv_array_free(fixture_y);
