@@ -65,8 +65,24 @@
  *                     clv_normal_f32/_f64, clv_uniform/clv_normal (clv_real);
  *                     the host reproduces any draw with clv_rng_word_host.
  *     clv_real2..16   vector types of clv_real.
+ *   Memory layout: an array of n_items items of item_elems elements is
+ *   item-major, on the host and on each device: element e of item i is at
+ *   [i * item_elems + e] of the host buffer, and at
+ *   x[clv_local() * item_elems + e] in the kernel (the part of a sharded
+ *   array on a device starts at that device's first item).
  *   Work groups are always full (the global size is padded to the local
- *   size), which keeps every item on the same compiled code path.
+ *   size), which keeps every item on the same compiled code path. One
+ *   launch runs at most 2^31 work items (drivers count groups in 32 bits):
+ *   a larger chunk, CLV_CHUNK_NONE included, is launched in parts, with
+ *   the same bits (guarantee 1).
+ *   Argument checks: clv_map compares each argument with the kernel's
+ *   parameter before enqueuing anything: an array's dtype with the pointee
+ *   (clv_real and clv_realN resolve to the program's real; typedefs of
+ *   builtin types are read from your source; for any other type name,
+ *   such as a struct, the device is asked its size once and the array's
+ *   items must be a whole number of it), a value's type with the
+ *   parameter's, and the __local bytes (clv_local_mem and the kernel's own)
+ *   with CL_DEVICE_LOCAL_MEM_SIZE.
  *   With opts.shape = CLV_ITEM_PER_GROUP one work group serves one item: its
  *   work items share the item's inner loop through local memory
  *   (clv_local_mem(bytes) arguments) and get_local_id(0).
