@@ -143,7 +143,7 @@
  *   Environment: CLV_DEVICES selects devices when clv_mesh_desc.devices is
  *   NULL (an empty CLV_DEVICES counts as unset; an empty devices string is
  *   refused): "all", "gpu", "cpu", "accelerator", flat indices "0,2" (the order
- *   of clv_mesh_list_devices), or "platform:index" such as "nvidia:0,pocl:1"
+ *   of clv_list_devices), or "platform:index" such as "nvidia:0,pocl:1"
  *   (platform name matched case-insensitively as a substring). Default: all
  *   GPUs, else all CPUs, else every device.
  *
