@@ -410,6 +410,13 @@ static inline clv_arg clv_real(double v); /* float or double, as the kernel decl
 static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_items,
                                  const clv_map_opts *opts, const clv_arg *args, int n_args);
 
+/* The work items per group a map of kernel with these options runs (the
+ * same on every device): opts->local_size when set, else the library's
+ * default for this kernel on this mesh. Size the clv_local_mem arguments
+ * of cooperative kernels with it. */
+static inline clv_status clv_map_local_size(clv_program *p, const char *kernel, const clv_map_opts *opts,
+                                            size_t *local_size);
+
 /* C only (a compound literal): CLV_MAP(p, "k", n, &opts, clv_in(x), clv_out(y)) */
 #define CLV_MAP(p, kernel, n_items, opts, ...)                                 \
     clv_map((p), (kernel), (n_items), (opts), (const clv_arg[]){__VA_ARGS__},  \
@@ -473,8 +480,11 @@ extern "C" {
 
 /* Arguments the library passes before the user's (see CLV_ITEMS). */
 #define CLV__HIDDEN_ARGS 5
-/* Work items per group when the caller does not choose. */
+/* Work items per group when the caller does not choose (see
+ * clv__resolve_local_size, the one place it is applied). */
 #define CLV__DEFAULT_LOCAL_SIZE 64
+/* Devices in one mesh at most (a map tracks lost devices in a 64-bit mask). */
+#define CLV__MAX_DEVICES 64
 /* Chunks enqueued per device before the host waits and checks them. */
 #define CLV__LAUNCH_WINDOW 64
 /* Scratch buffers a device keeps between maps for reuse. */
@@ -746,6 +756,8 @@ typedef struct clv__kernel {
     cl_uint n_args;
     clv__param *params;     /* n_args, from the first device that works */
     size_t static_local;    /* __local bytes the kernel declares itself (most over devices) */
+    size_t group_max;       /* work items per group every device runs it with (0: no limit known) */
+    size_t group_multiple;  /* CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE (first device) */
 } clv__kernel;
 
 struct clv_program {
@@ -1548,6 +1560,105 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "#define clv_uniform(r) clv_uniform_f32(r)\n",
         "#define clv_normal(r) clv_normal_f32(r)\n",
         "#endif\n",
+        "\n",
+        "/* ---- cooperative work groups ---------------------------------------------\n",
+        " * With clv_map_opts.shape = CLV_ITEM_PER_GROUP one work group runs one\n",
+        " * batch item, and all its work items can share the item's work: each takes\n",
+        " * a strided share of a loop (CLV_GROUP_FOR) and the group combines the\n",
+        " * shares (clv_group_sum and friends). Rules:\n",
+        " *   - every work item of the group calls each clv_group_* function, the\n",
+        " *     same number of times (they hold barriers): no early return before;\n",
+        " *   - tmp is a __local buffer of at least clv_lanes() values of the type,\n",
+        " *     e.g. a clv_local_mem(L * sizeof(double)) argument (clv_map_local_size\n",
+        " *     tells the host L), reusable between calls;\n",
+        " *   - the result is the same on every work item of the group.\n",
+        " * The order of a reduction is a fixed tree over the lanes: it depends on\n",
+        " * the local size only, never on the chunk, the device split or the number\n",
+        " * of groups, so cooperative kernels keep partition invariance. Two\n",
+        " * different local sizes may round differently. */\n",
+        "\n",
+        "/* This work item's lane in the group (0 .. clv_lanes()-1) and the count. */\n",
+        "#define clv_lane() get_local_id(0)\n",
+        "#define clv_lanes() get_local_size(0)\n",
+        "/* for (i = lane; i < n; i += lanes): this lane's share of 0 .. n-1. */\n",
+        "#define CLV_GROUP_FOR(i, n) for (size_t i = clv_lane(); i < (size_t)(n); i += clv_lanes())\n",
+        "\n",
+        "/* A fixed reduction tree: fold the lanes beyond the largest power of two\n",
+        " * onto the first ones, then halve. */\n",
+        "#define CLV__GROUP_REDUCE(NAME, T, COMBINE)                                  \\\n",
+        "inline T NAME(T v, __local T *tmp)                                          \\\n",
+        "{                                                                            \\\n",
+        "    const size_t lane = clv_lane(), n = clv_lanes();                         \\\n",
+        "    size_t step = 1;                                                         \\\n",
+        "    while (step * 2 <= n) step *= 2;                                         \\\n",
+        "    tmp[lane] = v;                                                           \\\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE);                                            \\\n",
+        "    if (lane + step < n) tmp[lane] = COMBINE(tmp[lane], tmp[lane + step]);  \\\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE);                                            \\\n",
+        "    for (step /= 2; step > 0; step /= 2) {                                   \\\n",
+        "        if (lane < step) tmp[lane] = COMBINE(tmp[lane], tmp[lane + step]);  \\\n",
+        "        barrier(CLK_LOCAL_MEM_FENCE);                                        \\\n",
+        "    }                                                                        \\\n",
+        "    const T r = tmp[0];                                                      \\\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE); /* tmp may be reused at once */            \\\n",
+        "    return r;                                                                \\\n",
+        "}\n",
+        "\n",
+        "#define CLV__ADD(a, b) ((a) + (b))\n",
+        "CLV__GROUP_REDUCE(clv_group_sum_f32, float, CLV__ADD)\n",
+        "CLV__GROUP_REDUCE(clv_group_max_f32, float, fmax)\n",
+        "\n",
+        "/* Lane 0's value, on every lane. */\n",
+        "inline float clv_group_broadcast_f32(float v, __local float *tmp)\n",
+        "{\n",
+        "    if (clv_lane() == 0) tmp[0] = v;\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE);\n",
+        "    const float r = tmp[0];\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE);\n",
+        "    return r;\n",
+        "}\n",
+        "\n",
+        "/* log(sum(exp(v))) over the lanes; -inf when every lane has -inf. */\n",
+        "inline float clv_group_logsumexp_f32(float v, __local float *tmp)\n",
+        "{\n",
+        "    const float top = clv_group_max_f32(v, tmp);\n",
+        "    const float s = clv_group_sum_f32(isinf(top) \? 0.0f : exp(v - top), tmp);\n",
+        "    return isinf(top) \? top : top + log(s);\n",
+        "}\n",
+        "\n",
+        "#ifdef CLV_FP64\n",
+        "CLV__GROUP_REDUCE(clv_group_sum_f64, double, CLV__ADD)\n",
+        "CLV__GROUP_REDUCE(clv_group_max_f64, double, fmax)\n",
+        "\n",
+        "inline double clv_group_broadcast_f64(double v, __local double *tmp)\n",
+        "{\n",
+        "    if (clv_lane() == 0) tmp[0] = v;\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE);\n",
+        "    const double r = tmp[0];\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE);\n",
+        "    return r;\n",
+        "}\n",
+        "\n",
+        "inline double clv_group_logsumexp_f64(double v, __local double *tmp)\n",
+        "{\n",
+        "    const double top = clv_group_max_f64(v, tmp);\n",
+        "    const double s = clv_group_sum_f64(isinf(top) \? 0.0 : exp(v - top), tmp);\n",
+        "    return isinf(top) \? top : top + log(s);\n",
+        "}\n",
+        "#endif\n",
+        "\n",
+        "/* The same for clv_real. */\n",
+        "#ifdef CLV_REAL_F64\n",
+        "#define clv_group_sum(v, tmp) clv_group_sum_f64((v), (tmp))\n",
+        "#define clv_group_max(v, tmp) clv_group_max_f64((v), (tmp))\n",
+        "#define clv_group_logsumexp(v, tmp) clv_group_logsumexp_f64((v), (tmp))\n",
+        "#define clv_group_broadcast(v, tmp) clv_group_broadcast_f64((v), (tmp))\n",
+        "#else\n",
+        "#define clv_group_sum(v, tmp) clv_group_sum_f32((v), (tmp))\n",
+        "#define clv_group_max(v, tmp) clv_group_max_f32((v), (tmp))\n",
+        "#define clv_group_logsumexp(v, tmp) clv_group_logsumexp_f32((v), (tmp))\n",
+        "#define clv_group_broadcast(v, tmp) clv_group_broadcast_f32((v), (tmp))\n",
+        "#endif\n",
     };
     if (n_lines) *n_lines = sizeof lines / sizeof lines[0];
     return lines;
@@ -1694,9 +1805,9 @@ static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *
         if (!desc->library_lines[i])
             return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_program_desc: library_lines[%zu] is NULL (of %zu "
                              "lines)", i, desc->n_library_lines);
-    int w = snprintf(options, sizeof options, "-cl-std=CL1.2 -cl-kernel-arg-info -DCLV_REAL=%s%s %s",
+    int w = snprintf(options, sizeof options, "-cl-std=CL1.2 -cl-kernel-arg-info -DCLV_REAL=%s%s%s %s",
                      desc->real == CLV_F64 ? "double" : "float", fp64 ? " -DCLV_FP64" : "",
-                     desc->options ? desc->options : "");
+                     p->real == CLV_F64 ? " -DCLV_REAL_F64" : "", desc->options ? desc->options : "");
     if (w < 0 || (size_t)w >= sizeof options)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "compiler options longer than %d characters",
                          (int)sizeof options - 200);
@@ -1897,11 +2008,20 @@ static inline cl_int clv__kernel_describe(clv_program *p, clv__kernel *k, int re
     for (cl_uint i = 0; i < k->n_args; ++i) clv__param_info(p, k->per_device[ref], i, &k->params[i]);
     for (int d = 0; d < m->n_devices; ++d) {
         cl_ulong local = 0;
-        if (k->per_device[d] &&
-            clGetKernelWorkGroupInfo(k->per_device[d], m->devices[d].id, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local,
+        size_t most = 0;
+        if (!k->per_device[d]) continue;
+        if (clGetKernelWorkGroupInfo(k->per_device[d], m->devices[d].id, CL_KERNEL_LOCAL_MEM_SIZE, sizeof local,
                                      &local, NULL) == CL_SUCCESS && local > k->static_local)
             k->static_local = (size_t)local;
+        if (clGetKernelWorkGroupInfo(k->per_device[d], m->devices[d].id, CL_KERNEL_WORK_GROUP_SIZE, sizeof most,
+                                     &most, NULL) != CL_SUCCESS || most == 0)
+            most = m->devices[d].info.max_work_group_size;
+        if (m->devices[d].info.max_work_group_size && most > m->devices[d].info.max_work_group_size)
+            most = m->devices[d].info.max_work_group_size;
+        if (most && (k->group_max == 0 || most < k->group_max)) k->group_max = most;
     }
+    clGetKernelWorkGroupInfo(k->per_device[ref], m->devices[ref].id, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                             sizeof k->group_multiple, &k->group_multiple, NULL);
     return CL_SUCCESS;
 }
 
@@ -2305,7 +2425,7 @@ static inline clv_arg clv_float(float v) { clv_arg a = clv__value("float", 4); a
 static inline clv_arg clv_double(double v) { clv_arg a = clv__value("double", 8); a.value.d = v; return a; }
 static inline clv_arg clv_real(double v) { clv_arg a = clv__arg(CLV_ARG_REAL); a.value.d = v; return a; }
 
-/* ---- map ---------------------------------------------------------------- */
+/* ---- map: checking the call --------------------------------------------- */
 
 static inline clv_status clv__check_array_param(clv_program *p, const char *kernel, int i, const clv_arg *a,
                                                 clv__param *pi)
@@ -2457,6 +2577,79 @@ static inline clv_status clv__check_args(clv_program *p, const clv__kernel *k, c
     return clv__check_local_mem(m, k, kernel, args, n_args);
 }
 
+static inline clv_status clv__check_map(clv_program *p, const char *kernel, size_t n_items,
+                                        const clv_map_opts *o, const clv_arg *args, int n_args)
+{
+    clv_mesh *m = p->mesh;
+    if (!kernel) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: kernel name is NULL");
+    if (n_items == 0) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: n_items is 0 (a map needs "
+                                       "at least one item)");
+    if (o->chunk < CLV_CHUNK_AUTO)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: chunk %ld is negative (use a positive "
+                         "chunk, CLV_CHUNK_NONE or CLV_CHUNK_AUTO)", o->chunk);
+    if (o->shape != CLV_ITEM_PER_WORK_ITEM && o->shape != CLV_ITEM_PER_GROUP)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: unknown shape %d", (int)o->shape);
+    size_t most_local = 0;
+    for (int d = 0; d < m->n_devices; ++d)
+        if (clv__alive(m, d) && m->devices[d].info.max_work_group_size > most_local)
+            most_local = m->devices[d].info.max_work_group_size;
+    if (o->local_size > most_local && most_local)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: local_size %zu is more than any device of the "
+                         "mesh runs in one work group (at most %zu)", o->local_size, most_local);
+    if (n_args < 0 || (n_args > 0 && !args))
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: %d arguments but args is NULL", n_args);
+    if (m->n_devices > CLV__MAX_DEVICES)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: more than %d devices", CLV__MAX_DEVICES);
+    return clv__check_alive(m, "clv_map");
+}
+
+/* The one place a map's local size is decided: the caller's (checked
+ * against what every device runs this kernel with), or the default,
+ * CLV__DEFAULT_LOCAL_SIZE, lowered to that limit (to a multiple of the
+ * preferred multiple where it can be). The same on every device: a
+ * cooperative kernel's reduction order depends on it, and must not depend
+ * on the split. */
+static inline clv_status clv__resolve_local_size(clv_mesh *m, const clv__kernel *k, const char *kernel,
+                                                 const clv_map_opts *o, size_t *local_size)
+{
+    size_t most = k->group_max, want = CLV__DEFAULT_LOCAL_SIZE;
+    if (o->local_size && most && o->local_size > most)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: local_size %zu is more than kernel \"%s\" "
+                         "can run with on every device of the mesh: at most %zu", o->local_size, kernel, most);
+    if (o->local_size) {
+        *local_size = o->local_size;
+        return CLV_OK;
+    }
+    if (most && want > most) {
+        want = most;
+        if (k->group_multiple && want > k->group_multiple) want -= want % k->group_multiple;
+    }
+    *local_size = want ? want : 1;
+    return CLV_OK;
+}
+
+/* The last global id of the map, padding included, must fit every
+ * device's address range: a wrapped id would pass CLV_GUARD. */
+static inline clv_status clv__check_index_range(clv_mesh *m, const clv_map_opts *o, size_t n_items,
+                                                size_t local_size)
+{
+    uint64_t ids = (uint64_t)-1, group = local_size;
+    for (int d = 0; d < m->n_devices; ++d)
+        if (clv__alive(m, d) && m->devices[d].address_bits < 64) {
+            uint64_t top = ((uint64_t)1 << m->devices[d].address_bits) - 1;
+            if (top < ids) ids = top;
+        }
+    if ((uint64_t)(size_t)-1 < ids) ids = (uint64_t)(size_t)-1;
+    uint64_t per_item = o->shape == CLV_ITEM_PER_GROUP ? group : 1, pad = o->shape == CLV_ITEM_PER_GROUP ? 0 : group;
+    uint64_t limit = ids / per_item; /* items whose ids fit */
+    if ((uint64_t)n_items > limit || pad > limit - n_items || o->item_offset > limit - n_items - pad)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: item_offset %llu + %zu items overflows the "
+                         "device's index range", (unsigned long long)o->item_offset, n_items);
+    return CLV_OK;
+}
+
+/* ---- map: planning (split, chunk, scratch) ------------------------------ */
+
 /* The split a map uses: that of its sharded arrays, which must agree. */
 static inline clv_status clv__map_split(clv_mesh *m, size_t n_items, const clv_arg *args, int n_args,
                                         size_t *first, size_t *count)
@@ -2595,6 +2788,54 @@ static inline clv_status clv__alloc_scratch(clv_mesh *m, int device, clv__launch
         d->stats.chunk_halvings++;
     }
 }
+
+/* Most items one launch may run (CLV__MAX_LAUNCH_WORK_ITEMS work items). */
+static inline size_t clv__launch_items_max(const clv_mesh *m, size_t local_size, clv_shape shape)
+{
+    size_t work_items = CLV__MAX_LAUNCH_WORK_ITEMS;
+#ifdef CLV_FAULT_INJECTION
+    if (m->faults.max_launch_work_items) work_items = (size_t)m->faults.max_launch_work_items;
+#endif
+    (void)m;
+    size_t groups = work_items / local_size;
+    if (groups == 0) groups = 1;
+    return shape == CLV_ITEM_PER_GROUP ? groups : groups * local_size;
+}
+
+/* Set up each device's launch state for the items [a, b) of the batch that
+ * it owns: its chunk and scratch. */
+static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const clv_map_opts *o,
+                                   const clv_arg *args, int n_args, const size_t *first, const size_t *count,
+                                   size_t a, size_t b, size_t local_size, clv__launch *plan)
+{
+    clv_mesh *m = p->mesh;
+    size_t largest, per_item = clv__scratch_per_item(args, n_args, &largest);
+    for (int d = 0; d < m->n_devices; ++d) {
+        clv__launch *l = &plan[d];
+        size_t end = first[d] + count[d];
+        l->first = first[d];
+        l->next = l->start = first[d] > a ? first[d] : a;
+        l->end = end < b ? end : b;
+        if (l->end <= l->next || !clv__alive(m, d)) l->end = l->next = l->start; /* nothing to run */
+        l->scratch_bytes = per_item;
+        l->real = p->real;
+        l->params = k->params;
+        l->ran_after_failure = 0;
+        size_t items = l->end - l->next;
+        if (items == 0) continue;
+        if (o->chunk == CLV_CHUNK_AUTO) l->chunk = clv__auto_chunk(&m->devices[d], items, per_item, largest);
+        else if (o->chunk == CLV_CHUNK_NONE || (size_t)o->chunk > items) l->chunk = items;
+        else l->chunk = (size_t)o->chunk;
+        l->local_size = local_size;
+        size_t most = clv__launch_items_max(m, l->local_size, o->shape);
+        if (l->chunk > most) l->chunk = most;
+        clv_status st = clv__alloc_scratch(m, d, l, args, n_args);
+        if (st != CLV_OK) return st;
+    }
+    return CLV_OK;
+}
+
+/* ---- map: launching (windows of chunks, events) ------------------------ */
 
 static inline size_t clv__round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 
@@ -2741,6 +2982,8 @@ static inline cl_int clv__collect_window(clv_mesh *m, int device, clv__launch *l
  * something other than an allocation failure that a smaller chunk could
  * cure: a device that is gone reports itself unavailable or cannot drain
  * its queue, a healthy one can. */
+/* ---- map: recovering (halving the chunk, losing a device) -------------- */
+
 static inline int clv__device_unavailable(clv_mesh *m, int device)
 {
     cl_bool available = CL_TRUE;
@@ -2807,63 +3050,7 @@ static inline clv_status clv__recover(clv_mesh *m, int device, clv__launch *l, c
     return clv__alloc_scratch(m, device, l, args, n_args);
 }
 
-static inline size_t clv__local_size(const clv_mesh *m, int device, cl_kernel k, const clv_map_opts *o)
-{
-    size_t kernel_max = 0;
-    size_t want = o->local_size ? o->local_size : CLV__DEFAULT_LOCAL_SIZE;
-    clGetKernelWorkGroupInfo(k, m->devices[device].id, CL_KERNEL_WORK_GROUP_SIZE, sizeof kernel_max,
-                             &kernel_max, NULL);
-    if (o->local_size) return want; /* the caller's choice; the driver checks it */
-    if (kernel_max && want > kernel_max) want = kernel_max;
-    if (want > m->devices[device].info.max_work_group_size) want = m->devices[device].info.max_work_group_size;
-    return want ? want : 1;
-}
-
-/* Most items one launch may run (CLV__MAX_LAUNCH_WORK_ITEMS work items). */
-static inline size_t clv__launch_items_max(const clv_mesh *m, size_t local_size, clv_shape shape)
-{
-    size_t work_items = CLV__MAX_LAUNCH_WORK_ITEMS;
-#ifdef CLV_FAULT_INJECTION
-    if (m->faults.max_launch_work_items) work_items = (size_t)m->faults.max_launch_work_items;
-#endif
-    (void)m;
-    size_t groups = work_items / local_size;
-    if (groups == 0) groups = 1;
-    return shape == CLV_ITEM_PER_GROUP ? groups : groups * local_size;
-}
-
-/* Set up each device's launch state for the items [a, b) of the batch that
- * it owns: its chunk and scratch. */
-static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const clv_map_opts *o,
-                                   const clv_arg *args, int n_args, const size_t *first, const size_t *count,
-                                   size_t a, size_t b, clv__launch *plan)
-{
-    clv_mesh *m = p->mesh;
-    size_t largest, per_item = clv__scratch_per_item(args, n_args, &largest);
-    for (int d = 0; d < m->n_devices; ++d) {
-        clv__launch *l = &plan[d];
-        size_t end = first[d] + count[d];
-        l->first = first[d];
-        l->next = l->start = first[d] > a ? first[d] : a;
-        l->end = end < b ? end : b;
-        if (l->end <= l->next || !clv__alive(m, d)) l->end = l->next = l->start; /* nothing to run */
-        l->scratch_bytes = per_item;
-        l->real = p->real;
-        l->params = k->params;
-        l->ran_after_failure = 0;
-        size_t items = l->end - l->next;
-        if (items == 0) continue;
-        if (o->chunk == CLV_CHUNK_AUTO) l->chunk = clv__auto_chunk(&m->devices[d], items, per_item, largest);
-        else if (o->chunk == CLV_CHUNK_NONE || (size_t)o->chunk > items) l->chunk = items;
-        else l->chunk = (size_t)o->chunk;
-        l->local_size = clv__local_size(m, d, k->per_device[d], o);
-        size_t most = clv__launch_items_max(m, l->local_size, o->shape);
-        if (l->chunk > most) l->chunk = most;
-        clv_status st = clv__alloc_scratch(m, d, l, args, n_args);
-        if (st != CLV_OK) return st;
-    }
-    return CLV_OK;
-}
+/* ---- map: running and failover ---------------------------------------- */
 
 /* Run every device's chunks, all devices at once, a window at a time. A
  * device that is lost stops; the others finish, and the result is then
@@ -2875,7 +3062,7 @@ static inline clv_status clv__run(clv_program *p, const clv__kernel *k, const cl
     int lost = 0;
     for (;;) {
         int busy = 0;
-        cl_int enqueue_err[64];
+        cl_int enqueue_err[CLV__MAX_DEVICES];
         for (int d = 0; d < m->n_devices; ++d) {
             enqueue_err[d] = CL_SUCCESS;
             if (plan[d].next >= plan[d].end) continue;
@@ -2897,66 +3084,11 @@ static inline clv_status clv__run(clv_program *p, const clv__kernel *k, const cl
     }
 }
 
-static inline clv_status clv__check_map(clv_program *p, const char *kernel, size_t n_items,
-                                        const clv_map_opts *o, const clv_arg *args, int n_args)
-{
-    clv_mesh *m = p->mesh;
-    if (!kernel) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: kernel name is NULL");
-    if (n_items == 0) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: n_items is 0 (a map needs "
-                                       "at least one item)");
-    if (o->chunk < CLV_CHUNK_AUTO)
-        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: chunk %ld is negative (use a positive "
-                         "chunk, CLV_CHUNK_NONE or CLV_CHUNK_AUTO)", o->chunk);
-    if (o->shape != CLV_ITEM_PER_WORK_ITEM && o->shape != CLV_ITEM_PER_GROUP)
-        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: unknown shape %d", (int)o->shape);
-    size_t most_local = 0;
-    for (int d = 0; d < m->n_devices; ++d)
-        if (clv__alive(m, d) && m->devices[d].info.max_work_group_size > most_local)
-            most_local = m->devices[d].info.max_work_group_size;
-    if (o->local_size > most_local && most_local)
-        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: local_size %zu is more than any device of the "
-                         "mesh runs in one work group (at most %zu)", o->local_size, most_local);
-    /* The last global id of the map, padding included, must fit every
-     * device's address range: a wrapped id would pass CLV_GUARD. */
-    uint64_t ids = (uint64_t)-1, group = o->local_size ? o->local_size : CLV__DEFAULT_LOCAL_SIZE;
-    for (int d = 0; d < m->n_devices; ++d)
-        if (clv__alive(m, d) && m->devices[d].address_bits < 64) {
-            uint64_t top = ((uint64_t)1 << m->devices[d].address_bits) - 1;
-            if (top < ids) ids = top;
-        }
-    if ((uint64_t)(size_t)-1 < ids) ids = (uint64_t)(size_t)-1;
-    uint64_t per_item = o->shape == CLV_ITEM_PER_GROUP ? group : 1, pad = o->shape == CLV_ITEM_PER_GROUP ? 0 : group;
-    uint64_t limit = ids / per_item; /* items whose ids fit */
-    if ((uint64_t)n_items > limit || pad > limit - n_items || o->item_offset > limit - n_items - pad)
-        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: item_offset %llu + %zu items overflows the "
-                         "device's index range", (unsigned long long)o->item_offset, n_items);
-    if (n_args < 0 || (n_args > 0 && !args))
-        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: %d arguments but args is NULL", n_args);
-    if (m->n_devices > 64) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: more than 64 devices");
-    return clv__check_alive(m, "clv_map");
-}
-
-static inline clv_status clv__check_local_size(clv_mesh *m, const clv__kernel *k, const char *kernel,
-                                               const clv_map_opts *o)
-{
-    for (int d = 0; o->local_size && d < m->n_devices; ++d) {
-        size_t kernel_max = 0;
-        if (!clv__alive(m, d)) continue;
-        clGetKernelWorkGroupInfo(k->per_device[d], m->devices[d].id, CL_KERNEL_WORK_GROUP_SIZE,
-                                 sizeof kernel_max, &kernel_max, NULL);
-        if (o->local_size > m->devices[d].info.max_work_group_size || (kernel_max && o->local_size > kernel_max))
-            return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_map: local_size %zu is more than kernel \"%s\" "
-                             "can run on device %d (%s): at most %zu", o->local_size, kernel, d,
-                             m->devices[d].info.name, kernel_max ? kernel_max : m->devices[d].info.max_work_group_size);
-    }
-    return CLV_OK;
-}
-
 /* Bit d: device d is lost. */
 static inline uint64_t clv__lost_mask(const clv_mesh *m)
 {
     uint64_t mask = 0;
-    for (int d = 0; d < m->n_devices && d < 64; ++d) mask |= (uint64_t)!clv__alive(m, d) << d;
+    for (int d = 0; d < m->n_devices && d < CLV__MAX_DEVICES; ++d) mask |= (uint64_t)!clv__alive(m, d) << d;
     return mask;
 }
 
@@ -3008,10 +3140,10 @@ static inline clv_status clv__place_damaged(const clv_arg *args, int n_args)
  * stayed. An interval leaves the to-do list only once its pass has run. */
 static inline clv_status clv__run_all(clv_program *p, const clv__kernel *k, const char *kernel,
                                       const clv_map_opts *o, const clv_arg *args, int n_args, size_t n_items,
-                                      clv__launch *plan)
+                                      size_t local_size, clv__launch *plan)
 {
     clv_mesh *m = p->mesh;
-    size_t todo_a[65], todo_b[65], first[64], count[64];
+    size_t todo_a[CLV__MAX_DEVICES + 1], todo_b[CLV__MAX_DEVICES + 1], first[CLV__MAX_DEVICES], count[CLV__MAX_DEVICES];
     int n_todo = 1, pass = 0;
     todo_a[0] = 0;
     todo_b[0] = n_items;
@@ -3024,7 +3156,7 @@ static inline clv_status clv__run_all(clv_program *p, const clv__kernel *k, cons
         }
         clv_status st = clv__place_damaged(args, n_args);
         if (st == CLV_OK) st = clv__map_split(m, n_items, args, n_args, first, count);
-        if (st == CLV_OK) st = clv__plan(p, k, o, args, n_args, first, count, a, b, plan);
+        if (st == CLV_OK) st = clv__plan(p, k, o, args, n_args, first, count, a, b, local_size, plan);
         if (st == CLV_OK) {
             --n_todo;
             st = clv__run(p, k, o, args, n_args, plan);
@@ -3035,7 +3167,7 @@ static inline clv_status clv__run_all(clv_program *p, const clv__kernel *k, cons
             clv__free_scratch(m, d, l, args, n_args);
             if (l->end == l->start) continue;
             if (lost >> d & 1) { /* all of its part again: its finished outputs died with it */
-                if (n_todo < 65) todo_a[n_todo] = l->start, todo_b[n_todo++] = l->end;
+                if (n_todo < CLV__MAX_DEVICES + 1) todo_a[n_todo] = l->start, todo_b[n_todo++] = l->end;
                 continue;
             }
             m->devices[d].stats.chunk_used = l->chunk;
@@ -3058,10 +3190,12 @@ static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_it
     clv_mesh *m = p->mesh;
     memset(&o, 0, sizeof o);
     if (opts) o = *opts;
+    size_t local_size = 0;
     clv_status st = clv__check_map(p, kernel, n_items, &o, args, n_args);
     if (st == CLV_OK) st = clv__find_kernel(p, kernel, &k);
     if (st == CLV_OK) st = clv__check_args(p, k, kernel, n_items, args, n_args);
-    if (st == CLV_OK) st = clv__check_local_size(m, k, kernel, &o);
+    if (st == CLV_OK) st = clv__resolve_local_size(m, k, kernel, &o, &local_size);
+    if (st == CLV_OK) st = clv__check_index_range(m, &o, n_items, local_size);
     if (st != CLV_OK) return st;
     clv__launch *plan = (clv__launch *)clv__calloc((size_t)m->n_devices, sizeof *plan);
     int n_scratch = 0;
@@ -3071,11 +3205,28 @@ static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_it
         if (!plan[d].scratch) st = clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     }
     if (!plan) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
-    if (st == CLV_OK) st = clv__run_all(p, k, kernel, &o, args, n_args, n_items, plan);
+    if (st == CLV_OK) st = clv__run_all(p, k, kernel, &o, args, n_args, n_items, local_size, plan);
     for (int i = 0; st == CLV_OK && m->failover && i < n_args; ++i) /* keep the host copies current */
         if (args[i].kind == CLV_ARG_OUT || args[i].kind == CLV_ARG_INOUT) st = clv__pull_host(args[i].array);
     for (int d = 0; d < m->n_devices; ++d) CLV_FREE(plan[d].scratch);
     CLV_FREE(plan);
+    return st;
+}
+
+static inline clv_status clv_map_local_size(clv_program *p, const char *kernel, const clv_map_opts *opts,
+                                            size_t *local_size)
+{
+    clv_map_opts o;
+    clv__kernel *k = NULL;
+    if (!p) return CLV_ERROR_INVALID_ARGUMENT;
+    memset(&o, 0, sizeof o);
+    if (opts) o = *opts;
+    if (!kernel || !local_size)
+        return clv__fail(p->mesh, CLV_ERROR_INVALID_ARGUMENT, "clv_map_local_size: kernel and local_size must "
+                         "not be NULL");
+    clv_status st = clv__check_alive(p->mesh, "clv_map_local_size");
+    if (st == CLV_OK) st = clv__find_kernel(p, kernel, &k);
+    if (st == CLV_OK) st = clv__resolve_local_size(p->mesh, k, kernel, &o, local_size);
     return st;
 }
 

@@ -153,3 +153,102 @@ inline double clv_normal_f64(clv_rng *r)
 #define clv_uniform(r) clv_uniform_f32(r)
 #define clv_normal(r) clv_normal_f32(r)
 #endif
+
+/* ---- cooperative work groups ---------------------------------------------
+ * With clv_map_opts.shape = CLV_ITEM_PER_GROUP one work group runs one
+ * batch item, and all its work items can share the item's work: each takes
+ * a strided share of a loop (CLV_GROUP_FOR) and the group combines the
+ * shares (clv_group_sum and friends). Rules:
+ *   - every work item of the group calls each clv_group_* function, the
+ *     same number of times (they hold barriers): no early return before;
+ *   - tmp is a __local buffer of at least clv_lanes() values of the type,
+ *     e.g. a clv_local_mem(L * sizeof(double)) argument (clv_map_local_size
+ *     tells the host L), reusable between calls;
+ *   - the result is the same on every work item of the group.
+ * The order of a reduction is a fixed tree over the lanes: it depends on
+ * the local size only, never on the chunk, the device split or the number
+ * of groups, so cooperative kernels keep partition invariance. Two
+ * different local sizes may round differently. */
+
+/* This work item's lane in the group (0 .. clv_lanes()-1) and the count. */
+#define clv_lane() get_local_id(0)
+#define clv_lanes() get_local_size(0)
+/* for (i = lane; i < n; i += lanes): this lane's share of 0 .. n-1. */
+#define CLV_GROUP_FOR(i, n) for (size_t i = clv_lane(); i < (size_t)(n); i += clv_lanes())
+
+/* A fixed reduction tree: fold the lanes beyond the largest power of two
+ * onto the first ones, then halve. */
+#define CLV__GROUP_REDUCE(NAME, T, COMBINE)                                  \
+inline T NAME(T v, __local T *tmp)                                          \
+{                                                                            \
+    const size_t lane = clv_lane(), n = clv_lanes();                         \
+    size_t step = 1;                                                         \
+    while (step * 2 <= n) step *= 2;                                         \
+    tmp[lane] = v;                                                           \
+    barrier(CLK_LOCAL_MEM_FENCE);                                            \
+    if (lane + step < n) tmp[lane] = COMBINE(tmp[lane], tmp[lane + step]);  \
+    barrier(CLK_LOCAL_MEM_FENCE);                                            \
+    for (step /= 2; step > 0; step /= 2) {                                   \
+        if (lane < step) tmp[lane] = COMBINE(tmp[lane], tmp[lane + step]);  \
+        barrier(CLK_LOCAL_MEM_FENCE);                                        \
+    }                                                                        \
+    const T r = tmp[0];                                                      \
+    barrier(CLK_LOCAL_MEM_FENCE); /* tmp may be reused at once */            \
+    return r;                                                                \
+}
+
+#define CLV__ADD(a, b) ((a) + (b))
+CLV__GROUP_REDUCE(clv_group_sum_f32, float, CLV__ADD)
+CLV__GROUP_REDUCE(clv_group_max_f32, float, fmax)
+
+/* Lane 0's value, on every lane. */
+inline float clv_group_broadcast_f32(float v, __local float *tmp)
+{
+    if (clv_lane() == 0) tmp[0] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const float r = tmp[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+/* log(sum(exp(v))) over the lanes; -inf when every lane has -inf. */
+inline float clv_group_logsumexp_f32(float v, __local float *tmp)
+{
+    const float top = clv_group_max_f32(v, tmp);
+    const float s = clv_group_sum_f32(isinf(top) ? 0.0f : exp(v - top), tmp);
+    return isinf(top) ? top : top + log(s);
+}
+
+#ifdef CLV_FP64
+CLV__GROUP_REDUCE(clv_group_sum_f64, double, CLV__ADD)
+CLV__GROUP_REDUCE(clv_group_max_f64, double, fmax)
+
+inline double clv_group_broadcast_f64(double v, __local double *tmp)
+{
+    if (clv_lane() == 0) tmp[0] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const double r = tmp[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}
+
+inline double clv_group_logsumexp_f64(double v, __local double *tmp)
+{
+    const double top = clv_group_max_f64(v, tmp);
+    const double s = clv_group_sum_f64(isinf(top) ? 0.0 : exp(v - top), tmp);
+    return isinf(top) ? top : top + log(s);
+}
+#endif
+
+/* The same for clv_real. */
+#ifdef CLV_REAL_F64
+#define clv_group_sum(v, tmp) clv_group_sum_f64((v), (tmp))
+#define clv_group_max(v, tmp) clv_group_max_f64((v), (tmp))
+#define clv_group_logsumexp(v, tmp) clv_group_logsumexp_f64((v), (tmp))
+#define clv_group_broadcast(v, tmp) clv_group_broadcast_f64((v), (tmp))
+#else
+#define clv_group_sum(v, tmp) clv_group_sum_f32((v), (tmp))
+#define clv_group_max(v, tmp) clv_group_max_f32((v), (tmp))
+#define clv_group_logsumexp(v, tmp) clv_group_logsumexp_f32((v), (tmp))
+#define clv_group_broadcast(v, tmp) clv_group_broadcast_f32((v), (tmp))
+#endif

@@ -1,0 +1,202 @@
+/* Cooperative work groups (CLV_ITEM_PER_GROUP and the prelude's
+ * clv_group_* helpers): each item's N values are reduced by the work items
+ * of its group.
+ *   - sums equal, bit for bit, a host reduction in the documented tree
+ *     order (fold above the largest power of two, then halve), for local
+ *     sizes 1, 3, 7, 64 and 100, in float and double;
+ *   - max, logsumexp and broadcast against host values;
+ *   - bitwise the same for chunk 1, 5, all and auto and over 1, 2 and 3
+ *     devices at a fixed local size;
+ *   - clv_map_local_size says the local size a map uses.
+ * Run under oclgrind too (suite oclgrind: races, uninitialised reads). */
+#include "test_util.h"
+
+#include <math.h>
+
+static const char *src =
+    "__kernel void reduce(CLV_ITEMS, __global const clv_real *x, __global clv_real *out, const int n,\n"
+    "                     __local clv_real *tmp) {\n"
+    "    __global const clv_real *xi = x + clv_local() * n;\n"
+    "    clv_real part = 0, top = -INFINITY;\n"
+    "    CLV_GROUP_FOR(j, n) { part += xi[j]; top = fmax(top, xi[j]); }\n"
+    "    /* a lane with no share contributes 0 to the sum and -inf to the max */\n"
+    "    const clv_real sum = clv_group_sum(part, tmp);\n"
+    "    const clv_real max = clv_group_max(top, tmp);\n"
+    "    const clv_real lse = clv_group_logsumexp(clv_lane() < (size_t)n ? xi[clv_lane()] : -INFINITY, tmp);\n"
+    "    const clv_real first = clv_group_broadcast(xi[0] + (clv_real)clv_lane(), tmp);\n"
+    "    if (clv_lane() == 0) {\n"
+    "        __global clv_real *o = out + clv_local() * 4;\n"
+    "        o[0] = sum; o[1] = max; o[2] = lse; o[3] = first;\n"
+    "    }\n"
+    "}\n";
+
+enum { N = 37, MAX_ITEMS = 23 };
+
+/* The kernel's sum in its order: lane l sums x[l], x[l+L], ... in turn;
+ * then the tree over the lanes. */
+static double tree_sum(const double *x, int n, size_t lanes, int f32)
+{
+    double part[128];
+    for (size_t l = 0; l < lanes; ++l) {
+        double p = 0;
+        float pf = 0;
+        for (size_t j = l; j < (size_t)n; j += lanes) {
+            if (f32) pf += (float)x[j];
+            else p += x[j];
+        }
+        part[l] = f32 ? (double)pf : p;
+    }
+    size_t half = 1;
+    while (half * 2 <= lanes) half *= 2;
+    for (size_t l = 0; l + half < lanes; ++l)
+        part[l] = f32 ? (double)((float)part[l] + (float)part[l + half]) : part[l] + part[l + half];
+    for (half /= 2; half > 0; half /= 2)
+        for (size_t l = 0; l < half; ++l)
+            part[l] = f32 ? (double)((float)part[l] + (float)part[l + half]) : part[l] + part[l + half];
+    return part[0];
+}
+
+typedef struct fixture {
+    clv_mesh *m;
+    clv_program *p;
+    clv_array *x, *out;
+    int items;
+} fixture;
+
+static int run(fixture *f, size_t local, long chunk, double *out)
+{
+    clv_map_opts o = {0};
+    o.shape = CLV_ITEM_PER_GROUP;
+    o.local_size = local;
+    o.chunk = chunk;
+    clv_dtype dtype = CLV_F32;
+    clv_array_shape(f->x, &dtype, NULL, NULL, NULL);
+    clv_status s = CLV_MAP(f->p, "reduce", (size_t)f->items, &o, clv_in(f->x), clv_out(f->out), clv_int(N),
+                           clv_local_mem(local * clv_dtype_size(dtype)));
+    if (s == CLV_OK) s = clv_array_read_f64(f->out, out);
+    if (s != CLV_OK) printf("map (local %zu, chunk %ld): %s\n", local, chunk, clv_mesh_message(f->m));
+    return s == CLV_OK;
+}
+
+static int open_fixture(fixture *f, clv_mesh *m, clv_dtype real, const double *x, int items)
+{
+    clv_program_desc pd = {0};
+    memset(f, 0, sizeof *f);
+    f->m = m;
+    f->items = items;
+    pd.source = src;
+    pd.name = "group.cl";
+    pd.real = real;
+    TU_REQUIRE_OK(m, clv_program_build(&f->p, m, &pd));
+    TU_REQUIRE_OK(m, clv_array_new(&f->x, m, real, (size_t)items, N, CLV_SHARDED));
+    TU_REQUIRE_OK(m, clv_array_new(&f->out, m, real, (size_t)items, 4, CLV_SHARDED));
+    TU_REQUIRE_OK(m, clv_array_write_f64(f->x, x));
+    return 1;
+}
+
+static void close_fixture(fixture *f)
+{
+    clv_array_free(f->x);
+    clv_array_free(f->out);
+    clv_program_free(f->p);
+}
+
+/* Against the host, for each local size. */
+static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
+{
+    static const size_t locals[] = { 1, 3, 7, 64, 100 };
+    int f32 = real == CLV_F32;
+    fixture f;
+    open_fixture(&f, m, real, x, items);
+    for (size_t li = 0; li < sizeof locals / sizeof locals[0]; ++li) {
+        size_t local = locals[li];
+        double out[MAX_ITEMS * 4];
+        if (!run(&f, local, CLV_CHUNK_NONE, out)) {
+            TU_CHECK(0, "%s local %zu: map failed", f32 ? "f32" : "f64", local);
+            continue;
+        }
+        int bad_sum = -1, bad_other = -1;
+        for (int i = 0; i < items; ++i) {
+            const double *xi = x + (size_t)i * N;
+            double max = -INFINITY, lse = 0, lse_max = -INFINITY;
+            for (int j = 0; j < N; ++j) max = fmax(max, f32 ? (double)(float)xi[j] : xi[j]);
+            size_t used = local < N ? local : N; /* lanes that see a value in the logsumexp */
+            for (size_t j = 0; j < used; ++j) lse_max = fmax(lse_max, xi[j]);
+            for (size_t j = 0; j < used; ++j) lse += exp(xi[j] - lse_max);
+            lse = lse_max + log(lse);
+            double first = f32 ? (double)(float)xi[0] : xi[0];
+            double tol = f32 ? 1e-5 : 1e-13;
+            if (out[4 * i] != tree_sum(xi, N, local, f32) && bad_sum < 0) bad_sum = i;
+            if ((out[4 * i + 1] != max || fabs(out[4 * i + 2] - lse) > tol * (1 + fabs(lse)) ||
+                 out[4 * i + 3] != first) && bad_other < 0)
+                bad_other = i;
+        }
+        TU_CHECK(bad_sum < 0, "%s local %zu: item %d's sum %.17g is not the tree order's %.17g", f32 ? "f32" : "f64",
+                 local, bad_sum, bad_sum < 0 ? 0 : out[4 * bad_sum],
+                 bad_sum < 0 ? 0 : tree_sum(x + (size_t)bad_sum * N, N, local, f32));
+        TU_CHECK(bad_other < 0, "%s local %zu: item %d's max/logsumexp/broadcast differ: %g %g %g",
+                 f32 ? "f32" : "f64", local, bad_other, bad_other < 0 ? 0 : out[4 * bad_other + 1],
+                 bad_other < 0 ? 0 : out[4 * bad_other + 2], bad_other < 0 ? 0 : out[4 * bad_other + 3]);
+    }
+    size_t resolved = 0;
+    clv_map_opts o = {0};
+    o.shape = CLV_ITEM_PER_GROUP;
+    TU_CHECK(clv_map_local_size(f.p, "reduce", &o, &resolved) == CLV_OK && resolved >= 1 && resolved <= 64,
+             "clv_map_local_size: %zu (%s)", resolved, clv_mesh_message(m));
+    o.local_size = 7;
+    TU_CHECK(clv_map_local_size(f.p, "reduce", &o, &resolved) == CLV_OK && resolved == 7,
+             "clv_map_local_size with local_size 7: %zu", resolved);
+    TU_CHECK(clv_map_local_size(f.p, "no_such_kernel", &o, &resolved) == CLV_ERROR_UNKNOWN_KERNEL,
+             "clv_map_local_size of an unknown kernel");
+    close_fixture(&f);
+}
+
+/* Bitwise the same over chunks and device splits at a fixed local size. */
+static void test_invariance(clv_dtype real, const double *x, int items)
+{
+    double ref[MAX_ITEMS * 4], got[MAX_ITEMS * 4];
+    int have_ref = 0;
+    static const long chunks[] = { CLV_CHUNK_NONE, 1, 5, CLV_CHUNK_AUTO };
+    for (int n_dev = 1; n_dev <= 3; ++n_dev) {
+        clv_mesh *m = tu_open(n_dev, NULL);
+        if (!m) continue;
+        fixture f;
+        open_fixture(&f, m, real, x, items);
+        for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; ++c) {
+            if (!run(&f, 7, chunks[c], have_ref ? got : ref)) {
+                TU_CHECK(0, "%d device(s), chunk %ld: map failed", n_dev, chunks[c]);
+                continue;
+            }
+            if (!have_ref) {
+                have_ref = 1;
+                continue;
+            }
+            TU_CHECK(memcmp(ref, got, sizeof(double) * 4 * (size_t)items) == 0,
+                     "%s, %d device(s), chunk %ld: not bitwise equal to 1 device, one launch",
+                     real == CLV_F32 ? "f32" : "f64", n_dev, chunks[c]);
+        }
+        close_fixture(&f);
+        clv_mesh_close(m);
+    }
+}
+
+int main(void)
+{
+    unsigned long long state = tu_seed();
+    int items = tu_small() ? 5 : MAX_ITEMS;
+    double x[MAX_ITEMS * N];
+    for (int i = 0; i < items * N; ++i) x[i] = (double)(tu_next(&state) >> 11) * 0x1.0p-53 * 20.0 - 10.0;
+    clv_mesh *m = NULL;
+    clv_mesh_desc d = {0};
+    d.devices = "0";
+    TU_REQUIRE_OK(m, clv_mesh_open(&m, &d));
+    clv_device_info info;
+    clv_mesh_device_info(m, 0, &info);
+    test_values(m, CLV_F32, x, items);
+    if (info.fp64) test_values(m, CLV_F64, x, items);
+    else printf("skip f64 values: device 0 has no fp64\n");
+    clv_mesh_close(m);
+    test_invariance(CLV_F32, x, items);
+    if (info.fp64) test_invariance(CLV_F64, x, items);
+    return tu_summary();
+}
