@@ -181,6 +181,7 @@
 #endif
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -445,6 +446,82 @@ static inline double clv_uniform_f64_host(uint64_t seed, uint64_t item, uint32_t
 /* The prelude's OpenCL C source, as the lines handed to the compiler. */
 static inline const char *const *clv_prelude_lines(size_t *n_lines);
 
+/* ---- building on clvmap --------------------------------------------------
+ * What libraries on the public API (the add-on headers, and yours) share,
+ * so that none needs its own copy. They keep their own message buffer per
+ * object; these write into it. */
+
+/* Zeroed host memory for n x size bytes through CLV_MALLOC (free it with
+ * clv_free); NULL when n x size overflows size_t or memory runs out. */
+static inline void *clv_calloc(size_t n, size_t size);
+static inline void clv_free(void *p);
+/* *bytes = n x size; 0 when that overflows size_t or exceeds limit (0: no limit). */
+static inline int clv_size_mul(size_t n, size_t size, size_t limit, size_t *bytes);
+/* printf fmt into buf[size] (nothing when buf is NULL) and return status:
+ * `return clv_message(s->message, sizeof s->message, CLV_ERROR_..., ...)`. */
+static inline clv_status clv_message(char *buf, size_t size, clv_status status, const char *fmt, ...);
+/* An option that must be a finite number in [lo, hi] (lo > hi: any finite
+ * number): CLV_OK, or CLV_ERROR_INVALID_ARGUMENT naming what in buf. */
+static inline clv_status clv_check_number(char *buf, size_t size, const char *what, double value, double lo,
+                                          double hi);
+/* A chunk option: CLV_CHUNK_NONE, k > 0 or CLV_CHUNK_AUTO. */
+static inline clv_status clv_check_chunk(char *buf, size_t size, const char *what, long chunk);
+
+/* A library's program: its kernels (lines, shown in build logs as
+ * library_name) around a user's source (a model, a problem, an objective,
+ * shown as name), with the user's numbers uploaded as one replicated array
+ * of n_data items (at least one: a zero when n_data is 0) in real. */
+typedef struct clv_library_desc {
+    const char *const *lines;
+    size_t n_lines;
+    const char *library_name;   /* e.g. "kernels/nuts.cl" */
+    const char *source;         /* the user's OpenCL C */
+    const char *name;           /* its file name in build logs (default "user.cl") */
+    const char *options;        /* compiler options (the library's -D and the user's) */
+    clv_dtype real;             /* CLV_F32 or CLV_F64 */
+    const double *data;         /* n_data numbers, or NULL when n_data is 0 */
+    size_t n_data;
+} clv_library_desc;
+/* Build it and upload the data: *program and *data on success, both NULL
+ * on failure with the reason in buf ("what: ..." followed by the mesh's
+ * message). */
+static inline clv_status clv_library_build(clv_mesh *m, const clv_library_desc *desc, clv_program **program,
+                                           clv_array **data, char *buf, size_t size, const char *what);
+
+/* A name as one CSV cell: quoted (RFC 4180, "" for a quote) when it holds
+ * a comma, a quote or a line break, or starts or ends with a blank, so that
+ * CSV readers (pandas, R, ArviZ, clvmap_csv.h) see the name as written. */
+static inline void clv_csv_write_name(FILE *f, const char *name);
+
+/* ---- sharing a batch between processes -----------------------------------
+ * A library that runs a batch in steps (a sampler's draws and updates, an
+ * optimiser's problems) can split every batched step between processes
+ * that run the same program with the same options: each process runs the
+ * rows `range` gives it, under their global indices
+ * (clv_map_opts.item_offset, so every random number is the one a single
+ * process would draw), then `exchange` completes every row on every process
+ * and agrees on the outcome. clvmap_mpi.h makes one over MPI ranks
+ * (clv_mpi_share); tests make one over threads. Zero (both NULL): this
+ * process runs every row. */
+typedef struct clv_share {
+    /* rows [*first, *first + *count) of a batch of n_rows are this process's */
+    void (*range)(void *user, size_t n_rows, size_t *first, size_t *count);
+    /* Called by every process after its rows ran; status and message are its
+     * own outcome. Fill the other processes' rows of rows (n_rows x row_bytes,
+     * this process's in place) and return the status agreed by all, with why
+     * filled when it is not CLV_OK. */
+    clv_status (*exchange)(void *user, clv_status status, const char *message, void *rows, size_t row_bytes,
+                           size_t n_rows, char *why, size_t why_size);
+    void *user;
+} clv_share;
+/* This process's rows of a batch of n_rows (all of them without a share). */
+static inline void clv_share_range(const clv_share *share, size_t n_rows, size_t *first, size_t *count);
+/* Complete rows from the other processes (a no-op returning status without
+ * a share); on disagreement CLV_ERROR_... with "what: why" in buf. */
+static inline clv_status clv_share_exchange(const clv_share *share, clv_status status, const char *message,
+                                            void *rows, size_t row_bytes, size_t n_rows, char *buf, size_t size,
+                                            const char *what);
+
 #ifdef __cplusplus
 }
 #endif
@@ -695,7 +772,7 @@ static inline void clv__type_words(const clv__type_table *t, const char *const *
     }
     if (!n_base) snprintf(base, sizeof base, "int"); /* plain "unsigned" */
     if (is_unsigned) {
-        char u[64];
+        char u[80];
         snprintf(u, sizeof u, "u%s", base);
         if (!strcmp(base, "char") || !strcmp(base, "short") || !strcmp(base, "int") || !strcmp(base, "long"))
             clv__copy_name(out, 16, u);
@@ -3282,6 +3359,123 @@ static inline clv_status clv_reduce(const clv_array *a, clv_reduce_op op, double
     }
     CLV_FREE(data);
     return st;
+}
+
+/* ---- building on clvmap --------------------------------------------------- */
+
+static inline void *clv_calloc(size_t n, size_t size) { return clv__calloc(n, size); }
+static inline void clv_free(void *p) { CLV_FREE(p); }
+
+static inline int clv_size_mul(size_t n, size_t size, size_t limit, size_t *bytes)
+{
+    if (bytes) *bytes = 0;
+    if (n != 0 && size > (size_t)-1 / n) return 0;
+    if (limit && n * size > limit) return 0;
+    if (bytes) *bytes = n * size;
+    return 1;
+}
+
+static inline clv_status clv_message(char *buf, size_t size, clv_status status, const char *fmt, ...)
+{
+    if (buf && size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, size, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+static inline clv_status clv_check_number(char *buf, size_t size, const char *what, double value, double lo,
+                                          double hi)
+{
+    if (!isfinite(value))
+        return clv_message(buf, size, CLV_ERROR_INVALID_ARGUMENT, "%s is %g; it must be a finite number", what,
+                           value);
+    if (lo <= hi && (value < lo || value > hi))
+        return clv_message(buf, size, CLV_ERROR_INVALID_ARGUMENT, "%s is %g; it must be in [%g, %g]", what, value,
+                           lo, hi);
+    return CLV_OK;
+}
+
+static inline clv_status clv_check_chunk(char *buf, size_t size, const char *what, long chunk)
+{
+    if (chunk < CLV_CHUNK_AUTO)
+        return clv_message(buf, size, CLV_ERROR_INVALID_ARGUMENT, "%s is %ld; use a positive chunk, "
+                           "CLV_CHUNK_NONE (0) or CLV_CHUNK_AUTO (-1)", what, chunk);
+    return CLV_OK;
+}
+
+static inline clv_status clv_library_build(clv_mesh *m, const clv_library_desc *desc, clv_program **program,
+                                           clv_array **data, char *buf, size_t size, const char *what)
+{
+    if (program) *program = NULL;
+    if (data) *data = NULL;
+    if (!m || !desc || !program || !data || !what)
+        return clv_message(buf, size, CLV_ERROR_INVALID_ARGUMENT, "clv_library_build: NULL argument");
+    if (desc->n_data > 0 && !desc->data)
+        return clv_message(buf, size, CLV_ERROR_INVALID_ARGUMENT, "%s: n_data is %zu but data is NULL", what,
+                           desc->n_data);
+    clv_program_desc pd;
+    memset(&pd, 0, sizeof pd);
+    pd.source = desc->source;
+    pd.name = desc->name ? desc->name : "user.cl";
+    pd.library_lines = desc->lines;
+    pd.n_library_lines = desc->n_lines;
+    pd.library_name = desc->library_name;
+    pd.options = desc->options;
+    pd.real = desc->real;
+    clv_status st = clv_program_build(program, m, &pd);
+    if (st != CLV_OK) return clv_message(buf, size, st, "%s: building %s: %s", what, pd.name, clv_mesh_message(m));
+    double zero = 0;
+    st = clv_array_new(data, m, desc->real, desc->n_data > 0 ? desc->n_data : 1, 1, CLV_REPLICATED);
+    if (st == CLV_OK) st = clv_array_write_f64(*data, desc->n_data > 0 ? desc->data : &zero);
+    if (st != CLV_OK) {
+        clv_message(buf, size, st, "%s: uploading %zu data values: %s", what, desc->n_data, clv_mesh_message(m));
+        clv_array_free(*data);
+        clv_program_free(*program);
+        *data = NULL;
+        *program = NULL;
+    }
+    return st;
+}
+
+static inline void clv_csv_write_name(FILE *f, const char *name)
+{
+    size_t n = strlen(name);
+    if (!strpbrk(name, ",\"\r\n") && !(n && (name[0] == ' ' || name[n - 1] == ' ' || name[0] == '\t' ||
+                                             name[n - 1] == '\t'))) {
+        fputs(name, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = name; *p; ++p) {
+        if (*p == '"') fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static inline void clv_share_range(const clv_share *share, size_t n_rows, size_t *first, size_t *count)
+{
+    *first = 0;
+    *count = n_rows;
+    if (share && share->range) share->range(share->user, n_rows, first, count);
+    if (*first > n_rows) *first = n_rows;
+    if (*count > n_rows - *first) *count = n_rows - *first;
+}
+
+static inline clv_status clv_share_exchange(const clv_share *share, clv_status status, const char *message,
+                                            void *rows, size_t row_bytes, size_t n_rows, char *buf, size_t size,
+                                            const char *what)
+{
+    if (!share || !share->exchange) return status;
+    char why[512];
+    why[0] = '\0';
+    clv_status agreed = share->exchange(share->user, status, message ? message : "", rows, row_bytes, n_rows, why,
+                                        sizeof why);
+    if (agreed != CLV_OK) return clv_message(buf, size, agreed, "%s: %s", what, why);
+    return CLV_OK;
 }
 
 /* ---- host-side RNG ------------------------------------------------------- */
