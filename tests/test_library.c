@@ -1,7 +1,9 @@
 /* The core's section for libraries built on clvmap: checked allocation,
  * messages, option checks, library programs with data, CSV names, and
  * clv_share's range/exchange helpers. */
+#define _POSIX_C_SOURCE 200809L /* pthread barriers (fake_share.h) under -std=c99 */
 #include "test_util.h"
+#include "fake_share.h"
 
 #include <math.h>
 
@@ -136,8 +138,68 @@ static void test_share(void)
              "no share: the status passes through");
 }
 
+/* fake_share.h over 3 threads: each sees every row after the exchange; a
+ * failing rank's status and message reach all. */
+typedef struct fake_job {
+    fake_share_group *g;
+    int rank, fail;
+    int rows[10];
+    clv_status st;
+    char why[256];
+} fake_job;
+
+static void *fake_worker(void *arg)
+{
+    fake_job *j = (fake_job *)arg;
+    clv_share sh = fake_share_of(j->g, j->rank);
+    size_t first, count;
+    clv_share_range(&sh, 10, &first, &count);
+    for (size_t i = first; i < first + count; ++i) j->rows[i] = 100 * j->rank + (int)i;
+    j->st = clv_share_exchange(&sh, j->fail ? CLV_ERROR_OPENCL : CLV_OK, j->fail ? "device on fire" : "", j->rows,
+                               sizeof(int), 10, j->why, sizeof j->why, "step");
+    return NULL;
+}
+
+static void test_fake_share(int failing_rank)
+{
+    fake_share_group g;
+    fake_job jobs[3];
+    pthread_t th[3];
+    fake_share_group_init(&g, 3);
+    for (int r = 0; r < 3; ++r) {
+        memset(&jobs[r], 0, sizeof jobs[r]);
+        jobs[r].g = &g;
+        jobs[r].rank = r;
+        jobs[r].fail = r == failing_rank;
+        pthread_create(&th[r], NULL, fake_worker, &jobs[r]);
+    }
+    for (int r = 0; r < 3; ++r) pthread_join(th[r], NULL);
+    fake_share_group_free(&g);
+    for (int r = 0; r < 3; ++r) {
+        if (failing_rank >= 0) {
+            TU_CHECK(jobs[r].st == CLV_ERROR_OPENCL && strstr(jobs[r].why, "device on fire"),
+                     "rank %d got %s (%s) for rank %d's failure", r, clv_status_string(jobs[r].st), jobs[r].why,
+                     failing_rank);
+            continue;
+        }
+        int ok = jobs[r].st == CLV_OK;
+        for (int i = 0; i < 10; ++i) {
+            size_t first, count;
+            int owner = 0;
+            for (int q = 0; q < 3; ++q) {
+                fake_share_split(3, q, 10, &first, &count);
+                if ((size_t)i >= first && (size_t)i < first + count) owner = q;
+            }
+            ok &= jobs[r].rows[i] == 100 * owner + i;
+        }
+        TU_CHECK(ok, "rank %d: rows after the exchange (%s)", r, jobs[r].why);
+    }
+}
+
 int main(void)
 {
+    test_fake_share(-1);
+    test_fake_share(1);
     clv_mesh *m = NULL;
     clv_mesh_desc md = {0};
     md.devices = "0";
