@@ -834,10 +834,10 @@ static inline uint64_t clv_nss__host_bytes(const clv_nss__state *t)
     return b;
 }
 
-/* Device bytes of device i: the data, the covariance factor, one particle's
- * scratch (the least any chunk needs), the particle arrays (k rows) and the
- * initial points (n rows), which are all held at once during the init; the
- * largest single buffer in *largest. */
+/* Device bytes of a device holding n initial points and k particles: the
+ * data, the covariance factor, one particle's scratch (the least any chunk
+ * needs), the particle arrays and the initial points, which are all held at
+ * once during the init; the largest single buffer in *largest. */
 static inline uint64_t clv_nss__device_bytes(const clv_nss__state *t, uint64_t n, uint64_t k, uint64_t *largest)
 {
     uint64_t rs = t->s->f32 ? sizeof(float) : sizeof(double), d = (uint64_t)t->dim, b = 0;
@@ -878,16 +878,18 @@ static inline clv_status clv_nss__check_sizes(clv_nss__state *t)
         uint64_t largest = 0, need = clv_nss__device_bytes(t, split[nd + i], split[3 * nd + i], &largest);
         if (clv_mesh_device_info(s->mesh, i, &info) != CLV_OK || info.lost) continue;
         if (largest > info.max_alloc_bytes)
-            st = clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: n_live %d and num_delete %d with dim %d do "
-                               "not fit device %d (%s): its largest buffer would be %llu bytes, above the %llu "
-                               "bytes it can allocate at once (CL_DEVICE_MAX_MEM_ALLOC_SIZE); use a smaller n_live "
-                               "or more devices", t->o.n_live, t->o.num_delete, t->dim, i, info.name, (unsigned long long)largest,
+            st = clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: n_live %d and num_delete %d with dim %d "
+                               "(work_elems %zu) do not fit device %d (%s): its largest buffer would be %llu bytes, "
+                               "above the %llu bytes it can allocate at once (CL_DEVICE_MAX_MEM_ALLOC_SIZE); use a "
+                               "smaller n_live or more devices", t->o.n_live, t->o.num_delete, t->dim,
+                               s->work_elems, i, info.name, (unsigned long long)largest,
                                (unsigned long long)info.max_alloc_bytes);
         else if (need > info.global_mem_bytes)
             st = clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: n_live %d and num_delete %d with dim %d "
-                               "need %llu bytes of device memory on device %d (%s), which has %llu bytes "
-                               "(CL_DEVICE_GLOBAL_MEM_SIZE); use a smaller n_live or more devices", t->o.n_live,
-                               t->o.num_delete, t->dim, (unsigned long long)need, i, info.name,
+                               "(work_elems %zu) need %llu bytes of device memory on device %d (%s), which has %llu "
+                               "bytes (CL_DEVICE_GLOBAL_MEM_SIZE); use a smaller n_live or more devices",
+                               t->o.n_live, t->o.num_delete, t->dim, s->work_elems, (unsigned long long)need, i,
+                               info.name,
                                (unsigned long long)info.global_mem_bytes);
     }
     CLV_FREE(split);
