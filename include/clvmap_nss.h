@@ -906,6 +906,8 @@ static inline clv_status clv_nss__check_sizes(clv_nss__state *t)
     return CLV_OK;
 }
 
+/* Every size product below is bounded: clv_nss__check_sizes refused the
+ * run unless their sum fits in size_t. */
 static inline clv_status clv_nss__state_alloc(clv_nss__state *t)
 {
     size_t n = t->n_live, k = t->n_delete, d = (size_t)t->dim;

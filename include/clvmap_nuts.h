@@ -1237,6 +1237,8 @@ static inline clv_status clv_nuts__check_sizes(clv_nuts__run_state *t)
     return clv_nuts__check_host(s, clv_nuts__host_bytes(t), what);
 }
 
+/* Every size product below is bounded: clv_nuts__check_sizes refused the
+ * run unless their sum fits in size_t. */
 static inline clv_status clv_nuts__host_alloc(clv_nuts__run_state *t)
 {
     size_t c = t->n_chains, d = t->d, b = (size_t)t->o.block, nd = (size_t)t->n_devices;
@@ -1366,6 +1368,7 @@ static inline void clv_nuts_result_free(clv_nuts_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Bounded as clv_nuts__host_alloc's. */
 static inline clv_status clv_nuts__result_alloc(clv_nuts__run_state *t, clv_nuts_result *r)
 {
     size_t c = t->n_chains, n = (size_t)t->o.num_draws, d = t->d;
@@ -1750,7 +1753,7 @@ static inline void clv_nuts__moments(const double *x, size_t total, double *sort
 static inline void clv_nuts__convergence(const double *x, int m, int n, const double *sorted, double *work,
                                          double *split, clv_nuts_summary *out)
 {
-    size_t total = (size_t)m * n, half = (size_t)(n / 2), ns = (size_t)(2 * m) * half;
+    size_t total = (size_t)m * (size_t)n, half = (size_t)(n / 2), ns = 2 * (size_t)m * half;
     clv_nuts__split(x, m, n, split);
     if (!clv_nuts__z_scale(split, ns)) return;
     out->ess_bulk = clv_nuts__ess(split, 2 * m, (int)half);
@@ -1771,7 +1774,11 @@ static inline void clv_nuts__convergence(const double *x, int m, int n, const do
 static inline clv_status clv_nuts_summarize(const double *x, int n_chains, int n_draws, clv_nuts_summary *out)
 {
     if (!x || !out || n_chains < 1 || n_draws < 1) return CLV_ERROR_INVALID_ARGUMENT;
-    size_t total = (size_t)n_chains * n_draws;
+    /* the split chains are counted in int (2 n_chains), the draws in size_t */
+    if (n_chains > 0x3FFFFFFF || clv_nuts__bytes(0, (uint64_t)n_chains, (uint64_t)n_draws, 3 * sizeof(double)) >
+                                     (uint64_t)SIZE_MAX - 1)
+        return CLV_ERROR_INVALID_ARGUMENT;
+    size_t total = (size_t)n_chains * (size_t)n_draws;
     out->ess_bulk = out->ess_tail = out->rhat = NAN;
     double *sorted = (double *)clv_nuts__alloc(total, sizeof(double));
     double *work = (double *)clv_nuts__alloc(total, sizeof(double));

@@ -214,7 +214,7 @@ static void refused_sizes(clv_mesh *m)
         const char *want = "n_chains 1073741824";
         if (k == 0) o.n_chains = 1 << 30;                          /* device memory */
         if (k == 1) o.num_draws = (1 << 30) - 1, want = "num_draws 1073741823"; /* host memory */
-        if (k == 2) o.n_chains = 1 << 16, o.num_draws = 1 << 26, want = "num_draws 67108864";
+        if (k == 2) o.n_chains = 64, o.num_warmup = -1, o.num_draws = 1 << 28, want = "num_draws 268435456";
         clock_t start = clock();
         clv_status st = clv_nuts_run(s, &o, &r);
         double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
@@ -224,6 +224,10 @@ static void refused_sizes(clv_mesh *m)
                  seconds, clv_nuts_message(s));
         clv_nuts_result_free(&r);
     }
+    double one = 0;
+    clv_nuts_summary sm;
+    clv_status st = clv_nuts_summarize(&one, 1 << 30, 4, &sm); /* 2 n_chains split chains overflow int */
+    TU_CHECK(st == CLV_ERROR_INVALID_ARGUMENT, "summary of 2^30 chains: %s", clv_status_string(st));
     al_restore();
     clv_nuts_opts o = small_opts(1); /* and the sampler still works */
     o.num_warmup = 20;
