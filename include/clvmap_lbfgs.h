@@ -1,5 +1,5 @@
 /* clvmap_lbfgs.h — batched L-BFGS on clvmap: B independent minimisations of
- * dimension n at once, on every device of a clvmap mesh.   version 0.1.0
+ * dimension n at once, on every device of a clvmap mesh.   version 0.1.1
  *
  * WHAT IT IS
  *   A hyperparameter grid, many random starts, one model fitted per pixel:
@@ -162,6 +162,16 @@
  *                      1) and strong Wolfe, compaction, CLBlast,
  *                      clv_lbfgs_set_first_item, failover host copies kept
  *                      current after callbacks and clv_lbfgs_gemm.
+ *   0.1.1 (2026-12-03) version macros (CLV_LBFGS_VERSION_*); epsilon,
+ *                      delta, min_step or max_step NaN or inf refused by
+ *                      name (inf used to reach the compiler as
+ *                      `-DCLV_LBFGS_EPSILON=inf`, a CLV_ERROR_BUILD); a
+ *                      working set that cannot fit (chunk or n_items, n, m,
+ *                      past against each device's memory and largest
+ *                      allocation, and the host's) refused before anything
+ *                      is allocated, CLV_ERROR_OUT_OF_MEMORY with the bytes
+ *                      needed and available; every host allocation's size
+ *                      overflow-checked (issue 11).
  *
  * LICENSE: MIT, as clvmap.h.
  *
@@ -176,6 +186,10 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define CLV_LBFGS_VERSION_MAJOR 0
+#define CLV_LBFGS_VERSION_MINOR 1
+#define CLV_LBFGS_VERSION_PATCH 1
 
 #ifndef CLV_LBFGS_MESSAGE_SIZE
 #define CLV_LBFGS_MESSAGE_SIZE 8192
@@ -989,6 +1003,46 @@ static inline clv_status clv_lbfgs__fail_mesh(clv_lbfgs *s, clv_status status, c
     return clv_lbfgs__fail(s, status, "%s: %s (%s)", what, clv_status_string(status), clv_mesh_message(s->mesh));
 }
 
+/* total + a b c bytes, saturating at UINT64_MAX: a size that overflows
+ * cannot be allocated, and saturation keeps every later sum honest. */
+static inline uint64_t clv_lbfgs__bytes(uint64_t total, uint64_t a, uint64_t b, uint64_t c)
+{
+    if (b != 0 && a > UINT64_MAX / b) return UINT64_MAX;
+    uint64_t p = a * b;
+    if (c != 0 && p > UINT64_MAX / c) return UINT64_MAX;
+    p *= c;
+    return p > UINT64_MAX - total ? UINT64_MAX : total + p;
+}
+
+/* CLV_MALLOC(n * size), NULL when the product overflows (never 0 bytes). */
+static inline void *clv_lbfgs__alloc(size_t n, size_t size)
+{
+    if (n != 0 && size > (size_t)-1 / n) return NULL;
+    return CLV_MALLOC(n * size > 0 ? n * size : 1);
+}
+
+/* Host memory that can still be had (MemAvailable + SwapFree of
+ * /proc/meminfo), or 0 where the system does not say. malloc may promise
+ * more than this (Linux overcommits) and the run would then be killed when
+ * it touches the memory, with no status: so what is known not to fit is
+ * refused up front. */
+static inline uint64_t clv_lbfgs__host_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0, total = 0;
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemAvailable: %llu", &kb) == 1 || sscanf(line, "SwapFree: %llu", &kb) == 1) {
+            total += kb;
+            found++;
+        }
+    }
+    fclose(f);
+    return found ? (uint64_t)total * 1024 : 0;
+}
+
 static inline const char *clv_lbfgs_message(const clv_lbfgs *s)
 {
     return s ? s->message : "no solver (host out of memory, or NULL passed)";
@@ -1035,16 +1089,16 @@ static inline clv_status clv_lbfgs__check_parameter(clv_lbfgs *s, const clv_lbfg
 {
     const char *bad = NULL;
     if (p->m < 1 || p->m > 1024) bad = "m must be 1..1024 (0: the default 10)";
-    else if (!(p->epsilon > 0)) bad = "epsilon must be > 0 (0: the default 1e-5)";
+    else if (!(p->epsilon > 0) || !isfinite(p->epsilon)) bad = "epsilon must be finite and > 0 (0: the default 1e-5)";
     else if (p->past < 0) bad = "past must be >= 0";
-    else if (!(p->delta >= 0)) bad = "delta must be >= 0";
+    else if (!(p->delta >= 0) || !isfinite(p->delta)) bad = "delta must be finite and >= 0";
     else if (p->max_iterations < 0) bad = "max_iterations must be >= 0 (0: no limit)";
     else if (p->linesearch != CLV_LBFGS_LINESEARCH_STRONG_WOLFE && p->linesearch != CLV_LBFGS_LINESEARCH_BACKTRACKING)
         bad = "linesearch must be a clv_lbfgs_linesearch value";
     else if (p->max_linesearch < 1) bad = "max_linesearch must be >= 1 (0: the default 40)";
     else if (!(p->ftol > 0 && p->ftol < 0.5)) bad = "ftol (c1) must be in (0, 0.5)";
     else if (!(p->wolfe > p->ftol && p->wolfe < 1)) bad = "wolfe (c2) must be in (ftol, 1)";
-    else if (!(p->min_step > 0)) bad = "min_step must be > 0";
+    else if (!(p->min_step > 0) || !isfinite(p->min_step)) bad = "min_step must be finite and > 0";
     else if (!(p->max_step > p->min_step) || !isfinite(p->max_step)) bad = "max_step must be finite and > min_step";
     else if (p->chunk < 0) bad = "chunk must be >= 0 (0: the whole batch at once)";
     else if (p->iterations_per_launch < 1 || p->iterations_per_launch > 1000)
@@ -1068,22 +1122,30 @@ static inline clv_status clv_lbfgs__check_objective(clv_lbfgs *s, const clv_lbfg
 
 /* ---- building --------------------------------------------------------------- */
 
-/* A real literal of the items' precision for the -D options. */
+/* A real literal of the items' precision for the -D options: every digit
+ * the value has ("%.17e" is 18 significant digits, a double round-trips;
+ * "%.9e" for float), always with an exponent, so that it is a floating
+ * literal the f suffix may follow ("%.17g" would print 2 as "2", and "2f"
+ * is no C literal). Only a finite value has a literal: 0 otherwise. */
 static inline int clv_lbfgs__literal(char *buf, size_t size, double v, int float32)
 {
-    return snprintf(buf, size, float32 ? "%.9ef" : "%.17e", v);
+    if (!isfinite(v)) return 0;
+    int w = snprintf(buf, size, float32 ? "%.9ef" : "%.17e", v);
+    return w > 0 && (size_t)w < size;
 }
 
 static inline clv_status clv_lbfgs__options(clv_lbfgs *s, char *opt, size_t size)
 {
     const clv_lbfgs_parameter *p = &s->param;
     char eps[40], delta[40], ftol[40], wolfe[40], lo[40], hi[40];
-    clv_lbfgs__literal(eps, sizeof eps, p->epsilon, p->float32);
-    clv_lbfgs__literal(delta, sizeof delta, p->delta, p->float32);
-    clv_lbfgs__literal(ftol, sizeof ftol, p->ftol, p->float32);
-    clv_lbfgs__literal(wolfe, sizeof wolfe, p->wolfe, p->float32);
-    clv_lbfgs__literal(lo, sizeof lo, p->min_step, p->float32);
-    clv_lbfgs__literal(hi, sizeof hi, p->max_step, p->float32);
+    const char *bad = !clv_lbfgs__literal(eps, sizeof eps, p->epsilon, p->float32) ? "epsilon"
+                      : !clv_lbfgs__literal(delta, sizeof delta, p->delta, p->float32) ? "delta"
+                      : !clv_lbfgs__literal(ftol, sizeof ftol, p->ftol, p->float32) ? "ftol"
+                      : !clv_lbfgs__literal(wolfe, sizeof wolfe, p->wolfe, p->float32) ? "wolfe"
+                      : !clv_lbfgs__literal(lo, sizeof lo, p->min_step, p->float32) ? "min_step"
+                      : !clv_lbfgs__literal(hi, sizeof hi, p->max_step, p->float32) ? "max_step" : NULL;
+    if (bad) /* the checks refuse these first; never hand the compiler "inf" */
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: %s is not finite", bad);
     int w = snprintf(opt, size,
                      "-DCLV_LBFGS_N=%lu -DCLV_LBFGS_M=%d -DCLV_LBFGS_PAST=%d -DCLV_LBFGS_EPSILON=%s "
                      "-DCLV_LBFGS_DELTA=%s -DCLV_LBFGS_FTOL=%s -DCLV_LBFGS_WOLFE=%s -DCLV_LBFGS_MIN_STEP=%s "
@@ -1145,7 +1207,7 @@ static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n
                                        const clv_lbfgs_objective *objective, const clv_lbfgs_parameter *param)
 {
     if (!out) return CLV_ERROR_INVALID_ARGUMENT;
-    clv_lbfgs *s = (clv_lbfgs *)CLV_MALLOC(sizeof *s);
+    clv_lbfgs *s = (clv_lbfgs *)clv_lbfgs__alloc(1, sizeof *s);
     *out = s;
     if (!s) return CLV_ERROR_OUT_OF_MEMORY;
     memset(s, 0, sizeof *s);
@@ -1162,8 +1224,13 @@ static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n
     s->n = n;
     s->objective = *objective;
     s->dtype = s->param.float32 ? CLV_F32 : CLV_F64;
-    s->state_elems = (3 + 2 * (size_t)s->param.m) * n + CLV_LBFGS__N_SCALARS + 2 * (size_t)s->param.m +
-                     (size_t)(s->param.past > 0 ? s->param.past : 1);
+    uint64_t elems = clv_lbfgs__bytes(CLV_LBFGS__N_SCALARS + 2 * (uint64_t)s->param.m +
+                                      (uint64_t)(s->param.past > 0 ? s->param.past : 1), 3 + 2 * (uint64_t)s->param.m, n, 1);
+    if (clv_lbfgs__bytes(0, elems, sizeof(double), 1) > (uint64_t)SIZE_MAX)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: one item's state (n = %lu, m %d, "
+                               "past %d) has more bytes than size_t can count", (unsigned long)n, s->param.m,
+                               s->param.past);
+    s->state_elems = (size_t)elems;
     st = clv_lbfgs__make_dummies(s);
     if (st == CLV_OK) st = clv_lbfgs__build(s);
     return st;
@@ -1199,8 +1266,8 @@ static inline clv_status clv_lbfgs__work_new(clv_lbfgs *s, clv_lbfgs__work *w, s
     clv_status st = CLV_OK;
     memset(w, 0, sizeof *w);
     w->count = count;
-    w->ids = (size_t *)CLV_MALLOC(count * sizeof *w->ids);
-    w->summary_host = (unsigned char *)CLV_MALLOC(count * 4 * clv_dtype_size(s->dtype));
+    w->ids = (size_t *)clv_lbfgs__alloc(count, sizeof *w->ids);
+    w->summary_host = (unsigned char *)clv_lbfgs__alloc(count, 4 * clv_dtype_size(s->dtype));
     if (!w->ids || !w->summary_host) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     if (st == CLV_OK) st = clv_array_new(&w->state, m, s->dtype, count, s->state_elems, CLV_SHARDED);
     if (st == CLV_OK) st = clv_array_new(&w->xt, m, s->dtype, count, s->n, CLV_SHARDED);
@@ -1216,7 +1283,7 @@ static inline clv_status clv_lbfgs__work_new(clv_lbfgs *s, clv_lbfgs__work *w, s
 
 static inline clv_status clv_lbfgs__write_index(clv_lbfgs *s, clv_lbfgs__work *w)
 {
-    int32_t *index = (int32_t *)CLV_MALLOC(w->count * sizeof *index);
+    int32_t *index = (int32_t *)clv_lbfgs__alloc(w->count, sizeof *index);
     if (!index) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     for (size_t i = 0; i < w->count; ++i) index[i] = (int32_t)(s->first_item + w->ids[i]);
     clv_status st = clv_array_write(w->index, index);
@@ -1336,8 +1403,8 @@ static inline clv_status clv_lbfgs__harvest(clv_lbfgs *s, clv_lbfgs__work *w, cl
                                             unsigned char **state_out, unsigned char **xt_out)
 {
     size_t es = clv_dtype_size(s->dtype), row_bytes = s->state_elems * es;
-    unsigned char *state = (unsigned char *)CLV_MALLOC(w->count * row_bytes);
-    unsigned char *xt = xt_out ? (unsigned char *)CLV_MALLOC(w->count * s->n * es) : NULL;
+    unsigned char *state = (unsigned char *)clv_lbfgs__alloc(w->count, row_bytes);
+    unsigned char *xt = xt_out ? (unsigned char *)clv_lbfgs__alloc(w->count, s->n * es) : NULL;
     clv_status st = (!state || (xt_out && !xt)) ? CLV_ERROR_OUT_OF_MEMORY : CLV_OK;
     if (st == CLV_OK) st = clv_array_read(w->state, state);
     if (st == CLV_OK && xt) st = clv_array_read(w->xt, xt);
@@ -1453,6 +1520,73 @@ static inline clv_status clv_lbfgs__solve_chunk(clv_lbfgs *s, size_t first, size
     return st;
 }
 
+/* Device bytes of a device holding `rows` rows of a working set: state,
+ * trial point, gradient, value, summary, item index and a callback's
+ * scratch; the largest single buffer in *largest. (A compaction holds a
+ * second, smaller working set for a moment: the other devices' rows move
+ * there only when the first is already half empty.) */
+static inline uint64_t clv_lbfgs__device_bytes(const clv_lbfgs *s, uint64_t rows, uint64_t *largest)
+{
+    uint64_t es = clv_dtype_size(s->dtype), sum = 0;
+    uint64_t buffers[3];
+    buffers[0] = clv_lbfgs__bytes(0, rows, s->state_elems, es);
+    buffers[1] = clv_lbfgs__bytes(0, rows, s->n, es); /* xt (gt is as large) */
+    buffers[2] = s->objective.evaluate ? clv_lbfgs__bytes(0, rows, s->objective.scratch_elems, es) : 0;
+    *largest = 0;
+    for (int i = 0; i < 3; ++i) {
+        sum = clv_lbfgs__bytes(sum, buffers[i], 1, 1);
+        if (buffers[i] > *largest) *largest = buffers[i];
+    }
+    sum = clv_lbfgs__bytes(sum, buffers[1], 1, 1);                    /* gt */
+    return clv_lbfgs__bytes(sum, rows, 5 * es + sizeof(int32_t), 1); /* ft, summary, index */
+}
+
+/* Host bytes of a run: the done flags, a working set's ids, summary and
+ * index, and its state and trial points read back by a compaction. */
+static inline uint64_t clv_lbfgs__host_bytes(const clv_lbfgs *s, uint64_t n_items, uint64_t rows)
+{
+    uint64_t es = clv_dtype_size(s->dtype);
+    uint64_t sum = clv_lbfgs__bytes(n_items, rows, sizeof(size_t) + 4 * es + sizeof(int32_t), 1);
+    sum = clv_lbfgs__bytes(sum, rows, s->state_elems, es);
+    return clv_lbfgs__bytes(sum, rows, s->n, es);
+}
+
+/* Refuse, before anything is allocated, a working set of `rows` items that
+ * cannot fit a device's memory or largest allocation, or the host's. */
+static inline clv_status clv_lbfgs__check_sizes(clv_lbfgs *s, size_t n_items, size_t rows)
+{
+    int nd = clv_mesh_device_count(s->mesh);
+    size_t *split = (size_t *)clv_lbfgs__alloc(2 * (size_t)nd, sizeof(size_t));
+    if (!split) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    clv_status st = clv_mesh_split_items(s->mesh, rows, split, split + nd);
+    if (st != CLV_OK) st = clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: splitting the items");
+    for (int i = 0; st == CLV_OK && i < nd; ++i) {
+        clv_device_info info;
+        uint64_t largest = 0, need = clv_lbfgs__device_bytes(s, split[nd + i], &largest);
+        if (clv_mesh_device_info(s->mesh, i, &info) != CLV_OK || info.lost || split[nd + i] == 0) continue;
+        if (largest > info.max_alloc_bytes || need > info.global_mem_bytes)
+            st = clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_lbfgs_minimize: %zu items at once (n_items %zu, "
+                                 "chunk %ld) of n %lu with m %d and past %d need %llu bytes on device %d (%s), "
+                                 "%llu in one buffer, but it has %llu bytes (CL_DEVICE_GLOBAL_MEM_SIZE) and "
+                                 "allocates at most %llu at once (CL_DEVICE_MAX_MEM_ALLOC_SIZE); use a smaller "
+                                 "chunk, m or past", rows, n_items, s->param.chunk, (unsigned long)s->n, s->param.m,
+                                 s->param.past, (unsigned long long)need, i, info.name,
+                                 (unsigned long long)largest, (unsigned long long)info.global_mem_bytes,
+                                 (unsigned long long)info.max_alloc_bytes);
+    }
+    CLV_FREE(split);
+    if (st != CLV_OK) return st;
+    uint64_t need = clv_lbfgs__host_bytes(s, n_items, rows), available = clv_lbfgs__host_available();
+    if (need > (uint64_t)SIZE_MAX || (available && need > available))
+        return clv_lbfgs__fail(s, need > (uint64_t)SIZE_MAX ? CLV_ERROR_INVALID_ARGUMENT : CLV_ERROR_OUT_OF_MEMORY,
+                               "clv_lbfgs_minimize: %zu items at once (n_items %zu, chunk %ld) of n %lu with m %d "
+                               "and past %d need %llu bytes of host memory, but %llu bytes are available "
+                               "(MemAvailable + SwapFree); use a smaller chunk, m or past", rows, n_items,
+                               s->param.chunk, (unsigned long)s->n, s->param.m, s->param.past,
+                               (unsigned long long)need, (unsigned long long)available);
+    return CLV_OK;
+}
+
 static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double *x, const clv_lbfgs_items *out,
                                             clv_lbfgs_progress_fn progress, void *user)
 {
@@ -1466,17 +1600,18 @@ static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double
         return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: first item %zu + n_items %zu "
                                "above 2^31 - 1", s->first_item, n_items);
     if (!x) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: x is NULL");
+    size_t chunk = s->param.chunk > 0 && (size_t)s->param.chunk < n_items ? (size_t)s->param.chunk : n_items;
+    clv_status st = clv_lbfgs__check_sizes(s, n_items, chunk);
+    if (st != CLV_OK) return st;
     clv_lbfgs__run r;
     memset(&r, 0, sizeof r);
     r.n_items = n_items;
     r.x = x;
     r.out = out;
     r.best_value = INFINITY;
-    r.done = (unsigned char *)CLV_MALLOC(n_items);
+    r.done = (unsigned char *)clv_lbfgs__alloc(n_items, 1);
     if (!r.done) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     memset(r.done, 0, n_items);
-    size_t chunk = s->param.chunk > 0 && (size_t)s->param.chunk < n_items ? (size_t)s->param.chunk : n_items;
-    clv_status st = CLV_OK;
     int canceled = 0;
     size_t first = 0;
     for (; st == CLV_OK && first < n_items && !canceled; first += chunk) {

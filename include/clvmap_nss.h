@@ -1,5 +1,5 @@
 /* clvmap_nss.h — nested slice sampling on clvmap, in one header.
- *                                                           version 0.1.0
+ *                                                           version 0.1.1
  *
  * WHAT IT IS
  *   Nested sampling (Skilling 2006) computes the evidence Z = ∫ L(x) π(x) dx
@@ -135,6 +135,13 @@
  *   0.1.0 (2026-11-21) first version; clv_nss_opts.share (batched steps
  *                      split over processes, for clvmap_mpi.h); CSV names
  *                      quoted when they need it.
+ *   0.1.1 (2026-12-03) sizes that cannot fit (n_live, num_delete, dim
+ *                      against each device's memory and largest
+ *                      allocation, and the host's) are refused before
+ *                      anything is allocated, CLV_ERROR_OUT_OF_MEMORY with
+ *                      the bytes needed and available; every size product
+ *                      overflow-checked; the dead points' first room is
+ *                      bounded by max_iterations (issue 11).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
@@ -152,7 +159,7 @@ extern "C" {
 
 #define CLV_NSS_VERSION_MAJOR 0
 #define CLV_NSS_VERSION_MINOR 1
-#define CLV_NSS_VERSION_PATCH 0
+#define CLV_NSS_VERSION_PATCH 1
 /* clv_nss_opts has share (for clvmap_mpi.h) */
 #define CLV_NSS_SHARE 1
 
@@ -344,6 +351,39 @@ static inline void *clv_nss__alloc(size_t n, size_t size)
     void *p = CLV_MALLOC(n * size > 0 ? n * size : 1);
     if (p) memset(p, 0, n * size);
     return p;
+}
+
+/* total + a b c bytes, saturating at UINT64_MAX: a size that overflows
+ * cannot be allocated, and saturation keeps every later sum honest. */
+static inline uint64_t clv_nss__bytes(uint64_t total, uint64_t a, uint64_t b, uint64_t c)
+{
+    if (b != 0 && a > UINT64_MAX / b) return UINT64_MAX;
+    uint64_t p = a * b;
+    if (c != 0 && p > UINT64_MAX / c) return UINT64_MAX;
+    p *= c;
+    return p > UINT64_MAX - total ? UINT64_MAX : total + p;
+}
+
+/* Host memory that can still be had (MemAvailable + SwapFree of
+ * /proc/meminfo), or 0 where the system does not say. malloc may promise
+ * more than this (Linux overcommits) and the run would then be killed when
+ * it touches the memory, with no status: so what is known not to fit is
+ * refused up front. */
+static inline uint64_t clv_nss__host_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0, total = 0;
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemAvailable: %llu", &kb) == 1 || sscanf(line, "SwapFree: %llu", &kb) == 1) {
+            total += kb;
+            found++;
+        }
+    }
+    fclose(f);
+    return found ? (uint64_t)total * 1024 : 0;
 }
 
 static inline double clv_nss__logaddexp(double a, double b)
@@ -757,10 +797,120 @@ static inline clv_status clv_nss__resolve(clv_nss *s, const clv_nss_opts *in, cl
     return CLV_OK;
 }
 
+/* This process's rows of a batch of n rows (all of them without sharing). */
+static inline void clv_nss__range(const clv_nss__state *t, size_t n, size_t *first, size_t *count)
+{
+    *first = 0;
+    *count = n;
+    if (t->o.share.range) t->o.share.range(t->o.share.user, n, first, count);
+    if (*first > n) *first = n;
+    if (*count > n - *first) *count = n - *first;
+}
+
+/* Room for the dead points: 4 n_live at first (it grows by doubling), no
+ * more than max_iterations can fill, never less than one iteration's. */
+static inline size_t clv_nss__dead_capacity(const clv_nss__state *t)
+{
+    uint64_t cap = clv_nss__bytes(0, t->n_live, 4, 1);
+    uint64_t most = clv_nss__bytes(0, t->n_delete, (uint64_t)t->o.max_iterations, 1);
+    if (t->o.max_iterations > 0 && most < cap) cap = most;
+    if (cap < t->n_delete) cap = t->n_delete;
+    return cap > (uint64_t)SIZE_MAX ? SIZE_MAX : (size_t)cap;
+}
+
+/* Host bytes of a run before its dead points grow: clv_nss__state_alloc's
+ * arrays, the init's codes (and rows when shared) and the sort keys. */
+static inline uint64_t clv_nss__host_bytes(const clv_nss__state *t)
+{
+    uint64_t n = t->n_live, k = t->n_delete, d = (uint64_t)t->dim, b = 0;
+    b = clv_nss__bytes(b, n, d + 4, sizeof(double));               /* live x, ll, lp, birth, born */
+    b = clv_nss__bytes(b, t->dead_capacity, d + 3, sizeof(double)); /* dead x, ll, birth, born */
+    b = clv_nss__bytes(b, n, 2, sizeof(size_t));                   /* order, survivors */
+    b = clv_nss__bytes(b, k, 2 * (d + 2), sizeof(double));         /* start, next */
+    b = clv_nss__bytes(b, k, 2, sizeof(uint32_t));                 /* counts */
+    b = clv_nss__bytes(b, d, 2 * d, sizeof(double));               /* cov, chol */
+    b = clv_nss__bytes(b, n, 1, sizeof(int32_t) + sizeof(double) + sizeof(size_t)); /* codes, sort keys */
+    if (t->o.share.exchange) b = clv_nss__bytes(b, n, d + 3, sizeof(double)); /* the init's exchanged rows */
+    return b;
+}
+
+/* Device bytes of a device holding n initial points and k particles: the
+ * data, the covariance factor, one particle's scratch (the least any chunk
+ * needs), the particle arrays and the initial points, which are all held at
+ * once during the init; the largest single buffer in *largest. */
+static inline uint64_t clv_nss__device_bytes(const clv_nss__state *t, uint64_t n, uint64_t k, uint64_t *largest)
+{
+    uint64_t rs = t->s->f32 ? sizeof(float) : sizeof(double), d = (uint64_t)t->dim, b = 0;
+    size_t n_data = 1;
+    clv_array_shape(t->s->data, NULL, NULL, &n_data, NULL);
+    uint64_t buffers[5];
+    buffers[0] = clv_nss__bytes(0, n, d, rs);     /* initial points */
+    buffers[1] = clv_nss__bytes(0, k, d + 2, rs); /* start (next is as large) */
+    buffers[2] = clv_nss__bytes(0, d, d, rs);     /* Cholesky factor */
+    buffers[3] = clv_nss__bytes(0, t->s->work_elems, 1, rs);
+    buffers[4] = clv_nss__bytes(0, n_data, 1, rs);
+    *largest = 0;
+    for (int i = 0; i < 5; ++i) {
+        b = clv_nss__bytes(b, buffers[i], 1, 1);
+        if (buffers[i] > *largest) *largest = buffers[i];
+    }
+    b = clv_nss__bytes(b, n, 2 * rs + sizeof(int32_t), 1); /* initial ll, lp, code */
+    b = clv_nss__bytes(b, buffers[1], 1, 1);               /* next */
+    return clv_nss__bytes(b, k, 2, sizeof(uint32_t));      /* counts */
+}
+
+/* Refuse, before anything is allocated, a run whose arrays cannot fit: a
+ * device's global memory or largest allocation, or the host's memory. */
+static inline clv_status clv_nss__check_sizes(clv_nss__state *t)
+{
+    clv_nss *s = t->s;
+    int nd = clv_mesh_device_count(s->mesh);
+    size_t *split = (size_t *)clv_nss__alloc(4 * (size_t)nd, sizeof(size_t));
+    if (!split) return clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    size_t n_first, n_count, k_first, k_count;
+    clv_nss__range(t, t->n_live, &n_first, &n_count);
+    clv_nss__range(t, t->n_delete, &k_first, &k_count);
+    clv_status st = n_count ? clv_mesh_split_items(s->mesh, n_count, split, split + nd) : CLV_OK;
+    if (st == CLV_OK && k_count) st = clv_mesh_split_items(s->mesh, k_count, split + 2 * nd, split + 3 * nd);
+    if (st != CLV_OK) st = clv_nss__fail_core(s, st, "clv_nss_run: splitting the points");
+    for (int i = 0; st == CLV_OK && i < nd; ++i) {
+        clv_device_info info;
+        uint64_t largest = 0, need = clv_nss__device_bytes(t, split[nd + i], split[3 * nd + i], &largest);
+        if (clv_mesh_device_info(s->mesh, i, &info) != CLV_OK || info.lost) continue;
+        if (largest > info.max_alloc_bytes)
+            st = clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: n_live %d and num_delete %d with dim %d "
+                               "(work_elems %zu) do not fit device %d (%s): its largest buffer would be %llu bytes, "
+                               "above the %llu bytes it can allocate at once (CL_DEVICE_MAX_MEM_ALLOC_SIZE); use a "
+                               "smaller n_live or more devices", t->o.n_live, t->o.num_delete, t->dim,
+                               s->work_elems, i, info.name, (unsigned long long)largest,
+                               (unsigned long long)info.max_alloc_bytes);
+        else if (need > info.global_mem_bytes)
+            st = clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: n_live %d and num_delete %d with dim %d "
+                               "(work_elems %zu) need %llu bytes of device memory on device %d (%s), which has %llu "
+                               "bytes (CL_DEVICE_GLOBAL_MEM_SIZE); use a smaller n_live or more devices",
+                               t->o.n_live, t->o.num_delete, t->dim, s->work_elems, (unsigned long long)need, i,
+                               info.name,
+                               (unsigned long long)info.global_mem_bytes);
+    }
+    CLV_FREE(split);
+    if (st != CLV_OK) return st;
+    uint64_t need = clv_nss__host_bytes(t), available = clv_nss__host_available();
+    if (need > (uint64_t)SIZE_MAX)
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: n_live %d with dim %d needs more host "
+                             "memory than size_t can count", t->o.n_live, t->dim);
+    if (available && need > available)
+        return clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: n_live %d and num_delete %d with dim %d "
+                             "need %llu bytes of host memory, but %llu bytes are available (MemAvailable + "
+                             "SwapFree); use a smaller n_live", t->o.n_live, t->o.num_delete, t->dim,
+                             (unsigned long long)need, (unsigned long long)available);
+    return CLV_OK;
+}
+
+/* Every size product below is bounded: clv_nss__check_sizes refused the
+ * run unless their sum fits in size_t. */
 static inline clv_status clv_nss__state_alloc(clv_nss__state *t)
 {
     size_t n = t->n_live, k = t->n_delete, d = (size_t)t->dim;
-    t->dead_capacity = 4 * n;
     t->live_x = (double *)clv_nss__alloc(n * d, sizeof(double));
     t->live_ll = (double *)clv_nss__alloc(n, sizeof(double));
     t->live_lp = (double *)clv_nss__alloc(n, sizeof(double));
@@ -780,18 +930,9 @@ static inline clv_status clv_nss__state_alloc(clv_nss__state *t)
     if (!t->live_x || !t->live_ll || !t->live_lp || !t->live_birth || !t->live_born || !t->dead_x ||
         !t->dead_ll || !t->dead_birth || !t->dead_born || !t->order || !t->survivors || !t->start || !t->next ||
         !t->counts || !t->cov || !t->chol)
-        return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+        return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory for n_live %d with "
+                             "dim %d (%llu bytes)", t->o.n_live, t->dim, (unsigned long long)clv_nss__host_bytes(t));
     return CLV_OK;
-}
-
-/* This process's rows of a batch of n rows (all of them without sharing). */
-static inline void clv_nss__range(const clv_nss__state *t, size_t n, size_t *first, size_t *count)
-{
-    *first = 0;
-    *count = n;
-    if (t->o.share.range) t->o.share.range(t->o.share.user, n, first, count);
-    if (*first > n) *first = n;
-    if (*count > n - *first) *count = n - *first;
 }
 
 /* Complete rows (n_rows x row_elems doubles, this process's in place) from
@@ -1050,6 +1191,9 @@ static inline clv_status clv_nss__grow_dead(clv_nss__state *t)
 {
     if (t->n_dead + t->n_delete <= t->dead_capacity) return CLV_OK;
     size_t cap = 2 * t->dead_capacity, d = (size_t)t->dim;
+    if (clv_nss__bytes(0, t->dead_capacity, 2 * (uint64_t)d, sizeof(double)) > (uint64_t)SIZE_MAX)
+        return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: twice %zu dead points of dim %d need "
+                             "more host memory than size_t can count", t->dead_capacity, t->dim);
     double *x = (double *)CLV_REALLOC(t->dead_x, cap * d * sizeof(double));
     if (x) t->dead_x = x;
     double *ll = (double *)CLV_REALLOC(t->dead_ll, cap * sizeof(double));
@@ -1457,6 +1601,13 @@ static inline clv_status clv_nss_run(clv_nss *s, const clv_nss_opts *opts, clv_n
     t.n_delete = (size_t)t.o.num_delete;
     t.logZ = -INFINITY;
     s->message[0] = '\0';
+    t.dead_capacity = clv_nss__dead_capacity(&t);
+    st = clv_nss__check_sizes(&t);
+    if (st != CLV_OK && t.o.share.exchange) { /* still take part, so that no process waits */
+        double none = 0;
+        clv_nss__exchange(&t, st, &none, 0, 0, "clv_nss_run: initial draws");
+    }
+    if (st != CLV_OK) return st;
     clv_mesh_reset_stats(s->mesh);
     st = clv_nss__state_alloc(&t);
     if (st == CLV_OK) st = clv_nss__arrays_new(&t);

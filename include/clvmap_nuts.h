@@ -1,5 +1,5 @@
 /* clvmap_nuts.h — the No-U-Turn sampler with chains sharded across OpenCL
- * devices, on clvmap, in one header.                       version 0.1.0
+ * devices, on clvmap, in one header.                       version 0.1.1
  *
  * WHAT IT IS
  *   Multinomial NUTS (Hoffman & Gelman 2014; Betancourt 2017), as in Stan,
@@ -109,6 +109,15 @@
  *                      a larger run, for clvmap_mpi.h); a cancelled run
  *                      keeps each chain's draws in its own rows; CSV
  *                      names quoted when they need it.
+ *   0.1.1 (2026-12-03) sizes that cannot fit (n_chains, num_draws,
+ *                      num_warmup, block, dim against each device's memory
+ *                      and largest allocation, and the host's) are refused
+ *                      before anything is allocated, CLV_ERROR_OUT_OF_MEMORY
+ *                      with the bytes needed and available; every size
+ *                      product overflow-checked; NaN or inf in any
+ *                      floating-point option (max_energy_error = inf used to
+ *                      pass; the gradient checker's radius, step, tolerance)
+ *                      refused by name (issue 11).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
@@ -126,7 +135,7 @@ extern "C" {
 
 #define CLV_NUTS_VERSION_MAJOR 0
 #define CLV_NUTS_VERSION_MINOR 1
-#define CLV_NUTS_VERSION_PATCH 0
+#define CLV_NUTS_VERSION_PATCH 1
 /* clv_nuts_opts has first_chain (for clvmap_mpi.h) */
 #define CLV_NUTS_FIRST_CHAIN 1
 
@@ -347,11 +356,67 @@ static inline clv_status clv_nuts__fail_core(clv_nuts *s, clv_status status, con
 
 static inline void *clv_nuts__alloc(size_t n, size_t size)
 {
-    if (n != 0 && size > (size_t)-1 / n) return NULL;
+    if (n != 0 && size > ((size_t)-1 - 1) / n) return NULL;
     size_t bytes = n * size + 1; /* never 0; one spare byte */
     void *p = CLV_MALLOC(bytes);
     if (p) memset(p, 0, bytes);
     return p;
+}
+
+/* total + a b c bytes, saturating at UINT64_MAX: a size that overflows
+ * cannot be allocated, and saturation keeps every later sum honest. */
+static inline uint64_t clv_nuts__bytes(uint64_t total, uint64_t a, uint64_t b, uint64_t c)
+{
+    if (b != 0 && a > UINT64_MAX / b) return UINT64_MAX;
+    uint64_t p = a * b;
+    if (c != 0 && p > UINT64_MAX / c) return UINT64_MAX;
+    p *= c;
+    return p > UINT64_MAX - total ? UINT64_MAX : total + p;
+}
+
+/* Host memory that can still be had (MemAvailable + SwapFree of
+ * /proc/meminfo), or 0 where the system does not say. malloc may promise
+ * more than this (Linux overcommits) and the run would then be killed when
+ * it touches the memory, with no status: so what is known not to fit is
+ * refused up front. */
+static inline uint64_t clv_nuts__host_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0, total = 0;
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemAvailable: %llu", &kb) == 1 || sscanf(line, "SwapFree: %llu", &kb) == 1) {
+            total += kb;
+            found++;
+        }
+    }
+    fclose(f);
+    return found ? (uint64_t)total * 1024 : 0;
+}
+
+/* A floating-point option that is finite and >= 0 (NaN and inf are not). */
+static inline int clv_nuts__nonnegative(double v) { return v >= 0 && isfinite(v); }
+
+/* Refuse a floating-point option, naming it (in `why`) and its value. */
+static inline clv_status clv_nuts__bad_real(clv_nuts *s, const char *why, double value)
+{
+    return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "%s, not %.17g", why, value);
+}
+
+/* Refuse `bytes` of host memory for `what` when they overflow size_t or are
+ * more than the host has. */
+static inline clv_status clv_nuts__check_host(clv_nuts *s, uint64_t bytes, const char *what)
+{
+    uint64_t available = clv_nuts__host_available();
+    if (bytes > (uint64_t)SIZE_MAX - 1)
+        return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "%s need more host memory than size_t can count", what);
+    if (available && bytes > available)
+        return clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY, "%s need %llu bytes of host memory, but %llu bytes are "
+                              "available (MemAvailable + SwapFree)", what, (unsigned long long)bytes,
+                              (unsigned long long)available);
+    return CLV_OK;
 }
 
 static inline size_t clv_nuts__real_size(const clv_nuts *s)
@@ -993,10 +1058,18 @@ static inline clv_status clv_nuts__resolve(clv_nuts *s, const clv_nuts_opts *in,
     if (o->chunk < CLV_CHUNK_AUTO)
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: chunk %ld is negative (use k > 0, "
                               "CLV_CHUNK_NONE or CLV_CHUNK_AUTO)", o->chunk);
-    if (!(o->target_accept >= 0 && o->target_accept < 1) || !(o->step_size >= 0) || !isfinite(o->step_size) ||
-        !(o->max_energy_error >= 0) || !(o->init_radius >= 0) || !isfinite(o->init_radius))
-        return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: target_accept must be in [0, 1); "
-                              "step_size, max_energy_error and init_radius finite and >= 0 (0: default)");
+    if (!(o->target_accept >= 0 && o->target_accept < 1))
+        return clv_nuts__bad_real(s, "clv_nuts_run: target_accept must be in [0, 1) (0: the default 0.8)",
+                                  o->target_accept);
+    if (!clv_nuts__nonnegative(o->step_size))
+        return clv_nuts__bad_real(s, "clv_nuts_run: step_size must be finite and >= 0 (0: the default 1)",
+                                  o->step_size);
+    if (!clv_nuts__nonnegative(o->max_energy_error))
+        return clv_nuts__bad_real(s, "clv_nuts_run: max_energy_error must be finite and >= 0 (0: the default "
+                                  "1000)", o->max_energy_error);
+    if (!clv_nuts__nonnegative(o->init_radius))
+        return clv_nuts__bad_real(s, "clv_nuts_run: init_radius must be finite and >= 0 (0: the default 2)",
+                                  o->init_radius);
     if (o->n_chains == 0) o->n_chains = 4;
     if (o->num_warmup == 0) o->num_warmup = 1000;
     if (o->num_warmup < 0) o->num_warmup = 0;
@@ -1011,7 +1084,7 @@ static inline clv_status clv_nuts__resolve(clv_nuts *s, const clv_nuts_opts *in,
     if (o->max_depth > s->max_depth)
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: max_depth %d exceeds the model's "
                               "max_depth %d (set clv_nuts_model.max_depth)", o->max_depth, s->max_depth);
-    if ((long)o->num_warmup + o->num_draws > 0x7FFFFFFEL)
+    if ((int64_t)o->num_warmup + o->num_draws > 0x7FFFFFFE)
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: too many iterations");
     return CLV_OK;
 }
@@ -1089,6 +1162,83 @@ static inline void clv_nuts__run_free(clv_nuts__run_state *t)
     CLV_FREE(t->device_seconds);
 }
 
+/* Host bytes of a run: clv_nuts__host_alloc's and clv_nuts__result_alloc's
+ * arrays. */
+static inline uint64_t clv_nuts__host_bytes(const clv_nuts__run_state *t)
+{
+    uint64_t c = t->n_chains, d = t->d, b = (uint64_t)t->o.block, n = (uint64_t)t->o.num_draws, sum = 0;
+    sum = clv_nuts__bytes(sum, c, b, (d + CLV_NUTS__N_STATS) * sizeof(double)); /* a block's draws, stats */
+    sum = clv_nuts__bytes(sum, c, CLV_NUTS__STATE_ELEMS(d), sizeof(double));  /* the state rows */
+    sum = clv_nuts__bytes(sum, (uint64_t)t->o.num_warmup + 1 + c, 1, sizeof(int)); /* flags, codes */
+    sum = clv_nuts__bytes(sum, c, n, d * sizeof(double));                     /* the draws */
+    sum = clv_nuts__bytes(sum, c, n, 5 * sizeof(double) + 3 * sizeof(int));  /* their statistics */
+    return clv_nuts__bytes(sum, c, d + 1, sizeof(double) + sizeof(int));      /* metric, step size, tries */
+}
+
+/* Device bytes of a device holding `chains` chains: their state, initial
+ * points, codes and a block of draws and statistics, the replicated
+ * configuration, schedule and data, and one chain's scratch (the least any
+ * chunk needs); the largest single buffer in *largest. */
+static inline uint64_t clv_nuts__device_bytes(const clv_nuts__run_state *t, uint64_t chains, uint64_t *largest)
+{
+    uint64_t rs = clv_nuts__real_size(t->s), d = t->d, b = (uint64_t)t->o.block, sum = 0;
+    size_t n_data = 1;
+    clv_array_shape(t->s->data, NULL, NULL, &n_data, NULL);
+    uint64_t buffers[7];
+    buffers[0] = clv_nuts__bytes(0, chains, CLV_NUTS__STATE_ELEMS(d), rs);
+    buffers[1] = clv_nuts__bytes(0, chains, d, rs);
+    buffers[2] = clv_nuts__bytes(0, chains, b, d * rs);
+    buffers[3] = clv_nuts__bytes(0, chains, b, CLV_NUTS__N_STATS * rs);
+    buffers[4] = clv_nuts__bytes(0, (uint64_t)t->o.num_warmup + 1, 1, sizeof(int32_t));
+    buffers[5] = clv_nuts__bytes(0, CLV_NUTS__SCRATCH_ELEMS(d, t->s->max_depth), 1, rs);
+    buffers[6] = clv_nuts__bytes(0, n_data, 1, rs);
+    *largest = 0;
+    for (int i = 0; i < 7; ++i) {
+        sum = clv_nuts__bytes(sum, buffers[i], 1, 1);
+        if (buffers[i] > *largest) *largest = buffers[i];
+    }
+    sum = clv_nuts__bytes(sum, chains, sizeof(int32_t), 1);  /* codes */
+    return clv_nuts__bytes(sum, CLV_NUTS__N_CONFIG, rs, 1); /* the configuration */
+}
+
+/* Refuse, before anything is allocated, a run that cannot fit a device's
+ * memory or largest allocation, or the host's memory. */
+static inline clv_status clv_nuts__check_sizes(clv_nuts__run_state *t)
+{
+    clv_nuts *s = t->s;
+    int nd = t->n_devices;
+    size_t *split = (size_t *)clv_nuts__alloc(2 * (size_t)nd, sizeof(size_t));
+    if (!split) return clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: out of host memory");
+    clv_status st = clv_mesh_split_items(s->mesh, t->n_chains, split, split + nd);
+    if (st != CLV_OK) st = clv_nuts__fail_core(s, st, "clv_nuts_run: splitting chains");
+    for (int i = 0; st == CLV_OK && i < nd; ++i) {
+        clv_device_info info;
+        uint64_t largest = 0, need = clv_nuts__device_bytes(t, split[nd + i], &largest);
+        if (clv_mesh_device_info(s->mesh, i, &info) != CLV_OK || info.lost || split[nd + i] == 0) continue;
+        if (largest > info.max_alloc_bytes)
+            st = clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: n_chains %d (%zu on device %d, %s) with "
+                                "dim %zu and block %d need a buffer of %llu bytes, above the %llu bytes the "
+                                "device can allocate at once (CL_DEVICE_MAX_MEM_ALLOC_SIZE); use fewer chains, "
+                                "a smaller block or more devices", t->o.n_chains, split[nd + i], i, info.name, t->d,
+                                t->o.block, (unsigned long long)largest, (unsigned long long)info.max_alloc_bytes);
+        else if (need > info.global_mem_bytes)
+            st = clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: n_chains %d (%zu on device %d, %s) with "
+                                "dim %zu, block %d and num_warmup %d need %llu bytes of device memory, but the "
+                                "device has %llu bytes (CL_DEVICE_GLOBAL_MEM_SIZE); use fewer chains, a smaller "
+                                "block or more devices", t->o.n_chains, split[nd + i], i, info.name, t->d,
+                                t->o.block, t->o.num_warmup, (unsigned long long)need,
+                                (unsigned long long)info.global_mem_bytes);
+    }
+    CLV_FREE(split);
+    if (st != CLV_OK) return st;
+    char what[200];
+    snprintf(what, sizeof what, "clv_nuts_run: n_chains %d x num_draws %d draws of dim %zu (and a block of %d)",
+             t->o.n_chains, t->o.num_draws, t->d, t->o.block);
+    return clv_nuts__check_host(s, clv_nuts__host_bytes(t), what);
+}
+
+/* Every size product below is bounded: clv_nuts__check_sizes refused the
+ * run unless their sum fits in size_t. */
 static inline clv_status clv_nuts__host_alloc(clv_nuts__run_state *t)
 {
     size_t c = t->n_chains, d = t->d, b = (size_t)t->o.block, nd = (size_t)t->n_devices;
@@ -1218,6 +1368,7 @@ static inline void clv_nuts_result_free(clv_nuts_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Bounded as clv_nuts__host_alloc's. */
 static inline clv_status clv_nuts__result_alloc(clv_nuts__run_state *t, clv_nuts_result *r)
 {
     size_t c = t->n_chains, n = (size_t)t->o.num_draws, d = t->d;
@@ -1239,7 +1390,9 @@ static inline clv_status clv_nuts__result_alloc(clv_nuts__run_state *t, clv_nuts
     r->device = (clv_device_stats *)clv_nuts__alloc((size_t)t->n_devices, sizeof(clv_device_stats));
     if (!r->draws || !r->lp || !r->accept_stat || !r->step_size || !r->tree_depth || !r->n_leapfrog ||
         !r->divergent || !r->energy || !r->inv_mass || !r->final_step_size || !r->init_tries || !r->device)
-        return clv_nuts__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: out of host memory for the draws");
+        return clv_nuts__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: out of host memory for n_chains %d x "
+                              "num_draws %d draws of dim %zu (%llu bytes)", t->o.n_chains, t->o.num_draws, t->d,
+                              (unsigned long long)clv_nuts__host_bytes(t));
     r->max_depth = t->o.max_depth;
     r->target_accept = t->o.target_accept;
     r->seed = t->o.seed;
@@ -1359,7 +1512,8 @@ static inline clv_status clv_nuts__run(clv_nuts__run_state *t, clv_nuts_result *
 {
     clv_nuts *s = t->s;
     t->n_devices = clv_mesh_device_count(s->mesh);
-    clv_status st = clv_nuts__host_alloc(t);
+    clv_status st = clv_nuts__check_sizes(t);
+    if (st == CLV_OK) st = clv_nuts__host_alloc(t);
     if (st == CLV_OK) st = clv_nuts__result_alloc(t, r);
     if (st == CLV_OK) st = clv_mesh_split_items(s->mesh, t->n_chains, t->device_first, t->device_count);
     if (st != CLV_OK && s->message[0] == '\0') st = clv_nuts__fail_core(s, st, "clv_nuts_run: splitting chains");
@@ -1599,7 +1753,7 @@ static inline void clv_nuts__moments(const double *x, size_t total, double *sort
 static inline void clv_nuts__convergence(const double *x, int m, int n, const double *sorted, double *work,
                                          double *split, clv_nuts_summary *out)
 {
-    size_t total = (size_t)m * n, half = (size_t)(n / 2), ns = (size_t)(2 * m) * half;
+    size_t total = (size_t)m * (size_t)n, half = (size_t)(n / 2), ns = 2 * (size_t)m * half;
     clv_nuts__split(x, m, n, split);
     if (!clv_nuts__z_scale(split, ns)) return;
     out->ess_bulk = clv_nuts__ess(split, 2 * m, (int)half);
@@ -1620,7 +1774,11 @@ static inline void clv_nuts__convergence(const double *x, int m, int n, const do
 static inline clv_status clv_nuts_summarize(const double *x, int n_chains, int n_draws, clv_nuts_summary *out)
 {
     if (!x || !out || n_chains < 1 || n_draws < 1) return CLV_ERROR_INVALID_ARGUMENT;
-    size_t total = (size_t)n_chains * n_draws;
+    /* the split chains are counted in int (2 n_chains), the draws in size_t */
+    if (n_chains > 0x3FFFFFFF || clv_nuts__bytes(0, (uint64_t)n_chains, (uint64_t)n_draws, 3 * sizeof(double)) >
+                                     (uint64_t)SIZE_MAX - 1)
+        return CLV_ERROR_INVALID_ARGUMENT;
+    size_t total = (size_t)n_chains * (size_t)n_draws;
     out->ess_bulk = out->ess_tail = out->rhat = NAN;
     double *sorted = (double *)clv_nuts__alloc(total, sizeof(double));
     double *work = (double *)clv_nuts__alloc(total, sizeof(double));
@@ -1812,7 +1970,21 @@ static inline clv_status clv_nuts_check_gradient(clv_nuts *s, const clv_nuts_gra
     memset(&o, 0, sizeof o);
     if (opts) o = *opts;
     memset(out, 0, sizeof *out);
+    if (!clv_nuts__nonnegative(o.radius))
+        return clv_nuts__bad_real(s, "clv_nuts_check_gradient: radius must be finite and >= 0 (0: the default 2)",
+                                  o.radius);
+    if (!clv_nuts__nonnegative(o.step))
+        return clv_nuts__bad_real(s, "clv_nuts_check_gradient: step must be finite and >= 0 (0: the default)",
+                                  o.step);
+    if (!clv_nuts__nonnegative(o.tolerance))
+        return clv_nuts__bad_real(s, "clv_nuts_check_gradient: tolerance must be finite and >= 0 (0: the "
+                                  "default)", o.tolerance);
     int n = o.n_points > 0 ? o.n_points : 10;
+    char what[120];
+    snprintf(what, sizeof what, "clv_nuts_check_gradient: n_points %d of dim %d", n, s->dim);
+    clv_status st = clv_nuts__check_host(s, clv_nuts__bytes(0, (uint64_t)n, 2 + 2 * (uint64_t)s->dim,
+                                                            sizeof(double)), what);
+    if (st != CLV_OK) return st;
     double config[CLV_NUTS__N_CONFIG] = { 0 };
     config[8] = o.step > 0 ? o.step : s->f32 ? 1e-2 : 1e-5;
     double tolerance = o.tolerance > 0 ? o.tolerance : s->f32 ? 2e-2 : 1e-4;
@@ -1820,8 +1992,8 @@ static inline clv_status clv_nuts_check_gradient(clv_nuts *s, const clv_nuts_gra
     double *points = (double *)clv_nuts__alloc((size_t)n * d, sizeof(double));
     double *res = (double *)clv_nuts__alloc((size_t)n * (1 + 2 * d), sizeof(double));
     double *worst = (double *)clv_nuts__alloc(d, sizeof(double));
-    clv_status st = points && res && worst ? CLV_OK : clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY,
-                                                                     "clv_nuts_check_gradient: out of host memory");
+    st = points && res && worst ? CLV_OK : clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY,
+                                                          "clv_nuts_check_gradient: out of host memory");
     if (st == CLV_OK) {
         clv_nuts__gradcheck_points(s, &o, n, o.radius > 0 ? o.radius : 2, points);
         st = clv_nuts__gradcheck_map(s, config, points, n, res);

@@ -2,6 +2,11 @@
  * -Werror) without CLBlast, and its API links. */
 #include "clvmap_lbfgs.h"
 
+/* Every add-on header carries its version, as clvmap.h does (issue 11). */
+#if !defined(CLV_LBFGS_VERSION_MAJOR) || !defined(CLV_LBFGS_VERSION_MINOR) || !defined(CLV_LBFGS_VERSION_PATCH)
+#error "CLV_LBFGS_VERSION_MAJOR/MINOR/PATCH are not defined"
+#endif
+
 int main(void)
 {
     clv_lbfgs_parameter p = clv_lbfgs_parameter_resolve(NULL);

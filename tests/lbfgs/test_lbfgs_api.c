@@ -7,6 +7,9 @@
  *   2. a failing callback stops the run with its message;
  *   3. every reason code has its own string; float32 items work. */
 #include "lbfgs_test.h"
+#include "nss/address_limit.h"
+
+#include <time.h>
 
 static const char *quadratic =
     "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
@@ -85,6 +88,66 @@ static void check_refusals(clv_mesh *m)
     clv_lbfgs_free(NULL);
 }
 
+/* Every floating-point parameter, NaN or +-inf, is refused by name before
+ * anything is built (issue 11: epsilon or delta = inf passed the checks and
+ * reached the compiler as -DCLV_LBFGS_EPSILON=inf, a CLV_ERROR_BUILD). */
+static void check_nonfinite(clv_mesh *m)
+{
+    clv_lbfgs_objective obj;
+    memset(&obj, 0, sizeof obj);
+    obj.source = quadratic;
+    const char *names[] = { "epsilon", "delta", "ftol", "wolfe", "min_step", "max_step" };
+    const double bad[] = { INFINITY, NAN, -INFINITY };
+    for (int k = 0; k < 6; ++k)
+        for (int v = 0; v < 3; ++v) {
+            clv_lbfgs_parameter p;
+            memset(&p, 0, sizeof p);
+            double *field = k == 0 ? &p.epsilon : k == 1 ? &p.delta : k == 2 ? &p.ftol : k == 3 ? &p.wolfe
+                          : k == 4 ? &p.min_step : &p.max_step;
+            *field = bad[v];
+            p.past = k == 1 ? 3 : 0; /* delta matters only with past */
+            char what[64];
+            snprintf(what, sizeof what, "%s = %g", names[k], bad[v]);
+            expect_refused(m, 4, &obj, &p, CLV_ERROR_INVALID_ARGUMENT, names[k], what);
+        }
+}
+
+static clv_status never_called(void *user, const clv_lbfgs_batch *b)
+{
+    (void)user;
+    snprintf(b->message, b->message_size, "the objective ran, but the working set cannot fit");
+    return CLV_ERROR_INVALID_ARGUMENT;
+}
+
+/* A working set that cannot fit is refused before anything is allocated,
+ * naming the options and the bytes: one item of n = 2^24 with m = 1024
+ * holds 2051 x 2^24 reals of state (275 GB). Under an address-space cap, so
+ * that a missing refusal fails as a malloc would. */
+static void check_huge_sizes(clv_mesh *m)
+{
+    const size_t n = (size_t)1 << 24;
+    clv_lbfgs_objective obj;
+    clv_lbfgs_parameter p;
+    memset(&obj, 0, sizeof obj);
+    memset(&p, 0, sizeof p);
+    obj.evaluate = never_called;
+    p.m = 1024;
+    clv_lbfgs *s = NULL;
+    TU_REQUIRE_OK(m, clv_lbfgs_new(&s, m, n, &obj, &p));
+    double *x = (double *)calloc(n, sizeof(double));
+    al_limit(4ull << 30);
+    clock_t start = clock();
+    clv_status st = clv_lbfgs_minimize(s, 1, x, NULL, NULL, NULL);
+    double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+    al_restore();
+    const char *msg = clv_lbfgs_message(s);
+    TU_CHECK(st == CLV_ERROR_OUT_OF_MEMORY && strstr(msg, "n 16777216 with m 1024") && strstr(msg, "bytes") &&
+             seconds < 5, "n = 2^24, m = 1024: %s after %.1f s: %s", clv_status_string(st), seconds, msg);
+    printf("  refused %-26s -> %s\n", "n = 2^24, m = 1024", msg);
+    free(x);
+    clv_lbfgs_free(s);
+}
+
 static clv_status failing_callback(void *user, const clv_lbfgs_batch *b)
 {
     (void)user;
@@ -147,6 +210,8 @@ int main(void)
     clv_mesh *m = tu_open(1, NULL);
     if (!m) return 77;
     check_refusals(m);
+    check_nonfinite(m);
+    check_huge_sizes(m);
     check_callback_failure(m);
     check_float32(m);
     clv_mesh_close(m);

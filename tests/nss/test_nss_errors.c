@@ -14,8 +14,11 @@
  *             callback cancelling, max_iterations. */
 #include "test_util.h"
 #include "nss_problems.h"
+#include "nss/address_limit.h"
 
+#include <limits.h>
 #include <math.h>
+#include <time.h>
 
 /* The Gaussian with something changed: NaN or -inf likelihood where x0 < 0,
  * a prior transform failing for u0 > 0.9, one mapping outside the box, a
@@ -165,6 +168,38 @@ static void check_run_args(clv_mesh *m)
     clv_nss_free(s);
 }
 
+/* Sizes that cannot fit are refused before anything is allocated, with a
+ * message naming the option and the bytes (issue 11: n_live = 2^30 once
+ * filled 24 GB of host memory and was killed, with no status). Run under an
+ * address-space cap, so that a missing refusal fails as a malloc would. */
+static void check_huge_sizes(clv_mesh *m)
+{
+    clv_nss *s = nss_sampler(m, nss_gauss_source, 3, 0);
+    clv_nss_result r;
+    const int n_live[] = { 1 << 30, INT_MAX, 1 << 30 };
+    const int num_delete[] = { 0, 1, (1 << 30) - 1 };
+    char want[64];
+    al_limit(4ull << 30);
+    for (int i = 0; i < 3; ++i) {
+        clv_nss_opts o = opts(n_live[i], num_delete[i]);
+        clock_t start = clock();
+        clv_status st = clv_nss_run(s, &o, &r);
+        double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+        snprintf(want, sizeof want, "n_live %d", n_live[i]);
+        TU_CHECK(st == CLV_ERROR_OUT_OF_MEMORY && contains(clv_nss_message(s), want) &&
+                 contains(clv_nss_message(s), "bytes") && r.n_samples == 0 && seconds < 5,
+                 "n_live %d, num_delete %d: %s after %.1f s: %s", n_live[i], num_delete[i], clv_status_string(st),
+                 seconds, clv_nss_message(s));
+        clv_nss_result_free(&r);
+    }
+    al_restore();
+    clv_nss_opts o = opts(60, 6); /* and the sampler still works */
+    o.max_iterations = 3;
+    TU_CHECK(clv_nss_run(s, &o, &r) == CLV_OK && r.iterations == 3, "after the refusals: %s", clv_nss_message(s));
+    clv_nss_result_free(&r);
+    clv_nss_free(s);
+}
+
 /* Half the box has a NaN (or -inf) likelihood: log Z is that of the other
  * half, log(1/2) + the Gaussian's. */
 static void check_half(clv_mesh *m, const char *bad)
@@ -274,6 +309,7 @@ int main(void)
     check_new(m);
     check_fp64();
     check_run_args(m);
+    check_huge_sizes(m);
     check_half(m, "NAN");
     check_half(m, "-INFINITY");
     check_bad_transforms(m);

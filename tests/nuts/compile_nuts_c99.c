@@ -2,6 +2,11 @@
  * and in tests/nuts/compile_nuts_cpp.cpp as C++. */
 #include "clvmap_nuts.h"
 
+/* Every add-on header carries its version, as clvmap.h does (issue 11). */
+#if !defined(CLV_NUTS_VERSION_MAJOR) || !defined(CLV_NUTS_VERSION_MINOR) || !defined(CLV_NUTS_VERSION_PATCH)
+#error "CLV_NUTS_VERSION_MAJOR/MINOR/PATCH are not defined"
+#endif
+
 int main(void)
 {
     clv_nuts_opts o = {0};

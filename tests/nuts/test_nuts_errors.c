@@ -6,6 +6,9 @@
  *   the CSV (CmdStan's layout) reads back to the same numbers;
  *   a progress callback sees every device and can stop the run. */
 #include "nuts_test.h"
+#include "nss/address_limit.h"
+
+#include <time.h>
 
 static clv_nuts_opts small_opts(uint64_t seed)
 {
@@ -159,6 +162,82 @@ static void refused(clv_mesh *m)
     nuts_model_free(&def);
 }
 
+/* Every floating-point option, NaN or inf, is refused by name (issue 11:
+ * max_energy_error = inf passed), and so are the gradient checker's. */
+static void refused_reals(clv_mesh *m)
+{
+    nuts_model_def def;
+    nuts_model_make("gauss", 2, &def);
+    clv_nuts *s = nt_sampler(m, &def);
+    clv_nuts_result r = { 0 };
+    const char *names[] = { "target_accept", "step_size", "max_energy_error", "init_radius" };
+    const double bad[] = { NAN, INFINITY, -INFINITY, -1 };
+    for (int k = 0; k < 4; ++k)
+        for (int v = 0; v < 4; ++v) {
+            clv_nuts_opts o = small_opts(1);
+            double *field = k == 0 ? &o.target_accept : k == 1 ? &o.step_size : k == 2 ? &o.max_energy_error
+                                                                                        : &o.init_radius;
+            *field = bad[v];
+            clv_status st = clv_nuts_run(s, &o, &r);
+            TU_CHECK(st == CLV_ERROR_INVALID_ARGUMENT && strstr(clv_nuts_message(s), names[k]),
+                     "%s = %g: %s: %s", names[k], bad[v], clv_status_string(st), clv_nuts_message(s));
+            clv_nuts_result_free(&r);
+        }
+    const char *gnames[] = { "radius", "step", "tolerance" };
+    for (int k = 0; k < 3; ++k)
+        for (int v = 0; v < 4; ++v) {
+            clv_nuts_gradcheck_opts g;
+            clv_nuts_gradcheck out;
+            memset(&g, 0, sizeof g);
+            *(k == 0 ? &g.radius : k == 1 ? &g.step : &g.tolerance) = bad[v];
+            clv_status st = clv_nuts_check_gradient(s, &g, NULL, &out);
+            TU_CHECK(st == CLV_ERROR_INVALID_ARGUMENT && strstr(clv_nuts_message(s), gnames[k]),
+                     "gradient check %s = %g: %s: %s", gnames[k], bad[v], clv_status_string(st),
+                     clv_nuts_message(s));
+        }
+    clv_nuts_free(s);
+    nuts_model_free(&def);
+}
+
+/* Sizes that cannot fit are refused before anything is allocated, naming
+ * the option and the bytes; under an address-space cap, so that a missing
+ * refusal fails as a malloc would instead of filling the machine. */
+static void refused_sizes(clv_mesh *m)
+{
+    nuts_model_def def;
+    nuts_model_make("gauss", 2, &def);
+    clv_nuts *s = nt_sampler(m, &def);
+    clv_nuts_result r = { 0 };
+    al_limit(4ull << 30);
+    for (int k = 0; k < 3; ++k) {
+        clv_nuts_opts o = small_opts(1);
+        const char *want = "n_chains 1073741824";
+        if (k == 0) o.n_chains = 1 << 30;                          /* device memory */
+        if (k == 1) o.num_draws = (1 << 30) - 1, want = "num_draws 1073741823"; /* host memory */
+        if (k == 2) o.n_chains = 64, o.num_warmup = -1, o.num_draws = 1 << 28, want = "num_draws 268435456";
+        clock_t start = clock();
+        clv_status st = clv_nuts_run(s, &o, &r);
+        double seconds = (double)(clock() - start) / CLOCKS_PER_SEC;
+        TU_CHECK(st == CLV_ERROR_OUT_OF_MEMORY && strstr(clv_nuts_message(s), want) &&
+                 strstr(clv_nuts_message(s), "bytes") && !r.draws && seconds < 5,
+                 "n_chains %d, num_draws %d: %s after %.1f s: %s", o.n_chains, o.num_draws, clv_status_string(st),
+                 seconds, clv_nuts_message(s));
+        clv_nuts_result_free(&r);
+    }
+    double one = 0;
+    clv_nuts_summary sm;
+    clv_status st = clv_nuts_summarize(&one, 1 << 30, 4, &sm); /* 2 n_chains split chains overflow int */
+    TU_CHECK(st == CLV_ERROR_INVALID_ARGUMENT, "summary of 2^30 chains: %s", clv_status_string(st));
+    al_restore();
+    clv_nuts_opts o = small_opts(1); /* and the sampler still works */
+    o.num_warmup = 20;
+    o.num_draws = 20;
+    TU_CHECK(clv_nuts_run(s, &o, &r) == CLV_OK && r.num_draws == 20, "after the refusals: %s", clv_nuts_message(s));
+    clv_nuts_result_free(&r);
+    clv_nuts_free(s);
+    nuts_model_free(&def);
+}
+
 /* Parse one chain's CSV back: the column names, and every number. */
 static void csv_roundtrip(const clv_nuts_result *r, const char *const *names)
 {
@@ -247,6 +326,8 @@ int main(void)
     nan_model(m, 1);
     gradients(m);
     refused(m);
+    refused_reals(m);
+    refused_sizes(m);
     output(m);
     clv_mesh_close(m);
     return tu_summary();
