@@ -381,7 +381,7 @@ static int parse(int argc, char **argv, options *o)
             fprintf(help ? stdout : stderr,
                     "usage: %s [--side 32] [--vis 300] [--lambdas 16] [--widths 12] [--linesearch zoom|backtracking]\n"
                     "          [--chunk K] [--out DIR] [--small] [--devices SPEC] [--help]\n"
-                    "  --devices SPEC  as CLV_DEVICES: all, gpu, cpu, 0,1, pocl:0, ... (default: $CLV_DEVICES,\n"
+                    "  --devices SPEC  as CLV_DEVICES: all, gpu, cpu, 0,1, portable:0, ... (default: $CLV_DEVICES,\n"
                     "                  else every GPU, else the CPUs; clvmap-info lists them)\n", argv[0]);
             return help ? 1 : 2;
         }

@@ -70,7 +70,7 @@ static void usage(FILE *f)
           "  --chunk none|auto|k     particles per launch, init and updates (default none)\n"
           "  --seed S                (default 1)\n"
           "  --max-iterations N      (default: until converged)\n"
-          "  --devices SPEC          as CLV_DEVICES: all, gpu, cpu, 0,1, pocl:0, ... (default:\n"
+          "  --devices SPEC          as CLV_DEVICES: all, gpu, cpu, 0,1, portable:0, ... (default:\n"
           "                          $CLV_DEVICES, else every GPU, else the CPUs; clvmap-info lists them)\n"
           "  --f32                   single precision (devices without fp64)\n"
           "  --csv FILE              weighted samples (default nss_samples.csv; - for none)\n"

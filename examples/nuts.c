@@ -45,7 +45,7 @@ static void usage(FILE *f)
                "  --seed S          seed (default 1)\n"
                "  --csv PREFIX      write PREFIX_1.csv ... (CmdStan layout; ArviZ's from_cmdstan reads them)\n"
                "  --check-gradient  compare the gradient with central differences first\n"
-               "  --devices SPEC    as CLV_DEVICES: all, gpu, cpu, 0,1, pocl:0, ... (default: $CLV_DEVICES,\n"
+               "  --devices SPEC    as CLV_DEVICES: all, gpu, cpu, 0,1, portable:0, ... (default: $CLV_DEVICES,\n"
                "                    else every GPU, else the CPUs; clvmap-info lists them)\n"
                "  --quiet           no progress lines\n"
                "  --help            this text\n");

@@ -16,7 +16,7 @@
  *   ./tour                    float, 2^20 points
  *   ./tour --f64 --items 1000 double, 1000 points
  *   POCL_DEVICES="pthread pthread" ./tour    gives PoCL two CPU devices
- *   ./tour --devices pocl:0,pocl:1  the devices of the shard runs (the
+ *   ./tour --devices portable:0,portable:1  the devices of the shard runs (the
  *                             one-device runs use the first of them)
  *   ./tour --help
  */
@@ -219,7 +219,7 @@ int main(int argc, char **argv)
                     "usage: %s [--items N] [--f64] [--devices SPEC] [--help]\n"
                     "  Evaluates a %d-component Gaussian mixture in %d dimensions at N points\n"
                     "  (default 2^20) as vmap, chunked map and shard; float unless --f64.\n"
-                    "  --devices SPEC  as CLV_DEVICES (all, gpu, cpu, 0,1, pocl:0, ...; clvmap-info\n"
+                    "  --devices SPEC  as CLV_DEVICES (all, gpu, cpu, 0,1, portable:0, ...; clvmap-info\n"
                     "                  lists them): the shard runs use these devices (default 0,1),\n"
                     "                  the one-device runs the first of them.\n"
                     "  POCL_DEVICES=\"pthread pthread\" gives PoCL two devices for the shard runs.\n",
