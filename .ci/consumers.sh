@@ -124,7 +124,11 @@ if [ $has_clblast = 1 ]; then
         check "pkg-config: the clvmap-lbfgs consumer runs" "$LOGS/pc-lbfgs-run.log" "$TMP/pc_consumer_lbfgs"
 fi
 if [ $has_mpi = 1 ]; then
-    check "pkg-config: clvmap-mpi (MPI)" "$LOGS/pc-mpi.log" pc_build pc_consumer_mpi clvmap-mpi -DCONSUMER_MPI
+    if check "pkg-config: clvmap-mpi (MPI)" "$LOGS/pc-mpi.log" pc_build pc_consumer_mpi clvmap-mpi -DCONSUMER_MPI &&
+       [ -n "$MPIRUN" ]; then
+        check "pkg-config: the clvmap-mpi consumer runs under mpirun -np 1" "$LOGS/pc-mpi-run.log" \
+            "$MPIRUN" --oversubscribe -np 1 "$TMP/pc_consumer_mpi"
+    fi
 fi
 
 # ---- 3. CMake ------------------------------------------------------------------
@@ -133,9 +137,10 @@ if ! command -v cmake >/dev/null; then
 else
     CB=$TMP/cmake-build
     cmake_args=(-S tests/consumers/cmake -B "$CB" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_BUILD_TYPE=Release)
-    [ $has_clblast = 1 ] && cmake_args+=(-DCONSUMER_LBFGS=ON)
-    [ $has_mpi = 1 ] && cmake_args+=(-DCONSUMER_MPI=ON)
-    if check "CMake: find_package(clvmap 0.1 REQUIRED COMPONENTS${has_clblast/1/ lbfgs}${has_mpi/1/ mpi})" \
+    components=""
+    [ $has_clblast = 1 ] && { cmake_args+=(-DCONSUMER_LBFGS=ON); components+=" lbfgs"; }
+    [ $has_mpi = 1 ] && { cmake_args+=(-DCONSUMER_MPI=ON); components+=" mpi"; }
+    if check "CMake: find_package(clvmap 0.1 REQUIRED${components:+ COMPONENTS$components})" \
             "$LOGS/cmake-configure.log" cmake "${cmake_args[@]}" &&
        check "CMake: build" "$LOGS/cmake-build.log" cmake --build "$CB"; then
         check "CMake: consumer (clvmap::clvmap, nss, nuts, csv) runs" "$LOGS/cmake-run.log" "$CB/consumer"
@@ -165,6 +170,21 @@ endif()
 CMAKE
     check "CMake: version 0.2 and an unknown component refused, 0.1.0 EXACT found" "$LOGS/cmake-refuse.log" \
         cmake -S "$TMP/cmake-refuse" -B "$TMP/cmake-refuse/build" -DCMAKE_PREFIX_PATH="$PREFIX"
+    # The package is relocatable: a copy of the prefix finds its own headers.
+    mkdir -p "$TMP/cmake-moved"
+    cp -R "$PREFIX" "$TMP/moved-prefix"
+    cat >"$TMP/cmake-moved/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.14)
+project(clvmap_moved LANGUAGES C)
+find_package(clvmap 0.1 REQUIRED)
+get_target_property(inc clvmap::clvmap INTERFACE_INCLUDE_DIRECTORIES)
+if(NOT inc STREQUAL "${MOVED}/include")
+  message(FATAL_ERROR "clvmap::clvmap's include directory is ${inc}, not ${MOVED}/include")
+endif()
+CMAKE
+    check "CMake: the package in a moved copy of the prefix points to the copy" "$LOGS/cmake-moved.log" \
+        cmake -S "$TMP/cmake-moved" -B "$TMP/cmake-moved/build" -DCMAKE_PREFIX_PATH="$TMP/moved-prefix" \
+        -DMOVED="$TMP/moved-prefix"
 fi
 
 # ---- 4. meson subproject -----------------------------------------------------
