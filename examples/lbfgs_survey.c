@@ -3,8 +3,9 @@
  * L-BFGS of clvmap_lbfgs.h, the forward model applied to the whole batch
  * with CLBlast.
  *
- * The problem (a toy of eht-imaging's parameter surveys, see
- * shared/seeds/ehtim-jax-optimizers-sharding-pr.txt):
+ * The problem (a toy of eht-imaging's parameter surveys, see eht-imaging's
+ * pull request #304, "Modular JAX optimizers + multi-GPU sharding",
+ * github.com/achael/eht-imaging):
  *   sky      x_true: a side x side image (default 32 x 32 = 1024 pixels) of
  *            three Gaussian blobs, total flux 1;
  *   data     n_vis complex visibilities at random (u, v) points, as 2 n_vis
@@ -26,10 +27,10 @@
  *
  *   lbfgs_survey [--side 32] [--vis 300] [--lambdas 16] [--widths 12]
  *                [--linesearch zoom|backtracking] [--chunk K] [--out DIR]
- *                [--small] [--help]
+ *                [--small] [--devices SPEC] [--help]
  * Stopping: |g| <= 1e-4 max(1, |x|), or f down by less than 1e-8 (relative)
  * over 10 iterations (liblbfgs's delta test), or 3000 iterations.
- *   CLV_DEVICES=0,1,2 POCL_DEVICES="pthread pthread pthread" lbfgs_survey
+ *   POCL_DEVICES="pthread pthread pthread" lbfgs_survey --devices 0,1,2
  * Needs CLBlast (libclblast-dev). */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #define CLV_LBFGS_CLBLAST
@@ -48,6 +49,7 @@ typedef struct options {
     long chunk;
     clv_lbfgs_linesearch linesearch;
     const char *out;
+    const char *devices; /* clv_mesh_desc.devices (NULL: $CLV_DEVICES, else the default) */
 } options;
 
 /* The problem on the host and on the devices. */
@@ -358,6 +360,7 @@ static int parse(int argc, char **argv, options *o)
     o->side = 32, o->n_vis = 300, o->n_lambda = 16, o->n_width = 12, o->chunk = 0;
     o->linesearch = CLV_LBFGS_LINESEARCH_STRONG_WOLFE;
     o->out = ".";
+    o->devices = NULL;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--small")) o->side = 12, o->n_vis = 60, o->n_lambda = 4, o->n_width = 3;
@@ -367,14 +370,20 @@ static int parse(int argc, char **argv, options *o)
         else if (!strcmp(a, "--widths") && v) o->n_width = atoi(v), ++i;
         else if (!strcmp(a, "--chunk") && v) o->chunk = atol(v), ++i;
         else if (!strcmp(a, "--out") && v) o->out = v, ++i;
+        else if (!strcmp(a, "--devices") && v) o->devices = v, ++i;
         else if (!strcmp(a, "--linesearch") && v) {
             o->linesearch = !strcmp(v, "backtracking") ? CLV_LBFGS_LINESEARCH_BACKTRACKING
                                                        : CLV_LBFGS_LINESEARCH_STRONG_WOLFE;
             ++i;
         } else {
-            printf("usage: %s [--side 32] [--vis 300] [--lambdas 16] [--widths 12] [--linesearch zoom|backtracking]\n"
-                   "          [--chunk K] [--out DIR] [--small]\n", argv[0]);
-            return strcmp(a, "--help") == 0 ? 1 : 2;
+            int help = !strcmp(a, "--help") || !strcmp(a, "-h");
+            if (!help) fprintf(stderr, "lbfgs_survey: unknown option or missing value: %s\n", a);
+            fprintf(help ? stdout : stderr,
+                    "usage: %s [--side 32] [--vis 300] [--lambdas 16] [--widths 12] [--linesearch zoom|backtracking]\n"
+                    "          [--chunk K] [--out DIR] [--small] [--devices SPEC] [--help]\n"
+                    "  --devices SPEC  as CLV_DEVICES: all, gpu, cpu, 0,1, portable:0, ... (default: $CLV_DEVICES,\n"
+                    "                  else every GPU, else the CPUs; clvmap-info lists them)\n", argv[0]);
+            return help ? 1 : 2;
         }
     }
     const char *small = getenv("CLV_TEST_SMALL"); /* oclgrind runs: tiny */
@@ -409,7 +418,9 @@ int main(int argc, char **argv)
     int bad = parse(argc, argv, &s.o);
     if (bad) return bad == 1 ? 0 : 2;
     make_problem(&s);
-    clv_status st = clv_mesh_open(&s.mesh, NULL);
+    clv_mesh_desc desc = {0};
+    desc.devices = s.o.devices; /* NULL: $CLV_DEVICES, else the default */
+    clv_status st = clv_mesh_open(&s.mesh, &desc);
     if (st == CLV_OK) st = upload(&s);
     if (st != CLV_OK) {
         printf("setup failed: %s\n", clv_mesh_message(s.mesh));

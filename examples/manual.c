@@ -1,5 +1,5 @@
 /* The complete example from the top of include/clvmap.h, verbatim
- * (tests/test_embed.c fails when the two differ). */
+ * (the test manual_copy, tests/check_manual.c, fails when the two differ). */
 #include "clvmap.h"
 static const char *src =
     "__kernel void noisy_square(CLV_ITEMS, __global const float *x,\n"

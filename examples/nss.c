@@ -31,8 +31,8 @@
 static const double PI = 3.14159265358979323846; /* M_PI is not C99 */
 
 /* ---- the problems ----------------------------------------------------------
- * Their OpenCL C sources are in tests/nss/nss_problems.h, shared with the
- * test suite: nss_gauss_source (data: half-width a = 5 and sigma = 1),
+ * Their OpenCL C sources are in nss_problems.h (beside this file), shared
+ * with the test suite: nss_gauss_source (data: half-width a = 5 and sigma = 1),
  * nss_eggbox_source and nss_shells_source. */
 
 /* One shell's integral over R^D, the surface of the unit sphere times
@@ -70,11 +70,12 @@ static void usage(FILE *f)
           "  --chunk none|auto|k     particles per launch, init and updates (default none)\n"
           "  --seed S                (default 1)\n"
           "  --max-iterations N      (default: until converged)\n"
-          "  --devices SPEC          as CLV_DEVICES: all, gpu, cpu, 0,1, pocl:0, ...\n"
+          "  --devices SPEC          as CLV_DEVICES: all, gpu, cpu, 0,1, portable:0, ... (default:\n"
+          "                          $CLV_DEVICES, else every GPU, else the CPUs; clvmap-info lists them)\n"
           "  --f32                   single precision (devices without fp64)\n"
           "  --csv FILE              weighted samples (default nss_samples.csv; - for none)\n"
           "  --quiet                 no progress lines\n"
-          "  --help\n"
+          "  --help                  this text\n"
           "CLV_TEST_SMALL=1 makes the defaults tiny.\n", f);
 }
 

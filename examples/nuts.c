@@ -4,9 +4,10 @@
  * and one CmdStan-layout CSV per chain.
  *
  *   nuts --model eight_schools --chains 8 --csv out/schools
- *   CLV_DEVICES=0,1,2 POCL_DEVICES="pthread pthread pthread" nuts --model normal
+ *   POCL_DEVICES="pthread pthread pthread" nuts --model normal --devices 0,1,2
+ *   nuts --help
  *
- * Models (tests/nuts/nuts_models.h): normal (the BlackJAX multiple-chains
+ * Models (nuts_models.h, beside this file): normal (the BlackJAX multiple-chains
  * how-to: 1000 observations), gauss (a correlated Gaussian, --dim, default
  * 100), eight_schools (non-centred), logistic (1000 rows, 10 coefficients),
  * funnel (Neal's, centred: expect divergences).
@@ -24,7 +25,7 @@
 #include <time.h>
 
 typedef struct args {
-    const char *model, *csv, *data;
+    const char *model, *csv, *data, *devices;
     int dim, chains, warmup, draws, block, check_gradient, quiet;
     long chunk;
     unsigned long long seed;
@@ -44,8 +45,10 @@ static void usage(FILE *f)
                "  --seed S          seed (default 1)\n"
                "  --csv PREFIX      write PREFIX_1.csv ... (CmdStan layout; ArviZ's from_cmdstan reads them)\n"
                "  --check-gradient  compare the gradient with central differences first\n"
+               "  --devices SPEC    as CLV_DEVICES: all, gpu, cpu, 0,1, portable:0, ... (default: $CLV_DEVICES,\n"
+               "                    else every GPU, else the CPUs; clvmap-info lists them)\n"
                "  --quiet           no progress lines\n"
-               "Devices: CLV_DEVICES (see clvmap.h), e.g. CLV_DEVICES=cpu or 0,1.\n");
+               "  --help            this text\n");
 }
 
 static int parse(int argc, char **argv, args *a)
@@ -63,6 +66,7 @@ static int parse(int argc, char **argv, args *a)
         if (!strcmp(k, "--model")) a->model = v;
         else if (!strcmp(k, "--csv")) a->csv = v;
         else if (!strcmp(k, "--data")) a->data = v;
+        else if (!strcmp(k, "--devices")) a->devices = v;
         else if (!strcmp(k, "--dim")) a->dim = atoi(v);
         else if (!strcmp(k, "--chains")) a->chains = atoi(v);
         else if (!strcmp(k, "--warmup")) a->warmup = atoi(v);
@@ -213,7 +217,9 @@ int main(int argc, char **argv)
         return 2;
     }
     clv_mesh *m;
-    if (clv_mesh_open(&m, NULL) != CLV_OK) {
+    clv_mesh_desc desc = {0};
+    desc.devices = a.devices; /* NULL: $CLV_DEVICES, else the default */
+    if (clv_mesh_open(&m, &desc) != CLV_OK) {
         fprintf(stderr, "nuts: %s\n", clv_mesh_message(m));
         clv_mesh_close(m);
         nuts_model_free(&def);

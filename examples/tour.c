@@ -16,6 +16,9 @@
  *   ./tour                    float, 2^20 points
  *   ./tour --f64 --items 1000 double, 1000 points
  *   POCL_DEVICES="pthread pthread" ./tour    gives PoCL two CPU devices
+ *   ./tour --devices portable:0,portable:1  the devices of the shard runs (the
+ *                             one-device runs use the first of them)
+ *   ./tour --help
  */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "clvmap.h"
@@ -31,7 +34,7 @@ static const uint64_t SEED = 2026;
 
 typedef struct run {
     const char *name;
-    const char *devices; /* clv_mesh_desc.devices: flat device indices */
+    const char *devices; /* clv_mesh_desc.devices */
     long chunk;
     double checksum, max_error, seconds;
     uint64_t launches;
@@ -172,20 +175,56 @@ static int run_on_mesh(tour *t, run *runs, int n_runs, int is_first_mesh)
     return s == CLV_OK;
 }
 
+/* The flat index (clv_list_devices) of the first device SPEC names, and how
+ * many devices it names; -1 when SPEC opens no device. */
+static int first_device_of(const char *spec, int n_listed, int *n_named)
+{
+    clv_mesh_desc desc = {0};
+    desc.devices = spec;
+    clv_mesh *m = NULL;
+    int index = -1;
+    *n_named = 0;
+    if (clv_mesh_open(&m, &desc) != CLV_OK) {
+        fprintf(stderr, "--devices %s: %s\n", spec, clv_mesh_message(m));
+        clv_mesh_close(m);
+        return -1;
+    }
+    *n_named = clv_mesh_device_count(m);
+    cl_device_id first = clv_mesh_device_id(m, 0);
+    for (int i = 0; i < n_listed && index < 0; ++i) {
+        char one[16];
+        snprintf(one, sizeof one, "%d", i);
+        clv_mesh *single = NULL;
+        desc.devices = one;
+        if (clv_mesh_open(&single, &desc) == CLV_OK && clv_mesh_device_id(single, 0) == first) index = i;
+        clv_mesh_close(single);
+    }
+    clv_mesh_close(m);
+    return index;
+}
+
 int main(int argc, char **argv)
 {
     tour t = {0};
+    const char *devices = NULL; /* --devices: the shard runs' devices (default 0,1) */
     t.n_items = (size_t)1 << 20;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--f64")) t.f64 = 1;
         else if (!strcmp(argv[i], "--items") && i + 1 < argc) t.n_items = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--devices") && i + 1 < argc) devices = argv[++i];
         else {
-            printf("usage: %s [--items N] [--f64]\n"
-                   "  Evaluates a %d-component Gaussian mixture in %d dimensions at N points\n"
-                   "  (default 2^20) as vmap, chunked map and shard; float unless --f64.\n"
-                   "  POCL_DEVICES=\"pthread pthread\" gives PoCL two devices for the shard runs.\n",
-                   argv[0], GMM_K, GMM_D);
-            return strcmp(argv[i], "--help") ? 2 : 0;
+            int help = !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+            if (!help) fprintf(stderr, "tour: unknown option or missing value: %s\n", argv[i]);
+            fprintf(help ? stdout : stderr,
+                    "usage: %s [--items N] [--f64] [--devices SPEC] [--help]\n"
+                    "  Evaluates a %d-component Gaussian mixture in %d dimensions at N points\n"
+                    "  (default 2^20) as vmap, chunked map and shard; float unless --f64.\n"
+                    "  --devices SPEC  as CLV_DEVICES (all, gpu, cpu, 0,1, portable:0, ...; clvmap-info\n"
+                    "                  lists them): the shard runs use these devices (default 0,1),\n"
+                    "                  the one-device runs the first of them.\n"
+                    "  POCL_DEVICES=\"pthread pthread\" gives PoCL two devices for the shard runs.\n",
+                    argv[0], GMM_K, GMM_D);
+            return help ? 0 : 2;
         }
     }
     if (t.n_items == 0) {
@@ -220,17 +259,33 @@ int main(int argc, char **argv)
     printf("OpenCL devices:\n%s\n%zu points, %d dimensions, %d components, %s\n\n", list, t.n_items,
            GMM_D, GMM_K, t.f64 ? "double" : "float");
 
+    /* One device: device 0, or the first that --devices names; the shard
+     * runs: 0,1, or every device --devices names. */
+    char first[16] = "0";
+    int n_shard = n_devices;
+    if (devices) {
+        int index = first_device_of(devices, n_devices, &n_shard);
+        if (index < 0) {
+            free(t.points);
+            free(t.output);
+            free(t.first_output);
+            return 2;
+        }
+        snprintf(first, sizeof first, "%d", index);
+    }
+    const char *shard = devices ? devices : "0,1";
     run runs[N_RUNS] = {
-        {.name = "vmap", .devices = "0", .chunk = CLV_CHUNK_NONE},
-        {.name = "chunk 1024", .devices = "0", .chunk = 1024},
-        {.name = "chunk auto", .devices = "0", .chunk = CLV_CHUNK_AUTO},
-        {.name = "2 devices", .devices = "0,1", .chunk = CLV_CHUNK_NONE},
-        {.name = "2 dev x 1024", .devices = "0,1", .chunk = 1024},
+        {.name = "vmap", .devices = first, .chunk = CLV_CHUNK_NONE},
+        {.name = "chunk 1024", .devices = first, .chunk = 1024},
+        {.name = "chunk auto", .devices = first, .chunk = CLV_CHUNK_AUTO},
+        {.name = "2 devices", .devices = shard, .chunk = CLV_CHUNK_NONE},
+        {.name = "2 dev x 1024", .devices = shard, .chunk = 1024},
     };
-    int n_runs = n_devices >= 2 ? N_RUNS : 3;
+    int n_runs = n_shard >= 2 ? N_RUNS : 3;
     int ok = run_on_mesh(&t, runs, 3, 1);                       /* device 0 */
-    if (ok && n_runs == N_RUNS) ok = run_on_mesh(&t, runs + 3, 2, 0); /* devices 0 and 1 */
-    if (n_devices == 1) printf("(one device only: set POCL_DEVICES=\"pthread pthread\" for the shard runs)\n");
+    if (ok && n_runs == N_RUNS) ok = run_on_mesh(&t, runs + 3, 2, 0); /* the shard runs */
+    if (n_shard == 1)
+        printf("(one device only: set POCL_DEVICES=\"pthread pthread\" or --devices for the shard runs)\n");
 
     /* Float sums of 16 terms of size ~10 lose ~1e-5; double ~1e-14. */
     const double tolerance = t.f64 ? 1e-9 : 1e-3;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's quick start on a fresh Debian or Ubuntu machine:
-#   bash tools/quickstart.sh demo   install, build, run the tour on two CPU devices
+#   bash tools/quickstart.sh demo   install, build, list the devices (clvmap-info),
+#                                   run the tour on two CPU devices
 #   bash tools/quickstart.sh test   install, build, run every test suite
 # Installs with apt-get (through sudo when not root); builds into ./build.
 set -euo pipefail
@@ -32,4 +33,7 @@ if [ -d build ]; then meson setup --reconfigure build >/dev/null; else meson set
 ninja -C build
 # PoCL exposes the CPU as OpenCL devices; asking for two shows sharding.
 export POCL_DEVICES="${POCL_DEVICES:-pthread pthread}"
+# The devices, and the CLV_DEVICES / --devices strings that pick each one.
+build/tools/clvmap-info --quick
+echo
 exec build/examples/tour "${@:2}"

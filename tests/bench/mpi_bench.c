@@ -16,7 +16,8 @@
  * Rank 0 prints the median and the best of each, items per second, and a
  * checksum of the gathered output (the same for every K: same bits).
  * tests/bench/mpi_bench.sh runs K = 1, 2, 3 with one single-core PoCL
- * device per rank and fits the scaling model of tests/mpi/README_SECTION.md. */
+ * device per rank and fits the scaling model of README.md
+ * (Several machines (MPI), Scaling model). */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "clvmap_mpi.h"
 

@@ -7,7 +7,7 @@
 #   mpirun -np K --bind-to core (K <= cores), --oversubscribe --bind-to none above
 #
 # for K = 1, 2, 3, then the speed-ups T1/TK of the median totals and the
-# scaling model of tests/mpi/README_SECTION.md:
+# scaling model of README.md (Several machines (MPI), Scaling model):
 #   T(K) = t_item * N / min(K, cores) * K / K_eff + gather(K)
 # in its simple form T(K) = T_compute(1) / min(K, cores) + gather(K), with
 # the 1-rank compute time and each run's measured gather. Also prints the

@@ -3,7 +3,7 @@
 # and NumPyro (chain_method="vectorized") on the same CPU: min-over-parameters
 # bulk ESS per second, and clvmap's ratio to each.
 #
-# Models (tests/nuts/nuts_models.h, the same data on every side through
+# Models (examples/nuts_models.h, the same data on every side through
 # nuts_bench --dump-data): normal (BlackJAX how-to, 1000 observations),
 # gauss (100-d correlated Gaussian), eight_schools (non-centred), logistic
 # (1000 x 10). 4 chains, 1000 warmup, 1000 draws, float64, max depth 10,

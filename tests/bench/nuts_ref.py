@@ -33,7 +33,7 @@ def load(path):
 
 
 def logdensity_fn(name, dim, data):
-    """The same log densities as tests/nuts/nuts_models.h."""
+    """The same log densities as examples/nuts_models.h."""
     d = jnp.asarray(data)
     if name == "normal":
         def f(x):

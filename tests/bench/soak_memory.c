@@ -67,7 +67,7 @@
 
 typedef struct settings {
     int nuts, nuts_runs, nss_long, nss_runs; /* which soaks */
-    const char *model;                /* NUTS model (tests/nuts/nuts_models.h) */
+    const char *model;                /* NUTS model (examples/nuts_models.h) */
     int chains, iterations, warmup, block, nuts_run_count, nuts_run_iterations;
     int nss_dim, n_live, num_delete, nss_iterations, nss_block, nss_run_count, nss_run_iterations;
     double warm_fraction;

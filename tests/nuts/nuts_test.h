@@ -1,4 +1,4 @@
-/* Helpers shared by the NUTS tests: build a model from tests/nuts/nuts_models.h
+/* Helpers shared by the NUTS tests: build a model from examples/nuts_models.h
  * on a mesh and run it with small, fixed settings. */
 #ifndef NUTS_TEST_H
 #define NUTS_TEST_H

@@ -7,7 +7,7 @@
  * R) expect such a name quoted: "tau, scaled", with "" for a quote.
  * This program builds one-draw results by hand (no OpenCL call), writes
  * them, reads them back with clvmap_csv.h and exits 1 while the names do
- * not survive. The fix proposed is in tests/fuzz/README_SECTION.md.
+ * not survive. The fix is in the writers (clv_nuts__csv_name, clv_nss__csv_name).
  *
  *   cc -Iinclude tests/fuzz/known/csv_name_quoting.c -lOpenCL -lm && ./a.out */
 #define _POSIX_C_SOURCE 200809L

@@ -7,8 +7,8 @@
  *   cc -Iinclude tests/fuzz/known/nuts_cancel_stride.c -lOpenCL -lm && ./a.out
  *
  * Exit status 0 when chain 1's kept draws equal the same run's uncancelled
- * draws (bitwise), 1 otherwise. The fix proposed for clvmap_nuts.h is in
- * tests/fuzz/README_SECTION.md (clv_nuts__keep_draws). */
+ * draws (bitwise), 1 otherwise. The fix is in clvmap_nuts.h
+ * (clv_nuts__keep_draws). */
 #include "clvmap_nuts.h"
 
 #include <stdio.h>

@@ -9,7 +9,7 @@
  *   clang -fsanitize=undefined -fno-sanitize-recover=all -Iinclude \
  *       tests/fuzz/known/split_items_overflow.c -lOpenCL -lm && POCL_DEVICES="pthread pthread" ./a.out
  *
- * The fix proposed for clvmap.h is in tests/fuzz/README_SECTION.md. */
+ * The fix is in clvmap.h (clv_mesh_split_items). */
 #include "clvmap.h"
 
 #include <stdint.h>

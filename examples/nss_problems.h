@@ -1,5 +1,5 @@
-/* Test problems for the NSS suite and its benchmark, with log Z from outside
- * the code under test:
+/* Problems for examples/nss.c, the NSS test suite and its benchmark, with
+ * log Z from outside the code under test:
  *   gauss   a normalised Gaussian N(0, sigma^2 I) on the uniform prior
  *           [-a, a]^D: log Z = -D log(2a) (the mass outside the box, for
  *           a = 5 sigma, is below 1e-5 of the total in 10-d);

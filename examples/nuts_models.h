@@ -1,4 +1,4 @@
-/* Models shared by the NUTS tests, examples/nuts.c and tests/bench/nuts_bench.c:
+/* Models shared by examples/nuts.c, the NUTS tests and tests/bench/nuts_bench.c:
  * OpenCL C log densities with hand-written gradients, their data (made here
  * from a fixed seed, so every program and tests/bench/nuts_ref.py see the
  * same numbers: nuts_bench --dump-data writes them out), and exact
