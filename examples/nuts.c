@@ -26,7 +26,7 @@
 
 typedef struct args {
     const char *model, *csv, *data, *devices;
-    int dim, chains, warmup, draws, block, check_gradient, quiet;
+    int dim, obs, chains, warmup, draws, block, check_gradient, quiet;
     long chunk;
     unsigned long long seed;
 } args;
@@ -34,7 +34,9 @@ typedef struct args {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: nuts [options]\n"
-               "  --model NAME      normal | gauss | eight_schools | logistic | funnel (default normal)\n"
+               "  --model NAME      normal | gauss | eight_schools | logistic | funnel | logistic_plain |\n"
+               "                    logistic_coop (cooperative: a work group per chain) (default normal)\n"
+               "  --obs N           observations of logistic_plain / logistic_coop (default 10000)\n"
                "  --dim D           dimension of gauss (default 100)\n"
                "  --data FILE       normal: the observations from a CSV file (column y, else the first)\n"
                "  --chains N        chains (default 4), spread over the devices\n"
@@ -68,6 +70,7 @@ static int parse(int argc, char **argv, args *a)
         else if (!strcmp(k, "--data")) a->data = v;
         else if (!strcmp(k, "--devices")) a->devices = v;
         else if (!strcmp(k, "--dim")) a->dim = atoi(v);
+        else if (!strcmp(k, "--obs")) a->obs = atoi(v);
         else if (!strcmp(k, "--chains")) a->chains = atoi(v);
         else if (!strcmp(k, "--warmup")) a->warmup = atoi(v);
         else if (!strcmp(k, "--draws")) a->draws = atoi(v);
@@ -207,7 +210,7 @@ int main(int argc, char **argv)
         return 2;
     }
     nuts_model_def def;
-    if (!nuts_model_make(a.model, a.dim, &def)) {
+    if (!nuts_model_make_sized(a.model, a.dim, a.obs, &def)) {
         fprintf(stderr, "nuts: unknown model %s\n", a.model);
         return 2;
     }

@@ -16,7 +16,14 @@
  *                  theta_tilde ~ N(0, 1); parameters (mu, log tau, theta_tilde).
  *   logistic       logistic regression, 1000 rows, intercept + 9 N(0,1)
  *                  features, beta ~ N(0, 1) prior, labels drawn from fixed betas.
- *   funnel         Neal's funnel, centred: v ~ N(0, 3), x_i ~ N(0, exp(v/2)), 9 x's. */
+ *   funnel         Neal's funnel, centred: v ~ N(0, 3), x_i ~ N(0, exp(v/2)), 9 x's.
+ *   logistic_plain logistic regression as a user first writes it: plain scalar
+ *                  OpenCL C, one work item per chain; N observations (default
+ *                  10^4), D coefficients (--dim, default 20), data as logistic.
+ *   logistic_coop  the same model in the cooperative form
+ *                  (clv_nuts_model.cooperative): the chain's work group shares
+ *                  the observations, clv_group_sum combines them. Plain
+ *                  scalar code too: no vector types. */
 #ifndef NUTS_MODELS_H
 #define NUTS_MODELS_H
 
@@ -36,6 +43,7 @@ typedef struct nuts_model_def {
     size_t n_data;
     char options[128];
     char **names;          /* dim parameter names (CmdStan style) */
+    int cooperative;       /* clv_nuts_model.cooperative */
 } nuts_model_def;
 
 /* The clv_nuts_model for a built-in model (it points into def). */
@@ -49,6 +57,7 @@ static inline clv_nuts_model nuts_model_desc(const nuts_model_def *def)
     model.data = def->data;
     model.n_data = def->n_data;
     model.options = def->options;
+    model.cooperative = def->cooperative;
     return model;
 }
 
@@ -166,6 +175,55 @@ static const char *nuts_models_logistic_src =
     "    return lp;\n"
     "}\n";
 
+/* Plain scalar code: what a user writes first (one work item per chain). */
+static const char *nuts_models_logistic_plain_src =
+    "clv_real logdensity(__global const clv_real *beta, __global clv_real *grad,\n"
+    "                    __global const clv_real *data) {   /* X[N_OBS][DIM], then y[N_OBS] */\n"
+    "    __global const clv_real *y = data + N_OBS * CLV_NUTS_DIM;\n"
+    "    clv_real lp = 0;\n"
+    "    for (int k = 0; k < CLV_NUTS_DIM; ++k) {\n"
+    "        lp -= 0.5 * beta[k] * beta[k];\n"
+    "        grad[k] = -beta[k];\n"
+    "    }\n"
+    "    for (int i = 0; i < N_OBS; ++i) {\n"
+    "        __global const clv_real *row = data + i * CLV_NUTS_DIM;\n"
+    "        clv_real eta = 0;\n"
+    "        for (int k = 0; k < CLV_NUTS_DIM; ++k) eta += row[k] * beta[k];\n"
+    "        const clv_real e = exp(-fabs(eta));\n"
+    "        lp += y[i] * eta - (fmax(eta, (clv_real)0) + log1p(e));\n"
+    "        const clv_real resid = y[i] - (eta >= 0 ? 1 / (1 + e) : e / (1 + e));\n"
+    "        for (int k = 0; k < CLV_NUTS_DIM; ++k) grad[k] += resid * row[k];\n"
+    "    }\n"
+    "    return lp;\n"
+    "}\n";
+
+/* The same model, cooperative: every lane of the chain's group takes a
+ * strided share of the observations (CLV_GROUP_FOR), keeps its share of the
+ * gradient, and the group sums them; lane 0 writes grad. */
+static const char *nuts_models_logistic_coop_src =
+    "clv_real logdensity(__global const clv_real *beta, __global clv_real *grad,\n"
+    "                    __global const clv_real *data, __local clv_real *tmp) {\n"
+    "    __global const clv_real *y = data + N_OBS * CLV_NUTS_DIM;\n"
+    "    clv_real lp = 0, g[CLV_NUTS_DIM];\n"
+    "    for (int k = 0; k < CLV_NUTS_DIM; ++k) g[k] = 0;\n"
+    "    CLV_GROUP_FOR(i, N_OBS) {\n"
+    "        __global const clv_real *row = data + i * CLV_NUTS_DIM;\n"
+    "        clv_real eta = 0;\n"
+    "        for (int k = 0; k < CLV_NUTS_DIM; ++k) eta += row[k] * beta[k];\n"
+    "        const clv_real e = exp(-fabs(eta));\n"
+    "        lp += y[i] * eta - (fmax(eta, (clv_real)0) + log1p(e));\n"
+    "        const clv_real resid = y[i] - (eta >= 0 ? 1 / (1 + e) : e / (1 + e));\n"
+    "        for (int k = 0; k < CLV_NUTS_DIM; ++k) g[k] += resid * row[k];\n"
+    "    }\n"
+    "    lp = clv_group_sum(lp, tmp);\n"
+    "    clv_group_sum_n(g, CLV_NUTS_DIM, tmp);          /* tmp: lanes x DIM values */\n"
+    "    for (int k = 0; k < CLV_NUTS_DIM; ++k) {\n"
+    "        if (clv_lane() == 0) grad[k] = g[k] - beta[k];\n"
+    "        lp -= 0.5 * beta[k] * beta[k];\n"
+    "    }\n"
+    "    return lp;\n"
+    "}\n";
+
 static const char *nuts_models_funnel_src =
     "clv_real logdensity(__global const clv_real *x, __global clv_real *grad,\n"
     "                    __global const clv_real *data) {\n"
@@ -242,9 +300,10 @@ static inline void nuts_models_logistic_data(nuts_model_def *m, int n, int d)
     }
 }
 
-/* Fill m for a model name; dim only matters for gauss (0: 100). 0 on an
- * unknown name. */
-static inline int nuts_model_make(const char *name, int dim, nuts_model_def *m)
+/* Fill m for a model name; dim matters for gauss (0: 100) and the
+ * logistic_plain / _coop pair (0: 20), n_obs for that pair only (0: 10^4).
+ * 0 on an unknown name. */
+static inline int nuts_model_make_sized(const char *name, int dim, int n_obs, nuts_model_def *m)
 {
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "%s", name);
@@ -275,6 +334,13 @@ static inline int nuts_model_make(const char *name, int dim, nuts_model_def *m)
     } else if (strcmp(name, "funnel") == 0) {
         m->source = nuts_models_funnel_src;
         m->dim = 10;
+    } else if (strcmp(name, "logistic_plain") == 0 || strcmp(name, "logistic_coop") == 0) {
+        int n = n_obs > 0 ? n_obs : 10000;
+        m->cooperative = strcmp(name, "logistic_coop") == 0;
+        m->source = m->cooperative ? nuts_models_logistic_coop_src : nuts_models_logistic_plain_src;
+        m->dim = dim > 0 ? dim : 20;
+        nuts_models_logistic_data(m, n, m->dim);
+        snprintf(m->options, sizeof m->options, "-DN_OBS=%d", n);
     } else {
         return 0;
     }
@@ -285,9 +351,14 @@ static inline int nuts_model_make(const char *name, int dim, nuts_model_def *m)
         else if (strcmp(name, "eight_schools") == 0) nuts_models_name(m, k, "theta_tilde.%d", k - 1);
         else if (strcmp(name, "funnel") == 0 && k == 0) nuts_models_name(m, k, "v", 0);
         else if (strcmp(name, "funnel") == 0) nuts_models_name(m, k, "x.%d", k);
-        else nuts_models_name(m, k, strcmp(name, "logistic") == 0 ? "beta.%d" : "x.%d", k + 1);
+        else nuts_models_name(m, k, strncmp(name, "logistic", 8) == 0 ? "beta.%d" : "x.%d", k + 1);
     }
     return 1;
+}
+
+static inline int nuts_model_make(const char *name, int dim, nuts_model_def *m)
+{
+    return nuts_model_make_sized(name, dim, 0, m);
 }
 
 /* ---- exact references --------------------------------------------------------- */

@@ -150,6 +150,9 @@ typedef struct clv_nuts_model {
     const char *options; /* extra compiler options, e.g. "-DN_OBS=1000" */
     int f32;             /* nonzero: clv_real is float (devices without fp64); default double */
     int max_depth;       /* largest tree depth a run may ask for (scratch grows with it); 0: 10 */
+    int cooperative;     /* nonzero: logdensity takes a fourth parameter, __local clv_real *tmp, and
+                            is evaluated by all work items of the chain's work group together
+                            (COOPERATIVE MODELS); 0: one work item runs a chain (the default) */
 } clv_nuts_model;
 
 typedef struct clv_nuts clv_nuts;
@@ -196,7 +199,8 @@ typedef struct clv_nuts_opts {
     int no_step_size_search; /* nonzero: skip Stan's init_stepsize heuristic */
     int block;             /* iterations per kernel launch; 0: 100 */
     long chunk;            /* chains per launch per device: CLV_CHUNK_NONE (0), k > 0, CLV_CHUNK_AUTO */
-    size_t local_size;     /* work group size; 0: 1 (CPUs: chains spread over cores; GPUs: try 32-64) */
+    size_t local_size;     /* work group size; 0: 1 (CPUs: chains spread over cores; GPUs: try 32-64);
+                              cooperative models: the lanes per chain, 0: clv_map_local_size's */
     uint64_t seed;         /* the run is a pure function of the seed and the options */
     uint64_t first_chain;  /* global index of this run's first chain (its random numbers are
                               chain first_chain + c's): a process running chains first_chain ..
@@ -332,6 +336,7 @@ struct clv_nuts {
     int dim;
     int f32;
     int max_depth;          /* checkpoint capacity compiled in */
+    int cooperative;        /* clv_nuts_model.cooperative */
     char message[CLV_NUTS_MESSAGE_SIZE];
 };
 
@@ -455,8 +460,26 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         " * Returns log p(x) up to a constant and writes its gradient into grad.\n",
         " * x and grad: CLV_NUTS_DIM values of this chain's own __global scratch.\n",
         " * data: the model's replicated array. NaN or infinite values are allowed: the\n",
-        " * sampler treats them as a divergence. */\n",
+        " * sampler treats them as a divergence.\n",
+        " *\n",
+        " * Cooperative models (clv_nuts_model.cooperative; -DCLV_NUTS_GROUP): one\n",
+        " * work group runs one chain, and logdensity takes a fourth parameter, tmp,\n",
+        " * a __local buffer of clv_lanes() values for the prelude's clv_group_*\n",
+        " * helpers. All lanes of the group call it together with the same x (all of\n",
+        " * it readable by every lane); each lane works on a share (CLV_GROUP_FOR over\n",
+        " * the observations, say) and the group combines the shares. It must return\n",
+        " * the same value on every lane and leave every element of grad written by\n",
+        " * exactly one lane (the sampler waits for all lanes before it reads grad).\n",
+        " * The tree building runs on every lane with the same numbers; vectors of\n",
+        " * length CLV_NUTS_DIM are updated in strided shares (lane k % L owns\n",
+        " * element k), their dot products are group sums, and scalars in __global\n",
+        " * memory are written by lane 0 between barriers. */\n",
+        "#ifdef CLV_NUTS_GROUP\n",
+        "clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __global const clv_real *data,\n",
+        "                    __local clv_real *tmp);\n",
+        "#else\n",
         "clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __global const clv_real *data);\n",
+        "#endif\n",
         "\n",
         "#ifndef CLV_NUTS_DIM\n",
         "#error \"clvmap_nuts: CLV_NUTS_DIM must be defined (clv_nuts_new does it)\"\n",
@@ -465,6 +488,30 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "#define CLV_NUTS_MAX_DEPTH 10\n",
         "#endif\n",
         "#define CLV_NUTS__D CLV_NUTS_DIM\n",
+        "/* Cooperative models: tmp holds clv_lanes() x CLV_NUTS_TMP values (the\n",
+        " * model may use all of them, e.g. clv_group_sum_n over its gradient). */\n",
+        "#define CLV_NUTS_TMP (CLV_NUTS_DIM > 2 * CLV_NUTS_MAX_DEPTH + 2 \? CLV_NUTS_DIM : 2 * CLV_NUTS_MAX_DEPTH + 2)\n",
+        "\n",
+        "/* One chain per work item, or per work group (cooperative models): the\n",
+        " * same code, with these in the places where the two differ. In the one\n",
+        " * work item form they vanish, and the arithmetic is the form's own. */\n",
+        "#ifdef CLV_NUTS_GROUP\n",
+        "#define CLV_NUTS__FOR(k) for (int k = (int)clv_lane(); k < CLV_NUTS__D; k += (int)clv_lanes())\n",
+        "#define CLV_NUTS__MINE(k) ((size_t)(k) % clv_lanes() == clv_lane())\n",
+        "#define CLV_NUTS__SUM(v) clv_group_sum((v), tmp)\n",
+        "#define CLV_NUTS__SYNC() barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE)\n",
+        "#define CLV_NUTS__LEAD (clv_lane() == 0)\n",
+        "#define CLV_NUTS__TMP , __local clv_real *tmp /* in parameter lists */\n",
+        "#define CLV_NUTS__T , tmp                     /* in calls */\n",
+        "#else\n",
+        "#define CLV_NUTS__FOR(k) for (int k = 0; k < CLV_NUTS__D; ++k)\n",
+        "#define CLV_NUTS__MINE(k) 1\n",
+        "#define CLV_NUTS__SUM(v) (v)\n",
+        "#define CLV_NUTS__SYNC() ((void)0)\n",
+        "#define CLV_NUTS__LEAD 1\n",
+        "#define CLV_NUTS__TMP\n",
+        "#define CLV_NUTS__T\n",
+        "#endif\n",
         "\n",
         "/* The chain's state row (kept between launches; host: CLV_NUTS__STATE_*). */\n",
         "#define CLV_NUTS__S_Z 0                        /* position */\n",
@@ -535,7 +582,7 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "\n",
         "void clv_nuts__copy(__global clv_real *dst, __global const clv_real *src)\n",
         "{\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) dst[k] = src[k];\n",
+        "    CLV_NUTS__FOR(k) dst[k] = src[k];\n",
         "}\n",
         "\n",
         "clv_real clv_nuts__logaddexp(clv_real a, clv_real b)\n",
@@ -545,42 +592,52 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "    return hi + log1p(exp(lo - hi));\n",
         "}\n",
         "\n",
-        "clv_real clv_nuts__kinetic(__global const clv_real *m, __global const clv_real *r)\n",
+        "clv_real clv_nuts__kinetic(__global const clv_real *m, __global const clv_real *r CLV_NUTS__TMP)\n",
         "{\n",
         "    clv_real k = 0;\n",
-        "    for (int i = 0; i < CLV_NUTS__D; ++i) k += m[i] * r[i] * r[i];\n",
-        "    return (clv_real)0.5 * k;\n",
+        "    CLV_NUTS__FOR(i) k += m[i] * r[i] * r[i];\n",
+        "    return (clv_real)0.5 * CLV_NUTS__SUM(k);\n",
         "}\n",
         "\n",
-        "/* Momentum r ~ N(0, M) with M = diag(1 / m). */\n",
+        "/* Momentum r ~ N(0, M) with M = diag(1 / m). Every lane draws every\n",
+        " * normal (the stream is sequential) and keeps its own. */\n",
         "void clv_nuts__momentum(__global clv_real *r, __global const clv_real *m, clv_rng *rng)\n",
         "{\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) r[k] = clv_normal(rng) / sqrt(m[k]);\n",
+        "    for (int k = 0; k < CLV_NUTS__D; ++k) {\n",
+        "        const clv_real v = clv_normal(rng);\n",
+        "        if (CLV_NUTS__MINE(k)) r[k] = v / sqrt(m[k]);\n",
+        "    }\n",
         "}\n",
         "\n",
         "/* log p and its gradient, with *ok cleared when either is not finite (a NaN\n",
         " * gradient would otherwise poison every later step of the chain). */\n",
         "clv_real clv_nuts__eval(__global const clv_real *z, __global clv_real *g, __global const clv_real *data,\n",
-        "                        int *ok)\n",
+        "                        int *ok CLV_NUTS__TMP)\n",
         "{\n",
-        "    const clv_real lp = logdensity(z, g, data);\n",
+        "    CLV_NUTS__SYNC(); /* every lane's share of z is written */\n",
+        "    const clv_real lp = logdensity(z, g, data CLV_NUTS__T);\n",
+        "    CLV_NUTS__SYNC(); /* every element of g is written */\n",
         "    int fine = isfinite(lp);\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) fine &= isfinite(g[k]);\n",
+        "    CLV_NUTS__FOR(k) fine &= isfinite(g[k]);\n",
+        "#ifdef CLV_NUTS_GROUP\n",
+        "    fine = CLV_NUTS__SUM((clv_real)(fine \? 0 : 1)) == 0;\n",
+        "#endif\n",
         "    *ok = fine;\n",
         "    return lp;\n",
         "}\n",
         "\n",
         "/* One velocity-Verlet (leapfrog) step of signed size eps, in place. */\n",
         "clv_real clv_nuts__leapfrog(__global clv_real *z, __global clv_real *r, __global clv_real *g,\n",
-        "                            __global const clv_real *m, clv_real eps, __global const clv_real *data, int *ok)\n",
+        "                            __global const clv_real *m, clv_real eps, __global const clv_real *data,\n",
+        "                            int *ok CLV_NUTS__TMP)\n",
         "{\n",
         "    const clv_real half_eps = (clv_real)0.5 * eps;\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) {\n",
+        "    CLV_NUTS__FOR(k) {\n",
         "        r[k] += half_eps * g[k];\n",
         "        z[k] += eps * m[k] * r[k];\n",
         "    }\n",
-        "    const clv_real lp = clv_nuts__eval(z, g, data, ok);\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) r[k] += half_eps * g[k];\n",
+        "    const clv_real lp = clv_nuts__eval(z, g, data, ok CLV_NUTS__T);\n",
+        "    CLV_NUTS__FOR(k) r[k] += half_eps * g[k];\n",
         "    return lp;\n",
         "}\n",
         "\n",
@@ -588,14 +645,20 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         " * rl, rr and momentum sum rsum (Betancourt 2017, A.4.2; NumPyro's\n",
         " * _is_turning, which subtracts half of each end from the sum). */\n",
         "int clv_nuts__turning(__global const clv_real *m, __global const clv_real *rl, __global const clv_real *rr,\n",
-        "                      __global const clv_real *rsum)\n",
+        "                      __global const clv_real *rsum CLV_NUTS__TMP)\n",
         "{\n",
         "    clv_real left = 0, right = 0;\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) {\n",
+        "    CLV_NUTS__FOR(k) {\n",
         "        const clv_real s = rsum[k] - (clv_real)0.5 * (rl[k] + rr[k]);\n",
         "        left += m[k] * rl[k] * s;\n",
         "        right += m[k] * rr[k] * s;\n",
         "    }\n",
+        "#ifdef CLV_NUTS_GROUP\n",
+        "    clv_real both[2] = { left, right };\n",
+        "    clv_group_sum_n(both, 2, tmp);\n",
+        "    left = both[0];\n",
+        "    right = both[1];\n",
+        "#endif\n",
         "    return left <= 0 || right <= 0;\n",
         "}\n",
         "\n",
@@ -616,8 +679,30 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         " * sum rsum - cks[i] + ckr[i]. */\n",
         "int clv_nuts__iterative_turning(__global const clv_real *m, __global const clv_real *r,\n",
         "                                __global const clv_real *rsum, __global const clv_real *sc, int idx_min,\n",
-        "                                int idx_max)\n",
+        "                                int idx_max CLV_NUTS__TMP)\n",
         "{\n",
+        "#ifdef CLV_NUTS_GROUP\n",
+        "    /* every checkpoint's two products in one group reduction (no barrier\n",
+        "     * inside the loop); the answer is the same as stopping at the first */\n",
+        "    clv_real parts[2 * CLV_NUTS_MAX_DEPTH + 2];\n",
+        "    int n = 0;\n",
+        "    for (int i = idx_max; i >= idx_min; --i) {\n",
+        "        __global const clv_real *ckr = sc + CLV_NUTS__CKR + i * CLV_NUTS__D;\n",
+        "        __global const clv_real *cks = sc + CLV_NUTS__CKS + i * CLV_NUTS__D;\n",
+        "        clv_real left = 0, right = 0;\n",
+        "        CLV_NUTS__FOR(k) {\n",
+        "            const clv_real s = rsum[k] - cks[k] + ckr[k] - (clv_real)0.5 * (ckr[k] + r[k]);\n",
+        "            left += m[k] * ckr[k] * s;\n",
+        "            right += m[k] * r[k] * s;\n",
+        "        }\n",
+        "        parts[n++] = left;\n",
+        "        parts[n++] = right;\n",
+        "    }\n",
+        "    clv_group_sum_n(parts, n, tmp);\n",
+        "    for (int j = 0; j < n; j += 2)\n",
+        "        if (parts[j] <= 0 || parts[j + 1] <= 0) return 1;\n",
+        "    return 0;\n",
+        "#else\n",
         "    for (int i = idx_max; i >= idx_min; --i) {\n",
         "        __global const clv_real *ckr = sc + CLV_NUTS__CKR + i * CLV_NUTS__D;\n",
         "        __global const clv_real *cks = sc + CLV_NUTS__CKS + i * CLV_NUTS__D;\n",
@@ -630,6 +715,7 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "        if (left <= 0 || right <= 0) return 1;\n",
         "    }\n",
         "    return 0;\n",
+        "#endif\n",
         "}\n",
         "\n",
         "/* ---- one NUTS transition ------------------------------------------------- */\n",
@@ -641,7 +727,8 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         " * place: when the walk stops early the whole transition ends anyway. */\n",
         "clv_nuts__subtree clv_nuts__build_subtree(__global clv_real *sc, __global const clv_real *m, int depth,\n",
         "                                          int right, clv_real eps, clv_real e0, clv_real max_de,\n",
-        "                                          __global const clv_real *data, clv_rng *rng, clv_nuts__info *info)\n",
+        "                                          __global const clv_real *data, clv_rng *rng,\n",
+        "                                          clv_nuts__info *info CLV_NUTS__TMP)\n",
         "{\n",
         "    __global clv_real *z = sc + (right \? CLV_NUTS__ZR : CLV_NUTS__ZL);\n",
         "    __global clv_real *r = sc + (right \? CLV_NUTS__RR : CLV_NUTS__RL);\n",
@@ -657,8 +744,8 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "    const int n_leaves = 1 << depth;\n",
         "    for (int leaf = 0; leaf < n_leaves; ++leaf) {\n",
         "        int ok;\n",
-        "        const clv_real lp = clv_nuts__leapfrog(z, r, g, m, step, data, &ok);\n",
-        "        const clv_real energy = -lp + clv_nuts__kinetic(m, r);\n",
+        "        const clv_real lp = clv_nuts__leapfrog(z, r, g, m, step, data, &ok CLV_NUTS__T);\n",
+        "        const clv_real energy = -lp + clv_nuts__kinetic(m, r CLV_NUTS__T);\n",
         "        clv_real delta = energy - e0;\n",
         "        if (!ok || isnan(delta)) delta = INFINITY; /* NumPyro: NaN energy is a divergence */\n",
         "        info->accept_sum += delta > 0 \? exp(-delta) : (clv_real)1;\n",
@@ -673,7 +760,7 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "            t.energy = energy;\n",
         "        }\n",
         "        t.weight = combined;\n",
-        "        for (int k = 0; k < CLV_NUTS__D; ++k) srsum[k] = (leaf == 0 \? 0 : srsum[k]) + r[k];\n",
+        "        CLV_NUTS__FOR(k) srsum[k] = (leaf == 0 \? 0 : srsum[k]) + r[k];\n",
         "        if (delta > max_de) {\n",
         "            t.diverging = 1;\n",
         "            break;\n",
@@ -684,7 +771,7 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "            clv_nuts__copy(sc + CLV_NUTS__CKR + idx_max * CLV_NUTS__D, r);\n",
         "            clv_nuts__copy(sc + CLV_NUTS__CKS + idx_max * CLV_NUTS__D, srsum);\n",
         "        }\n",
-        "        if (clv_nuts__iterative_turning(m, r, srsum, sc, idx_min, idx_max)) {\n",
+        "        if (clv_nuts__iterative_turning(m, r, srsum, sc, idx_min, idx_max CLV_NUTS__T)) {\n",
         "            t.turning = 1;\n",
         "            break;\n",
         "        }\n",
@@ -698,18 +785,19 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         " * probability min(1, w_new / w_old), never from a turning or diverging one.\n",
         " * On return the state row holds the chosen point. */\n",
         "void clv_nuts__transition(__global clv_real *st, __global clv_real *sc, clv_real eps, int max_depth,\n",
-        "                          clv_real max_de, __global const clv_real *data, clv_rng *rng, clv_nuts__info *info)\n",
+        "                          clv_real max_de, __global const clv_real *data, clv_rng *rng,\n",
+        "                          clv_nuts__info *info CLV_NUTS__TMP)\n",
         "{\n",
         "    __global const clv_real *m = st + CLV_NUTS__S_M;\n",
         "    clv_nuts__momentum(sc + CLV_NUTS__RL, m, rng);\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) {\n",
+        "    CLV_NUTS__FOR(k) {\n",
         "        const clv_real z = st[CLV_NUTS__S_Z + k], g = st[CLV_NUTS__S_G + k], r = sc[CLV_NUTS__RL + k];\n",
         "        sc[CLV_NUTS__ZL + k] = sc[CLV_NUTS__ZR + k] = sc[CLV_NUTS__ZP + k] = z;\n",
         "        sc[CLV_NUTS__GL + k] = sc[CLV_NUTS__GR + k] = sc[CLV_NUTS__GP + k] = g;\n",
         "        sc[CLV_NUTS__RR + k] = sc[CLV_NUTS__RSUM + k] = r;\n",
         "    }\n",
         "    const clv_real lp0 = st[CLV_NUTS__S_LP];\n",
-        "    const clv_real e0 = -lp0 + clv_nuts__kinetic(m, sc + CLV_NUTS__RL);\n",
+        "    const clv_real e0 = -lp0 + clv_nuts__kinetic(m, sc + CLV_NUTS__RL CLV_NUTS__T);\n",
         "    clv_real weight = 0, prop_lp = lp0;\n",
         "    info->accept_sum = 0;\n",
         "    info->n_leapfrog = 0;\n",
@@ -719,7 +807,7 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "    while (info->depth < max_depth) {\n",
         "        const int right = (int)(clv_rng_u32(rng) & 1u);\n",
         "        const clv_nuts__subtree t =\n",
-        "            clv_nuts__build_subtree(sc, m, info->depth, right, eps, e0, max_de, data, rng, info);\n",
+        "            clv_nuts__build_subtree(sc, m, info->depth, right, eps, e0, max_de, data, rng, info CLV_NUTS__T);\n",
         "        const clv_real u = clv_uniform(rng);\n",
         "        if (!t.turning && !t.diverging && log(u) < t.weight - weight) {\n",
         "            clv_nuts__copy(sc + CLV_NUTS__ZP, sc + CLV_NUTS__SZP);\n",
@@ -728,17 +816,20 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "            info->energy = t.energy;\n",
         "        }\n",
         "        weight = clv_nuts__logaddexp(weight, t.weight);\n",
-        "        for (int k = 0; k < CLV_NUTS__D; ++k) sc[CLV_NUTS__RSUM + k] += sc[CLV_NUTS__SRSUM + k];\n",
+        "        CLV_NUTS__FOR(k) sc[CLV_NUTS__RSUM + k] += sc[CLV_NUTS__SRSUM + k];\n",
         "        info->depth += 1;\n",
         "        if (t.diverging) {\n",
         "            info->divergent = 1;\n",
         "            break;\n",
         "        }\n",
-        "        if (t.turning || clv_nuts__turning(m, sc + CLV_NUTS__RL, sc + CLV_NUTS__RR, sc + CLV_NUTS__RSUM)) break;\n",
+        "        if (t.turning || clv_nuts__turning(m, sc + CLV_NUTS__RL, sc + CLV_NUTS__RR, sc + CLV_NUTS__RSUM CLV_NUTS__T))\n",
+        "            break;\n",
         "    }\n",
         "    clv_nuts__copy(st + CLV_NUTS__S_Z, sc + CLV_NUTS__ZP);\n",
         "    clv_nuts__copy(st + CLV_NUTS__S_G, sc + CLV_NUTS__GP);\n",
-        "    st[CLV_NUTS__S_LP] = prop_lp;\n",
+        "    CLV_NUTS__SYNC(); /* every lane read st[S_LP] (lp0) before it changes */\n",
+        "    if (CLV_NUTS__LEAD) st[CLV_NUTS__S_LP] = prop_lp;\n",
+        "    CLV_NUTS__SYNC();\n",
         "}\n",
         "\n",
         "/* ---- adaptation (Stan) --------------------------------------------------- */\n",
@@ -746,29 +837,29 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "/* H(z, r) - H(z', r') after one leapfrog step of size eps from z with fresh\n",
         " * momentum, using the left-end scratch; -inf when the step fails. */\n",
         "clv_real clv_nuts__trial_step(__global clv_real *st, __global clv_real *sc, clv_real eps,\n",
-        "                              __global const clv_real *data, clv_rng *rng)\n",
+        "                              __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)\n",
         "{\n",
         "    __global const clv_real *m = st + CLV_NUTS__S_M;\n",
         "    __global clv_real *z = sc + CLV_NUTS__ZL, *r = sc + CLV_NUTS__RL, *g = sc + CLV_NUTS__GL;\n",
         "    clv_nuts__copy(z, st + CLV_NUTS__S_Z);\n",
         "    clv_nuts__copy(g, st + CLV_NUTS__S_G);\n",
         "    clv_nuts__momentum(r, m, rng);\n",
-        "    const clv_real h0 = -st[CLV_NUTS__S_LP] + clv_nuts__kinetic(m, r);\n",
+        "    const clv_real h0 = -st[CLV_NUTS__S_LP] + clv_nuts__kinetic(m, r CLV_NUTS__T);\n",
         "    int ok;\n",
-        "    const clv_real lp = clv_nuts__leapfrog(z, r, g, m, eps, data, &ok);\n",
-        "    const clv_real h = -lp + clv_nuts__kinetic(m, r);\n",
+        "    const clv_real lp = clv_nuts__leapfrog(z, r, g, m, eps, data, &ok CLV_NUTS__T);\n",
+        "    const clv_real h = -lp + clv_nuts__kinetic(m, r CLV_NUTS__T);\n",
         "    return ok && !isnan(h) \? h0 - h : -INFINITY;\n",
         "}\n",
         "\n",
         "/* Stan's base_hmc::init_stepsize: double or halve eps until the acceptance\n",
         " * of one leapfrog step crosses 0.8. Bounded (Stan throws instead). */\n",
         "clv_real clv_nuts__init_step_size(__global clv_real *st, __global clv_real *sc, clv_real eps,\n",
-        "                                  __global const clv_real *data, clv_rng *rng)\n",
+        "                                  __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)\n",
         "{\n",
         "    const clv_real log08 = log((clv_real)0.8);\n",
-        "    const int up = clv_nuts__trial_step(st, sc, eps, data, rng) > log08;\n",
+        "    const int up = clv_nuts__trial_step(st, sc, eps, data, rng CLV_NUTS__T) > log08;\n",
         "    for (int tries = 0; tries < 100; ++tries) {\n",
-        "        const clv_real dh = clv_nuts__trial_step(st, sc, eps, data, rng);\n",
+        "        const clv_real dh = clv_nuts__trial_step(st, sc, eps, data, rng CLV_NUTS__T);\n",
         "        if (up \? !(dh > log08) : !(dh < log08)) break;\n",
         "        const clv_real next = up \? eps * 2 : eps * (clv_real)0.5;\n",
         "        if (next > (clv_real)1e7 || next < (clv_real)1e-12) break;\n",
@@ -782,23 +873,30 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "void clv_nuts__dual_average(__global clv_real *st, clv_real accept, __global const clv_real *config)\n",
         "{\n",
         "    const clv_real n = st[CLV_NUTS__S_DAN] + 1;\n",
-        "    st[CLV_NUTS__S_DAN] = n;\n",
         "    accept = accept > 1 \? 1 : accept;\n",
         "    const clv_real eta = 1 / (n + config[CLV_NUTS__C_T0]);\n",
         "    const clv_real sbar = (1 - eta) * st[CLV_NUTS__S_SBAR] + eta * (config[CLV_NUTS__C_DELTA] - accept);\n",
         "    const clv_real x = st[CLV_NUTS__S_MU] - sbar * sqrt(n) / config[CLV_NUTS__C_GAMMA];\n",
         "    const clv_real x_eta = pow(n, -config[CLV_NUTS__C_KAPPA]);\n",
-        "    st[CLV_NUTS__S_SBAR] = sbar;\n",
-        "    st[CLV_NUTS__S_XBAR] = (1 - x_eta) * st[CLV_NUTS__S_XBAR] + x_eta * x;\n",
-        "    st[CLV_NUTS__S_EPS] = exp(x);\n",
+        "    const clv_real xbar = (1 - x_eta) * st[CLV_NUTS__S_XBAR] + x_eta * x;\n",
+        "    CLV_NUTS__SYNC(); /* every lane has read the old values */\n",
+        "    if (CLV_NUTS__LEAD) {\n",
+        "        st[CLV_NUTS__S_DAN] = n;\n",
+        "        st[CLV_NUTS__S_SBAR] = sbar;\n",
+        "        st[CLV_NUTS__S_XBAR] = xbar;\n",
+        "        st[CLV_NUTS__S_EPS] = exp(x);\n",
+        "    }\n",
+        "    CLV_NUTS__SYNC();\n",
         "}\n",
         "\n",
         "/* Stan's welford_var_estimator::add_sample. */\n",
         "void clv_nuts__welford_add(__global clv_real *st)\n",
         "{\n",
         "    const clv_real n = st[CLV_NUTS__S_WN] + 1;\n",
-        "    st[CLV_NUTS__S_WN] = n;\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) {\n",
+        "    CLV_NUTS__SYNC();\n",
+        "    if (CLV_NUTS__LEAD) st[CLV_NUTS__S_WN] = n;\n",
+        "    CLV_NUTS__SYNC(); /* end_window may read it next */\n",
+        "    CLV_NUTS__FOR(k) {\n",
         "        const clv_real z = st[CLV_NUTS__S_Z + k];\n",
         "        const clv_real delta = z - st[CLV_NUTS__S_WMEAN + k];\n",
         "        st[CLV_NUTS__S_WMEAN + k] += delta / n;\n",
@@ -811,32 +909,42 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         " * (n / (n + 5)) var + 1e-3 (5 / (n + 5)); then a fresh step size search\n",
         " * and a dual averaging restart around log(10 eps). */\n",
         "void clv_nuts__end_window(__global clv_real *st, __global clv_real *sc, __global const clv_real *config,\n",
-        "                          __global const clv_real *data, clv_rng *rng)\n",
+        "                          __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)\n",
         "{\n",
         "    const clv_real n = st[CLV_NUTS__S_WN];\n",
         "    if (n >= 2) {\n",
-        "        for (int k = 0; k < CLV_NUTS__D; ++k) {\n",
+        "        CLV_NUTS__FOR(k) {\n",
         "            const clv_real var = st[CLV_NUTS__S_WM2 + k] / (n - 1);\n",
         "            st[CLV_NUTS__S_M + k] = (n / (n + 5)) * var + (clv_real)1e-3 * (5 / (n + 5));\n",
         "        }\n",
         "    }\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) st[CLV_NUTS__S_WMEAN + k] = st[CLV_NUTS__S_WM2 + k] = 0;\n",
-        "    st[CLV_NUTS__S_WN] = 0;\n",
+        "    CLV_NUTS__FOR(k) st[CLV_NUTS__S_WMEAN + k] = st[CLV_NUTS__S_WM2 + k] = 0;\n",
         "    clv_real eps = st[CLV_NUTS__S_EPS];\n",
-        "    if (config[CLV_NUTS__C_HEURISTIC] != 0) eps = clv_nuts__init_step_size(st, sc, eps, data, rng);\n",
-        "    st[CLV_NUTS__S_EPS] = eps;\n",
-        "    st[CLV_NUTS__S_MU] = log(10 * eps);\n",
-        "    st[CLV_NUTS__S_DAN] = st[CLV_NUTS__S_SBAR] = st[CLV_NUTS__S_XBAR] = 0;\n",
+        "    CLV_NUTS__SYNC();\n",
+        "    if (CLV_NUTS__LEAD) st[CLV_NUTS__S_WN] = 0;\n",
+        "    if (config[CLV_NUTS__C_HEURISTIC] != 0) eps = clv_nuts__init_step_size(st, sc, eps, data, rng CLV_NUTS__T);\n",
+        "    CLV_NUTS__SYNC();\n",
+        "    if (CLV_NUTS__LEAD) {\n",
+        "        st[CLV_NUTS__S_EPS] = eps;\n",
+        "        st[CLV_NUTS__S_MU] = log(10 * eps);\n",
+        "        st[CLV_NUTS__S_DAN] = st[CLV_NUTS__S_SBAR] = st[CLV_NUTS__S_XBAR] = 0;\n",
+        "    }\n",
+        "    CLV_NUTS__SYNC();\n",
         "}\n",
         "\n",
         "void clv_nuts__adapt(__global clv_real *st, __global clv_real *sc, clv_real accept, int flags, int last,\n",
-        "                     __global const clv_real *config, __global const clv_real *data, clv_rng *rng)\n",
+        "                     __global const clv_real *config, __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)\n",
         "{\n",
         "    const int adapt_eps = config[CLV_NUTS__C_ADAPT_EPS] != 0;\n",
         "    if (adapt_eps) clv_nuts__dual_average(st, accept, config);\n",
         "    if (flags & CLV_NUTS__ADD) clv_nuts__welford_add(st);\n",
-        "    if (flags & CLV_NUTS__END) clv_nuts__end_window(st, sc, config, data, rng);\n",
-        "    if (last && adapt_eps) st[CLV_NUTS__S_EPS] = exp(st[CLV_NUTS__S_XBAR]);\n",
+        "    if (flags & CLV_NUTS__END) clv_nuts__end_window(st, sc, config, data, rng CLV_NUTS__T);\n",
+        "    if (last && adapt_eps) {\n",
+        "        const clv_real eps = exp(st[CLV_NUTS__S_XBAR]);\n",
+        "        CLV_NUTS__SYNC();\n",
+        "        if (CLV_NUTS__LEAD) st[CLV_NUTS__S_EPS] = eps;\n",
+        "        CLV_NUTS__SYNC();\n",
+        "    }\n",
         "}\n",
         "\n",
         "/* ---- kernels ------------------------------------------------------------- */\n",
@@ -852,7 +960,7 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "                             __global const clv_real *data,\n",
         "                             __global clv_real *scratch,\n",
         "                             const int use_init,\n",
-        "                             const int heuristic)\n",
+        "                             const int heuristic CLV_NUTS__TMP)\n",
         "{\n",
         "    CLV_GUARD();\n",
         "    const ulong c = clv_local();\n",
@@ -862,22 +970,28 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "    const clv_real radius = config[CLV_NUTS__C_RADIUS];\n",
         "    int ok = 0, tries = 0;\n",
         "    while (!ok && tries < (use_init \? 1 : 100)) {\n",
-        "        for (int k = 0; k < CLV_NUTS__D; ++k)\n",
-        "            st[CLV_NUTS__S_Z + k] = use_init \? init[c * CLV_NUTS__D + k] : radius * (2 * clv_uniform(&rng) - 1);\n",
-        "        st[CLV_NUTS__S_LP] = clv_nuts__eval(st + CLV_NUTS__S_Z, st + CLV_NUTS__S_G, data, &ok);\n",
+        "        for (int k = 0; k < CLV_NUTS__D; ++k) { /* every lane draws every number, keeps its own */\n",
+        "            const clv_real z = use_init \? init[c * CLV_NUTS__D + k] : radius * (2 * clv_uniform(&rng) - 1);\n",
+        "            if (CLV_NUTS__MINE(k)) st[CLV_NUTS__S_Z + k] = z;\n",
+        "        }\n",
+        "        const clv_real lp = clv_nuts__eval(st + CLV_NUTS__S_Z, st + CLV_NUTS__S_G, data, &ok CLV_NUTS__T);\n",
+        "        if (CLV_NUTS__LEAD) st[CLV_NUTS__S_LP] = lp;\n",
         "        ++tries;\n",
         "    }\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) {\n",
+        "    CLV_NUTS__FOR(k) {\n",
         "        st[CLV_NUTS__S_M + k] = 1;\n",
         "        st[CLV_NUTS__S_WMEAN + k] = st[CLV_NUTS__S_WM2 + k] = 0;\n",
         "    }\n",
+        "    CLV_NUTS__SYNC(); /* st[S_LP] and the metric, for the step size search */\n",
         "    clv_real eps = config[CLV_NUTS__C_EPS0];\n",
-        "    st[CLV_NUTS__S_MU] = log(10 * eps); /* Stan: set_mu(log(10 * stepsize)) before the search */\n",
-        "    if (ok && heuristic) eps = clv_nuts__init_step_size(st, sc, eps, data, &rng);\n",
-        "    st[CLV_NUTS__S_EPS] = eps;\n",
-        "    st[CLV_NUTS__S_XBAR] = st[CLV_NUTS__S_SBAR] = st[CLV_NUTS__S_DAN] = st[CLV_NUTS__S_WN] = 0;\n",
-        "    st[CLV_NUTS__S_WN + 1] = 0;\n",
-        "    code[c] = ok \? tries : -1;\n",
+        "    if (CLV_NUTS__LEAD) st[CLV_NUTS__S_MU] = log(10 * eps); /* Stan: set_mu(log(10 * stepsize)) before the search */\n",
+        "    if (ok && heuristic) eps = clv_nuts__init_step_size(st, sc, eps, data, &rng CLV_NUTS__T);\n",
+        "    if (CLV_NUTS__LEAD) {\n",
+        "        st[CLV_NUTS__S_EPS] = eps;\n",
+        "        st[CLV_NUTS__S_XBAR] = st[CLV_NUTS__S_SBAR] = st[CLV_NUTS__S_DAN] = st[CLV_NUTS__S_WN] = 0;\n",
+        "        st[CLV_NUTS__S_WN + 1] = 0;\n",
+        "        code[c] = ok \? tries : -1;\n",
+        "    }\n",
         "}\n",
         "\n",
         "/* Iterations first .. first + n_iter - 1 of every chain. Iteration t draws\n",
@@ -892,31 +1006,41 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "                            __global const clv_real *data,\n",
         "                            __global clv_real *scratch,\n",
         "                            const int first, const int n_iter, const int block,\n",
-        "                            const int num_warmup, const int max_depth)\n",
+        "                            const int num_warmup, const int max_depth CLV_NUTS__TMP)\n",
         "{\n",
         "    CLV_GUARD();\n",
         "    const ulong c = clv_local();\n",
         "    __global clv_real *st = state + c * CLV_NUTS__STATE;\n",
         "    __global clv_real *sc = scratch + clv_slot() * (ulong)CLV_NUTS__SCRATCH;\n",
         "    const clv_real max_de = config[CLV_NUTS__C_MAX_DE];\n",
+        "#ifdef CLV_NUTS_GROUP\n",
+        "    /* one iteration per launch (the host makes blocks of 1): a loop around\n",
+        "     * the tree's barriers would make PoCL's work-group compiler slow */\n",
+        "    for (int j = 0; j < 1; ++j) {\n",
+        "#else\n",
         "    for (int j = 0; j < n_iter; ++j) {\n",
+        "#endif\n",
         "        const int t = first + j;\n",
         "        clv_rng rng = clv_rng_init(clv_seed(), clv_item(), (uint)t + 1u);\n",
         "        const clv_real eps = st[CLV_NUTS__S_EPS];\n",
         "        clv_nuts__info info;\n",
-        "        clv_nuts__transition(st, sc, eps, max_depth, max_de, data, &rng, &info);\n",
+        "        clv_nuts__transition(st, sc, eps, max_depth, max_de, data, &rng, &info CLV_NUTS__T);\n",
         "        __global clv_real *d = draws + (c * block + j) * CLV_NUTS__D;\n",
         "        clv_nuts__copy(d, st + CLV_NUTS__S_Z);\n",
         "        __global clv_real *s = stats + (c * block + j) * CLV_NUTS__N_STATS;\n",
         "        const clv_real accept = info.n_leapfrog > 0 \? info.accept_sum / info.n_leapfrog : 0;\n",
-        "        s[0] = st[CLV_NUTS__S_LP];\n",
-        "        s[1] = accept;\n",
-        "        s[2] = eps;\n",
-        "        s[3] = info.depth;\n",
-        "        s[4] = info.n_leapfrog;\n",
-        "        s[5] = info.divergent;\n",
-        "        s[6] = info.energy;\n",
-        "        if (t < num_warmup) clv_nuts__adapt(st, sc, accept, schedule[t], t == num_warmup - 1, config, data, &rng);\n",
+        "        if (CLV_NUTS__LEAD) {\n",
+        "            s[0] = st[CLV_NUTS__S_LP];\n",
+        "            s[1] = accept;\n",
+        "            s[2] = eps;\n",
+        "            s[3] = info.depth;\n",
+        "            s[4] = info.n_leapfrog;\n",
+        "            s[5] = info.divergent;\n",
+        "            s[6] = info.energy;\n",
+        "        }\n",
+        "        if (t < num_warmup)\n",
+        "            clv_nuts__adapt(st, sc, accept, schedule[t], t == num_warmup - 1, config, data, &rng CLV_NUTS__T);\n",
+        "        CLV_NUTS__SYNC(); /* the next iteration reads st[S_EPS] */\n",
         "    }\n",
         "}\n",
         "\n",
@@ -927,7 +1051,7 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "                                  __global clv_real *out,          /* n x (1 + 2 D) */\n",
         "                                  __global const clv_real *config,\n",
         "                                  __global const clv_real *data,\n",
-        "                                  __global clv_real *scratch)\n",
+        "                                  __global clv_real *scratch CLV_NUTS__TMP)\n",
         "{\n",
         "    CLV_GUARD();\n",
         "    const ulong i = clv_local();\n",
@@ -935,17 +1059,27 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "    __global clv_real *g = x + CLV_NUTS__D;\n",
         "    __global clv_real *o = out + i * (1 + 2 * CLV_NUTS__D);\n",
         "    clv_nuts__copy(x, points + i * CLV_NUTS__D);\n",
-        "    o[0] = logdensity(x, g, data);\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) o[1 + k] = g[k];\n",
-        "    for (int k = 0; k < CLV_NUTS__D; ++k) {\n",
+        "    CLV_NUTS__SYNC();\n",
+        "    const clv_real lp = logdensity(x, g, data CLV_NUTS__T);\n",
+        "    CLV_NUTS__SYNC();\n",
+        "    if (CLV_NUTS__LEAD) o[0] = lp;\n",
+        "    CLV_NUTS__FOR(k) o[1 + k] = g[k];\n",
+        "    for (int k = 0; k < CLV_NUTS__D; ++k) { /* the lane that owns x[k] moves it, between barriers */\n",
         "        const clv_real xk = x[k];\n",
         "        const clv_real h = config[CLV_NUTS__C_FD_STEP] * fmax((clv_real)1, fabs(xk));\n",
-        "        x[k] = xk + h;\n",
-        "        const clv_real up = logdensity(x, g, data);\n",
-        "        x[k] = xk - h;\n",
-        "        const clv_real down = logdensity(x, g, data);\n",
-        "        x[k] = xk;\n",
-        "        o[1 + CLV_NUTS__D + k] = (up - down) / (2 * h);\n",
+        "        CLV_NUTS__SYNC();\n",
+        "        if (CLV_NUTS__MINE(k)) x[k] = xk + h;\n",
+        "        CLV_NUTS__SYNC();\n",
+        "        const clv_real up = logdensity(x, g, data CLV_NUTS__T);\n",
+        "        CLV_NUTS__SYNC();\n",
+        "        if (CLV_NUTS__MINE(k)) x[k] = xk - h;\n",
+        "        CLV_NUTS__SYNC();\n",
+        "        const clv_real down = logdensity(x, g, data CLV_NUTS__T);\n",
+        "        CLV_NUTS__SYNC();\n",
+        "        if (CLV_NUTS__MINE(k)) {\n",
+        "            x[k] = xk;\n",
+        "            o[1 + CLV_NUTS__D + k] = (up - down) / (2 * h);\n",
+        "        }\n",
         "    }\n",
         "}\n",
     };
@@ -994,8 +1128,8 @@ static inline clv_status clv_nuts__check_model(clv_nuts *s, const clv_nuts_model
 static inline clv_status clv_nuts__build(clv_nuts *s, const clv_nuts_model *p)
 {
     char options[2048];
-    int w = snprintf(options, sizeof options, "-DCLV_NUTS_DIM=%d -DCLV_NUTS_MAX_DEPTH=%d %s", p->dim,
-                     s->max_depth, p->options ? p->options : "");
+    int w = snprintf(options, sizeof options, "-DCLV_NUTS_DIM=%d -DCLV_NUTS_MAX_DEPTH=%d%s %s", p->dim,
+                     s->max_depth, p->cooperative ? " -DCLV_NUTS_GROUP" : "", p->options ? p->options : "");
     if (w < 0 || (size_t)w >= sizeof options)
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: model->options is too long");
     clv_program_desc desc;
@@ -1039,6 +1173,7 @@ static inline clv_status clv_nuts_new(clv_nuts **out, clv_mesh *m, const clv_nut
     s->dim = model->dim;
     s->f32 = model->f32 != 0;
     s->max_depth = model->max_depth > 0 ? model->max_depth : 10;
+    s->cooperative = model->cooperative != 0;
     st = clv_nuts__build(s, model);
     if (st == CLV_OK) st = clv_nuts__upload_data(s, model);
     return st;
@@ -1080,7 +1215,7 @@ static inline clv_status clv_nuts__resolve(clv_nuts *s, const clv_nuts_opts *in,
     if (o->max_energy_error == 0) o->max_energy_error = 1000;
     if (o->init_radius == 0) o->init_radius = 2;
     if (o->block == 0) o->block = 100;
-    if (o->local_size == 0) o->local_size = 1;
+    if (o->local_size == 0 && !s->cooperative) o->local_size = 1; /* cooperative: the core's default */
     if (o->max_depth > s->max_depth)
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: max_depth %d exceeds the model's "
                               "max_depth %d (set clv_nuts_model.max_depth)", o->max_depth, s->max_depth);
@@ -1295,14 +1430,30 @@ static inline clv_map_opts clv_nuts__map_opts(const clv_nuts__run_state *t)
     mo.local_size = t->o.local_size;
     mo.seed = t->o.seed;
     mo.item_offset = t->o.first_chain;
+    if (t->s->cooperative) mo.shape = CLV_ITEM_PER_GROUP;
     return mo;
+}
+
+/* Cooperative models: the kernels' last argument, the group's __local tmp
+ * (CLV_NUTS_TMP values per lane). */
+static inline clv_status clv_nuts__group_arg(clv_nuts *s, const char *kernel, const clv_map_opts *mo, clv_arg *args,
+                                             int *n)
+{
+    size_t lanes = 0;
+    if (!s->cooperative) return CLV_OK;
+    clv_status st = clv_map_local_size(s->program, kernel, mo, &lanes);
+    if (st != CLV_OK) return clv_nuts__fail_core(s, st, "clv_nuts: the cooperative model's work-group size");
+    size_t per_lane = (size_t)(s->dim > 2 * s->max_depth + 2 ? s->dim : 2 * s->max_depth + 2); /* CLV_NUTS_TMP */
+    args[(*n)++] = clv_local_mem(lanes * per_lane * clv_nuts__real_size(s));
+    return CLV_OK;
 }
 
 static inline clv_status clv_nuts__init_chains(clv_nuts__run_state *t)
 {
     clv_nuts *s = t->s;
     clv_map_opts mo = clv_nuts__map_opts(t);
-    clv_arg args[8];
+    clv_arg args[9];
+    int n = 8;
     args[0] = clv_inout(t->state);
     args[1] = clv_in(t->init);
     args[2] = clv_out(t->code);
@@ -1311,7 +1462,9 @@ static inline clv_status clv_nuts__init_chains(clv_nuts__run_state *t)
     args[5] = clv_scratch(CLV_NUTS__SCRATCH_ELEMS(t->d, s->max_depth) * clv_nuts__real_size(s));
     args[6] = clv_int(t->o.init != NULL);
     args[7] = clv_int(!t->o.no_step_size_search && t->o.num_warmup > 0);
-    clv_status st = clv_map(s->program, "clv_nuts__init", t->n_chains, &mo, args, 8);
+    clv_status st = clv_nuts__group_arg(s, "clv_nuts__init", &mo, args, &n);
+    if (st != CLV_OK) return st;
+    st = clv_map(s->program, "clv_nuts__init", t->n_chains, &mo, args, n);
     if (st == CLV_OK) st = clv_array_read(t->code, t->codes);
     if (st != CLV_OK) return clv_nuts__fail_core(s, st, "clv_nuts_run: initialising the chains");
     for (size_t c = 0; c < t->n_chains; ++c)
@@ -1340,7 +1493,9 @@ static inline clv_status clv_nuts__run_block(clv_nuts__run_state *t, int first, 
     args[n++] = clv_int(t->o.block);
     args[n++] = clv_int(t->o.num_warmup);
     args[n++] = clv_int(t->o.max_depth);
-    clv_status st = clv_map(s->program, "clv_nuts__run", t->n_chains, &mo, args, n);
+    clv_status st = clv_nuts__group_arg(s, "clv_nuts__run", &mo, args, &n);
+    if (st != CLV_OK) return st;
+    st = clv_map(s->program, "clv_nuts__run", t->n_chains, &mo, args, n);
     if (st == CLV_OK) st = clv_array_read_f64(t->draws, t->block_draws);
     if (st == CLV_OK)
         st = clv_array_read_f64(t->stats, t->block_stats);
@@ -1917,14 +2072,17 @@ static inline clv_status clv_nuts__gradcheck_map(clv_nuts *s, const double *conf
     if (st == CLV_OK) {
         clv_map_opts mo;
         memset(&mo, 0, sizeof mo);
-        mo.local_size = 1;
-        clv_arg args[5];
+        mo.local_size = s->cooperative ? 0 : 1;
+        if (s->cooperative) mo.shape = CLV_ITEM_PER_GROUP;
+        clv_arg args[6];
+        int n_args = 5;
         args[0] = clv_in(ap);
         args[1] = clv_out(ao);
         args[2] = clv_in(ac);
         args[3] = clv_in(s->data);
         args[4] = clv_scratch(CLV_NUTS__SCRATCH_ELEMS(d, s->max_depth) * clv_nuts__real_size(s));
-        st = clv_map(s->program, "clv_nuts__gradcheck", (size_t)n, &mo, args, 5);
+        st = clv_nuts__group_arg(s, "clv_nuts__gradcheck", &mo, args, &n_args);
+        if (st == CLV_OK) st = clv_map(s->program, "clv_nuts__gradcheck", (size_t)n, &mo, args, n_args);
     }
     if (st == CLV_OK) st = clv_array_read_f64(ao, out);
     if (st != CLV_OK) st = clv_nuts__fail_core(s, st, "clv_nuts_check_gradient");

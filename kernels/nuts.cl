@@ -24,8 +24,26 @@
  * Returns log p(x) up to a constant and writes its gradient into grad.
  * x and grad: CLV_NUTS_DIM values of this chain's own __global scratch.
  * data: the model's replicated array. NaN or infinite values are allowed: the
- * sampler treats them as a divergence. */
+ * sampler treats them as a divergence.
+ *
+ * Cooperative models (clv_nuts_model.cooperative; -DCLV_NUTS_GROUP): one
+ * work group runs one chain, and logdensity takes a fourth parameter, tmp,
+ * a __local buffer of clv_lanes() values for the prelude's clv_group_*
+ * helpers. All lanes of the group call it together with the same x (all of
+ * it readable by every lane); each lane works on a share (CLV_GROUP_FOR over
+ * the observations, say) and the group combines the shares. It must return
+ * the same value on every lane and leave every element of grad written by
+ * exactly one lane (the sampler waits for all lanes before it reads grad).
+ * The tree building runs on every lane with the same numbers; vectors of
+ * length CLV_NUTS_DIM are updated in strided shares (lane k % L owns
+ * element k), their dot products are group sums, and scalars in __global
+ * memory are written by lane 0 between barriers. */
+#ifdef CLV_NUTS_GROUP
+clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __global const clv_real *data,
+                    __local clv_real *tmp);
+#else
 clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __global const clv_real *data);
+#endif
 
 #ifndef CLV_NUTS_DIM
 #error "clvmap_nuts: CLV_NUTS_DIM must be defined (clv_nuts_new does it)"
@@ -34,6 +52,30 @@ clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __globa
 #define CLV_NUTS_MAX_DEPTH 10
 #endif
 #define CLV_NUTS__D CLV_NUTS_DIM
+/* Cooperative models: tmp holds clv_lanes() x CLV_NUTS_TMP values (the
+ * model may use all of them, e.g. clv_group_sum_n over its gradient). */
+#define CLV_NUTS_TMP (CLV_NUTS_DIM > 2 * CLV_NUTS_MAX_DEPTH + 2 ? CLV_NUTS_DIM : 2 * CLV_NUTS_MAX_DEPTH + 2)
+
+/* One chain per work item, or per work group (cooperative models): the
+ * same code, with these in the places where the two differ. In the one
+ * work item form they vanish, and the arithmetic is the form's own. */
+#ifdef CLV_NUTS_GROUP
+#define CLV_NUTS__FOR(k) for (int k = (int)clv_lane(); k < CLV_NUTS__D; k += (int)clv_lanes())
+#define CLV_NUTS__MINE(k) ((size_t)(k) % clv_lanes() == clv_lane())
+#define CLV_NUTS__SUM(v) clv_group_sum((v), tmp)
+#define CLV_NUTS__SYNC() barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE)
+#define CLV_NUTS__LEAD (clv_lane() == 0)
+#define CLV_NUTS__TMP , __local clv_real *tmp /* in parameter lists */
+#define CLV_NUTS__T , tmp                     /* in calls */
+#else
+#define CLV_NUTS__FOR(k) for (int k = 0; k < CLV_NUTS__D; ++k)
+#define CLV_NUTS__MINE(k) 1
+#define CLV_NUTS__SUM(v) (v)
+#define CLV_NUTS__SYNC() ((void)0)
+#define CLV_NUTS__LEAD 1
+#define CLV_NUTS__TMP
+#define CLV_NUTS__T
+#endif
 
 /* The chain's state row (kept between launches; host: CLV_NUTS__STATE_*). */
 #define CLV_NUTS__S_Z 0                        /* position */
@@ -104,7 +146,7 @@ typedef struct clv_nuts__subtree {
 
 void clv_nuts__copy(__global clv_real *dst, __global const clv_real *src)
 {
-    for (int k = 0; k < CLV_NUTS__D; ++k) dst[k] = src[k];
+    CLV_NUTS__FOR(k) dst[k] = src[k];
 }
 
 clv_real clv_nuts__logaddexp(clv_real a, clv_real b)
@@ -114,42 +156,52 @@ clv_real clv_nuts__logaddexp(clv_real a, clv_real b)
     return hi + log1p(exp(lo - hi));
 }
 
-clv_real clv_nuts__kinetic(__global const clv_real *m, __global const clv_real *r)
+clv_real clv_nuts__kinetic(__global const clv_real *m, __global const clv_real *r CLV_NUTS__TMP)
 {
     clv_real k = 0;
-    for (int i = 0; i < CLV_NUTS__D; ++i) k += m[i] * r[i] * r[i];
-    return (clv_real)0.5 * k;
+    CLV_NUTS__FOR(i) k += m[i] * r[i] * r[i];
+    return (clv_real)0.5 * CLV_NUTS__SUM(k);
 }
 
-/* Momentum r ~ N(0, M) with M = diag(1 / m). */
+/* Momentum r ~ N(0, M) with M = diag(1 / m). Every lane draws every
+ * normal (the stream is sequential) and keeps its own. */
 void clv_nuts__momentum(__global clv_real *r, __global const clv_real *m, clv_rng *rng)
 {
-    for (int k = 0; k < CLV_NUTS__D; ++k) r[k] = clv_normal(rng) / sqrt(m[k]);
+    for (int k = 0; k < CLV_NUTS__D; ++k) {
+        const clv_real v = clv_normal(rng);
+        if (CLV_NUTS__MINE(k)) r[k] = v / sqrt(m[k]);
+    }
 }
 
 /* log p and its gradient, with *ok cleared when either is not finite (a NaN
  * gradient would otherwise poison every later step of the chain). */
 clv_real clv_nuts__eval(__global const clv_real *z, __global clv_real *g, __global const clv_real *data,
-                        int *ok)
+                        int *ok CLV_NUTS__TMP)
 {
-    const clv_real lp = logdensity(z, g, data);
+    CLV_NUTS__SYNC(); /* every lane's share of z is written */
+    const clv_real lp = logdensity(z, g, data CLV_NUTS__T);
+    CLV_NUTS__SYNC(); /* every element of g is written */
     int fine = isfinite(lp);
-    for (int k = 0; k < CLV_NUTS__D; ++k) fine &= isfinite(g[k]);
+    CLV_NUTS__FOR(k) fine &= isfinite(g[k]);
+#ifdef CLV_NUTS_GROUP
+    fine = CLV_NUTS__SUM((clv_real)(fine ? 0 : 1)) == 0;
+#endif
     *ok = fine;
     return lp;
 }
 
 /* One velocity-Verlet (leapfrog) step of signed size eps, in place. */
 clv_real clv_nuts__leapfrog(__global clv_real *z, __global clv_real *r, __global clv_real *g,
-                            __global const clv_real *m, clv_real eps, __global const clv_real *data, int *ok)
+                            __global const clv_real *m, clv_real eps, __global const clv_real *data,
+                            int *ok CLV_NUTS__TMP)
 {
     const clv_real half_eps = (clv_real)0.5 * eps;
-    for (int k = 0; k < CLV_NUTS__D; ++k) {
+    CLV_NUTS__FOR(k) {
         r[k] += half_eps * g[k];
         z[k] += eps * m[k] * r[k];
     }
-    const clv_real lp = clv_nuts__eval(z, g, data, ok);
-    for (int k = 0; k < CLV_NUTS__D; ++k) r[k] += half_eps * g[k];
+    const clv_real lp = clv_nuts__eval(z, g, data, ok CLV_NUTS__T);
+    CLV_NUTS__FOR(k) r[k] += half_eps * g[k];
     return lp;
 }
 
@@ -157,14 +209,20 @@ clv_real clv_nuts__leapfrog(__global clv_real *z, __global clv_real *r, __global
  * rl, rr and momentum sum rsum (Betancourt 2017, A.4.2; NumPyro's
  * _is_turning, which subtracts half of each end from the sum). */
 int clv_nuts__turning(__global const clv_real *m, __global const clv_real *rl, __global const clv_real *rr,
-                      __global const clv_real *rsum)
+                      __global const clv_real *rsum CLV_NUTS__TMP)
 {
     clv_real left = 0, right = 0;
-    for (int k = 0; k < CLV_NUTS__D; ++k) {
+    CLV_NUTS__FOR(k) {
         const clv_real s = rsum[k] - (clv_real)0.5 * (rl[k] + rr[k]);
         left += m[k] * rl[k] * s;
         right += m[k] * rr[k] * s;
     }
+#ifdef CLV_NUTS_GROUP
+    clv_real both[2] = { left, right };
+    clv_group_sum_n(both, 2, tmp);
+    left = both[0];
+    right = both[1];
+#endif
     return left <= 0 || right <= 0;
 }
 
@@ -185,8 +243,30 @@ void clv_nuts__ckpt_idxs(int n, int *idx_min, int *idx_max)
  * sum rsum - cks[i] + ckr[i]. */
 int clv_nuts__iterative_turning(__global const clv_real *m, __global const clv_real *r,
                                 __global const clv_real *rsum, __global const clv_real *sc, int idx_min,
-                                int idx_max)
+                                int idx_max CLV_NUTS__TMP)
 {
+#ifdef CLV_NUTS_GROUP
+    /* every checkpoint's two products in one group reduction (no barrier
+     * inside the loop); the answer is the same as stopping at the first */
+    clv_real parts[2 * CLV_NUTS_MAX_DEPTH + 2];
+    int n = 0;
+    for (int i = idx_max; i >= idx_min; --i) {
+        __global const clv_real *ckr = sc + CLV_NUTS__CKR + i * CLV_NUTS__D;
+        __global const clv_real *cks = sc + CLV_NUTS__CKS + i * CLV_NUTS__D;
+        clv_real left = 0, right = 0;
+        CLV_NUTS__FOR(k) {
+            const clv_real s = rsum[k] - cks[k] + ckr[k] - (clv_real)0.5 * (ckr[k] + r[k]);
+            left += m[k] * ckr[k] * s;
+            right += m[k] * r[k] * s;
+        }
+        parts[n++] = left;
+        parts[n++] = right;
+    }
+    clv_group_sum_n(parts, n, tmp);
+    for (int j = 0; j < n; j += 2)
+        if (parts[j] <= 0 || parts[j + 1] <= 0) return 1;
+    return 0;
+#else
     for (int i = idx_max; i >= idx_min; --i) {
         __global const clv_real *ckr = sc + CLV_NUTS__CKR + i * CLV_NUTS__D;
         __global const clv_real *cks = sc + CLV_NUTS__CKS + i * CLV_NUTS__D;
@@ -199,6 +279,7 @@ int clv_nuts__iterative_turning(__global const clv_real *m, __global const clv_r
         if (left <= 0 || right <= 0) return 1;
     }
     return 0;
+#endif
 }
 
 /* ---- one NUTS transition ------------------------------------------------- */
@@ -210,7 +291,8 @@ int clv_nuts__iterative_turning(__global const clv_real *m, __global const clv_r
  * place: when the walk stops early the whole transition ends anyway. */
 clv_nuts__subtree clv_nuts__build_subtree(__global clv_real *sc, __global const clv_real *m, int depth,
                                           int right, clv_real eps, clv_real e0, clv_real max_de,
-                                          __global const clv_real *data, clv_rng *rng, clv_nuts__info *info)
+                                          __global const clv_real *data, clv_rng *rng,
+                                          clv_nuts__info *info CLV_NUTS__TMP)
 {
     __global clv_real *z = sc + (right ? CLV_NUTS__ZR : CLV_NUTS__ZL);
     __global clv_real *r = sc + (right ? CLV_NUTS__RR : CLV_NUTS__RL);
@@ -226,8 +308,8 @@ clv_nuts__subtree clv_nuts__build_subtree(__global clv_real *sc, __global const 
     const int n_leaves = 1 << depth;
     for (int leaf = 0; leaf < n_leaves; ++leaf) {
         int ok;
-        const clv_real lp = clv_nuts__leapfrog(z, r, g, m, step, data, &ok);
-        const clv_real energy = -lp + clv_nuts__kinetic(m, r);
+        const clv_real lp = clv_nuts__leapfrog(z, r, g, m, step, data, &ok CLV_NUTS__T);
+        const clv_real energy = -lp + clv_nuts__kinetic(m, r CLV_NUTS__T);
         clv_real delta = energy - e0;
         if (!ok || isnan(delta)) delta = INFINITY; /* NumPyro: NaN energy is a divergence */
         info->accept_sum += delta > 0 ? exp(-delta) : (clv_real)1;
@@ -242,7 +324,7 @@ clv_nuts__subtree clv_nuts__build_subtree(__global clv_real *sc, __global const 
             t.energy = energy;
         }
         t.weight = combined;
-        for (int k = 0; k < CLV_NUTS__D; ++k) srsum[k] = (leaf == 0 ? 0 : srsum[k]) + r[k];
+        CLV_NUTS__FOR(k) srsum[k] = (leaf == 0 ? 0 : srsum[k]) + r[k];
         if (delta > max_de) {
             t.diverging = 1;
             break;
@@ -253,7 +335,7 @@ clv_nuts__subtree clv_nuts__build_subtree(__global clv_real *sc, __global const 
             clv_nuts__copy(sc + CLV_NUTS__CKR + idx_max * CLV_NUTS__D, r);
             clv_nuts__copy(sc + CLV_NUTS__CKS + idx_max * CLV_NUTS__D, srsum);
         }
-        if (clv_nuts__iterative_turning(m, r, srsum, sc, idx_min, idx_max)) {
+        if (clv_nuts__iterative_turning(m, r, srsum, sc, idx_min, idx_max CLV_NUTS__T)) {
             t.turning = 1;
             break;
         }
@@ -267,18 +349,19 @@ clv_nuts__subtree clv_nuts__build_subtree(__global clv_real *sc, __global const 
  * probability min(1, w_new / w_old), never from a turning or diverging one.
  * On return the state row holds the chosen point. */
 void clv_nuts__transition(__global clv_real *st, __global clv_real *sc, clv_real eps, int max_depth,
-                          clv_real max_de, __global const clv_real *data, clv_rng *rng, clv_nuts__info *info)
+                          clv_real max_de, __global const clv_real *data, clv_rng *rng,
+                          clv_nuts__info *info CLV_NUTS__TMP)
 {
     __global const clv_real *m = st + CLV_NUTS__S_M;
     clv_nuts__momentum(sc + CLV_NUTS__RL, m, rng);
-    for (int k = 0; k < CLV_NUTS__D; ++k) {
+    CLV_NUTS__FOR(k) {
         const clv_real z = st[CLV_NUTS__S_Z + k], g = st[CLV_NUTS__S_G + k], r = sc[CLV_NUTS__RL + k];
         sc[CLV_NUTS__ZL + k] = sc[CLV_NUTS__ZR + k] = sc[CLV_NUTS__ZP + k] = z;
         sc[CLV_NUTS__GL + k] = sc[CLV_NUTS__GR + k] = sc[CLV_NUTS__GP + k] = g;
         sc[CLV_NUTS__RR + k] = sc[CLV_NUTS__RSUM + k] = r;
     }
     const clv_real lp0 = st[CLV_NUTS__S_LP];
-    const clv_real e0 = -lp0 + clv_nuts__kinetic(m, sc + CLV_NUTS__RL);
+    const clv_real e0 = -lp0 + clv_nuts__kinetic(m, sc + CLV_NUTS__RL CLV_NUTS__T);
     clv_real weight = 0, prop_lp = lp0;
     info->accept_sum = 0;
     info->n_leapfrog = 0;
@@ -288,7 +371,7 @@ void clv_nuts__transition(__global clv_real *st, __global clv_real *sc, clv_real
     while (info->depth < max_depth) {
         const int right = (int)(clv_rng_u32(rng) & 1u);
         const clv_nuts__subtree t =
-            clv_nuts__build_subtree(sc, m, info->depth, right, eps, e0, max_de, data, rng, info);
+            clv_nuts__build_subtree(sc, m, info->depth, right, eps, e0, max_de, data, rng, info CLV_NUTS__T);
         const clv_real u = clv_uniform(rng);
         if (!t.turning && !t.diverging && log(u) < t.weight - weight) {
             clv_nuts__copy(sc + CLV_NUTS__ZP, sc + CLV_NUTS__SZP);
@@ -297,17 +380,20 @@ void clv_nuts__transition(__global clv_real *st, __global clv_real *sc, clv_real
             info->energy = t.energy;
         }
         weight = clv_nuts__logaddexp(weight, t.weight);
-        for (int k = 0; k < CLV_NUTS__D; ++k) sc[CLV_NUTS__RSUM + k] += sc[CLV_NUTS__SRSUM + k];
+        CLV_NUTS__FOR(k) sc[CLV_NUTS__RSUM + k] += sc[CLV_NUTS__SRSUM + k];
         info->depth += 1;
         if (t.diverging) {
             info->divergent = 1;
             break;
         }
-        if (t.turning || clv_nuts__turning(m, sc + CLV_NUTS__RL, sc + CLV_NUTS__RR, sc + CLV_NUTS__RSUM)) break;
+        if (t.turning || clv_nuts__turning(m, sc + CLV_NUTS__RL, sc + CLV_NUTS__RR, sc + CLV_NUTS__RSUM CLV_NUTS__T))
+            break;
     }
     clv_nuts__copy(st + CLV_NUTS__S_Z, sc + CLV_NUTS__ZP);
     clv_nuts__copy(st + CLV_NUTS__S_G, sc + CLV_NUTS__GP);
-    st[CLV_NUTS__S_LP] = prop_lp;
+    CLV_NUTS__SYNC(); /* every lane read st[S_LP] (lp0) before it changes */
+    if (CLV_NUTS__LEAD) st[CLV_NUTS__S_LP] = prop_lp;
+    CLV_NUTS__SYNC();
 }
 
 /* ---- adaptation (Stan) --------------------------------------------------- */
@@ -315,29 +401,29 @@ void clv_nuts__transition(__global clv_real *st, __global clv_real *sc, clv_real
 /* H(z, r) - H(z', r') after one leapfrog step of size eps from z with fresh
  * momentum, using the left-end scratch; -inf when the step fails. */
 clv_real clv_nuts__trial_step(__global clv_real *st, __global clv_real *sc, clv_real eps,
-                              __global const clv_real *data, clv_rng *rng)
+                              __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)
 {
     __global const clv_real *m = st + CLV_NUTS__S_M;
     __global clv_real *z = sc + CLV_NUTS__ZL, *r = sc + CLV_NUTS__RL, *g = sc + CLV_NUTS__GL;
     clv_nuts__copy(z, st + CLV_NUTS__S_Z);
     clv_nuts__copy(g, st + CLV_NUTS__S_G);
     clv_nuts__momentum(r, m, rng);
-    const clv_real h0 = -st[CLV_NUTS__S_LP] + clv_nuts__kinetic(m, r);
+    const clv_real h0 = -st[CLV_NUTS__S_LP] + clv_nuts__kinetic(m, r CLV_NUTS__T);
     int ok;
-    const clv_real lp = clv_nuts__leapfrog(z, r, g, m, eps, data, &ok);
-    const clv_real h = -lp + clv_nuts__kinetic(m, r);
+    const clv_real lp = clv_nuts__leapfrog(z, r, g, m, eps, data, &ok CLV_NUTS__T);
+    const clv_real h = -lp + clv_nuts__kinetic(m, r CLV_NUTS__T);
     return ok && !isnan(h) ? h0 - h : -INFINITY;
 }
 
 /* Stan's base_hmc::init_stepsize: double or halve eps until the acceptance
  * of one leapfrog step crosses 0.8. Bounded (Stan throws instead). */
 clv_real clv_nuts__init_step_size(__global clv_real *st, __global clv_real *sc, clv_real eps,
-                                  __global const clv_real *data, clv_rng *rng)
+                                  __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)
 {
     const clv_real log08 = log((clv_real)0.8);
-    const int up = clv_nuts__trial_step(st, sc, eps, data, rng) > log08;
+    const int up = clv_nuts__trial_step(st, sc, eps, data, rng CLV_NUTS__T) > log08;
     for (int tries = 0; tries < 100; ++tries) {
-        const clv_real dh = clv_nuts__trial_step(st, sc, eps, data, rng);
+        const clv_real dh = clv_nuts__trial_step(st, sc, eps, data, rng CLV_NUTS__T);
         if (up ? !(dh > log08) : !(dh < log08)) break;
         const clv_real next = up ? eps * 2 : eps * (clv_real)0.5;
         if (next > (clv_real)1e7 || next < (clv_real)1e-12) break;
@@ -351,23 +437,30 @@ clv_real clv_nuts__init_step_size(__global clv_real *st, __global clv_real *sc, 
 void clv_nuts__dual_average(__global clv_real *st, clv_real accept, __global const clv_real *config)
 {
     const clv_real n = st[CLV_NUTS__S_DAN] + 1;
-    st[CLV_NUTS__S_DAN] = n;
     accept = accept > 1 ? 1 : accept;
     const clv_real eta = 1 / (n + config[CLV_NUTS__C_T0]);
     const clv_real sbar = (1 - eta) * st[CLV_NUTS__S_SBAR] + eta * (config[CLV_NUTS__C_DELTA] - accept);
     const clv_real x = st[CLV_NUTS__S_MU] - sbar * sqrt(n) / config[CLV_NUTS__C_GAMMA];
     const clv_real x_eta = pow(n, -config[CLV_NUTS__C_KAPPA]);
-    st[CLV_NUTS__S_SBAR] = sbar;
-    st[CLV_NUTS__S_XBAR] = (1 - x_eta) * st[CLV_NUTS__S_XBAR] + x_eta * x;
-    st[CLV_NUTS__S_EPS] = exp(x);
+    const clv_real xbar = (1 - x_eta) * st[CLV_NUTS__S_XBAR] + x_eta * x;
+    CLV_NUTS__SYNC(); /* every lane has read the old values */
+    if (CLV_NUTS__LEAD) {
+        st[CLV_NUTS__S_DAN] = n;
+        st[CLV_NUTS__S_SBAR] = sbar;
+        st[CLV_NUTS__S_XBAR] = xbar;
+        st[CLV_NUTS__S_EPS] = exp(x);
+    }
+    CLV_NUTS__SYNC();
 }
 
 /* Stan's welford_var_estimator::add_sample. */
 void clv_nuts__welford_add(__global clv_real *st)
 {
     const clv_real n = st[CLV_NUTS__S_WN] + 1;
-    st[CLV_NUTS__S_WN] = n;
-    for (int k = 0; k < CLV_NUTS__D; ++k) {
+    CLV_NUTS__SYNC();
+    if (CLV_NUTS__LEAD) st[CLV_NUTS__S_WN] = n;
+    CLV_NUTS__SYNC(); /* end_window may read it next */
+    CLV_NUTS__FOR(k) {
         const clv_real z = st[CLV_NUTS__S_Z + k];
         const clv_real delta = z - st[CLV_NUTS__S_WMEAN + k];
         st[CLV_NUTS__S_WMEAN + k] += delta / n;
@@ -380,32 +473,42 @@ void clv_nuts__welford_add(__global clv_real *st)
  * (n / (n + 5)) var + 1e-3 (5 / (n + 5)); then a fresh step size search
  * and a dual averaging restart around log(10 eps). */
 void clv_nuts__end_window(__global clv_real *st, __global clv_real *sc, __global const clv_real *config,
-                          __global const clv_real *data, clv_rng *rng)
+                          __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)
 {
     const clv_real n = st[CLV_NUTS__S_WN];
     if (n >= 2) {
-        for (int k = 0; k < CLV_NUTS__D; ++k) {
+        CLV_NUTS__FOR(k) {
             const clv_real var = st[CLV_NUTS__S_WM2 + k] / (n - 1);
             st[CLV_NUTS__S_M + k] = (n / (n + 5)) * var + (clv_real)1e-3 * (5 / (n + 5));
         }
     }
-    for (int k = 0; k < CLV_NUTS__D; ++k) st[CLV_NUTS__S_WMEAN + k] = st[CLV_NUTS__S_WM2 + k] = 0;
-    st[CLV_NUTS__S_WN] = 0;
+    CLV_NUTS__FOR(k) st[CLV_NUTS__S_WMEAN + k] = st[CLV_NUTS__S_WM2 + k] = 0;
     clv_real eps = st[CLV_NUTS__S_EPS];
-    if (config[CLV_NUTS__C_HEURISTIC] != 0) eps = clv_nuts__init_step_size(st, sc, eps, data, rng);
-    st[CLV_NUTS__S_EPS] = eps;
-    st[CLV_NUTS__S_MU] = log(10 * eps);
-    st[CLV_NUTS__S_DAN] = st[CLV_NUTS__S_SBAR] = st[CLV_NUTS__S_XBAR] = 0;
+    CLV_NUTS__SYNC();
+    if (CLV_NUTS__LEAD) st[CLV_NUTS__S_WN] = 0;
+    if (config[CLV_NUTS__C_HEURISTIC] != 0) eps = clv_nuts__init_step_size(st, sc, eps, data, rng CLV_NUTS__T);
+    CLV_NUTS__SYNC();
+    if (CLV_NUTS__LEAD) {
+        st[CLV_NUTS__S_EPS] = eps;
+        st[CLV_NUTS__S_MU] = log(10 * eps);
+        st[CLV_NUTS__S_DAN] = st[CLV_NUTS__S_SBAR] = st[CLV_NUTS__S_XBAR] = 0;
+    }
+    CLV_NUTS__SYNC();
 }
 
 void clv_nuts__adapt(__global clv_real *st, __global clv_real *sc, clv_real accept, int flags, int last,
-                     __global const clv_real *config, __global const clv_real *data, clv_rng *rng)
+                     __global const clv_real *config, __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)
 {
     const int adapt_eps = config[CLV_NUTS__C_ADAPT_EPS] != 0;
     if (adapt_eps) clv_nuts__dual_average(st, accept, config);
     if (flags & CLV_NUTS__ADD) clv_nuts__welford_add(st);
-    if (flags & CLV_NUTS__END) clv_nuts__end_window(st, sc, config, data, rng);
-    if (last && adapt_eps) st[CLV_NUTS__S_EPS] = exp(st[CLV_NUTS__S_XBAR]);
+    if (flags & CLV_NUTS__END) clv_nuts__end_window(st, sc, config, data, rng CLV_NUTS__T);
+    if (last && adapt_eps) {
+        const clv_real eps = exp(st[CLV_NUTS__S_XBAR]);
+        CLV_NUTS__SYNC();
+        if (CLV_NUTS__LEAD) st[CLV_NUTS__S_EPS] = eps;
+        CLV_NUTS__SYNC();
+    }
 }
 
 /* ---- kernels ------------------------------------------------------------- */
@@ -421,7 +524,7 @@ __kernel void clv_nuts__init(CLV_ITEMS,
                              __global const clv_real *data,
                              __global clv_real *scratch,
                              const int use_init,
-                             const int heuristic)
+                             const int heuristic CLV_NUTS__TMP)
 {
     CLV_GUARD();
     const ulong c = clv_local();
@@ -431,22 +534,28 @@ __kernel void clv_nuts__init(CLV_ITEMS,
     const clv_real radius = config[CLV_NUTS__C_RADIUS];
     int ok = 0, tries = 0;
     while (!ok && tries < (use_init ? 1 : 100)) {
-        for (int k = 0; k < CLV_NUTS__D; ++k)
-            st[CLV_NUTS__S_Z + k] = use_init ? init[c * CLV_NUTS__D + k] : radius * (2 * clv_uniform(&rng) - 1);
-        st[CLV_NUTS__S_LP] = clv_nuts__eval(st + CLV_NUTS__S_Z, st + CLV_NUTS__S_G, data, &ok);
+        for (int k = 0; k < CLV_NUTS__D; ++k) { /* every lane draws every number, keeps its own */
+            const clv_real z = use_init ? init[c * CLV_NUTS__D + k] : radius * (2 * clv_uniform(&rng) - 1);
+            if (CLV_NUTS__MINE(k)) st[CLV_NUTS__S_Z + k] = z;
+        }
+        const clv_real lp = clv_nuts__eval(st + CLV_NUTS__S_Z, st + CLV_NUTS__S_G, data, &ok CLV_NUTS__T);
+        if (CLV_NUTS__LEAD) st[CLV_NUTS__S_LP] = lp;
         ++tries;
     }
-    for (int k = 0; k < CLV_NUTS__D; ++k) {
+    CLV_NUTS__FOR(k) {
         st[CLV_NUTS__S_M + k] = 1;
         st[CLV_NUTS__S_WMEAN + k] = st[CLV_NUTS__S_WM2 + k] = 0;
     }
+    CLV_NUTS__SYNC(); /* st[S_LP] and the metric, for the step size search */
     clv_real eps = config[CLV_NUTS__C_EPS0];
-    st[CLV_NUTS__S_MU] = log(10 * eps); /* Stan: set_mu(log(10 * stepsize)) before the search */
-    if (ok && heuristic) eps = clv_nuts__init_step_size(st, sc, eps, data, &rng);
-    st[CLV_NUTS__S_EPS] = eps;
-    st[CLV_NUTS__S_XBAR] = st[CLV_NUTS__S_SBAR] = st[CLV_NUTS__S_DAN] = st[CLV_NUTS__S_WN] = 0;
-    st[CLV_NUTS__S_WN + 1] = 0;
-    code[c] = ok ? tries : -1;
+    if (CLV_NUTS__LEAD) st[CLV_NUTS__S_MU] = log(10 * eps); /* Stan: set_mu(log(10 * stepsize)) before the search */
+    if (ok && heuristic) eps = clv_nuts__init_step_size(st, sc, eps, data, &rng CLV_NUTS__T);
+    if (CLV_NUTS__LEAD) {
+        st[CLV_NUTS__S_EPS] = eps;
+        st[CLV_NUTS__S_XBAR] = st[CLV_NUTS__S_SBAR] = st[CLV_NUTS__S_DAN] = st[CLV_NUTS__S_WN] = 0;
+        st[CLV_NUTS__S_WN + 1] = 0;
+        code[c] = ok ? tries : -1;
+    }
 }
 
 /* Iterations first .. first + n_iter - 1 of every chain. Iteration t draws
@@ -461,31 +570,41 @@ __kernel void clv_nuts__run(CLV_ITEMS,
                             __global const clv_real *data,
                             __global clv_real *scratch,
                             const int first, const int n_iter, const int block,
-                            const int num_warmup, const int max_depth)
+                            const int num_warmup, const int max_depth CLV_NUTS__TMP)
 {
     CLV_GUARD();
     const ulong c = clv_local();
     __global clv_real *st = state + c * CLV_NUTS__STATE;
     __global clv_real *sc = scratch + clv_slot() * (ulong)CLV_NUTS__SCRATCH;
     const clv_real max_de = config[CLV_NUTS__C_MAX_DE];
+#ifdef CLV_NUTS_GROUP
+    /* one iteration per launch (the host makes blocks of 1): a loop around
+     * the tree's barriers would make PoCL's work-group compiler slow */
+    for (int j = 0; j < 1; ++j) {
+#else
     for (int j = 0; j < n_iter; ++j) {
+#endif
         const int t = first + j;
         clv_rng rng = clv_rng_init(clv_seed(), clv_item(), (uint)t + 1u);
         const clv_real eps = st[CLV_NUTS__S_EPS];
         clv_nuts__info info;
-        clv_nuts__transition(st, sc, eps, max_depth, max_de, data, &rng, &info);
+        clv_nuts__transition(st, sc, eps, max_depth, max_de, data, &rng, &info CLV_NUTS__T);
         __global clv_real *d = draws + (c * block + j) * CLV_NUTS__D;
         clv_nuts__copy(d, st + CLV_NUTS__S_Z);
         __global clv_real *s = stats + (c * block + j) * CLV_NUTS__N_STATS;
         const clv_real accept = info.n_leapfrog > 0 ? info.accept_sum / info.n_leapfrog : 0;
-        s[0] = st[CLV_NUTS__S_LP];
-        s[1] = accept;
-        s[2] = eps;
-        s[3] = info.depth;
-        s[4] = info.n_leapfrog;
-        s[5] = info.divergent;
-        s[6] = info.energy;
-        if (t < num_warmup) clv_nuts__adapt(st, sc, accept, schedule[t], t == num_warmup - 1, config, data, &rng);
+        if (CLV_NUTS__LEAD) {
+            s[0] = st[CLV_NUTS__S_LP];
+            s[1] = accept;
+            s[2] = eps;
+            s[3] = info.depth;
+            s[4] = info.n_leapfrog;
+            s[5] = info.divergent;
+            s[6] = info.energy;
+        }
+        if (t < num_warmup)
+            clv_nuts__adapt(st, sc, accept, schedule[t], t == num_warmup - 1, config, data, &rng CLV_NUTS__T);
+        CLV_NUTS__SYNC(); /* the next iteration reads st[S_EPS] */
     }
 }
 
@@ -496,7 +615,7 @@ __kernel void clv_nuts__gradcheck(CLV_ITEMS,
                                   __global clv_real *out,          /* n x (1 + 2 D) */
                                   __global const clv_real *config,
                                   __global const clv_real *data,
-                                  __global clv_real *scratch)
+                                  __global clv_real *scratch CLV_NUTS__TMP)
 {
     CLV_GUARD();
     const ulong i = clv_local();
@@ -504,16 +623,26 @@ __kernel void clv_nuts__gradcheck(CLV_ITEMS,
     __global clv_real *g = x + CLV_NUTS__D;
     __global clv_real *o = out + i * (1 + 2 * CLV_NUTS__D);
     clv_nuts__copy(x, points + i * CLV_NUTS__D);
-    o[0] = logdensity(x, g, data);
-    for (int k = 0; k < CLV_NUTS__D; ++k) o[1 + k] = g[k];
-    for (int k = 0; k < CLV_NUTS__D; ++k) {
+    CLV_NUTS__SYNC();
+    const clv_real lp = logdensity(x, g, data CLV_NUTS__T);
+    CLV_NUTS__SYNC();
+    if (CLV_NUTS__LEAD) o[0] = lp;
+    CLV_NUTS__FOR(k) o[1 + k] = g[k];
+    for (int k = 0; k < CLV_NUTS__D; ++k) { /* the lane that owns x[k] moves it, between barriers */
         const clv_real xk = x[k];
         const clv_real h = config[CLV_NUTS__C_FD_STEP] * fmax((clv_real)1, fabs(xk));
-        x[k] = xk + h;
-        const clv_real up = logdensity(x, g, data);
-        x[k] = xk - h;
-        const clv_real down = logdensity(x, g, data);
-        x[k] = xk;
-        o[1 + CLV_NUTS__D + k] = (up - down) / (2 * h);
+        CLV_NUTS__SYNC();
+        if (CLV_NUTS__MINE(k)) x[k] = xk + h;
+        CLV_NUTS__SYNC();
+        const clv_real up = logdensity(x, g, data CLV_NUTS__T);
+        CLV_NUTS__SYNC();
+        if (CLV_NUTS__MINE(k)) x[k] = xk - h;
+        CLV_NUTS__SYNC();
+        const clv_real down = logdensity(x, g, data CLV_NUTS__T);
+        CLV_NUTS__SYNC();
+        if (CLV_NUTS__MINE(k)) {
+            x[k] = xk;
+            o[1 + CLV_NUTS__D + k] = (up - down) / (2 * h);
+        }
     }
 }

@@ -161,14 +161,17 @@ inline double clv_normal_f64(clv_rng *r)
  * shares (clv_group_sum and friends). Rules:
  *   - every work item of the group calls each clv_group_* function, the
  *     same number of times (they hold barriers): no early return before;
- *   - tmp is a __local buffer of at least clv_lanes() values of the type,
- *     e.g. a clv_local_mem(L * sizeof(double)) argument (clv_map_local_size
- *     tells the host L), reusable between calls;
+ *   - tmp is a __local buffer of at least clv_lanes() values of the type
+ *     (clv_lanes() x n for the _n forms), e.g. a clv_local_mem(L *
+ *     sizeof(double)) argument (clv_map_local_size tells the host L),
+ *     reusable from one call to the next;
  *   - the result is the same on every work item of the group.
- * The order of a reduction is a fixed tree over the lanes: it depends on
- * the local size only, never on the chunk, the device split or the number
- * of groups, so cooperative kernels keep partition invariance. Two
- * different local sizes may round differently. */
+ * Order: every lane adds the lanes' values in lane order, 0, 1, ..., L-1
+ * (one barrier after the writes, no barrier in a loop: compilers that turn
+ * a work group into loops, as PoCL does, handle that quickly). The order
+ * depends on the local size only, never on the chunk, the device split or
+ * the number of groups, so cooperative kernels keep partition invariance;
+ * two different local sizes may round differently. */
 
 /* This work item's lane in the group (0 .. clv_lanes()-1) and the count. */
 #define clv_lane() get_local_id(0)
@@ -176,30 +179,39 @@ inline double clv_normal_f64(clv_rng *r)
 /* for (i = lane; i < n; i += lanes): this lane's share of 0 .. n-1. */
 #define CLV_GROUP_FOR(i, n) for (size_t i = clv_lane(); i < (size_t)(n); i += clv_lanes())
 
-/* A fixed reduction tree: fold the lanes beyond the largest power of two
- * onto the first ones, then halve. */
 #define CLV__GROUP_REDUCE(NAME, T, COMBINE)                                  \
 inline T NAME(T v, __local T *tmp)                                          \
 {                                                                            \
-    const size_t lane = clv_lane(), n = clv_lanes();                         \
-    size_t step = 1;                                                         \
-    while (step * 2 <= n) step *= 2;                                         \
-    tmp[lane] = v;                                                           \
+    tmp[clv_lane()] = v;                                                     \
     barrier(CLK_LOCAL_MEM_FENCE);                                            \
-    if (lane + step < n) tmp[lane] = COMBINE(tmp[lane], tmp[lane + step]);  \
-    barrier(CLK_LOCAL_MEM_FENCE);                                            \
-    for (step /= 2; step > 0; step /= 2) {                                   \
-        if (lane < step) tmp[lane] = COMBINE(tmp[lane], tmp[lane + step]);  \
-        barrier(CLK_LOCAL_MEM_FENCE);                                        \
-    }                                                                        \
-    const T r = tmp[0];                                                      \
+    T r = tmp[0];                                                            \
+    for (size_t l = 1; l < clv_lanes(); ++l) r = COMBINE(r, tmp[l]);         \
     barrier(CLK_LOCAL_MEM_FENCE); /* tmp may be reused at once */            \
     return r;                                                                \
+}
+
+/* v[0..n-1] (private, each lane its own) become the sums over the lanes:
+ * one reduction for a whole vector (a gradient's shares, say); tmp holds
+ * clv_lanes() x n values. */
+#define CLV__GROUP_SUM_N(NAME, T)                                            \
+inline void NAME(T *v, int n, __local T *tmp)                               \
+{                                                                            \
+    const size_t lanes = clv_lanes();                                        \
+    for (int k = 0; k < n; ++k) tmp[(size_t)k * lanes + clv_lane()] = v[k]; \
+    barrier(CLK_LOCAL_MEM_FENCE);                                            \
+    for (int k = 0; k < n; ++k) {                                            \
+        __local const T *row = tmp + (size_t)k * lanes;                      \
+        T r = row[0];                                                        \
+        for (size_t l = 1; l < lanes; ++l) r += row[l];                      \
+        v[k] = r;                                                            \
+    }                                                                        \
+    barrier(CLK_LOCAL_MEM_FENCE);                                            \
 }
 
 #define CLV__ADD(a, b) ((a) + (b))
 CLV__GROUP_REDUCE(clv_group_sum_f32, float, CLV__ADD)
 CLV__GROUP_REDUCE(clv_group_max_f32, float, fmax)
+CLV__GROUP_SUM_N(clv_group_sum_n_f32, float)
 
 /* Lane 0's value, on every lane. */
 inline float clv_group_broadcast_f32(float v, __local float *tmp)
@@ -222,6 +234,7 @@ inline float clv_group_logsumexp_f32(float v, __local float *tmp)
 #ifdef CLV_FP64
 CLV__GROUP_REDUCE(clv_group_sum_f64, double, CLV__ADD)
 CLV__GROUP_REDUCE(clv_group_max_f64, double, fmax)
+CLV__GROUP_SUM_N(clv_group_sum_n_f64, double)
 
 inline double clv_group_broadcast_f64(double v, __local double *tmp)
 {
@@ -243,11 +256,13 @@ inline double clv_group_logsumexp_f64(double v, __local double *tmp)
 /* The same for clv_real. */
 #ifdef CLV_REAL_F64
 #define clv_group_sum(v, tmp) clv_group_sum_f64((v), (tmp))
+#define clv_group_sum_n(v, n, tmp) clv_group_sum_n_f64((v), (n), (tmp))
 #define clv_group_max(v, tmp) clv_group_max_f64((v), (tmp))
 #define clv_group_logsumexp(v, tmp) clv_group_logsumexp_f64((v), (tmp))
 #define clv_group_broadcast(v, tmp) clv_group_broadcast_f64((v), (tmp))
 #else
 #define clv_group_sum(v, tmp) clv_group_sum_f32((v), (tmp))
+#define clv_group_sum_n(v, n, tmp) clv_group_sum_n_f32((v), (n), (tmp))
 #define clv_group_max(v, tmp) clv_group_max_f32((v), (tmp))
 #define clv_group_logsumexp(v, tmp) clv_group_logsumexp_f32((v), (tmp))
 #define clv_group_broadcast(v, tmp) clv_group_broadcast_f32((v), (tmp))

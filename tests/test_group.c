@@ -1,9 +1,10 @@
 /* Cooperative work groups (CLV_ITEM_PER_GROUP and the prelude's
  * clv_group_* helpers): each item's N values are reduced by the work items
  * of its group.
- *   - sums equal, bit for bit, a host reduction in the documented tree
- *     order (fold above the largest power of two, then halve), for local
- *     sizes 1, 3, 7, 64 and 100, in float and double;
+ *   - sums equal, bit for bit, a host reduction in the documented order
+ *     (each lane's strided share, then the lanes in order), for local
+ *     sizes 1, 3, 7, 64 and 100, in float and double; clv_group_sum_n
+ *     the same for a vector;
  *   - max, logsumexp and broadcast against host values;
  *   - bitwise the same for chunk 1, 5, all and auto and over 1, 2 and 3
  *     devices at a fixed local size;
@@ -24,19 +25,22 @@ static const char *src =
     "    const clv_real max = clv_group_max(top, tmp);\n"
     "    const clv_real lse = clv_group_logsumexp(clv_lane() < (size_t)n ? xi[clv_lane()] : -INFINITY, tmp);\n"
     "    const clv_real first = clv_group_broadcast(xi[0] + (clv_real)clv_lane(), tmp);\n"
+    "    clv_real pair[2] = { part, -2 * part };\n"
+    "    clv_group_sum_n(pair, 2, tmp);          /* tmp: 2 x lanes values */\n"
     "    if (clv_lane() == 0) {\n"
-    "        __global clv_real *o = out + clv_local() * 4;\n"
-    "        o[0] = sum; o[1] = max; o[2] = lse; o[3] = first;\n"
+    "        __global clv_real *o = out + clv_local() * 6;\n"
+    "        o[0] = sum; o[1] = max; o[2] = lse; o[3] = first; o[4] = pair[0]; o[5] = pair[1];\n"
     "    }\n"
     "}\n";
 
 enum { N = 37, MAX_ITEMS = 23 };
 
 /* The kernel's sum in its order: lane l sums x[l], x[l+L], ... in turn;
- * then the tree over the lanes. */
-static double tree_sum(const double *x, int n, size_t lanes, int f32)
+ * then the lanes' sums are added in lane order 0, 1, ..., L-1. */
+static double lane_sum(const double *x, int n, size_t lanes, int f32)
 {
-    double part[128];
+    double total = 0;
+    float total_f = 0;
     for (size_t l = 0; l < lanes; ++l) {
         double p = 0;
         float pf = 0;
@@ -44,16 +48,10 @@ static double tree_sum(const double *x, int n, size_t lanes, int f32)
             if (f32) pf += (float)x[j];
             else p += x[j];
         }
-        part[l] = f32 ? (double)pf : p;
+        if (f32) total_f = l == 0 ? pf : total_f + pf;
+        else total = l == 0 ? p : total + p;
     }
-    size_t half = 1;
-    while (half * 2 <= lanes) half *= 2;
-    for (size_t l = 0; l + half < lanes; ++l)
-        part[l] = f32 ? (double)((float)part[l] + (float)part[l + half]) : part[l] + part[l + half];
-    for (half /= 2; half > 0; half /= 2)
-        for (size_t l = 0; l < half; ++l)
-            part[l] = f32 ? (double)((float)part[l] + (float)part[l + half]) : part[l] + part[l + half];
-    return part[0];
+    return f32 ? (double)total_f : total;
 }
 
 typedef struct fixture {
@@ -72,7 +70,7 @@ static int run(fixture *f, size_t local, long chunk, double *out)
     clv_dtype dtype = CLV_F32;
     clv_array_shape(f->x, &dtype, NULL, NULL, NULL);
     clv_status s = CLV_MAP(f->p, "reduce", (size_t)f->items, &o, clv_in(f->x), clv_out(f->out), clv_int(N),
-                           clv_local_mem(local * clv_dtype_size(dtype)));
+                           clv_local_mem(2 * local * clv_dtype_size(dtype)));
     if (s == CLV_OK) s = clv_array_read_f64(f->out, out);
     if (s != CLV_OK) printf("map (local %zu, chunk %ld): %s\n", local, chunk, clv_mesh_message(f->m));
     return s == CLV_OK;
@@ -89,7 +87,7 @@ static int open_fixture(fixture *f, clv_mesh *m, clv_dtype real, const double *x
     pd.real = real;
     TU_REQUIRE_OK(m, clv_program_build(&f->p, m, &pd));
     TU_REQUIRE_OK(m, clv_array_new(&f->x, m, real, (size_t)items, N, CLV_SHARDED));
-    TU_REQUIRE_OK(m, clv_array_new(&f->out, m, real, (size_t)items, 4, CLV_SHARDED));
+    TU_REQUIRE_OK(m, clv_array_new(&f->out, m, real, (size_t)items, 6, CLV_SHARDED));
     TU_REQUIRE_OK(m, clv_array_write_f64(f->x, x));
     return 1;
 }
@@ -110,7 +108,7 @@ static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
     open_fixture(&f, m, real, x, items);
     for (size_t li = 0; li < sizeof locals / sizeof locals[0]; ++li) {
         size_t local = locals[li];
-        double out[MAX_ITEMS * 4];
+        double out[MAX_ITEMS * 6];
         if (!run(&f, local, CLV_CHUNK_NONE, out)) {
             TU_CHECK(0, "%s local %zu: map failed", f32 ? "f32" : "f64", local);
             continue;
@@ -126,17 +124,19 @@ static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
             lse = lse_max + log(lse);
             double first = f32 ? (double)(float)xi[0] : xi[0];
             double tol = f32 ? 1e-5 : 1e-13;
-            if (out[4 * i] != tree_sum(xi, N, local, f32) && bad_sum < 0) bad_sum = i;
-            if ((out[4 * i + 1] != max || fabs(out[4 * i + 2] - lse) > tol * (1 + fabs(lse)) ||
-                 out[4 * i + 3] != first) && bad_other < 0)
+            if ((out[6 * i] != lane_sum(xi, N, local, f32) || out[6 * i + 4] != out[6 * i] ||
+                 out[6 * i + 5] != -2 * out[6 * i]) && bad_sum < 0)
+                bad_sum = i;
+            if ((out[6 * i + 1] != max || fabs(out[6 * i + 2] - lse) > tol * (1 + fabs(lse)) ||
+                 out[6 * i + 3] != first) && bad_other < 0)
                 bad_other = i;
         }
-        TU_CHECK(bad_sum < 0, "%s local %zu: item %d's sum %.17g is not the tree order's %.17g", f32 ? "f32" : "f64",
-                 local, bad_sum, bad_sum < 0 ? 0 : out[4 * bad_sum],
-                 bad_sum < 0 ? 0 : tree_sum(x + (size_t)bad_sum * N, N, local, f32));
+        TU_CHECK(bad_sum < 0, "%s local %zu: item %d's sum %.17g (or clv_group_sum_n's) is not the lane order's %.17g", f32 ? "f32" : "f64",
+                 local, bad_sum, bad_sum < 0 ? 0 : out[6 * bad_sum],
+                 bad_sum < 0 ? 0 : lane_sum(x + (size_t)bad_sum * N, N, local, f32));
         TU_CHECK(bad_other < 0, "%s local %zu: item %d's max/logsumexp/broadcast differ: %g %g %g",
-                 f32 ? "f32" : "f64", local, bad_other, bad_other < 0 ? 0 : out[4 * bad_other + 1],
-                 bad_other < 0 ? 0 : out[4 * bad_other + 2], bad_other < 0 ? 0 : out[4 * bad_other + 3]);
+                 f32 ? "f32" : "f64", local, bad_other, bad_other < 0 ? 0 : out[6 * bad_other + 1],
+                 bad_other < 0 ? 0 : out[6 * bad_other + 2], bad_other < 0 ? 0 : out[6 * bad_other + 3]);
     }
     size_t resolved = 0;
     clv_map_opts o = {0};
@@ -154,7 +154,7 @@ static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
 /* Bitwise the same over chunks and device splits at a fixed local size. */
 static void test_invariance(clv_dtype real, const double *x, int items)
 {
-    double ref[MAX_ITEMS * 4], got[MAX_ITEMS * 4];
+    double ref[MAX_ITEMS * 6], got[MAX_ITEMS * 6];
     int have_ref = 0;
     static const long chunks[] = { CLV_CHUNK_NONE, 1, 5, CLV_CHUNK_AUTO };
     for (int n_dev = 1; n_dev <= 3; ++n_dev) {
@@ -171,7 +171,7 @@ static void test_invariance(clv_dtype real, const double *x, int items)
                 have_ref = 1;
                 continue;
             }
-            TU_CHECK(memcmp(ref, got, sizeof(double) * 4 * (size_t)items) == 0,
+            TU_CHECK(memcmp(ref, got, sizeof(double) * 6 * (size_t)items) == 0,
                      "%s, %d device(s), chunk %ld: not bitwise equal to 1 device, one launch",
                      real == CLV_F32 ? "f32" : "f64", n_dev, chunks[c]);
         }

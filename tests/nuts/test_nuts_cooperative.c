@@ -1,0 +1,103 @@
+/* Cooperative models (clv_nuts_model.cooperative: one work group per chain,
+ * the log density shared by its lanes): the same logistic regression as
+ * plain one-work-item code and as cooperative code gives
+ *   - a gradient that passes clv_nuts_check_gradient;
+ *   - posterior means equal within Monte Carlo error (5 MCSE of the
+ *     difference of the two runs' means) for every coefficient;
+ *   - bitwise the same draws for chunk 1 and one launch, and for 2 devices
+ *     when the platform has them, at a fixed local size;
+ *   - the plain form's draws unchanged by the cooperative option existing
+ *     (its bits are checked by nuts_invariance and the MPI tests).
+ * PoCL 3.1's work-group compiler takes many minutes on the cooperative
+ * kernels (barriers inside the tree's nested loops): on PoCL this test
+ * skips saying so; it runs under oclgrind (suite oclgrind) and on runtimes
+ * that compile barriers natively (GPUs, Intel's CPU runtime). */
+#include "nuts_test.h"
+
+static int on_pocl(void)
+{
+    char platform[256] = "";
+    tu_platform_devices(platform, sizeof platform);
+    return strstr(platform, "Portable Computing Language") != NULL && !getenv("CLV_TEST_COOPERATIVE_ON_POCL");
+}
+
+static void run(clv_mesh *m, const char *name, int n_obs, long chunk, size_t local, clv_nuts_result *r)
+{
+    nuts_model_def def;
+    nuts_model_make_sized(name, 3, n_obs, &def);
+    clv_nuts *s = nt_sampler(m, &def);
+    clv_nuts_opts o;
+    memset(&o, 0, sizeof o);
+    o.n_chains = 2;
+    o.num_warmup = tu_small() ? 100 : 300;
+    o.num_draws = tu_small() ? 100 : 300;
+    o.seed = 7;
+    o.chunk = chunk;
+    o.local_size = local;
+    nt_run(s, &o, r);
+    if (def.cooperative) {
+        clv_nuts_gradcheck g;
+        clv_nuts_gradcheck_opts go;
+        memset(&go, 0, sizeof go);
+        go.n_points = 3;
+        clv_status st = clv_nuts_check_gradient(s, &go, NULL, &g);
+        TU_CHECK(st == CLV_OK && g.n_over == 0 && g.n_nonfinite == 0, "cooperative gradient check: %s, worst %g (%s)",
+                 clv_status_string(st), g.worst, clv_nuts_message(s));
+    }
+    clv_nuts_free(s);
+    nuts_model_free(&def);
+}
+
+static void mean_sd(const clv_nuts_result *r, int k, double *mean, double *se)
+{
+    clv_nuts_summary sm;
+    memset(&sm, 0, sizeof sm);
+    size_t n = (size_t)r->n_chains * r->num_draws;
+    double *x = (double *)malloc(n * sizeof(double));
+    for (size_t i = 0; i < n; ++i) x[i] = r->draws[i * r->dim + k];
+    clv_nuts_summarize(x, r->n_chains, r->num_draws, &sm);
+    free(x);
+    *mean = sm.mean;
+    *se = sm.sd / sqrt(sm.ess_bulk);
+}
+
+int main(void)
+{
+    if (on_pocl()) {
+        printf("skip: the first platform is PoCL, whose work-group compiler takes many minutes on the cooperative "
+               "NUTS kernels (run this under oclgrind, Intel's runtime or a GPU; CLV_TEST_COOPERATIVE_ON_POCL=1 "
+               "forces it)\n");
+        return 77;
+    }
+    int n_obs = tu_small() ? 64 : 400;
+    clv_mesh *m = tu_open(1, NULL);
+    if (!m) return 77;
+    clv_nuts_result plain, coop, coop1;
+    run(m, "logistic_plain", n_obs, CLV_CHUNK_NONE, 0, &plain);
+    run(m, "logistic_coop", n_obs, CLV_CHUNK_NONE, 8, &coop);
+    run(m, "logistic_coop", n_obs, 1, 8, &coop1);
+    for (int k = 0; k < plain.dim; ++k) {
+        double m1, s1, m2, s2;
+        mean_sd(&plain, k, &m1, &s1);
+        mean_sd(&coop, k, &m2, &s2);
+        double se = sqrt(s1 * s1 + s2 * s2);
+        TU_CHECK(fabs(m1 - m2) <= 5 * se, "beta[%d]: plain mean %.5g, cooperative %.5g, |diff| %.3g > 5 x %.3g", k, m1,
+                 m2, fabs(m1 - m2), se);
+        printf("  beta[%d]  plain %9.5f  cooperative %9.5f  (%.2f MCSE apart)\n", k, m1, m2, fabs(m1 - m2) / se);
+    }
+    size_t n = (size_t)coop.n_chains * coop.num_draws * coop.dim;
+    TU_CHECK(memcmp(coop.draws, coop1.draws, n * sizeof(double)) == 0, "cooperative: chunk 1 and one launch differ");
+    clv_nuts_result_free(&coop1);
+    clv_mesh *two = tu_open(2, NULL);
+    if (two) {
+        clv_nuts_result c2;
+        run(two, "logistic_coop", n_obs, CLV_CHUNK_NONE, 8, &c2);
+        TU_CHECK(memcmp(coop.draws, c2.draws, n * sizeof(double)) == 0, "cooperative: 1 and 2 devices differ");
+        clv_nuts_result_free(&c2);
+        clv_mesh_close(two);
+    }
+    clv_nuts_result_free(&plain);
+    clv_nuts_result_free(&coop);
+    clv_mesh_close(m);
+    return tu_summary();
+}
