@@ -87,6 +87,26 @@
  *   work items share the item's inner loop through local memory
  *   (clv_local_mem(bytes) arguments) and get_local_id(0).
  *
+ * STREAMED ARGUMENTS (batches larger than device memory)
+ *   Instead of clv_in(array)/clv_out(array), pass the batch in host memory:
+ *     clv_in_host(x, bytes, CLV_F32, item_elems)     read by the kernel
+ *     clv_out_host(y, bytes, CLV_F32, item_elems)    written by the kernel
+ *     clv_inout_host(z, bytes, CLV_F32, item_elems)  read and written
+ *   (item-major, bytes >= n_items * item_elems * dtype size). Each device
+ *   streams its part through itself a chunk at a time: chunk j+1 uploads
+ *   and chunk j-1 downloads while chunk j runs (a second queue per device
+ *   for the transfers), so device memory holds 3 chunks of each streamed
+ *   argument (+ scratch), whatever B; CLV_CHUNK_AUTO counts them. The
+ *   kernel does not change: it indexes them with clv_local(), and gets the
+ *   same bits as the resident map (guarantee 1). Nothing is copied on the
+ *   host: outputs are written in place as chunks finish. In such a map every
+ *   batched argument is streamed (a CLV_SHARDED array is refused with
+ *   CLV_ERROR_SHAPE); CLV_REPLICATED arrays, scratch, clv_local_mem and
+ *   values work as usual. An output may not overlap another streamed
+ *   argument. With failover a lost device's unwritten items re-run on the
+ *   others (the host memory is the source of truth); without, the message
+ *   names the items not written.
+ *
  * GUARANTEES
  *   1. Partition invariance: for a kernel whose items do not talk to each
  *      other, every output is bitwise identical for every chunk size and
@@ -94,7 +114,7 @@
  *      global item index, never on the chunk or device. clv_reduce uses one
  *      fixed order over the global index.
  *   2. Bounded, counted memory: a map allocates scratch for one chunk per
- *      device; every buffer the library creates is counted (current and
+ *      device (and 3 chunks of staging per streamed argument); every buffer the library creates is counted (current and
  *      high-water bytes per device, see clv_mesh_stats). CLV_CHUNK_AUTO picks
  *      the largest chunk whose scratch fits. An allocation failure halves the
  *      chunk and re-runs the chunk; the stats count the halvings. Scratch is
@@ -160,7 +180,9 @@
  *   0.1.0 (2026-11-21) mesh, programs, arrays, map (vmap/chunk/shard),
  *                      reductions, Philox RNG (device and host), memory
  *                      accounting with a scratch cache, fault injection;
- *                      device loss and failover, clv_map_opts.item_offset.
+ *                      device loss and failover, clv_map_opts.item_offset;
+ *                      host-streamed arguments (clv_in_host, clv_out_host,
+ *                      clv_inout_host) for batches beyond device memory.
  *
  * LICENSE: MIT. See the end of the file.
  *

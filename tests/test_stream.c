@@ -6,9 +6,9 @@
  *    equal and uneven weights; an inout map likewise.
  * 2. A batch whose input exceeds the device's reported memory (meson runs
  *    this test with POCL_MEMORY_LIMIT=1, a 1 GiB device; CLV_STREAM_LOG2
- *    sets the batch, default 2^26 items x 16 floats = 4 GiB; 2^22 with
+ *    sets the batch, default 2^26 items x 16 floats = 4 GiB; 2^14 with
  *    CLV_TEST_SMALL=1): every output right, the device high-water the same
- *    as for a batch of 2^18 items at the same chunk, and under the
+ *    as for a batch of 4 chunks at the same chunk, and under the
  *    reported memory with CLV_CHUNK_AUTO.
  * 3. Bad input: NULL host memory, too few bytes, an output aliasing an
  *    input, an unknown dtype, 0 elements per item, a sharded array in the
@@ -240,8 +240,9 @@ static clv_status run_sum16(clv_mesh *m, clv_program *p, size_t n, long chunk, c
 static void check_out_of_core(void)
 {
     const char *env = getenv("CLV_STREAM_LOG2");
-    int log2 = env && *env ? atoi(env) : tu_small() ? 22 : 26;
-    size_t n = (size_t)1 << log2, small = (size_t)1 << 18;
+    int log2 = env && *env ? atoi(env) : tu_small() ? 14 : 26;
+    const long chunk = tu_small() ? 1 << 10 : 1 << 16;
+    size_t n = (size_t)1 << log2, small = (size_t)chunk * 4;
     clv_mesh *m = tu_open(1, NULL);
     if (!m) return;
     clv_program *p = build(m, CLV_F32);
@@ -263,10 +264,9 @@ static void check_out_of_core(void)
     if (!tu_small())
         TU_CHECK((uint64_t)n * 64 > info.global_mem_bytes, "the input (%zu bytes) fits the device (%llu): run with "
                  "POCL_MEMORY_LIMIT=1", n * 64, (unsigned long long)info.global_mem_bytes);
-    const long chunk = 1 << 16;
     clv_mesh_reset_stats(m);
     clv_status s = run_sum16(m, p, small, chunk, x, y);
-    TU_CHECK(s == CLV_OK, "2^18 items: %s", clv_mesh_message(m));
+    TU_CHECK(s == CLV_OK, "%zu items: %s", small, clv_mesh_message(m));
     uint64_t hw_small = high_water(m);
     clv_mesh_trim(m);
     clv_mesh_reset_stats(m); /* high-water back to what is held now */
@@ -282,10 +282,10 @@ static void check_out_of_core(void)
         bad += y[i] != (float)want;
     }
     TU_CHECK(bad == 0, "%zu of %zu streamed outputs are wrong", bad, n);
-    printf("chunk %ld: high-water %llu bytes for 2^18 items, %llu for 2^%d (before: %llu)\n", chunk,
-           (unsigned long long)hw_small, (unsigned long long)hw_big, log2, (unsigned long long)base);
-    TU_CHECK(hw_big <= hw_small && hw_small > 0, "device high-water grows with the batch: %llu for 2^18 items, "
-             "%llu for 2^%d", (unsigned long long)hw_small, (unsigned long long)hw_big, log2);
+    printf("chunk %ld: high-water %llu bytes for %zu items, %llu for 2^%d (before: %llu)\n", chunk,
+           (unsigned long long)hw_small, small, (unsigned long long)hw_big, log2, (unsigned long long)base);
+    TU_CHECK(hw_big <= hw_small && hw_small > 0, "device high-water grows with the batch: %llu for %zu items, "
+             "%llu for 2^%d", (unsigned long long)hw_small, small, (unsigned long long)hw_big, log2);
     TU_CHECK(hw_small == 3ull * (uint64_t)chunk * (64 + 4), "high-water %llu, expected 3 slots x chunk x 68 bytes",
              (unsigned long long)hw_small);
     /* CLV_CHUNK_AUTO: the staging fits the reported memory */
@@ -391,7 +391,7 @@ static void check_bad_input(void)
 /* 4. faults */
 static void check_faults(void)
 {
-    size_t n = tu_small() ? 120 : 900;
+    size_t n = 900;
     batch b = make_batch(n, CLV_F32, 99);
     size_t ybytes = n * 2 * sizeof(float), zbytes = n * sizeof(float);
     void *ref = malloc(ybytes), *got = malloc(ybytes), *zref = malloc(zbytes), *z = malloc(zbytes);
