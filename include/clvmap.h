@@ -2935,7 +2935,9 @@ static inline clv_status clv__alloc_scratch(clv_mesh *m, int device, clv__launch
                 l->scratch[s] = clv__scratch_take(m, device, bytes * l->chunk, &err);
             }
         if (err == CL_SUCCESS) {
-            uint64_t bytes = (uint64_t)l->scratch_bytes * l->chunk;
+            uint64_t bytes = 0; /* as allocated: fewer staging slots than CLV__STREAM_SLOTS for few chunks */
+            for (int i = 0; i < n_args; ++i)
+                bytes += (uint64_t)clv__buffers_of(&args[i], l->slots) * clv__buffer_item_bytes(&args[i]) * l->chunk;
             if (bytes > d->stats.scratch_high_water) d->stats.scratch_high_water = bytes;
             return CLV_OK;
         }
