@@ -3,7 +3,8 @@
  * 1. Bitwise the resident map's outputs (f32 and f64; clv_normal draws by
  *    global item; scratch; a replicated input beside the streamed ones;
  *    item_offset) for chunk 1, 7, auto and none on 1, 2 and 3 devices,
- *    equal and uneven weights; an inout map likewise.
+ *    equal and uneven weights; an inout map likewise; one work group per
+ *    item with __local memory.
  * 2. A batch whose input exceeds the device's reported memory (meson runs
  *    this test with POCL_MEMORY_LIMIT=1, a 1 GiB device; CLV_STREAM_LOG2
  *    sets the batch, default 2^26 items x 16 floats = 4 GiB; 2^14 with
@@ -39,6 +40,14 @@ static const char *source =
     "    CLV_GUARD();\n"
     "    clv_rng r = clv_rng_init(clv_seed(), clv_item(), 1);\n"
     "    z[clv_local()] = z[clv_local()] * (clv_real)0.5 + clv_uniform(&r);\n"
+    "}\n"
+    "/* one work group per item (CLV_ITEM_PER_GROUP): the lanes share the item */\n"
+    "__kernel void lanes(CLV_ITEMS, __global const float *x, __global float *y, __local float *part) {\n"
+    "    CLV_GUARD();\n"
+    "    int lane = get_local_id(0);\n"
+    "    part[lane] = x[clv_local() * 4 + lane] * (float)(lane + 1) + (float)clv_item();\n"
+    "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+    "    if (lane == 0) y[clv_local()] = (part[0] + part[1]) + (part[2] + part[3]);\n"
     "}\n"
     "__kernel void sum16(CLV_ITEMS, __global const float16 *x, __global float *y) {\n"
     "    CLV_GUARD();\n"
@@ -219,6 +228,42 @@ static void check_invariance(clv_dtype real)
     free(zref);
     free(z);
     batch_free(&b);
+}
+
+/* 1b. one work group per item, streamed == resident */
+static void check_per_group(void)
+{
+    const size_t n = 333;
+    float x[333 * 4], ref[333], got[333];
+    for (size_t i = 0; i < n * 4; ++i) x[i] = (float)(i % 97) * 0.125f;
+    clv_map_opts o = opts(7, 5);
+    o.shape = CLV_ITEM_PER_GROUP;
+    o.local_size = 4;
+    clv_mesh *m = tu_open(1, NULL);
+    if (!m) return;
+    clv_program *p = build(m, CLV_F32);
+    clv_array *xa, *ya;
+    TU_REQUIRE_OK(m, clv_array_new(&xa, m, CLV_F32, n, 4, CLV_SHARDED));
+    TU_REQUIRE_OK(m, clv_array_new(&ya, m, CLV_F32, n, 1, CLV_SHARDED));
+    TU_REQUIRE_OK(m, clv_array_write(xa, x));
+    TU_REQUIRE_OK(m, CLV_MAP(p, "lanes", n, &o, clv_in(xa), clv_out(ya), clv_local_mem(4 * sizeof(float))));
+    TU_REQUIRE_OK(m, clv_array_read(ya, ref));
+    clv_array_free(xa);
+    clv_array_free(ya);
+    clv_program_free(p);
+    clv_mesh_close(m);
+    for (int nd = 1; nd <= 2; ++nd) {
+        m = tu_open(nd, NULL);
+        if (!m) continue;
+        p = build(m, CLV_F32);
+        memset(got, 0, sizeof got);
+        clv_status s = CLV_MAP(p, "lanes", n, &o, clv_in_host(x, sizeof x, CLV_F32, 4),
+                               clv_out_host(got, sizeof got, CLV_F32, 1), clv_local_mem(4 * sizeof(float)));
+        TU_CHECK(s == CLV_OK && memcmp(got, ref, sizeof ref) == 0, "per group, %d device(s): %s", nd,
+                 s == CLV_OK ? "streamed outputs differ from the resident map" : clv_mesh_message(m));
+        clv_program_free(p);
+        clv_mesh_close(m);
+    }
 }
 
 /* 2. more than the device's memory, streamed */
@@ -492,6 +537,7 @@ int main(void)
         if (fp64) check_invariance(CLV_F64);
         else printf("skip: f64 (no cl_khr_fp64)\n");
     }
+    check_per_group();
     check_faults();
     check_out_of_core();
     return tu_summary();
