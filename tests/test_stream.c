@@ -49,11 +49,11 @@ static const char *source =
     "    barrier(CLK_LOCAL_MEM_FENCE);\n"
     "    if (lane == 0) y[clv_local()] = (part[0] + part[1]) + (part[2] + part[3]);\n"
     "}\n"
-    "__kernel void sum16(CLV_ITEMS, __global const float16 *x, __global float *y) {\n"
+    "__kernel void sum16(CLV_ITEMS, __global const float *x, __global float *y) {\n"
     "    CLV_GUARD();\n"
-    "    float16 v = x[clv_local()];\n"
-    "    y[clv_local()] = v.s0 + v.s1 + v.s2 + v.s3 + v.s4 + v.s5 + v.s6 + v.s7 +\n"
-    "                     v.s8 + v.s9 + v.sa + v.sb + v.sc + v.sd + v.se + v.sf;\n"
+    "    float acc = 0;\n"
+    "    for (int e = 0; e < 16; ++e) acc += x[clv_local() * 16 + e];\n"
+    "    y[clv_local()] = acc;\n"
     "}\n";
 
 static clv_program *build(clv_mesh *m, clv_dtype real)
