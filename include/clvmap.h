@@ -96,7 +96,11 @@
  *   streams its part through itself a chunk at a time: chunk j+1 uploads
  *   and chunk j-1 downloads while chunk j runs (a second queue per device
  *   for the transfers), so device memory holds 3 chunks of each streamed
- *   argument (+ scratch), whatever B; CLV_CHUNK_AUTO counts them. The
+ *   argument (+ scratch), whatever B; CLV_CHUNK_AUTO counts them. On a
+ *   device that shares host memory (a CPU: CL_DEVICE_HOST_UNIFIED_MEMORY)
+ *   the kernel reads clv_in_host chunks in place, through buffers made over
+ *   your memory (CL_MEM_USE_HOST_PTR: no copy, no device bytes), unless
+ *   clv_map_opts.stage_inputs is set; outputs are always staged. The
  *   kernel does not change: it indexes them with clv_local(), and gets the
  *   same bits as the resident map (guarantee 1). Nothing is copied on the
  *   host: outputs are written in place as chunks finish. In such a map every
@@ -394,6 +398,9 @@ typedef struct clv_map_opts {
                              item_offset + n_items - 1 (clv_item(), the RNG), while
                              clv_local()/clv_slot() still index this map's arrays; lets
                              one process run its part of a larger batch with the same bits */
+    int stage_inputs;  /* streamed maps: nonzero copies clv_in_host chunks into device buffers
+                          even on a device that shares host memory (a CPU), where by
+                          default the kernel reads them in place (no copy, no device bytes) */
 } clv_map_opts;
 
 typedef enum clv_arg_kind {
@@ -2828,6 +2835,8 @@ typedef struct clv__launch {
      * entry e uses slot e % slots; its uploads and downloads (the last of
      * each, NULL if none) run on the device's transfer queue */
     int streamed, downloads, slots;
+    int zero_copy;          /* clv_in_host chunks are read in place: the device shares host
+                               memory (CL_DEVICE_HOST_UNIFIED_MEMORY) and stage_inputs is 0 */
     size_t lost_at;         /* the device was lost: next, as it was then */
     cl_event up_events[CLV__LAUNCH_WINDOW], down_events[CLV__LAUNCH_WINDOW];
 } clv__launch;
@@ -2835,12 +2844,19 @@ typedef struct clv__launch {
 /* Staging buffers per streamed argument and device: chunk j+1 uploads while
  * chunk j runs and chunk j-1 downloads. */
 #define CLV__STREAM_SLOTS 3
+/* Streamed inputs one launch reads in place at most (more: the map fails). */
+#define CLV__MAX_IN_PLACE 64
 
 /* Per-chunk device buffers an argument needs: one for scratch, a slot's
  * worth for a streamed one; and the bytes per item of each. */
 static inline int clv__buffers_of(const clv_arg *a, int slots)
 {
     return a->kind == CLV_ARG_SCRATCH ? 1 : clv__is_host_arg(a) ? slots : 0;
+}
+/* As clv__buffers_of, for this device's map: no slots for inputs read in place. */
+static inline int clv__slot_buffers(const clv__launch *l, const clv_arg *a)
+{
+    return l->zero_copy && a->kind == CLV_ARG_IN_HOST ? 0 : clv__buffers_of(a, l->slots);
 }
 static inline size_t clv__buffer_item_bytes(const clv_arg *a)
 {
@@ -2894,7 +2910,7 @@ static inline void clv__scratch_give(clv_mesh *m, int device, cl_mem buffer, siz
 static inline void clv__free_scratch(clv_mesh *m, int device, clv__launch *l, const clv_arg *args, int n_args)
 {
     for (int i = 0, s = 0; i < n_args; ++i)
-        for (int b = 0; b < clv__buffers_of(&args[i], l->slots); ++b, ++s) {
+        for (int b = 0; b < clv__slot_buffers(l, &args[i]); ++b, ++s) {
             clv__scratch_give(m, device, l->scratch[s], clv__buffer_item_bytes(&args[i]) * l->chunk);
             l->scratch[s] = NULL;
         }
@@ -2926,7 +2942,7 @@ static inline clv_status clv__alloc_scratch(clv_mesh *m, int device, clv__launch
         l->slots = chunks < CLV__STREAM_SLOTS ? (int)chunks : CLV__STREAM_SLOTS;
         if (l->slots < 1) l->slots = 1;
         for (int i = 0; i < n_args && err == CL_SUCCESS; ++i)
-            for (int b = 0; b < clv__buffers_of(&args[i], l->slots) && err == CL_SUCCESS; ++b, ++s) {
+            for (int b = 0; b < clv__slot_buffers(l, &args[i]) && err == CL_SUCCESS; ++b, ++s) {
                 size_t bytes = clv__buffer_item_bytes(&args[i]);
                 if (bytes > (size_t)-1 / l->chunk) {
                     err = CL_INVALID_BUFFER_SIZE; /* bytes x chunk overflows size_t */
@@ -2937,7 +2953,7 @@ static inline clv_status clv__alloc_scratch(clv_mesh *m, int device, clv__launch
         if (err == CL_SUCCESS) {
             uint64_t bytes = 0; /* as allocated: fewer staging slots than CLV__STREAM_SLOTS for few chunks */
             for (int i = 0; i < n_args; ++i)
-                bytes += (uint64_t)clv__buffers_of(&args[i], l->slots) * clv__buffer_item_bytes(&args[i]) * l->chunk;
+                bytes += (uint64_t)clv__slot_buffers(l, &args[i]) * clv__buffer_item_bytes(&args[i]) * l->chunk;
             if (bytes > d->stats.scratch_high_water) d->stats.scratch_high_water = bytes;
             return CLV_OK;
         }
@@ -3005,6 +3021,11 @@ static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const c
         if (streamed && !dev->transfer_queue) /* the first streamed map on this device */
             dev->transfer_queue = clCreateCommandQueue(dev->context, dev->id, 0, &err);
         if (streamed && !dev->transfer_queue) return clv__fail_cl(m, "clCreateCommandQueue (transfers)", err, d);
+        cl_bool unified = CL_FALSE;
+        if (streamed && !o->stage_inputs &&
+            clGetDeviceInfo(dev->id, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL) != CL_SUCCESS)
+            unified = CL_FALSE;
+        l->zero_copy = streamed && !o->stage_inputs && unified == CL_TRUE;
         clv_status st = clv__alloc_scratch(m, d, l, args, n_args);
         if (st != CLV_OK) return st;
     }
@@ -3044,7 +3065,7 @@ static inline cl_int clv__set_user_args(cl_kernel k, int device, const clv__laun
                                         int n_args)
 {
     cl_int err = CL_SUCCESS;
-    for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; s += clv__buffers_of(&args[i], l->slots), ++i) {
+    for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; s += clv__slot_buffers(l, &args[i]), ++i) {
         cl_uint index = (cl_uint)(i + CLV__HIDDEN_ARGS);
         const clv_arg *a = &args[i];
         if (a->kind == CLV_ARG_IN || a->kind == CLV_ARG_OUT || a->kind == CLV_ARG_INOUT)
@@ -3076,10 +3097,10 @@ static inline cl_int clv__stream_transfers(clv_mesh *m, int device, clv__launch 
     cl_event *kept = download ? &l->down_events[e] : &l->up_events[e];
     cl_event wait = download ? l->events[e] : e >= l->slots ? l->events[e - l->slots] : NULL;
     cl_int err = CL_SUCCESS;
-    for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; s += clv__buffers_of(&args[i], l->slots), ++i) {
+    for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; s += clv__slot_buffers(l, &args[i]), ++i) {
         const clv_arg *a = &args[i];
         int moves = download ? a->kind == CLV_ARG_OUT_HOST || a->kind == CLV_ARG_INOUT_HOST
-                             : a->kind == CLV_ARG_IN_HOST || a->kind == CLV_ARG_INOUT_HOST;
+                             : (a->kind == CLV_ARG_IN_HOST && !l->zero_copy) || a->kind == CLV_ARG_INOUT_HOST;
         if (!moves) continue;
         size_t item_bytes = clv__host_item_bytes(a);
         char *host = (char *)a->host + at * item_bytes;
@@ -3135,9 +3156,26 @@ static inline cl_int clv__enqueue_stream_window(clv_mesh *m, int device, cl_kern
         l->event_end[e] = at + count;
         l->up_events[e] = l->down_events[e] = NULL;
         err = clv__stream_transfers(m, device, l, args, n_args, e, 0);
-        for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; s += clv__buffers_of(&args[i], l->slots), ++i)
-            if (clv__is_host_arg(&args[i]))
-                err = clSetKernelArg(k, (cl_uint)(i + CLV__HIDDEN_ARGS), sizeof(cl_mem), &l->scratch[s + slot]);
+        cl_mem in_place[CLV__MAX_IN_PLACE];
+        int n_in_place = 0;
+        for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; s += clv__slot_buffers(l, &args[i]), ++i) {
+            cl_uint index = (cl_uint)(i + CLV__HIDDEN_ARGS);
+            if (!clv__is_host_arg(&args[i])) continue;
+            if (clv__slot_buffers(l, &args[i]) > 0) {
+                err = clSetKernelArg(k, index, sizeof(cl_mem), &l->scratch[s + slot]);
+                continue;
+            }
+            /* read in place: a buffer over the caller's memory, released once enqueued
+               (the runtime keeps it until the kernel is done) */
+            size_t item_bytes = clv__host_item_bytes(&args[i]);
+            cl_mem wrap = n_in_place < CLV__MAX_IN_PLACE
+                              ? clCreateBuffer(d->context, CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, count * item_bytes,
+                                               (char *)args[i].host + at * item_bytes, &err)
+                              : NULL;
+            if (!wrap && err == CL_SUCCESS) err = CL_OUT_OF_RESOURCES;
+            if (wrap) in_place[n_in_place++] = wrap;
+            if (err == CL_SUCCESS) err = clSetKernelArg(k, index, sizeof(cl_mem), &wrap);
+        }
         if (err == CL_SUCCESS)
             err = clv__set_hidden_args(k, shift + at + count, shift + at, shift + at, o->seed, per_group);
 #ifdef CLV_FAULT_INJECTION
@@ -3152,6 +3190,7 @@ static inline cl_int clv__enqueue_stream_window(clv_mesh *m, int device, cl_kern
         if (err == CL_SUCCESS)
             err = clEnqueueNDRangeKernel(d->queue, k, 1, &offset, &global, &l->local_size, n_wait,
                                          n_wait ? wait : NULL, &l->events[e]);
+        for (int w = 0; w < n_in_place; ++w) clReleaseMemObject(in_place[w]);
         if (err != CL_SUCCESS) {
             if (l->up_events[e]) clReleaseEvent(l->up_events[e]);
             l->up_events[e] = NULL;

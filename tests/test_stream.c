@@ -100,6 +100,11 @@ static void batch_free(batch *b)
     free(b->c);
 }
 
+/* clv_map_opts.stage_inputs for the streamed maps: 0 reads clv_in_host
+ * chunks in place on a device sharing host memory (PoCL), 1 copies them to
+ * staging buffers as on a GPU: the tests run both. */
+static int g_stage;
+
 static clv_map_opts opts(long chunk, uint64_t offset)
 {
     clv_map_opts o;
@@ -107,6 +112,7 @@ static clv_map_opts opts(long chunk, uint64_t offset)
     o.chunk = chunk;
     o.seed = 77;
     o.item_offset = offset;
+    o.stage_inputs = g_stage;
     return o;
 }
 
@@ -206,13 +212,15 @@ static void check_invariance(clv_dtype real)
                 const char *cn = chunk_name(chunks[c], buf);
                 if (chunks[c] == 1 && tu_small() && nd > 1) continue;
                 for (int k = 0; k < 2; ++k) {
+                    g_stage = (c + k + w) & 1;
                     memset(got, 0xAB, ybytes);
                     clv_status s = run_streamed(m, p, &b, chunks[c], offsets[k], got);
                     TU_CHECK(s == CLV_OK, "%s %d dev w%d chunk %s: %s", clv_dtype_size(real) == 8 ? "f64" : "f32",
                              nd, w, cn, clv_mesh_message(m));
                     TU_CHECK(s != CLV_OK || memcmp(got, ref[k], ybytes) == 0,
-                             "%s %d dev w%d chunk %s offset %llu: streamed outputs differ from the resident map",
-                             clv_dtype_size(real) == 8 ? "f64" : "f32", nd, w, cn, (unsigned long long)offsets[k]);
+                             "%s %d dev w%d chunk %s offset %llu stage %d: streamed outputs differ from the resident "
+                             "map", clv_dtype_size(real) == 8 ? "f64" : "f32", nd, w, cn, (unsigned long long)offsets[k],
+                             g_stage);
                 }
                 clv_status s = run_bump_streamed(m, p, &b, chunks[c], z);
                 TU_CHECK(s == CLV_OK && memcmp(z, zref, zbytes) == 0, "inout %d dev w%d chunk %s: %s", nd, w, cn,
@@ -287,6 +295,7 @@ static void check_out_of_core(void)
     const char *env = getenv("CLV_STREAM_LOG2");
     int log2 = env && *env ? atoi(env) : tu_small() ? 14 : 26;
     const long chunk = tu_small() ? 1 << 10 : 1 << 16;
+    g_stage = 1; /* copied to staging, as on a GPU: the high-water is exact */
     size_t n = (size_t)1 << log2, small = (size_t)chunk * 4;
     clv_mesh *m = tu_open(1, NULL);
     if (!m) return;
@@ -333,6 +342,16 @@ static void check_out_of_core(void)
              "%llu for 2^%d", (unsigned long long)hw_small, small, (unsigned long long)hw_big, log2);
     TU_CHECK(hw_small == 3ull * (uint64_t)chunk * (64 + 4), "high-water %llu, expected 3 slots x chunk x 68 bytes",
              (unsigned long long)hw_small);
+    /* read in place (PoCL shares host memory): only the output's slots */
+    g_stage = 0;
+    clv_mesh_trim(m);
+    clv_mesh_reset_stats(m);
+    s = run_sum16(m, p, n, chunk, x, y);
+    TU_CHECK(s == CLV_OK, "in place: %s", clv_mesh_message(m));
+    TU_CHECK(high_water(m) <= hw_small, "in place: high-water %llu above the staged %llu",
+             (unsigned long long)high_water(m), (unsigned long long)hw_small);
+    printf("in place: high-water %llu bytes\n", (unsigned long long)high_water(m));
+    g_stage = 1;
     /* CLV_CHUNK_AUTO: the staging fits the reported memory */
     clv_mesh_trim(m);
     s = run_sum16(m, p, n, CLV_CHUNK_AUTO, x, y);
@@ -456,7 +475,7 @@ static void check_faults(void)
         clv_mesh_faults(m)->lose_devices = 2;
         clv_mesh_faults(m)->lose_at_launch = 3;
         clv_status s = kind ? run_bump_streamed(m, p, &b, 7, z) : run_streamed(m, p, &b, 7, 0, got);
-        TU_CHECK(s == CLV_OK, "failover (%s): %s", kind ? "inout" : "out", clv_mesh_message(m));
+        TU_CHECK(s == CLV_OK, "failover (%s, stage %d): %s", kind ? "inout" : "out", g_stage, clv_mesh_message(m));
         TU_CHECK(s != CLV_OK || (kind ? memcmp(z, zref, zbytes) : memcmp(got, ref, ybytes)) == 0,
                  "failover (%s): outputs differ from the fault-free run", kind ? "inout" : "out");
         clv_device_info info;
@@ -506,7 +525,8 @@ static void check_faults(void)
         m = tu_open(2, NULL);
         if (!m) break;
         p = build(m, CLV_F32);
-        if (kind == 0) clv_mesh_faults(m)->device_bytes = 3 * 64 * (D * 4 + 8) + D * 4 * 64 + 64; /* < chunk 128 */
+        if (kind == 0) /* room for chunk 64, not 128 (x has slots only when staged) */
+            clv_mesh_faults(m)->device_bytes = 3 * 64 * ((g_stage ? D * 4 : 0) + 8) + D * 4 * 64 + 64;
         else clv_mesh_faults(m)->failed_launch = 2;
         clv_status s = run_streamed(m, p, &b, 128, 0, got);
         TU_CHECK(s == CLV_OK && memcmp(got, ref, ybytes) == 0, "halving (%s): %s", kind ? "late" : "creation",
@@ -538,7 +558,7 @@ int main(void)
         else printf("skip: f64 (no cl_khr_fp64)\n");
     }
     check_per_group();
-    check_faults();
+    for (g_stage = 0; g_stage < 2; ++g_stage) check_faults();
     check_out_of_core();
     return tu_summary();
 }

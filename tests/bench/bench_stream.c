@@ -13,7 +13,10 @@
  * one warm-up of each), and checks that streamed and resident outputs are
  * the same bits.
  *   bench_stream [--items N] [--repeats R] [--chunk K|auto|none] [--dtype f32|f64]
- *                [--kernel gmm|triad|both]
+ *                [--kernel gmm|triad|both] [--stage 0|1]
+ * --stage 1 sets clv_map_opts.stage_inputs for the streamed maps (inputs
+ * copied to staging buffers, as on a GPU, instead of read in place on a
+ * device that shares host memory).
  * Devices: CLV_DEVICES (and POCL_DEVICES), as in every clvmap program. */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include "clvmap.h"
@@ -64,6 +67,7 @@ typedef struct options {
     int repeats, f64;
     long chunk;
     const char *kernel;
+    int stage;
 } options;
 
 static void *real_buffer(size_t n, int f64, const double *from)
@@ -116,6 +120,7 @@ static void bench_gmm(clv_mesh *m, const options *o)
     free(v);
     clv_map_opts opts = {0};
     opts.chunk = o->chunk;
+    opts.stage_inputs = o->stage;
     double *t_res = calloc((size_t)o->repeats, sizeof(double)), *t_io = calloc((size_t)o->repeats, sizeof(double));
     double *t_str = calloc((size_t)o->repeats, sizeof(double));
     for (int r = -1; r < o->repeats; ++r) { /* r = -1: warm-up (kernel compiles) */
@@ -139,9 +144,9 @@ static void bench_gmm(clv_mesh *m, const options *o)
     clv_device_stats st;
     clv_mesh_stats(m, 0, &st);
     double a = median(t_res, o->repeats), b = median(t_io, o->repeats), c = median(t_str, o->repeats);
-    printf("gmm   dtype=%s B=%zu devices=%d chunk=%ld repeats=%d resident_map=%.4fs resident_with_io=%.4fs "
+    printf("gmm   dtype=%s B=%zu devices=%d chunk=%ld stage=%d repeats=%d resident_map=%.4fs resident_with_io=%.4fs "
            "streamed=%.4fs streamed/resident=%.3f streamed/resident_with_io=%.3f same_bits=%s\n",
-           o->f64 ? "f64" : "f32", n, clv_mesh_device_count(m), o->chunk, o->repeats, a, b, c, c / a, c / b,
+           o->f64 ? "f64" : "f32", n, clv_mesh_device_count(m), o->chunk, o->stage, o->repeats, a, b, c, c / a, c / b,
            same ? "yes" : "NO");
     free(t_res);
     free(t_io);
@@ -180,6 +185,7 @@ static void bench_triad(clv_mesh *m, const options *o)
     CHECK(clv_array_new(&ya, m, dt, n, 1, CLV_SHARDED));
     clv_map_opts opts = {0};
     opts.chunk = o->chunk;
+    opts.stage_inputs = o->stage;
     double *t_res = calloc((size_t)o->repeats, sizeof(double)), *t_io = calloc((size_t)o->repeats, sizeof(double));
     double *t_str = calloc((size_t)o->repeats, sizeof(double));
     for (int r = -1; r < o->repeats; ++r) {
@@ -202,9 +208,9 @@ static void bench_triad(clv_mesh *m, const options *o)
     int same = memcmp(y_res, y_str, n * rs) == 0;
     double a = median(t_res, o->repeats), b = median(t_io, o->repeats), c = median(t_str, o->repeats);
     double bytes = 3.0 * (double)n * (double)rs;
-    printf("triad dtype=%s B=%zu devices=%d chunk=%ld repeats=%d resident_map=%.4fs (%.1f GB/s) "
+    printf("triad dtype=%s B=%zu devices=%d chunk=%ld stage=%d repeats=%d resident_map=%.4fs (%.1f GB/s) "
            "resident_with_io=%.4fs (%.1f GB/s) streamed=%.4fs (%.1f GB/s of host bytes) same_bits=%s\n",
-           o->f64 ? "f64" : "f32", n, clv_mesh_device_count(m), o->chunk, o->repeats, a, bytes / a * 1e-9, b,
+           o->f64 ? "f64" : "f32", n, clv_mesh_device_count(m), o->chunk, o->stage, o->repeats, a, bytes / a * 1e-9, b,
            bytes / b * 1e-9, c, bytes / c * 1e-9, same ? "yes" : "NO");
     free(t_res);
     free(t_io);
@@ -222,12 +228,12 @@ static void bench_triad(clv_mesh *m, const options *o)
 
 int main(int argc, char **argv)
 {
-    options o = {1 << 22, 5, 0, 1 << 16, "both"};
+    options o = {1 << 22, 5, 0, 1 << 16, "both", 0};
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help")) {
             puts("bench_stream [--items N] [--repeats R] [--chunk K|auto|none] [--dtype f32|f64] "
-                 "[--kernel gmm|triad|both]");
+                 "[--kernel gmm|triad|both] [--stage 0|1]");
             return 0;
         }
         if (!v) {
@@ -241,6 +247,7 @@ int main(int argc, char **argv)
             o.chunk = !strcmp(v, "auto") ? CLV_CHUNK_AUTO : !strcmp(v, "none") ? CLV_CHUNK_NONE : atol(v);
         else if (!strcmp(a, "--dtype")) o.f64 = !strcmp(v, "f64");
         else if (!strcmp(a, "--kernel")) o.kernel = v;
+        else if (!strcmp(a, "--stage")) o.stage = atoi(v);
         else {
             fprintf(stderr, "unknown option %s (--help)\n", a);
             return 2;
