@@ -87,6 +87,30 @@
  *   work items share the item's inner loop through local memory
  *   (clv_local_mem(bytes) arguments) and get_local_id(0).
  *
+ * STREAMED ARGUMENTS (batches larger than device memory)
+ *   Instead of clv_in(array)/clv_out(array), pass the batch in host memory:
+ *     clv_in_host(x, bytes, CLV_F32, item_elems)     read by the kernel
+ *     clv_out_host(y, bytes, CLV_F32, item_elems)    written by the kernel
+ *     clv_inout_host(z, bytes, CLV_F32, item_elems)  read and written
+ *   (item-major, bytes >= n_items * item_elems * dtype size). Each device
+ *   streams its part through itself a chunk at a time: chunk j+1 uploads
+ *   and chunk j-1 downloads while chunk j runs (a second queue per device
+ *   for the transfers), so device memory holds 3 chunks of each streamed
+ *   argument (+ scratch), whatever B; CLV_CHUNK_AUTO counts them. On a
+ *   device that shares host memory (a CPU: CL_DEVICE_HOST_UNIFIED_MEMORY)
+ *   the kernel reads clv_in_host chunks in place, through buffers made over
+ *   your memory (CL_MEM_USE_HOST_PTR: no copy, no device bytes), unless
+ *   clv_map_opts.stage_inputs is set; outputs are always staged. The
+ *   kernel does not change: it indexes them with clv_local(), and gets the
+ *   same bits as the resident map (guarantee 1). Nothing is copied on the
+ *   host: outputs are written in place as chunks finish. In such a map every
+ *   batched argument is streamed (a CLV_SHARDED array is refused with
+ *   CLV_ERROR_SHAPE); CLV_REPLICATED arrays, scratch, clv_local_mem and
+ *   values work as usual. An output may not overlap another streamed
+ *   argument. With failover a lost device's unwritten items re-run on the
+ *   others (the host memory is the source of truth); without, the message
+ *   names the items not written.
+ *
  * GUARANTEES
  *   1. Partition invariance: for a kernel whose items do not talk to each
  *      other, every output is bitwise identical for every chunk size and
@@ -94,7 +118,7 @@
  *      global item index, never on the chunk or device. clv_reduce uses one
  *      fixed order over the global index.
  *   2. Bounded, counted memory: a map allocates scratch for one chunk per
- *      device; every buffer the library creates is counted (current and
+ *      device (and 3 chunks of staging per streamed argument); every buffer the library creates is counted (current and
  *      high-water bytes per device, see clv_mesh_stats). CLV_CHUNK_AUTO picks
  *      the largest chunk whose scratch fits. An allocation failure halves the
  *      chunk and re-runs the chunk; the stats count the halvings. Scratch is
@@ -160,7 +184,9 @@
  *   0.1.0 (2026-11-21) mesh, programs, arrays, map (vmap/chunk/shard),
  *                      reductions, Philox RNG (device and host), memory
  *                      accounting with a scratch cache, fault injection;
- *                      device loss and failover, clv_map_opts.item_offset.
+ *                      device loss and failover, clv_map_opts.item_offset;
+ *                      host-streamed arguments (clv_in_host, clv_out_host,
+ *                      clv_inout_host) for batches beyond device memory.
  *
  * LICENSE: MIT. See the end of the file.
  *
@@ -373,6 +399,9 @@ typedef struct clv_map_opts {
                              item_offset + n_items - 1 (clv_item(), the RNG), while
                              clv_local()/clv_slot() still index this map's arrays; lets
                              one process run its part of a larger batch with the same bits */
+    int stage_inputs;  /* streamed maps: nonzero copies clv_in_host chunks into device buffers
+                          even on a device that shares host memory (a CPU), where by
+                          default the kernel reads them in place (no copy, no device bytes) */
 } clv_map_opts;
 
 typedef enum clv_arg_kind {
@@ -382,7 +411,10 @@ typedef enum clv_arg_kind {
     CLV_ARG_SCRATCH,    /* bytes per item of device scratch, for one chunk */
     CLV_ARG_LOCAL,      /* bytes of __local memory per work group */
     CLV_ARG_VALUE,      /* a scalar passed by value */
-    CLV_ARG_REAL        /* a scalar converted to the kernel's float/double */
+    CLV_ARG_REAL,       /* a scalar converted to the kernel's float/double */
+    CLV_ARG_IN_HOST,    /* host memory the kernel reads, streamed in chunks (clv_in_host) */
+    CLV_ARG_OUT_HOST,   /* host memory the kernel writes, streamed in chunks (clv_out_host) */
+    CLV_ARG_INOUT_HOST  /* host memory the kernel reads and writes, streamed (clv_inout_host) */
 } clv_arg_kind;
 
 typedef struct clv_arg {
@@ -391,6 +423,11 @@ typedef struct clv_arg {
     size_t bytes;        /* SCRATCH, LOCAL: byte count; VALUE: value size */
     const char *type;    /* VALUE: the OpenCL C type name it must match */
     union { int32_t i; uint32_t u; int64_t l; uint64_t ul; float f; double d; } value;
+    /* IN_HOST, OUT_HOST, INOUT_HOST: the user's batch in host memory (bytes
+     * above: its size), item-major like an array's, never copied whole */
+    void *host;
+    clv_dtype dtype;
+    size_t item_elems;
 } clv_arg;
 
 static inline clv_arg clv_in(clv_array *a);
@@ -405,6 +442,16 @@ static inline clv_arg clv_ulong(uint64_t v);
 static inline clv_arg clv_float(float v);
 static inline clv_arg clv_double(double v);
 static inline clv_arg clv_real(double v); /* float or double, as the kernel declares it */
+/* Out-of-core batches: host memory of n_items x item_elems elements of
+ * dtype (item-major; bytes: the size of data, at least that much), streamed
+ * through each device a chunk at a time (upload, kernel and download of
+ * consecutive chunks overlap; see STREAMED ARGUMENTS in the manual). The
+ * kernel indexes them with clv_local() as it would a sharded array. Not
+ * mixed with CLV_SHARDED arrays in one map; replicated arrays, scratch,
+ * __local memory and values mix freely. */
+static inline clv_arg clv_in_host(const void *data, size_t bytes, clv_dtype dtype, size_t item_elems);
+static inline clv_arg clv_out_host(void *data, size_t bytes, clv_dtype dtype, size_t item_elems);
+static inline clv_arg clv_inout_host(void *data, size_t bytes, clv_dtype dtype, size_t item_elems);
 
 /* Run kernel over items 0..n_items-1 on every device of the program's mesh.
  * args follow CLV_ITEMS in the kernel's parameter order. */
@@ -616,6 +663,9 @@ typedef struct clv__device {
      * counted in bytes_current; clv_mesh_trim releases them. */
     cl_mem cached[CLV__SCRATCH_CACHE];
     size_t cached_bytes[CLV__SCRATCH_CACHE];
+    /* Streamed maps: a second queue for uploads and downloads, so that they
+     * overlap the kernels; created by the first such map, released on close. */
+    cl_command_queue transfer_queue;
 } clv__device;
 
 struct clv_mesh {
@@ -1343,6 +1393,7 @@ static inline void clv_mesh_close(clv_mesh *m)
         for (int c = 0; c < CLV__SCRATCH_CACHE; ++c)
             if (m->devices[i].cached[c]) clReleaseMemObject(m->devices[i].cached[c]);
         if (m->devices[i].queue) clReleaseCommandQueue(m->devices[i].queue);
+        if (m->devices[i].transfer_queue) clReleaseCommandQueue(m->devices[i].transfer_queue);
         if (m->devices[i].context) clReleaseContext(m->devices[i].context);
     }
     CLV_FREE(m->devices);
@@ -2516,6 +2567,32 @@ static inline clv_arg clv_ulong(uint64_t v) { clv_arg a = clv__value("ulong", 8)
 static inline clv_arg clv_float(float v) { clv_arg a = clv__value("float", 4); a.value.f = v; return a; }
 static inline clv_arg clv_double(double v) { clv_arg a = clv__value("double", 8); a.value.d = v; return a; }
 static inline clv_arg clv_real(double v) { clv_arg a = clv__arg(CLV_ARG_REAL); a.value.d = v; return a; }
+static inline clv_arg clv__host_arg(clv_arg_kind kind, void *data, size_t bytes, clv_dtype dtype, size_t item_elems)
+{
+    clv_arg a = clv__arg(kind);
+    a.host = data;
+    a.bytes = bytes;
+    a.dtype = dtype;
+    a.item_elems = item_elems;
+    return a;
+}
+static inline clv_arg clv_in_host(const void *data, size_t bytes, clv_dtype dtype, size_t item_elems)
+{
+    return clv__host_arg(CLV_ARG_IN_HOST, (void *)(uintptr_t)data, bytes, dtype, item_elems); /* only read */
+}
+static inline clv_arg clv_out_host(void *data, size_t bytes, clv_dtype dtype, size_t item_elems)
+{
+    return clv__host_arg(CLV_ARG_OUT_HOST, data, bytes, dtype, item_elems);
+}
+static inline clv_arg clv_inout_host(void *data, size_t bytes, clv_dtype dtype, size_t item_elems)
+{
+    return clv__host_arg(CLV_ARG_INOUT_HOST, data, bytes, dtype, item_elems);
+}
+static inline int clv__is_host_arg(const clv_arg *a)
+{
+    return a->kind == CLV_ARG_IN_HOST || a->kind == CLV_ARG_OUT_HOST || a->kind == CLV_ARG_INOUT_HOST;
+}
+static inline size_t clv__host_item_bytes(const clv_arg *a) { return a->item_elems * clv_dtype_size(a->dtype); }
 
 /* ---- map: checking the call --------------------------------------------- */
 
@@ -2524,7 +2601,9 @@ static inline clv_status clv__check_array_param(clv_program *p, const char *kern
 {
     clv_mesh *m = p->mesh;
     char what[96];
-    const char *dtype = clv__dtype_cname(a->array->dtype);
+    int host = clv__is_host_arg(a); /* streamed host memory is checked as an array would be */
+    size_t item_elems = host ? a->item_elems : a->array->item_elems;
+    const char *dtype = clv__dtype_cname(host ? a->dtype : a->array->dtype);
     size_t n = strlen(pi->type);
     if (pi->address != CL_KERNEL_ARG_ADDRESS_GLOBAL && pi->address != CL_KERNEL_ARG_ADDRESS_CONSTANT)
         return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): an array was passed but "
@@ -2537,12 +2616,13 @@ static inline clv_status clv__check_array_param(clv_program *p, const char *kern
     if (pi->builtin[0] && strcmp(scalar, dtype) != 0)
         return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): parameter is %s but the "
                          "array holds %s", kernel, i, pi->name, clv__describe_type(pi, what, sizeof what), dtype);
-    size_t item_bytes = clv__item_bytes(a->array), size = pi->builtin[0] ? 0 : clv__param_size(p, pi);
+    size_t item_bytes = host ? clv__host_item_bytes(a) : clv__item_bytes(a->array);
+    size_t size = pi->builtin[0] ? 0 : clv__param_size(p, pi);
     if (size && item_bytes % size != 0)
         return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): parameter points to %.*s "
                          "of %zu bytes, but the array's items are %zu bytes (%zu x %s), not a whole number of them",
-                         kernel, i, pi->name, (int)n - 1, pi->type, size, item_bytes, a->array->item_elems, dtype);
-    if (a->kind != CLV_ARG_IN && ((pi->qualifier & CL_KERNEL_ARG_TYPE_CONST) ||
+                         kernel, i, pi->name, (int)n - 1, pi->type, size, item_bytes, item_elems, dtype);
+    if (a->kind != CLV_ARG_IN && a->kind != CLV_ARG_IN_HOST && ((pi->qualifier & CL_KERNEL_ARG_TYPE_CONST) ||
                                   pi->address == CL_KERNEL_ARG_ADDRESS_CONSTANT))
         return clv__fail(m, CLV_ERROR_ARGUMENT_TYPE, "kernel \"%s\" argument %d (%s): passed as output but the "
                          "parameter is const", kernel, i, pi->name);
@@ -2582,6 +2662,7 @@ static inline clv_status clv__check_param(clv_program *p, const char *kernel, in
     if (!pi->known) return CLV_OK;
     switch (a->kind) {
     case CLV_ARG_IN: case CLV_ARG_OUT: case CLV_ARG_INOUT:
+    case CLV_ARG_IN_HOST: case CLV_ARG_OUT_HOST: case CLV_ARG_INOUT_HOST:
         return clv__check_array_param(p, kernel, i, a, pi);
     case CLV_ARG_SCRATCH:
         if (pi->address != CL_KERNEL_ARG_ADDRESS_GLOBAL)
@@ -2599,11 +2680,30 @@ static inline clv_status clv__check_param(clv_program *p, const char *kernel, in
     return CLV_OK;
 }
 
+/* A streamed host argument's own fields: memory, dtype, item shape, size. */
+static inline clv_status clv__check_host_fields(clv_mesh *m, int i, const clv_arg *a, size_t n_items)
+{
+    size_t dsize = clv_dtype_size(a->dtype);
+    if (!a->host) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: NULL host memory", i);
+    if (dsize == 0) return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: unknown dtype %d", i, (int)a->dtype);
+    if (a->item_elems == 0)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: host memory of 0 elements per item", i);
+    size_t item_bytes = a->item_elems > (size_t)-1 / dsize ? 0 : a->item_elems * dsize;
+    if (item_bytes == 0 || n_items > (size_t)-1 / item_bytes || (uintptr_t)-1 - (uintptr_t)a->host < n_items * item_bytes)
+        return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: %zu items of %zu x %s overflow the address space", i,
+                         n_items, a->item_elems, clv__dtype_cname(a->dtype));
+    if (a->bytes < n_items * item_bytes)
+        return clv__fail(m, CLV_ERROR_SHAPE, "argument %d: host memory of %zu bytes, but the map's %zu items of "
+                         "%zu x %s need %zu", i, a->bytes, n_items, a->item_elems, clv__dtype_cname(a->dtype),
+                         n_items * item_bytes);
+    return CLV_OK;
+}
+
 /* An argument's own fields, before it meets the kernel (hand-made clv_arg
  * values included). */
 static inline clv_status clv__check_arg_fields(clv_mesh *m, int i, const clv_arg *a, size_t n_items)
 {
-    if (a->kind < CLV_ARG_IN || a->kind > CLV_ARG_REAL)
+    if (a->kind < CLV_ARG_IN || a->kind > CLV_ARG_INOUT_HOST)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: unknown kind (build arguments with "
                          "clv_in, clv_out, clv_int, ...)", i);
     if (a->kind == CLV_ARG_VALUE && (!a->type || a->bytes == 0 || a->bytes > sizeof a->value))
@@ -2621,6 +2721,47 @@ static inline clv_status clv__check_arg_fields(clv_mesh *m, int i, const clv_arg
                          a->array->n_items, n_items);
     if ((a->kind == CLV_ARG_SCRATCH || a->kind == CLV_ARG_LOCAL) && a->bytes == 0)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: scratch/local of 0 bytes", i);
+    if (clv__is_host_arg(a)) return clv__check_host_fields(m, i, a, n_items);
+    return CLV_OK;
+}
+
+/* The host range [lo, hi) of a streamed argument. */
+static inline void clv__host_range(const clv_arg *a, size_t n_items, uintptr_t *lo, uintptr_t *hi)
+{
+    *lo = (uintptr_t)a->host;
+    *hi = *lo + (uintptr_t)(n_items * clv__host_item_bytes(a));
+}
+
+/* Streamed host arguments among themselves and with the arrays: outputs
+ * alias nothing else, and no CLV_SHARDED array is in the same map (a
+ * streamed launch's clv_local() indexes its chunk, not the device's part). */
+static inline clv_status clv__check_streamed(clv_mesh *m, const clv_arg *args, int n_args, size_t n_items)
+{
+    int streamed = -1, sharded = -1;
+    for (int i = 0; i < n_args; ++i) {
+        if (clv__is_host_arg(&args[i]) && streamed < 0) streamed = i;
+        int is_array = args[i].kind >= CLV_ARG_IN && args[i].kind <= CLV_ARG_INOUT;
+        if (is_array && args[i].array->layout == CLV_SHARDED && sharded < 0) sharded = i;
+    }
+    if (streamed < 0) return CLV_OK;
+    if (sharded >= 0)
+        return clv__fail(m, CLV_ERROR_SHAPE, "argument %d is a CLV_SHARDED array but argument %d is streamed "
+                         "from host memory: a map streams all its batched arguments or none (pass the array's "
+                         "contents with clv_in_host/clv_out_host, or make it CLV_REPLICATED)", sharded, streamed);
+    for (int i = 0; i < n_args; ++i) {
+        if (!clv__is_host_arg(&args[i]) || args[i].kind == CLV_ARG_IN_HOST) continue;
+        uintptr_t lo, hi;
+        clv__host_range(&args[i], n_items, &lo, &hi);
+        for (int j = 0; j < n_args; ++j) {
+            uintptr_t lo2, hi2;
+            if (j == i || !clv__is_host_arg(&args[j])) continue;
+            clv__host_range(&args[j], n_items, &lo2, &hi2);
+            if (lo < hi2 && lo2 < hi)
+                return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "argument %d: host output overlaps the host "
+                                 "memory of argument %d (streamed chunks would read what others wrote); use "
+                                 "clv_inout_host for one buffer read and written, or separate buffers", i, j);
+        }
+    }
     return CLV_OK;
 }
 
@@ -2666,7 +2807,8 @@ static inline clv_status clv__check_args(clv_program *p, const clv__kernel *k, c
         if (st == CLV_OK) st = clv__check_param(p, kernel, i, &args[i], &k->params[i + CLV__HIDDEN_ARGS]);
         if (st != CLV_OK) return st;
     }
-    return clv__check_local_mem(m, k, kernel, args, n_args);
+    clv_status st = clv__check_streamed(m, args, n_args, n_items);
+    return st != CLV_OK ? st : clv__check_local_mem(m, k, kernel, args, n_args);
 }
 
 static inline clv_status clv__check_map(clv_program *p, const char *kernel, size_t n_items,
@@ -2780,16 +2922,49 @@ typedef struct clv__launch {
     cl_event events[CLV__LAUNCH_WINDOW]; /* the window's launches, in order */
     size_t event_first[CLV__LAUNCH_WINDOW], event_end[CLV__LAUNCH_WINDOW];
     int n_events;
+    /* streamed maps (host arguments): each streamed argument has `slots`
+     * staging buffers of one chunk (in `scratch`, after its scratch); window
+     * entry e uses slot e % slots; its uploads and downloads (the last of
+     * each, NULL if none) run on the device's transfer queue */
+    int streamed, downloads, slots;
+    int zero_copy;          /* clv_in_host chunks are read in place: the device shares host
+                               memory (CL_DEVICE_HOST_UNIFIED_MEMORY) and stage_inputs is 0 */
+    size_t lost_at;         /* the device was lost: next, as it was then */
+    cl_event up_events[CLV__LAUNCH_WINDOW], down_events[CLV__LAUNCH_WINDOW];
 } clv__launch;
 
+/* Staging buffers per streamed argument and device: chunk j+1 uploads while
+ * chunk j runs and chunk j-1 downloads. */
+#define CLV__STREAM_SLOTS 3
+/* Streamed inputs one launch reads in place at most (more: the map fails). */
+#define CLV__MAX_IN_PLACE 64
+
+/* Per-chunk device buffers an argument needs: one for scratch, a slot's
+ * worth for a streamed one; and the bytes per item of each. */
+static inline int clv__buffers_of(const clv_arg *a, int slots)
+{
+    return a->kind == CLV_ARG_SCRATCH ? 1 : clv__is_host_arg(a) ? slots : 0;
+}
+/* As clv__buffers_of, for this device's map: no slots for inputs read in place. */
+static inline int clv__slot_buffers(const clv__launch *l, const clv_arg *a)
+{
+    return l->zero_copy && a->kind == CLV_ARG_IN_HOST ? 0 : clv__buffers_of(a, l->slots);
+}
+static inline size_t clv__buffer_item_bytes(const clv_arg *a)
+{
+    return a->kind == CLV_ARG_SCRATCH ? a->bytes : clv__host_item_bytes(a);
+}
+
+/* Bytes per item of a chunk's buffers (scratch and every staging slot). */
 static inline size_t clv__scratch_per_item(const clv_arg *args, int n_args, size_t *largest)
 {
     size_t total = 0;
     *largest = 0;
     for (int i = 0; i < n_args; ++i)
-        if (args[i].kind == CLV_ARG_SCRATCH) {
-            total = args[i].bytes > (size_t)-1 - total ? (size_t)-1 : total + args[i].bytes;
-            if (args[i].bytes > *largest) *largest = args[i].bytes;
+        for (int b = 0; b < clv__buffers_of(&args[i], CLV__STREAM_SLOTS); ++b) {
+            size_t bytes = clv__buffer_item_bytes(&args[i]);
+            total = bytes > (size_t)-1 - total ? (size_t)-1 : total + bytes;
+            if (bytes > *largest) *largest = bytes;
         }
     return total;
 }
@@ -2827,9 +3002,9 @@ static inline void clv__scratch_give(clv_mesh *m, int device, cl_mem buffer, siz
 static inline void clv__free_scratch(clv_mesh *m, int device, clv__launch *l, const clv_arg *args, int n_args)
 {
     for (int i = 0, s = 0; i < n_args; ++i)
-        if (args[i].kind == CLV_ARG_SCRATCH) {
-            clv__scratch_give(m, device, l->scratch[s], args[i].bytes * l->chunk);
-            l->scratch[s++] = NULL;
+        for (int b = 0; b < clv__slot_buffers(l, &args[i]); ++b, ++s) {
+            clv__scratch_give(m, device, l->scratch[s], clv__buffer_item_bytes(&args[i]) * l->chunk);
+            l->scratch[s] = NULL;
         }
 }
 
@@ -2855,17 +3030,22 @@ static inline clv_status clv__alloc_scratch(clv_mesh *m, int device, clv__launch
     for (;;) {
         cl_int err = CL_SUCCESS;
         int s = 0;
+        size_t chunks = (l->end - l->next + l->chunk - 1) / l->chunk; /* no more slots than chunks */
+        l->slots = chunks < CLV__STREAM_SLOTS ? (int)chunks : CLV__STREAM_SLOTS;
+        if (l->slots < 1) l->slots = 1;
         for (int i = 0; i < n_args && err == CL_SUCCESS; ++i)
-            if (args[i].kind == CLV_ARG_SCRATCH) {
-                if (args[i].bytes > (size_t)-1 / l->chunk) {
+            for (int b = 0; b < clv__slot_buffers(l, &args[i]) && err == CL_SUCCESS; ++b, ++s) {
+                size_t bytes = clv__buffer_item_bytes(&args[i]);
+                if (bytes > (size_t)-1 / l->chunk) {
                     err = CL_INVALID_BUFFER_SIZE; /* bytes x chunk overflows size_t */
                     break;
                 }
-                l->scratch[s] = clv__scratch_take(m, device, args[i].bytes * l->chunk, &err);
-                if (l->scratch[s]) ++s;
+                l->scratch[s] = clv__scratch_take(m, device, bytes * l->chunk, &err);
             }
         if (err == CL_SUCCESS) {
-            uint64_t bytes = (uint64_t)l->scratch_bytes * l->chunk;
+            uint64_t bytes = 0; /* as allocated: fewer staging slots than CLV__STREAM_SLOTS for few chunks */
+            for (int i = 0; i < n_args; ++i)
+                bytes += (uint64_t)clv__slot_buffers(l, &args[i]) * clv__buffer_item_bytes(&args[i]) * l->chunk;
             if (bytes > d->stats.scratch_high_water) d->stats.scratch_high_water = bytes;
             return CLV_OK;
         }
@@ -2873,9 +3053,9 @@ static inline clv_status clv__alloc_scratch(clv_mesh *m, int device, clv__launch
         clv__release_cache(m, device); /* all of it, so the retry has the most room */
         if (!clv__is_alloc_error(err)) return clv__fail_cl(m, "clCreateBuffer (scratch)", err, device);
         if (l->chunk == 1)
-            return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "device %d (%s): scratch of %zu bytes for one item "
-                             "cannot be allocated (%s)", device, d->info.name, l->scratch_bytes,
-                             clv__cl_error_name(err));
+            return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "device %d (%s): scratch%s of %zu bytes for one item "
+                             "cannot be allocated (%s)", device, d->info.name, l->streamed ? " and staging" : "",
+                             l->scratch_bytes, clv__cl_error_name(err));
         l->chunk = (l->chunk + 1) / 2;
         d->stats.chunk_halvings++;
     }
@@ -2902,8 +3082,15 @@ static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const c
 {
     clv_mesh *m = p->mesh;
     size_t largest, per_item = clv__scratch_per_item(args, n_args, &largest);
+    int streamed = 0, downloads = 0;
+    for (int i = 0; i < n_args; ++i) {
+        streamed |= clv__is_host_arg(&args[i]);
+        downloads |= args[i].kind == CLV_ARG_OUT_HOST || args[i].kind == CLV_ARG_INOUT_HOST;
+    }
     for (int d = 0; d < m->n_devices; ++d) {
         clv__launch *l = &plan[d];
+        l->streamed = streamed;
+        l->downloads = downloads;
         size_t end = first[d] + count[d];
         l->first = first[d];
         l->next = l->start = first[d] > a ? first[d] : a;
@@ -2921,6 +3108,16 @@ static inline clv_status clv__plan(clv_program *p, const clv__kernel *k, const c
         l->local_size = local_size;
         size_t most = clv__launch_items_max(m, l->local_size, o->shape);
         if (l->chunk > most) l->chunk = most;
+        clv__device *dev = &m->devices[d];
+        cl_int err = CL_SUCCESS;
+        if (streamed && !dev->transfer_queue) /* the first streamed map on this device */
+            dev->transfer_queue = clCreateCommandQueue(dev->context, dev->id, 0, &err);
+        if (streamed && !dev->transfer_queue) return clv__fail_cl(m, "clCreateCommandQueue (transfers)", err, d);
+        cl_bool unified = CL_FALSE;
+        if (streamed && !o->stage_inputs &&
+            clGetDeviceInfo(dev->id, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL) != CL_SUCCESS)
+            unified = CL_FALSE;
+        l->zero_copy = streamed && !o->stage_inputs && unified == CL_TRUE;
         clv_status st = clv__alloc_scratch(m, d, l, args, n_args);
         if (st != CLV_OK) return st;
     }
@@ -2960,13 +3157,15 @@ static inline cl_int clv__set_user_args(cl_kernel k, int device, const clv__laun
                                         int n_args)
 {
     cl_int err = CL_SUCCESS;
-    for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; ++i) {
+    for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; s += clv__slot_buffers(l, &args[i]), ++i) {
         cl_uint index = (cl_uint)(i + CLV__HIDDEN_ARGS);
         const clv_arg *a = &args[i];
         if (a->kind == CLV_ARG_IN || a->kind == CLV_ARG_OUT || a->kind == CLV_ARG_INOUT)
             err = clSetKernelArg(k, index, sizeof(cl_mem), &a->array->buffers[device]);
         else if (a->kind == CLV_ARG_SCRATCH)
-            err = clSetKernelArg(k, index, sizeof(cl_mem), &l->scratch[s++]);
+            err = clSetKernelArg(k, index, sizeof(cl_mem), &l->scratch[s]);
+        else if (clv__is_host_arg(a))
+            continue; /* the chunk's staging slot, set at each launch */
         else if (a->kind == CLV_ARG_LOCAL)
             err = clSetKernelArg(k, index, a->bytes, NULL);
         else if (a->kind == CLV_ARG_VALUE)
@@ -2977,11 +3176,141 @@ static inline cl_int clv__set_user_args(cl_kernel k, int device, const clv__laun
     return err;
 }
 
+/* Streamed maps: the uploads (download = 0) or downloads of window entry e,
+ * on the transfer queue, non-blocking, into or out of the entry's slot.
+ * Uploads wait for the kernel that last used the slot, downloads for the
+ * entry's kernel; the last transfer's event is kept. */
+static inline cl_int clv__stream_transfers(clv_mesh *m, int device, clv__launch *l, const clv_arg *args,
+                                           int n_args, int e, int download)
+{
+    cl_command_queue tq = m->devices[device].transfer_queue;
+    size_t at = l->event_first[e], count = l->event_end[e] - at;
+    int slot = e % l->slots;
+    cl_event *kept = download ? &l->down_events[e] : &l->up_events[e];
+    cl_event wait = download ? l->events[e] : e >= l->slots ? l->events[e - l->slots] : NULL;
+    cl_int err = CL_SUCCESS;
+    for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; s += clv__slot_buffers(l, &args[i]), ++i) {
+        const clv_arg *a = &args[i];
+        int moves = download ? a->kind == CLV_ARG_OUT_HOST || a->kind == CLV_ARG_INOUT_HOST
+                             : (a->kind == CLV_ARG_IN_HOST && !l->zero_copy) || a->kind == CLV_ARG_INOUT_HOST;
+        if (!moves) continue;
+        size_t item_bytes = clv__host_item_bytes(a);
+        char *host = (char *)a->host + at * item_bytes;
+        cl_event ev = NULL;
+        err = download ? clEnqueueReadBuffer(tq, l->scratch[s + slot], CL_FALSE, 0, count * item_bytes, host,
+                                             wait ? 1 : 0, wait ? &wait : NULL, &ev)
+                       : clEnqueueWriteBuffer(tq, l->scratch[s + slot], CL_FALSE, 0, count * item_bytes, host,
+                                              wait ? 1 : 0, wait ? &wait : NULL, &ev);
+        if (*kept) clReleaseEvent(*kept);
+        *kept = ev;
+    }
+    if (err != CL_SUCCESS && *kept) { /* part of the entry moved: it counts as not moved */
+        clReleaseEvent(*kept);
+        *kept = NULL;
+    }
+    return err;
+}
+
+#ifdef CLV_FAULT_INJECTION
+/* Streamed maps under fault injection: the launch of window entry e is the
+ * one that fails or dies. Nothing of it may reach the host, as on a device
+ * that really failed, so its downloads are not enqueued. */
+static inline int clv__fault_at_entry(const clv_mesh *m, int device, const clv__launch *l, int e)
+{
+    uint64_t nth = m->devices[device].stats.launches + 1 + (uint64_t)e;
+    int dies = (m->faults.lose_devices >> device & 1) && nth == m->faults.lose_at_launch &&
+               !(m->faults.dead >> device & 1);
+    (void)l;
+    return dies || (m->faults.failed_launch && nth == m->faults.failed_launch);
+}
+#endif
+
+/* A streamed map's window: for each chunk, its uploads, then its kernel
+ * (after its uploads and the download of the chunk that last used its
+ * slot), then the previous chunk's downloads, so that the transfer queue
+ * holds U0 U1 D0 U2 D1 ...: chunk j+1 uploads and chunk j-1 downloads while
+ * chunk j runs. clv_local() indexes the chunk's slot (device_first = the
+ * chunk's first item). */
+static inline cl_int clv__enqueue_stream_window(clv_mesh *m, int device, cl_kernel k, clv__launch *l,
+                                                const clv_map_opts *o, const clv_arg *args, int n_args)
+{
+    clv__device *d = &m->devices[device];
+    size_t at = l->next, shift = (size_t)o->item_offset;
+    cl_uint per_group = o->shape == CLV_ITEM_PER_GROUP;
+    int stop = 0, fault_entry = -1, downloaded = 0; /* entries whose downloads are enqueued */
+    cl_int err = clv__set_user_args(k, device, l, args, n_args);
+    while (err == CL_SUCCESS && !stop && at < l->end && l->n_events < CLV__LAUNCH_WINDOW) {
+        int e = l->n_events, slot = e % l->slots;
+        size_t count = l->end - at < l->chunk ? l->end - at : l->chunk;
+        size_t offset = per_group ? (shift + at) * l->local_size : shift + at;
+        size_t global = per_group ? count * l->local_size : clv__round_up(count, l->local_size);
+        l->event_first[e] = at;
+        l->event_end[e] = at + count;
+        l->up_events[e] = l->down_events[e] = NULL;
+        err = clv__stream_transfers(m, device, l, args, n_args, e, 0);
+        cl_mem in_place[CLV__MAX_IN_PLACE];
+        int n_in_place = 0;
+        for (int i = 0, s = 0; i < n_args && err == CL_SUCCESS; s += clv__slot_buffers(l, &args[i]), ++i) {
+            cl_uint index = (cl_uint)(i + CLV__HIDDEN_ARGS);
+            if (!clv__is_host_arg(&args[i])) continue;
+            if (clv__slot_buffers(l, &args[i]) > 0) {
+                err = clSetKernelArg(k, index, sizeof(cl_mem), &l->scratch[s + slot]);
+                continue;
+            }
+            /* read in place: a buffer over the caller's memory, released once enqueued
+               (the runtime keeps it until the kernel is done) */
+            size_t item_bytes = clv__host_item_bytes(&args[i]);
+            cl_mem wrap = n_in_place < CLV__MAX_IN_PLACE
+                              ? clCreateBuffer(d->context, CL_MEM_READ_ONLY | CL_MEM_USE_HOST_PTR, count * item_bytes,
+                                               (char *)args[i].host + at * item_bytes, &err)
+                              : NULL;
+            if (!wrap && err == CL_SUCCESS) err = CL_OUT_OF_RESOURCES;
+            if (wrap) in_place[n_in_place++] = wrap;
+            if (err == CL_SUCCESS) err = clSetKernelArg(k, index, sizeof(cl_mem), &wrap);
+        }
+        if (err == CL_SUCCESS)
+            err = clv__set_hidden_args(k, shift + at + count, shift + at, shift + at, o->seed, per_group);
+#ifdef CLV_FAULT_INJECTION
+        if (m->faults.launch_max_items && count > m->faults.launch_max_items) err = CL_OUT_OF_RESOURCES;
+        stop = clv__fault_at_entry(m, device, l, e);
+        if (stop) fault_entry = e;
+#endif
+        cl_event wait[2];
+        cl_uint n_wait = 0;
+        if (l->up_events[e]) wait[n_wait++] = l->up_events[e];
+        if (e >= l->slots && l->down_events[e - l->slots]) wait[n_wait++] = l->down_events[e - l->slots];
+        if (err == CL_SUCCESS)
+            err = clEnqueueNDRangeKernel(d->queue, k, 1, &offset, &global, &l->local_size, n_wait,
+                                         n_wait ? wait : NULL, &l->events[e]);
+        for (int w = 0; w < n_in_place; ++w) clReleaseMemObject(in_place[w]);
+        if (err != CL_SUCCESS) {
+            if (l->up_events[e]) clReleaseEvent(l->up_events[e]);
+            l->up_events[e] = NULL;
+            break;
+        }
+        l->n_events++;
+        at += count;
+        clFlush(d->queue); /* the kernel may start while the transfers go on */
+        if (e > 0 && err == CL_SUCCESS) err = clv__stream_transfers(m, device, l, args, n_args, e - 1, 1);
+        if (e > 0) downloaded = e;
+        clFlush(d->transfer_queue);
+    }
+    /* the last chunk's downloads (not a chunk meant to fail: see above) */
+    if (downloaded < l->n_events && l->n_events - 1 != fault_entry) {
+        cl_int last = clv__stream_transfers(m, device, l, args, n_args, l->n_events - 1, 1);
+        if (err == CL_SUCCESS) err = last;
+    }
+    clFlush(d->queue);
+    clFlush(d->transfer_queue);
+    return err;
+}
+
 /* Enqueue up to a window of chunks on one device. Returns the first enqueue
  * error (the chunks enqueued before it still run). */
 static inline cl_int clv__enqueue_window(clv_mesh *m, int device, cl_kernel k, clv__launch *l,
                                          const clv_map_opts *o, const clv_arg *args, int n_args)
 {
+    if (l->streamed) return clv__enqueue_stream_window(m, device, k, l, o, args, n_args);
     clv__device *d = &m->devices[device];
     size_t at = l->next;
     cl_int err = clv__set_user_args(k, device, l, args, n_args);
@@ -3031,6 +3360,27 @@ static inline uint64_t clv__event_ns(cl_event ev)
     return t1 - t0;
 }
 
+/* A streamed chunk is done when its kernel, its uploads and its downloads
+ * are: a chunk whose outputs did not all reach the host is not. One whose
+ * downloads were held back (fault injection) is CL_SUBMITTED: not done, no
+ * error, run again by the next window. */
+static inline cl_int clv__stream_entry_status(const clv__launch *l, int e, cl_int kernel_status)
+{
+    cl_event transfers[2];
+    transfers[0] = l->up_events[e];
+    transfers[1] = l->down_events[e];
+    if (kernel_status != CL_COMPLETE) return kernel_status;
+    if (l->downloads && !transfers[1]) return CL_SUBMITTED;
+    for (int t = 0; t < 2; ++t) {
+        cl_int status = CL_COMPLETE;
+        if (transfers[t] && clGetEventInfo(transfers[t], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status,
+                                           NULL) != CL_SUCCESS)
+            status = CL_INVALID_EVENT;
+        if (status != CL_COMPLETE) return status < 0 ? status : CL_INVALID_EVENT;
+    }
+    return CL_COMPLETE;
+}
+
 /* Wait for a device's window; advance next past the chunks that finished,
  * in order, up to the first that did not. Launches that completed after a
  * failed one are noted (re-running them is only safe without inout arrays).
@@ -3039,6 +3389,11 @@ static inline cl_int clv__collect_window(clv_mesh *m, int device, clv__launch *l
 {
     clv__device *d = &m->devices[device];
     cl_int finish_err = clFinish(d->queue), first_error = CL_SUCCESS;
+    int held_back = 0;
+    if (l->streamed && d->transfer_queue) {
+        cl_int transfer_err = clFinish(d->transfer_queue);
+        if (finish_err == CL_SUCCESS) finish_err = transfer_err;
+    }
     for (int e = 0; e < l->n_events; ++e) {
         cl_int status = CL_COMPLETE;
         if (clGetEventInfo(l->events[e], CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL) !=
@@ -3054,7 +3409,11 @@ static inline cl_int clv__collect_window(clv_mesh *m, int device, clv__launch *l
             clv__fault_kill(m, device);
         if (m->faults.dead >> device & 1) status = CL_DEVICE_NOT_AVAILABLE;
 #endif
-        if (first_error == CL_SUCCESS && status == CL_COMPLETE) {
+        if (l->streamed) status = clv__stream_entry_status(l, e, status);
+        if (status == CL_SUBMITTED) held_back = 1;
+        if (held_back) {
+            /* neither done nor failed */
+        } else if (first_error == CL_SUCCESS && status == CL_COMPLETE) {
             d->stats.kernel_ns += m->profiling ? clv__event_ns(l->events[e]) : 0;
             d->stats.items += l->event_end[e] - l->event_first[e];
             d->stats.launches++;
@@ -3065,6 +3424,9 @@ static inline cl_int clv__collect_window(clv_mesh *m, int device, clv__launch *l
             l->ran_after_failure = 1;
         }
         clReleaseEvent(l->events[e]);
+        if (l->streamed && l->up_events[e]) clReleaseEvent(l->up_events[e]);
+        if (l->streamed && l->down_events[e]) clReleaseEvent(l->down_events[e]);
+        l->up_events[e] = l->down_events[e] = NULL;
     }
     l->n_events = 0;
     return first_error != CL_SUCCESS ? first_error : finish_err;
@@ -3121,12 +3483,13 @@ static inline clv_status clv__recover(clv_mesh *m, int device, clv__launch *l, c
     if (!may_shrink && clv__device_gone(m, device, err)) {
         clv__free_scratch(m, device, l, args, n_args);
         clv__lose_device(m, device, err);
+        l->lost_at = l->next;
         l->next = l->end;
         return CLV_ERROR_DEVICE_LOST;
     }
     if (!clv__is_alloc_error(err)) return clv__fail_cl(m, "a kernel launch (enqueue or execution)", err, device);
     for (int i = 0; l->ran_after_failure && i < n_args; ++i)
-        if (args[i].kind == CLV_ARG_INOUT)
+        if (args[i].kind == CLV_ARG_INOUT || args[i].kind == CLV_ARG_INOUT_HOST)
             return clv__fail(m, CLV_ERROR_OPENCL, "device %d (%s) failed a launch with %s but ran later ones: "
                              "re-running would apply items of an inout array twice, so the map stops here "
                              "(the inout arrays are partly updated)", device, m->devices[device].info.name,
@@ -3210,6 +3573,35 @@ static inline clv_status clv__failover(clv_mesh *m, const clv_arg *args, int n_a
     return st;
 }
 
+/* A streamed map lost device `device` (the first lost in the pass): the host
+ * arguments hold its items [l->start, l->lost_at), not [l->lost_at, l->end).
+ * Without failover the map ends saying so; with it those are re-run on the
+ * devices left (CLV_OK: clv__failover goes on), unless an inout chunk after
+ * the failure may already have been applied. */
+static inline clv_status clv__stream_lost(clv_mesh *m, const clv_arg *args, int n_args, const char *kernel,
+                                          const clv__launch *l, int device)
+{
+    for (int i = 0; l->ran_after_failure && i < n_args; ++i)
+        if (args[i].kind == CLV_ARG_INOUT_HOST)
+            return clv__fail(m, CLV_ERROR_DEVICE_LOST, "device %d (%s) stopped working during a map of \"%s\" "
+                             "after finishing launches that followed the one that failed: re-running items "
+                             "%zu..%zu would apply some of the inout host argument %d twice, so the map stops "
+                             "(items %zu..%zu of it are written, the others partly)", device,
+                             m->devices[device].info.name, kernel, l->lost_at, l->end - 1, i, l->start,
+                             l->lost_at ? l->lost_at - 1 : 0);
+    if (m->failover || clv__first_alive(m) < 0) return CLV_OK;
+    if (l->lost_at == l->start)
+        return clv__fail(m, CLV_ERROR_DEVICE_LOST, "device %d (%s) stopped working during a map of \"%s\"; the "
+                         "mesh no longer uses it; without clv_mesh_desc.failover its items %zu..%zu were not "
+                         "written to the host outputs (none of its items was; the other devices' items were)",
+                         device, m->devices[device].info.name, kernel, l->start, l->end - 1);
+    return clv__fail(m, CLV_ERROR_DEVICE_LOST, "device %d (%s) stopped working during a map of \"%s\"; the "
+                     "mesh no longer uses it; without clv_mesh_desc.failover its items %zu..%zu were not written "
+                     "to the host outputs (items %zu..%zu, its part before them, and the other devices' items "
+                     "were)", device, m->devices[device].info.name, kernel, l->lost_at, l->end - 1, l->start,
+                     l->lost_at - 1);
+}
+
 /* Arguments with items on a lost device: with a host copy (failover) the
  * array is placed anew from it; without, an output is placed anew empty
  * (the map writes every item) and an input cannot be. */
@@ -3254,16 +3646,26 @@ static inline clv_status clv__run_all(clv_program *p, const clv__kernel *k, cons
             st = clv__run(p, k, o, args, n_args, plan);
         }
         uint64_t lost = clv__lost_mask(m) & ~lost_before;
+        int lost_device = -1;
         for (int d = 0; d < m->n_devices; ++d) {
             clv__launch *l = &plan[d];
             clv__free_scratch(m, d, l, args, n_args);
             if (l->end == l->start) continue;
+            if ((lost >> d & 1) && l->streamed) { /* the host holds what it finished: the rest again */
+                if (lost_device < 0) lost_device = d;
+                if (n_todo < CLV__MAX_DEVICES + 1) todo_a[n_todo] = l->lost_at, todo_b[n_todo++] = l->end;
+                continue;
+            }
             if (lost >> d & 1) { /* all of its part again: its finished outputs died with it */
                 if (n_todo < CLV__MAX_DEVICES + 1) todo_a[n_todo] = l->start, todo_b[n_todo++] = l->end;
                 continue;
             }
             m->devices[d].stats.chunk_used = l->chunk;
             if (pass > 0) m->devices[d].stats.items_recovered += l->next - l->start;
+        }
+        if (st == CLV_ERROR_DEVICE_LOST && lost_device >= 0) { /* streamed: what reached the host, what not */
+            clv_status said = clv__stream_lost(m, args, n_args, kernel, &plan[lost_device], lost_device);
+            if (said != CLV_OK) return said;
         }
         if (st == CLV_ERROR_DEVICE_LOST && lost) /* lost in this pass (not a refusal before it) */
             st = clv__failover(m, args, n_args, kernel, lost);
@@ -3290,8 +3692,8 @@ static inline clv_status clv_map(clv_program *p, const char *kernel, size_t n_it
     if (st == CLV_OK) st = clv__check_index_range(m, &o, n_items, local_size);
     if (st != CLV_OK) return st;
     clv__launch *plan = (clv__launch *)clv__calloc((size_t)m->n_devices, sizeof *plan);
-    int n_scratch = 0;
-    for (int i = 0; i < n_args; ++i) n_scratch += args[i].kind == CLV_ARG_SCRATCH;
+    int n_scratch = 0; /* scratch and staging buffers */
+    for (int i = 0; i < n_args; ++i) n_scratch += clv__buffers_of(&args[i], CLV__STREAM_SLOTS);
     for (int d = 0; plan && d < m->n_devices; ++d) {
         plan[d].scratch = (cl_mem *)clv__calloc((size_t)n_scratch, sizeof(cl_mem));
         if (!plan[d].scratch) st = clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
