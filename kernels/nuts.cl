@@ -577,13 +577,7 @@ __kernel void clv_nuts__run(CLV_ITEMS,
     __global clv_real *st = state + c * CLV_NUTS__STATE;
     __global clv_real *sc = scratch + clv_slot() * (ulong)CLV_NUTS__SCRATCH;
     const clv_real max_de = config[CLV_NUTS__C_MAX_DE];
-#ifdef CLV_NUTS_GROUP
-    /* one iteration per launch (the host makes blocks of 1): a loop around
-     * the tree's barriers would make PoCL's work-group compiler slow */
-    for (int j = 0; j < 1; ++j) {
-#else
     for (int j = 0; j < n_iter; ++j) {
-#endif
         const int t = first + j;
         clv_rng rng = clv_rng_init(clv_seed(), clv_item(), (uint)t + 1u);
         const clv_real eps = st[CLV_NUTS__S_EPS];
