@@ -319,12 +319,18 @@ static void distributed(clv_mpi_mesh *mm, const inputs *in, outputs *o, outputs 
     obj.source = rosenbrock;
     obj.data[0] = stiff;
     clv_lbfgs_parameter param = lbfgs_parameters(29); /* the reference solves all at once */
+    param.share = clv_mpi_share(mm);
     clv_lbfgs *s;
     st = clv_lbfgs_new(&s, local, LB_N, &obj, &param);
     MREQUIRE(clv_mpi_agree(mm, st, "clv_lbfgs_new", clv_lbfgs_message(s)), mm);
     memcpy(o->lb_x, in->lb_start, sizeof o->lb_x);
     clv_lbfgs_items items = { o->lb_fx, o->lb_reason, o->lb_iters, o->lb_evals };
-    MREQUIRE(clv_mpi_lbfgs_minimize(mm, s, LB_ITEMS, LB_N, o->lb_x, &items, NULL, NULL), mm);
+    st = clv_lbfgs_minimize(s, LB_ITEMS, o->lb_x, &items, NULL, NULL);
+    if (st != CLV_OK) { /* agreed by the share: every rank stops here */
+        printf("FAIL %s:%d (rank %d): %s\n", __FILE__, __LINE__, rank, clv_lbfgs_message(s));
+        fflush(stdout);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
     memcpy(everywhere->lb_x, o->lb_x, sizeof o->lb_x);
     clv_lbfgs_free(s);
     clv_array_free(stiff);
