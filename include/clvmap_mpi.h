@@ -114,9 +114,9 @@
  *   0.1.0 (2026-11-21) first version: mesh, split, agree, arrays (write,
  *                      scatter, gather), map, reduce, L-BFGS, NUTS, NSS.
  *   0.2.0 (2026-12-03) clv_mpi_share: one clv_share over the ranks for every
- *                      add-on (opts.share / param.share); clv_mpi_nuts_run,
- *                      clv_mpi_nss_run and clv_mpi_lbfgs_minimize are gone
- *                      (call the add-on with the share), and with them the
+ *                      add-on (opts.share / param.share). The MPI versions
+ *                      of the NUTS, NSS and L-BFGS runs are gone (call the
+ *                      add-on itself with the share), and with them the
  *                      rule that add-on headers come before this one.
  *
  * LICENSE: MIT, as clvmap.h.

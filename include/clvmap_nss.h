@@ -1536,26 +1536,26 @@ static inline clv_status clv_nss_run(clv_nss *s, const clv_nss_opts *opts, clv_n
 {
     if (result) memset(result, 0, sizeof *result);
     if (!s) return CLV_ERROR_INVALID_ARGUMENT;
-    if (!s->program) return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: the sampler did not build "
-                                          "(see clv_nss_new's status)");
-    if (!result) return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: result is NULL");
     clv_nss__state t;
     memset(&t, 0, sizeof t);
     t.s = s;
     t.dim = s->dim;
-    clv_status st = clv_nss__resolve(s, opts, &t.o);
-    if (st != CLV_OK) return st;
-    t.n_live = (size_t)t.o.n_live;
-    t.n_delete = (size_t)t.o.num_delete;
-    t.logZ = -INFINITY;
-    s->message[0] = '\0';
-    t.dead_capacity = clv_nss__dead_capacity(&t);
-    st = clv_nss__check_sizes(&t);
-    if (st != CLV_OK && t.o.share.exchange) { /* still take part, so that no process waits */
-        double none = 0;
-        clv_nss__exchange(&t, st, &none, 0, 0, "clv_nss_run: initial draws");
+    clv_status st = !s->program ? clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: the sampler did not "
+                                                "build (see clv_nss_new's status)")
+                    : !result ? clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: result is NULL")
+                    : clv_nss__resolve(s, opts, &t.o);
+    if (st == CLV_OK) {
+        t.n_live = (size_t)t.o.n_live;
+        t.n_delete = (size_t)t.o.num_delete;
+        t.logZ = -INFINITY;
+        s->message[0] = '\0';
+        t.dead_capacity = clv_nss__dead_capacity(&t);
+        st = clv_nss__check_sizes(&t);
     }
-    if (st != CLV_OK) return st;
+    if (st != CLV_OK) { /* a shared run's processes still take part, so that none waits */
+        if (opts) clv_share_exchange(&opts->share, st, s->message, NULL, 0, 0, NULL, 0, "clv_nss_run");
+        return st;
+    }
     clv_mesh_reset_stats(s->mesh);
     st = clv_nss__state_alloc(&t);
     if (st == CLV_OK) st = clv_nss__arrays_new(&t);
