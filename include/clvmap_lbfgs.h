@@ -1627,6 +1627,37 @@ static inline void clv_lbfgs__row_copy(unsigned char *row, size_t n, double *x, 
     if (ints) memcpy(ints, row + xb + sizeof(double), 3 * sizeof(int));
 }
 
+/* Items first .. first + count - 1 of x on this process, under their
+ * global indices, into their rows. */
+static inline clv_status clv_lbfgs__solve_mine(clv_lbfgs *s, size_t first, size_t count, double *x,
+                                               unsigned char *rows, size_t row, clv_lbfgs_progress_fn progress,
+                                               void *user)
+{
+    size_t n = s->n;
+    double *fx = (double *)clv_calloc(count, sizeof(double));
+    int *ints = (int *)clv_calloc(count, 3 * sizeof(int));
+    clv_status st = fx && ints ? CLV_OK : clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_lbfgs_minimize: out of "
+                                                          "host memory");
+    if (st == CLV_OK) {
+        clv_lbfgs_items mine;
+        mine.fx = fx;
+        mine.reason = ints;
+        mine.iterations = ints + count;
+        mine.evaluations = ints + 2 * count;
+        size_t saved = s->first_item;
+        s->first_item = saved + first; /* the objective sees global items */
+        st = clv_lbfgs__minimize_here(s, count, x + first * n, &mine, progress, user);
+        s->first_item = saved;
+    }
+    for (size_t i = 0; st == CLV_OK && i < count; ++i) {
+        int three[3] = { ints[i], ints[count + i], ints[2 * count + i] };
+        clv_lbfgs__row_copy(rows + (first + i) * row, n, x + (first + i) * n, fx + i, three, 1);
+    }
+    CLV_FREE(fx);
+    CLV_FREE(ints);
+    return st;
+}
+
 /* This process's items (clv_share_range), then every item's row from the
  * others (clv_share_exchange). A process that fails, or has no items,
  * still takes part in the exchange, so that none waits. */
@@ -1642,25 +1673,9 @@ static inline clv_status clv_lbfgs__minimize_shared(clv_lbfgs *s, size_t n_items
         st = clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: n_items %zu of dimension %zu "
                              "need more host memory than size_t can count", n_items, n);
     unsigned char *rows = st == CLV_OK ? (unsigned char *)clv_calloc(n_items, row) : NULL;
-    double *fx = st == CLV_OK ? (double *)clv_calloc(count, sizeof(double)) : NULL;
-    int *ints = st == CLV_OK ? (int *)clv_calloc(count, 3 * sizeof(int)) : NULL;
-    if (st == CLV_OK && (!rows || !fx || !ints))
-        st = clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_lbfgs_minimize: out of host memory");
-    if (st == CLV_OK && count > 0) {
-        clv_lbfgs_items mine;
-        mine.fx = fx;
-        mine.reason = ints;
-        mine.iterations = ints + count;
-        mine.evaluations = ints + 2 * count;
-        size_t saved = s->first_item;
-        s->first_item = saved + first; /* the objective sees global items */
-        st = clv_lbfgs__minimize_here(s, count, x + first * n, &mine, progress, user);
-        s->first_item = saved;
-        for (size_t i = 0; st == CLV_OK && i < count; ++i) {
-            int three[3] = { ints[i], ints[count + i], ints[2 * count + i] };
-            clv_lbfgs__row_copy(rows + (first + i) * row, n, x + (first + i) * n, fx + i, three, 1);
-        }
-    }
+    if (st == CLV_OK && !rows) st = clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_lbfgs_minimize: out of host "
+                                                    "memory");
+    if (st == CLV_OK && count > 0) st = clv_lbfgs__solve_mine(s, first, count, x, rows, row, progress, user);
     st = clv_share_exchange(sh, st, s->message, rows, row, n_items, s->message, sizeof s->message,
                             "clv_lbfgs_minimize");
     for (size_t i = 0; st == CLV_OK && i < n_items; ++i) {
@@ -1673,8 +1688,6 @@ static inline clv_status clv_lbfgs__minimize_shared(clv_lbfgs *s, size_t n_items
         if (out && out->evaluations) out->evaluations[i] = three[2];
     }
     CLV_FREE(rows);
-    CLV_FREE(fx);
-    CLV_FREE(ints);
     return st;
 }
 

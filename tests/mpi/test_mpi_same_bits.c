@@ -21,6 +21,10 @@
  * Batch sizes are odd so that every split has remainders; the MPI side uses
  * other chunk sizes than the reference. */
 #include "clvmap_lbfgs.h"
+#define LBFGS_TEST_NO_ROSENBROCK /* objectives.h: only ROSENBROCK_CHAINED_CL */
+#define LBFGS_TEST_NO_QUADRATIC
+#define LBFGS_TEST_NO_LOGISTIC
+#include "objectives.h"
 #include "clvmap_mpi.h"
 
 #include <stdio.h>
@@ -79,20 +83,7 @@ static const char *kernels =
     "    if (l == 0) { double a = 0; for (int k = 0; k < n; ++k) a += part[k]; out[clv_local()] = a; }\n"
     "}\n";
 
-static const char *rosenbrock =
-    "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
-    "                             ulong item, clv_lbfgs_data data) {\n"
-    "    const clv_real b = data.real[0][item];\n"
-    "    clv_real f = 0;\n"
-    "    for (int i = 0; i < CLV_LBFGS_N; ++i) g[i] = 0;\n"
-    "    for (int i = 0; i + 1 < CLV_LBFGS_N; ++i) {\n"
-    "        const clv_real t = x[i + 1] - x[i] * x[i], u = 1 - x[i];\n"
-    "        f += b * t * t + u * u;\n"
-    "        g[i] += -4 * b * x[i] * t - 2 * u;\n"
-    "        g[i + 1] += 2 * b * t;\n"
-    "    }\n"
-    "    return f;\n"
-    "}\n";
+static const char *rosenbrock = ROSENBROCK_CHAINED_CL("data.real[0][item]");
 
 /* Every output, in the file's order. */
 typedef struct outputs {

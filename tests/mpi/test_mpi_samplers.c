@@ -20,6 +20,7 @@
 #include "clvmap_mpi.h"
 #include "clvmap_nss.h"
 #include "clvmap_nuts.h"
+#include "nss_problems.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,22 +51,6 @@ static const char *gauss5 =
     "        grad[k] = -x[k] / s2;\n"
     "    }\n"
     "    return lp;\n"
-    "}\n";
-
-static const char *gauss3 =
-    "clv_real loglikelihood(const clv_real *x, __global const clv_real *data,\n"
-    "                       __global clv_real *work) {\n"
-    "    clv_real s = 0;\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) s += x[k] * x[k];\n"
-    "    return -0.5f * s - 0.9189385f * CLV_NSS_DIM;\n"
-    "}\n"
-    "clv_real logprior(const clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k)\n"
-    "        if (fabs(x[k]) > 5) return -INFINITY;\n"
-    "    return -CLV_NSS_DIM * log((clv_real)10);\n"
-    "}\n"
-    "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = 10 * u[k] - 5;\n"
     "}\n";
 
 enum { CHAINS = 7, DRAWS = 150, WARMUP = 150, DIM = 5 };
@@ -224,7 +209,7 @@ static void reference(clv_mesh *m, bytes *out)
 
     clv_nss_problem problem;
     memset(&problem, 0, sizeof problem);
-    problem.source = gauss3;
+    problem.source = nss_standard_normal_source;
     problem.dim = 3;
     clv_nss *nss;
     st = clv_nss_new(&nss, m, &problem);
@@ -294,7 +279,7 @@ static void distributed(clv_mpi_mesh *mm, bytes *out)
 
     clv_nss_problem problem;
     memset(&problem, 0, sizeof problem);
-    problem.source = gauss3;
+    problem.source = nss_standard_normal_source;
     problem.dim = 3;
     clv_nss *nss;
     st = clv_nss_new(&nss, m, &problem);
