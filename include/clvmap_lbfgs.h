@@ -172,6 +172,11 @@
  *                      is allocated, CLV_ERROR_OUT_OF_MEMORY with the bytes
  *                      needed and available; every host allocation's size
  *                      overflow-checked (issue 11).
+ *   (next, 2026-12-03) clv_lbfgs_parameter.share (a clv_share: each
+ *                      minimize's items split between processes, every
+ *                      item's x and outputs on every process, bitwise one
+ *                      process's); messages, allocation and host memory
+ *                      from the core (issue 12).
  *
  * LICENSE: MIT, as clvmap.h.
  *
@@ -1133,34 +1138,27 @@ static inline clv_status clv_lbfgs__options(clv_lbfgs *s, char *opt, size_t size
     return CLV_OK;
 }
 
+/* The prelude, kernels/lbfgs.cl, then the user's objective, each under its
+ * own #line so that build logs name the right file (clv_library_build),
+ * with a real zero (no data) as the stand-in for unused real data slots. */
 static inline clv_status clv_lbfgs__build(clv_lbfgs *s)
 {
     char options[4096];
     clv_status st = clv_lbfgs__options(s, options, sizeof options);
     if (st != CLV_OK) return st;
-    /* the prelude, kernels/lbfgs.cl, then the user's objective, each under
-     * its own #line so that build logs name the right file */
-    clv_program_desc desc;
+    clv_library_desc desc;
     memset(&desc, 0, sizeof desc);
-    desc.library_lines = clv_lbfgs_source_lines(&desc.n_library_lines);
+    desc.lines = clv_lbfgs_source_lines(&desc.n_lines);
     desc.library_name = "kernels/lbfgs.cl";
     desc.source = s->objective.source ? s->objective.source : "";
     desc.name = s->objective.name ? s->objective.name : "objective.cl";
     desc.options = options;
     desc.real = s->dtype;
-    st = clv_program_build(&s->program, s->mesh, &desc);
-    if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_new: building the L-BFGS program");
-    return CLV_OK;
-}
-
-static inline clv_status clv_lbfgs__make_dummies(clv_lbfgs *s)
-{
-    double zero_real = 0;
-    float zero_float = 0;
+    st = clv_library_build(s->mesh, &desc, &s->program, &s->dummy_real, s->message, sizeof s->message,
+                           "clv_lbfgs_new");
+    if (st != CLV_OK) return st;
     int32_t zero_int = 0;
-    clv_status st = clv_array_new(&s->dummy_real, s->mesh, s->dtype, 1, 1, CLV_REPLICATED);
-    if (st == CLV_OK) st = clv_array_write(s->dummy_real, s->dtype == CLV_F64 ? (void *)&zero_real : (void *)&zero_float);
-    if (st == CLV_OK) st = clv_array_new(&s->dummy_int, s->mesh, CLV_I32, 1, 1, CLV_REPLICATED);
+    st = clv_array_new(&s->dummy_int, s->mesh, CLV_I32, 1, 1, CLV_REPLICATED);
     if (st == CLV_OK) st = clv_array_write(s->dummy_int, &zero_int);
     if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_new: device arrays");
     return CLV_OK;
@@ -1203,9 +1201,7 @@ static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n
                                "past %d) has more bytes than size_t can count", (unsigned long)n, s->param.m,
                                s->param.past);
     s->state_elems = (size_t)elems;
-    st = clv_lbfgs__make_dummies(s);
-    if (st == CLV_OK) st = clv_lbfgs__build(s);
-    return st;
+    return clv_lbfgs__build(s);
 }
 
 /* ---- host reads in the items' precision ------------------------------------ */

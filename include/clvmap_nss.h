@@ -142,6 +142,14 @@
  *                      the bytes needed and available; every size product
  *                      overflow-checked; the dead points' first room is
  *                      bounded by max_iterations (issue 11).
+ *   (next, 2026-12-03) clv_nss_opts.share is the core's clv_share
+ *                      (clv_nss_share stays as its typedef); a shared run
+ *                      exchanges a stop vote after every progress call (a
+ *                      stop on one process stops all), and a process that
+ *                      fails before its first step still takes part; the
+ *                      groundwork (messages, allocation, option checks,
+ *                      building with data, CSV names, host memory) is the
+ *                      core's (issue 12).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
@@ -619,9 +627,6 @@ static inline clv_status clv_nss__check_problem(clv_nss *s, const clv_nss_proble
     if (p->dim < 1 || p->dim > CLV_NSS_MAX_DIM)
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: dim is %d; it must be 1 .. %d",
                              p->dim, CLV_NSS_MAX_DIM);
-    if (p->n_data > 0 && !p->data)
-        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: n_data is %zu but data is NULL",
-                             p->n_data);
     if (p->name && (strlen(p->name) > 200 || strpbrk(p->name, "\"\\\n")))
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: problem->name must be at most 200 "
                              "characters without quotes, backslashes or newlines");

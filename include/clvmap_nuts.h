@@ -118,6 +118,12 @@
  *                      floating-point option (max_energy_error = inf used to
  *                      pass; the gradient checker's radius, step, tolerance)
  *                      refused by name (issue 11).
+ *   (next, 2026-12-03) clv_nuts_opts.share (a clv_share: the chains split
+ *                      between processes, every chain's results on every
+ *                      process, bitwise one process's; CLV_NUTS_SHARE); the
+ *                      groundwork (messages, allocation, option checks,
+ *                      building with data, CSV names, host memory) is the
+ *                      core's (issue 12).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
@@ -936,9 +942,6 @@ static inline clv_status clv_nuts__check_model(clv_nuts *s, const clv_nuts_model
     if (p->dim < 1 || p->dim > (1 << 20))
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: dim is %d; it must be 1 .. 2^20",
                               p->dim);
-    if (p->n_data > 0 && !p->data)
-        return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: n_data is %zu but data is NULL",
-                              p->n_data);
     if (p->max_depth < 0 || p->max_depth > 30)
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: max_depth %d is not 0 .. 30",
                               p->max_depth);
