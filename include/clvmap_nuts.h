@@ -1010,8 +1010,10 @@ static inline clv_status clv_nuts__resolve(clv_nuts *s, const clv_nuts_opts *in,
     size_t size = sizeof s->message;
     clv_status st = clv_check_chunk(m, size, "clv_nuts_run: chunk", o->chunk);
     if (st == CLV_OK)
-        st = clv_check_number(m, size, "clv_nuts_run: target_accept (0: the default 0.8)", o->target_accept, 0,
-                              nextafter(1.0, 0.0));
+        st = clv_check_number(m, size, "clv_nuts_run: target_accept (0: the default 0.8)", o->target_accept, 0, 1);
+    if (st == CLV_OK && o->target_accept == 1)
+        st = clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: target_accept is 1; it must be below 1 "
+                            "(0: the default 0.8)");
     if (st == CLV_OK)
         st = clv_check_number(m, size, "clv_nuts_run: step_size (0: the default 1)", o->step_size, 0, HUGE_VAL);
     if (st == CLV_OK)
