@@ -80,6 +80,22 @@ static const char *const nss_shells_source =
     "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = 12 * u[k] - 6;\n"
     "}\n";
 
+/* The standard normal on the uniform prior [-5, 5]^D, without data: log Z
+ * = -D log 10 (as the Gaussian's, for a = 5, sigma = 1). */
+static const char *const nss_standard_normal_source =
+    "clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work) {\n"
+    "    clv_real s = 0;\n"
+    "    for (int k = 0; k < CLV_NSS_DIM; ++k) s += x[k] * x[k];\n"
+    "    return -0.5 * s - CLV_NSS_DIM * 0.91893853320467274;\n"
+    "}\n"
+    "clv_real logprior(const clv_real *x, __global const clv_real *data) {\n"
+    "    for (int k = 0; k < CLV_NSS_DIM; ++k) if (!(fabs(x[k]) <= 5)) return -INFINITY;\n"
+    "    return -CLV_NSS_DIM * log((clv_real)10);\n"
+    "}\n"
+    "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data) {\n"
+    "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = 10 * u[k] - 5;\n"
+    "}\n";
+
 #define NSS_EGGBOX_LOGZ 235.856
 #define NSS_GAUSS_HALF_WIDTH 5.0
 

@@ -539,6 +539,12 @@ static inline clv_status clv_library_build(clv_mesh *m, const clv_library_desc *
  * a comma, a quote or a line break, or starts or ends with a blank, so that
  * CSV readers (pandas, R, ArviZ, clvmap_csv.h) see the name as written. */
 static inline void clv_csv_write_name(FILE *f, const char *name);
+/* Host memory that can still be had, in bytes: MemAvailable + SwapFree of
+ * /proc/meminfo, or 0 where the system does not say. malloc may promise
+ * more (Linux overcommits) and a program is then killed when it touches the
+ * memory, with no status: a library refuses up front what is known not to
+ * fit. */
+static inline uint64_t clv_host_memory_available(void);
 
 /* ---- sharing a batch between processes -----------------------------------
  * A library that runs a batch in steps (a sampler's draws and updates, an
@@ -3871,6 +3877,23 @@ static inline void clv_csv_write_name(FILE *f, const char *name)
         fputc(*p, f);
     }
     fputc('"', f);
+}
+
+static inline uint64_t clv_host_memory_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0, total = 0;
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "MemAvailable: %llu", &kb) == 1 || sscanf(line, "SwapFree: %llu", &kb) == 1) {
+            total += kb;
+            found++;
+        }
+    }
+    fclose(f);
+    return found ? (uint64_t)total * 1024 : 0;
 }
 
 static inline void clv_share_range(const clv_share *share, size_t n_rows, size_t *first, size_t *count)

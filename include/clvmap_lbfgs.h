@@ -172,6 +172,11 @@
  *                      is allocated, CLV_ERROR_OUT_OF_MEMORY with the bytes
  *                      needed and available; every host allocation's size
  *                      overflow-checked (issue 11).
+ *   (next, 2026-12-03) clv_lbfgs_parameter.share (a clv_share: each
+ *                      minimize's items split between processes, every
+ *                      item's x and outputs on every process, bitwise one
+ *                      process's); messages, allocation and host memory
+ *                      from the core (issue 12).
  *
  * LICENSE: MIT, as clvmap.h.
  *
@@ -243,6 +248,13 @@ typedef struct clv_lbfgs_parameter {
     int iterations_per_launch; /* kernel objectives: iterations of every item per
                            launch, and so per progress report (0: 1); more saves
                            host round trips, results are the same */
+    clv_share share;    /* zero: this process solves every item. Else each
+                           clv_lbfgs_minimize's items are split between the
+                           processes (clv_share_range), each solves its own under
+                           their global indices (the objective's `item`), and every
+                           process ends with every item's x and outputs
+                           (clv_share_exchange), bitwise what one process gives;
+                           e.g. clvmap_mpi.h's clv_mpi_share */
 } clv_lbfgs_parameter;
 
 /* The parameters with every default applied (what a solver uses). */
@@ -343,8 +355,8 @@ static inline clv_lbfgs_stats clv_lbfgs_get_stats(const clv_lbfgs *s);
 /* The global index of x's first row for later minimize calls (default 0):
  * the objective's `item` and the callback's batch->item become
  * first_item + row, so one process can solve its part of a larger batch
- * (clvmap_mpi.h does) with per-item data indexed by the whole batch.
- * first_item + n_items must stay below 2^31. */
+ * with per-item data indexed by the whole batch (clv_lbfgs_parameter.share
+ * does this for you). first_item + n_items must stay below 2^31. */
 #define CLV_LBFGS_FIRST_ITEM 1
 static inline clv_status clv_lbfgs_set_first_item(clv_lbfgs *s, size_t first_item);
 /* The device code (kernels/lbfgs.cl), as the lines embedded in this header. */
@@ -988,14 +1000,8 @@ static inline const char *clv_lbfgs_reason_string(int reason)
     }
 }
 
-static inline clv_status clv_lbfgs__fail(clv_lbfgs *s, clv_status status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->message, sizeof s->message, fmt, ap);
-    va_end(ap);
-    return status;
-}
+/* printf into the solver's message (none when s is NULL); returns status. */
+#define clv_lbfgs__fail(s, ...) clv_message((s) ? (s)->message : NULL, sizeof(s)->message, __VA_ARGS__)
 
 /* A clvmap call failed: keep its message, prefixed with what we were doing. */
 static inline clv_status clv_lbfgs__fail_mesh(clv_lbfgs *s, clv_status status, const char *what)
@@ -1012,35 +1018,6 @@ static inline uint64_t clv_lbfgs__bytes(uint64_t total, uint64_t a, uint64_t b, 
     if (c != 0 && p > UINT64_MAX / c) return UINT64_MAX;
     p *= c;
     return p > UINT64_MAX - total ? UINT64_MAX : total + p;
-}
-
-/* CLV_MALLOC(n * size), NULL when the product overflows (never 0 bytes). */
-static inline void *clv_lbfgs__alloc(size_t n, size_t size)
-{
-    if (n != 0 && size > (size_t)-1 / n) return NULL;
-    return CLV_MALLOC(n * size > 0 ? n * size : 1);
-}
-
-/* Host memory that can still be had (MemAvailable + SwapFree of
- * /proc/meminfo), or 0 where the system does not say. malloc may promise
- * more than this (Linux overcommits) and the run would then be killed when
- * it touches the memory, with no status: so what is known not to fit is
- * refused up front. */
-static inline uint64_t clv_lbfgs__host_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return 0;
-    char line[256];
-    unsigned long long kb = 0, total = 0;
-    int found = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "MemAvailable: %llu", &kb) == 1 || sscanf(line, "SwapFree: %llu", &kb) == 1) {
-            total += kb;
-            found++;
-        }
-    }
-    fclose(f);
-    return found ? (uint64_t)total * 1024 : 0;
 }
 
 static inline const char *clv_lbfgs_message(const clv_lbfgs *s)
@@ -1161,34 +1138,27 @@ static inline clv_status clv_lbfgs__options(clv_lbfgs *s, char *opt, size_t size
     return CLV_OK;
 }
 
+/* The prelude, kernels/lbfgs.cl, then the user's objective, each under its
+ * own #line so that build logs name the right file (clv_library_build),
+ * with a real zero (no data) as the stand-in for unused real data slots. */
 static inline clv_status clv_lbfgs__build(clv_lbfgs *s)
 {
     char options[4096];
     clv_status st = clv_lbfgs__options(s, options, sizeof options);
     if (st != CLV_OK) return st;
-    /* the prelude, kernels/lbfgs.cl, then the user's objective, each under
-     * its own #line so that build logs name the right file */
-    clv_program_desc desc;
+    clv_library_desc desc;
     memset(&desc, 0, sizeof desc);
-    desc.library_lines = clv_lbfgs_source_lines(&desc.n_library_lines);
+    desc.lines = clv_lbfgs_source_lines(&desc.n_lines);
     desc.library_name = "kernels/lbfgs.cl";
     desc.source = s->objective.source ? s->objective.source : "";
     desc.name = s->objective.name ? s->objective.name : "objective.cl";
     desc.options = options;
     desc.real = s->dtype;
-    st = clv_program_build(&s->program, s->mesh, &desc);
-    if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_new: building the L-BFGS program");
-    return CLV_OK;
-}
-
-static inline clv_status clv_lbfgs__make_dummies(clv_lbfgs *s)
-{
-    double zero_real = 0;
-    float zero_float = 0;
+    st = clv_library_build(s->mesh, &desc, &s->program, &s->dummy_real, s->message, sizeof s->message,
+                           "clv_lbfgs_new");
+    if (st != CLV_OK) return st;
     int32_t zero_int = 0;
-    clv_status st = clv_array_new(&s->dummy_real, s->mesh, s->dtype, 1, 1, CLV_REPLICATED);
-    if (st == CLV_OK) st = clv_array_write(s->dummy_real, s->dtype == CLV_F64 ? (void *)&zero_real : (void *)&zero_float);
-    if (st == CLV_OK) st = clv_array_new(&s->dummy_int, s->mesh, CLV_I32, 1, 1, CLV_REPLICATED);
+    st = clv_array_new(&s->dummy_int, s->mesh, CLV_I32, 1, 1, CLV_REPLICATED);
     if (st == CLV_OK) st = clv_array_write(s->dummy_int, &zero_int);
     if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_new: device arrays");
     return CLV_OK;
@@ -1207,7 +1177,7 @@ static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n
                                        const clv_lbfgs_objective *objective, const clv_lbfgs_parameter *param)
 {
     if (!out) return CLV_ERROR_INVALID_ARGUMENT;
-    clv_lbfgs *s = (clv_lbfgs *)clv_lbfgs__alloc(1, sizeof *s);
+    clv_lbfgs *s = (clv_lbfgs *)clv_calloc(1, sizeof *s);
     *out = s;
     if (!s) return CLV_ERROR_OUT_OF_MEMORY;
     memset(s, 0, sizeof *s);
@@ -1231,9 +1201,7 @@ static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n
                                "past %d) has more bytes than size_t can count", (unsigned long)n, s->param.m,
                                s->param.past);
     s->state_elems = (size_t)elems;
-    st = clv_lbfgs__make_dummies(s);
-    if (st == CLV_OK) st = clv_lbfgs__build(s);
-    return st;
+    return clv_lbfgs__build(s);
 }
 
 /* ---- host reads in the items' precision ------------------------------------ */
@@ -1266,8 +1234,8 @@ static inline clv_status clv_lbfgs__work_new(clv_lbfgs *s, clv_lbfgs__work *w, s
     clv_status st = CLV_OK;
     memset(w, 0, sizeof *w);
     w->count = count;
-    w->ids = (size_t *)clv_lbfgs__alloc(count, sizeof *w->ids);
-    w->summary_host = (unsigned char *)clv_lbfgs__alloc(count, 4 * clv_dtype_size(s->dtype));
+    w->ids = (size_t *)clv_calloc(count, sizeof *w->ids);
+    w->summary_host = (unsigned char *)clv_calloc(count, 4 * clv_dtype_size(s->dtype));
     if (!w->ids || !w->summary_host) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     if (st == CLV_OK) st = clv_array_new(&w->state, m, s->dtype, count, s->state_elems, CLV_SHARDED);
     if (st == CLV_OK) st = clv_array_new(&w->xt, m, s->dtype, count, s->n, CLV_SHARDED);
@@ -1283,7 +1251,7 @@ static inline clv_status clv_lbfgs__work_new(clv_lbfgs *s, clv_lbfgs__work *w, s
 
 static inline clv_status clv_lbfgs__write_index(clv_lbfgs *s, clv_lbfgs__work *w)
 {
-    int32_t *index = (int32_t *)clv_lbfgs__alloc(w->count, sizeof *index);
+    int32_t *index = (int32_t *)clv_calloc(w->count, sizeof *index);
     if (!index) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     for (size_t i = 0; i < w->count; ++i) index[i] = (int32_t)(s->first_item + w->ids[i]);
     clv_status st = clv_array_write(w->index, index);
@@ -1403,8 +1371,8 @@ static inline clv_status clv_lbfgs__harvest(clv_lbfgs *s, clv_lbfgs__work *w, cl
                                             unsigned char **state_out, unsigned char **xt_out)
 {
     size_t es = clv_dtype_size(s->dtype), row_bytes = s->state_elems * es;
-    unsigned char *state = (unsigned char *)clv_lbfgs__alloc(w->count, row_bytes);
-    unsigned char *xt = xt_out ? (unsigned char *)clv_lbfgs__alloc(w->count, s->n * es) : NULL;
+    unsigned char *state = (unsigned char *)clv_calloc(w->count, row_bytes);
+    unsigned char *xt = xt_out ? (unsigned char *)clv_calloc(w->count, s->n * es) : NULL;
     clv_status st = (!state || (xt_out && !xt)) ? CLV_ERROR_OUT_OF_MEMORY : CLV_OK;
     if (st == CLV_OK) st = clv_array_read(w->state, state);
     if (st == CLV_OK && xt) st = clv_array_read(w->xt, xt);
@@ -1556,7 +1524,7 @@ static inline uint64_t clv_lbfgs__host_bytes(const clv_lbfgs *s, uint64_t n_item
 static inline clv_status clv_lbfgs__check_sizes(clv_lbfgs *s, size_t n_items, size_t rows)
 {
     int nd = clv_mesh_device_count(s->mesh);
-    size_t *split = (size_t *)clv_lbfgs__alloc(2 * (size_t)nd, sizeof(size_t));
+    size_t *split = (size_t *)clv_calloc(2 * (size_t)nd, sizeof(size_t));
     if (!split) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     clv_status st = clv_mesh_split_items(s->mesh, rows, split, split + nd);
     if (st != CLV_OK) st = clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: splitting the items");
@@ -1576,7 +1544,7 @@ static inline clv_status clv_lbfgs__check_sizes(clv_lbfgs *s, size_t n_items, si
     }
     CLV_FREE(split);
     if (st != CLV_OK) return st;
-    uint64_t need = clv_lbfgs__host_bytes(s, n_items, rows), available = clv_lbfgs__host_available();
+    uint64_t need = clv_lbfgs__host_bytes(s, n_items, rows), available = clv_host_memory_available();
     if (need > (uint64_t)SIZE_MAX || (available && need > available))
         return clv_lbfgs__fail(s, need > (uint64_t)SIZE_MAX ? CLV_ERROR_INVALID_ARGUMENT : CLV_ERROR_OUT_OF_MEMORY,
                                "clv_lbfgs_minimize: %zu items at once (n_items %zu, chunk %ld) of n %lu with m %d "
@@ -1587,10 +1555,9 @@ static inline clv_status clv_lbfgs__check_sizes(clv_lbfgs *s, size_t n_items, si
     return CLV_OK;
 }
 
-static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double *x, const clv_lbfgs_items *out,
-                                            clv_lbfgs_progress_fn progress, void *user)
+/* The arguments of a minimize call (s is not NULL). */
+static inline clv_status clv_lbfgs__check_call(clv_lbfgs *s, size_t n_items, const double *x)
 {
-    if (!s) return CLV_ERROR_INVALID_ARGUMENT;
     s->message[0] = '\0';
     memset(&s->stats, 0, sizeof s->stats);
     if (!s->program) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: the solver "
@@ -1600,8 +1567,17 @@ static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double
         return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: first item %zu + n_items %zu "
                                "above 2^31 - 1", s->first_item, n_items);
     if (!x) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: x is NULL");
+    return CLV_OK;
+}
+
+/* Every item on this process. */
+static inline clv_status clv_lbfgs__minimize_here(clv_lbfgs *s, size_t n_items, double *x, const clv_lbfgs_items *out,
+                                                  clv_lbfgs_progress_fn progress, void *user)
+{
+    clv_status st = clv_lbfgs__check_call(s, n_items, x);
+    if (st != CLV_OK) return st;
     size_t chunk = s->param.chunk > 0 && (size_t)s->param.chunk < n_items ? (size_t)s->param.chunk : n_items;
-    clv_status st = clv_lbfgs__check_sizes(s, n_items, chunk);
+    st = clv_lbfgs__check_sizes(s, n_items, chunk);
     if (st != CLV_OK) return st;
     clv_lbfgs__run r;
     memset(&r, 0, sizeof r);
@@ -1609,7 +1585,7 @@ static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double
     r.x = x;
     r.out = out;
     r.best_value = INFINITY;
-    r.done = (unsigned char *)clv_lbfgs__alloc(n_items, 1);
+    r.done = (unsigned char *)clv_calloc(n_items, 1);
     if (!r.done) return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     memset(r.done, 0, n_items);
     int canceled = 0;
@@ -1627,6 +1603,97 @@ static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double
     }
     CLV_FREE(r.done);
     return st;
+}
+
+/* ---- a batch shared between processes ------------------------------------- */
+
+/* An item's row in a shared minimize: x (n doubles), fx, then reason,
+ * iterations and evaluations. */
+static inline void clv_lbfgs__row_copy(unsigned char *row, size_t n, double *x, double *fx, int *ints, int to_row)
+{
+    size_t xb = n * sizeof(double);
+    if (to_row) {
+        memcpy(row, x, xb);
+        if (fx) memcpy(row + xb, fx, sizeof(double));
+        if (ints) memcpy(row + xb + sizeof(double), ints, 3 * sizeof(int));
+        return;
+    }
+    memcpy(x, row, xb);
+    if (fx) memcpy(fx, row + xb, sizeof(double));
+    if (ints) memcpy(ints, row + xb + sizeof(double), 3 * sizeof(int));
+}
+
+/* Items first .. first + count - 1 of x on this process, under their
+ * global indices, into their rows. */
+static inline clv_status clv_lbfgs__solve_mine(clv_lbfgs *s, size_t first, size_t count, double *x,
+                                               unsigned char *rows, size_t row, clv_lbfgs_progress_fn progress,
+                                               void *user)
+{
+    size_t n = s->n;
+    double *fx = (double *)clv_calloc(count, sizeof(double));
+    int *ints = (int *)clv_calloc(count, 3 * sizeof(int));
+    clv_status st = fx && ints ? CLV_OK : clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_lbfgs_minimize: out of "
+                                                          "host memory");
+    if (st == CLV_OK) {
+        clv_lbfgs_items mine;
+        mine.fx = fx;
+        mine.reason = ints;
+        mine.iterations = ints + count;
+        mine.evaluations = ints + 2 * count;
+        size_t saved = s->first_item;
+        s->first_item = saved + first; /* the objective sees global items */
+        st = clv_lbfgs__minimize_here(s, count, x + first * n, &mine, progress, user);
+        s->first_item = saved;
+    }
+    for (size_t i = 0; st == CLV_OK && i < count; ++i) {
+        int three[3] = { ints[i], ints[count + i], ints[2 * count + i] };
+        clv_lbfgs__row_copy(rows + (first + i) * row, n, x + (first + i) * n, fx + i, three, 1);
+    }
+    CLV_FREE(fx);
+    CLV_FREE(ints);
+    return st;
+}
+
+/* This process's items (clv_share_range), then every item's row from the
+ * others (clv_share_exchange). A process that fails, or has no items,
+ * still takes part in the exchange, so that none waits. */
+static inline clv_status clv_lbfgs__minimize_shared(clv_lbfgs *s, size_t n_items, double *x,
+                                                    const clv_lbfgs_items *out, clv_lbfgs_progress_fn progress,
+                                                    void *user)
+{
+    const clv_share *sh = &s->param.share;
+    size_t n = s->n, row = (n + 1) * sizeof(double) + 3 * sizeof(int), first = 0, count = 0, bytes = 0;
+    clv_share_range(sh, n_items, &first, &count);
+    clv_status st = clv_lbfgs__check_call(s, n_items, x);
+    if (st == CLV_OK && !clv_size_mul(n_items, row, 0, &bytes))
+        st = clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_minimize: n_items %zu of dimension %zu "
+                             "need more host memory than size_t can count", n_items, n);
+    unsigned char *rows = st == CLV_OK ? (unsigned char *)clv_calloc(n_items, row) : NULL;
+    if (st == CLV_OK && !rows) st = clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_lbfgs_minimize: out of host "
+                                                    "memory");
+    if (st == CLV_OK && count > 0) st = clv_lbfgs__solve_mine(s, first, count, x, rows, row, progress, user);
+    st = clv_share_exchange(sh, st, s->message, rows, row, n_items, s->message, sizeof s->message,
+                            "clv_lbfgs_minimize");
+    for (size_t i = 0; st == CLV_OK && i < n_items; ++i) {
+        double f = 0;
+        int three[3] = { 0, 0, 0 };
+        clv_lbfgs__row_copy(rows + i * row, n, x + i * n, &f, three, 0);
+        if (out && out->fx) out->fx[i] = f;
+        if (out && out->reason) out->reason[i] = three[0];
+        if (out && out->iterations) out->iterations[i] = three[1];
+        if (out && out->evaluations) out->evaluations[i] = three[2];
+    }
+    CLV_FREE(rows);
+    return st;
+}
+
+static inline clv_status clv_lbfgs_minimize(clv_lbfgs *s, size_t n_items, double *x, const clv_lbfgs_items *out,
+                                            clv_lbfgs_progress_fn progress, void *user)
+{
+    if (!s) return CLV_ERROR_INVALID_ARGUMENT;
+    if (s->param.share.range || s->param.share.exchange)
+        return clv_lbfgs__minimize_shared(s, n_items, x, out, progress, user);
+    return clv_lbfgs__minimize_here(s, n_items, x, out, progress, user);
 }
 
 #ifdef __cplusplus

@@ -1,5 +1,5 @@
 /* clvmap_mpi.h — clvmap over MPI ranks: one batch over the devices of several
- * machines, with the same bits as one process.              version 0.1.0
+ * machines, with the same bits as one process.              version 0.2.0
  *
  * WHAT IT IS
  *   When one machine's devices are not enough, this header spreads a batch
@@ -78,23 +78,26 @@
  *   communicator's error handler (MPI's default aborts the whole job).
  *
  * ADD-ONS
- *   Include an add-on header BEFORE this one to get its MPI version:
- *     clvmap_lbfgs.h   clv_mpi_lbfgs_minimize: the batch of independent
- *                      problems split over ranks, results gathered to every
- *                      rank. The objective's `item` is the row's index in
- *                      the whole batch (clv_lbfgs_set_first_item), so
- *                      per-item data is the whole batch's, as in one
- *                      process.
- *     clvmap_nuts.h    clv_mpi_nuts_run: chains split over ranks, each rank
- *                      running its chains under their global indices
- *                      (clv_nuts_opts.first_chain); every chain's draws on
- *                      every rank.
- *     clvmap_nss.h     clv_mpi_nss_run: the live set replicated on every
- *                      rank, the initial draws and each iteration's particle
- *                      updates split over ranks and exchanged
- *                      (clv_nss_opts.share); the same log Z on every rank.
- *   The NUTS and NSS versions are defined when those headers offer the
- *   options they need (CLV_NUTS_FIRST_CHAIN, CLV_NSS_SHARE).
+ *   This header knows no add-on. Every add-on that runs a batch in steps
+ *   takes the core's clv_share (clvmap.h), and clv_mpi_share(mm) makes one
+ *   over the mesh's ranks: each rank runs its rows of every batched step
+ *   (split as clv_mpi_split_items) under their global indices, then the
+ *   rows are gathered to every rank (MPI_Allgatherv) and the ranks agree on
+ *   the status as clv_mpi_agree does. Include the headers in any order:
+ *     clvmap_lbfgs.h   param.share = clv_mpi_share(mm) in clv_lbfgs_new's
+ *                      parameters: each clv_lbfgs_minimize's problems split
+ *                      over ranks, x and the outputs on every rank; the
+ *                      objective's `item` is the row's index in the whole
+ *                      batch.
+ *     clvmap_nuts.h    opts.share = clv_mpi_share(mm): chains split over
+ *                      ranks, every chain's draws on every rank.
+ *     clvmap_nss.h     opts.share = clv_mpi_share(mm): the live set
+ *                      replicated on every rank, the initial draws and each
+ *                      iteration's particle updates split over ranks and
+ *                      exchanged; the same log Z on every rank.
+ *   Every rank must make the same call with the same options (a share is
+ *   collective, as every function here). The share is valid while the mesh
+ *   is open.
  *
  * GUARANTEES
  *   1. Same bits as one process: gathered outputs, reductions, L-BFGS
@@ -110,6 +113,11 @@
  * REVISION HISTORY
  *   0.1.0 (2026-11-21) first version: mesh, split, agree, arrays (write,
  *                      scatter, gather), map, reduce, L-BFGS, NUTS, NSS.
+ *   0.2.0 (2026-12-03) clv_mpi_share: one clv_share over the ranks for every
+ *                      add-on (opts.share / param.share). The MPI versions
+ *                      of the NUTS, NSS and L-BFGS runs are gone (call the
+ *                      add-on itself with the share), and with them the
+ *                      rule that add-on headers come before this one.
  *
  * LICENSE: MIT, as clvmap.h.
  *
@@ -136,7 +144,7 @@ extern "C" {
 #endif
 
 #define CLV_MPI_VERSION_MAJOR 0
-#define CLV_MPI_VERSION_MINOR 1
+#define CLV_MPI_VERSION_MINOR 2
 #define CLV_MPI_VERSION_PATCH 0
 
 /* root argument of the gathers: every rank receives */
@@ -228,42 +236,12 @@ static inline clv_status clv_mpi_map(clv_mpi_mesh *mm, clv_program *p, const cha
  * every rank) is bitwise what one process's clv_reduce gives. */
 static inline clv_status clv_mpi_reduce(clv_mpi_mesh *mm, const clv_array *a, clv_reduce_op op, double *out);
 
-#ifdef CLVMAP_LBFGS_H
-/* Collective. clv_lbfgs_minimize over n_items problems of dimension n split
- * over the ranks: x (n_items x n) holds every start on every rank and, on
- * return, every result on every rank; so do out's arrays (NULL fields are
- * skipped, and must be NULL on every rank). progress is called on each rank
- * for its own part. Each rank's solver must be made with the same objective
- * and parameters; see ADD-ONS for the objective's `item`. */
-static inline clv_status clv_mpi_lbfgs_minimize(clv_mpi_mesh *mm, clv_lbfgs *s, size_t n_items, size_t n,
-                                                double *x, const clv_lbfgs_items *out,
-                                                clv_lbfgs_progress_fn progress, void *user);
-#endif
-
-#if defined(CLVMAP_NUTS_H) && defined(CLV_NUTS_FIRST_CHAIN)
-/* Collective. clv_nuts_run with the chains split over the ranks: rank r
- * runs chains [first_r, first_r + count_r) under their global indices
- * (clv_nuts_opts.first_chain), so every draw is bitwise what one process
- * running all n_chains gives; *result on every rank holds every chain
- * (n_divergent, n_leapfrog_total summed; device and n_devices: this rank's;
- * peak_device_bytes: the largest of any rank). opts->init, when given, holds
- * all n_chains x dim points on every rank. progress is called on each rank
- * for its own chains; a stop it asks for must be asked on every rank (ranks
- * that end with different draw counts are an error). */
-static inline clv_status clv_mpi_nuts_run(clv_mpi_mesh *mm, clv_nuts *s, const clv_nuts_opts *opts,
-                                          clv_nuts_result *result);
-#endif
-
-#if defined(CLVMAP_NSS_H) && defined(CLV_NSS_SHARE)
-/* Collective. clv_nss_run with the live set replicated on every rank and
- * each batched step (the n_live initial draws, the num_delete particle
- * updates) split over the ranks, exchanged after each step; the host work
- * is the same on every rank. *result on every rank is bitwise what one
- * process gives (device statistics: this rank's). progress is called on
- * every rank; the run stops when it asks to on any rank. */
-static inline clv_status clv_mpi_nss_run(clv_mpi_mesh *mm, clv_nss *s, const clv_nss_opts *opts,
-                                         clv_nss_result *result);
-#endif
+/* A clv_share over the mesh's ranks, for the add-ons' options: range is
+ * this rank's part of a batch (clv_mpi_local_items), exchange is collective
+ * (MPI_Allgatherv of every rank's rows, after the ranks agree on the status
+ * and on the batch's shape; the agreed message names each failing rank).
+ * Valid while mm is open. */
+static inline clv_share clv_mpi_share(clv_mpi_mesh *mm);
 
 #ifdef __cplusplus
 }
@@ -306,24 +284,8 @@ struct clv_mpi_mesh {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static inline clv_status clv_mpi__fail(clv_mpi_mesh *mm, clv_status st, const char *fmt, ...)
-{
-    if (mm) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(mm->message, sizeof mm->message, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
-static inline void *clv_mpi__alloc(size_t n, size_t size)
-{
-    if (n != 0 && size > (size_t)-1 / n) return NULL;
-    void *p = CLV_MALLOC(n * size > 0 ? n * size : 1);
-    if (p) memset(p, 0, n * size > 0 ? n * size : 1);
-    return p;
-}
+/* printf into the mesh's message (none when mm is NULL); returns status. */
+#define clv_mpi__fail(mm, ...) clv_message((mm) ? (mm)->message : NULL, sizeof(mm)->message, __VA_ARGS__)
 
 static inline const char *clv_mpi_mesh_message(const clv_mpi_mesh *mm) { return mm ? mm->message : ""; }
 static inline clv_mesh *clv_mpi_mesh_local(const clv_mpi_mesh *mm) { return mm ? mm->local : NULL; }
@@ -447,7 +409,7 @@ static inline clv_status clv_mpi__set_weights(clv_mpi_mesh *mm, const clv_mpi_me
         mm->weights[r] = d->split == CLV_MPI_SPLIT_EQUAL ? 1.0
                          : d->split == CLV_MPI_SPLIT_WEIGHTS ? d->weights[r]
                                                              : (double)mm->devices[r];
-    double *root = (double *)clv_mpi__alloc((size_t)mm->size, sizeof(double));
+    double *root = (double *)clv_calloc((size_t)mm->size, sizeof(double));
     if (!root) return clv_mpi__fail(mm, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     memcpy(root, mm->weights, (size_t)mm->size * sizeof(double));
     MPI_Bcast(root, mm->size, MPI_DOUBLE, 0, mm->comm);
@@ -466,7 +428,7 @@ static inline clv_status clv_mpi_mesh_open(clv_mpi_mesh **out, MPI_Comm comm, co
     clv_mpi_mesh_desc d;
     memset(&d, 0, sizeof d);
     if (desc) d = *desc;
-    clv_mpi_mesh *mm = (clv_mpi_mesh *)clv_mpi__alloc(1, sizeof *mm);
+    clv_mpi_mesh *mm = (clv_mpi_mesh *)clv_calloc(1, sizeof *mm);
     MPI_Comm dup = MPI_COMM_NULL;
     MPI_Comm_dup(comm, &dup);
     if (!mm) { /* the other ranks would wait for this one: end the job */
@@ -479,13 +441,13 @@ static inline clv_status clv_mpi_mesh_open(clv_mpi_mesh **out, MPI_Comm comm, co
     MPI_Comm_rank(dup, &mm->rank);
     MPI_Comm_size(dup, &mm->size);
     size_t n = (size_t)mm->size;
-    mm->devices = (int *)clv_mpi__alloc(n, sizeof(int));
-    mm->weights = (double *)clv_mpi__alloc(n, sizeof(double));
-    mm->hosts = (char *)clv_mpi__alloc(n, CLV_MPI__HOST);
-    mm->slots = (char *)clv_mpi__alloc(n, CLV_MPI__SLOT);
-    mm->values = (uint64_t *)clv_mpi__alloc(n, 4 * sizeof(uint64_t));
-    mm->first = (size_t *)clv_mpi__alloc(n, sizeof(size_t));
-    mm->count = (size_t *)clv_mpi__alloc(n, sizeof(size_t));
+    mm->devices = (int *)clv_calloc(n, sizeof(int));
+    mm->weights = (double *)clv_calloc(n, sizeof(double));
+    mm->hosts = (char *)clv_calloc(n, CLV_MPI__HOST);
+    mm->slots = (char *)clv_calloc(n, CLV_MPI__SLOT);
+    mm->values = (uint64_t *)clv_calloc(n, 4 * sizeof(uint64_t));
+    mm->first = (size_t *)clv_calloc(n, sizeof(size_t));
+    mm->count = (size_t *)clv_calloc(n, sizeof(size_t));
     if (!mm->devices || !mm->weights || !mm->hosts || !mm->slots || !mm->values || !mm->first || !mm->count) {
         /* Nothing can be agreed without these: leave the job to MPI. */
         fprintf(stderr, "clv_mpi_mesh_open: rank %d: out of host memory\n", mm->rank);
@@ -687,9 +649,9 @@ static inline clv_status clv_mpi_array_scatter(clv_mpi_mesh *mm, clv_array *a, i
     st = clv_mpi__shapes(mm, a, "clv_mpi_array_scatter", st, mm->message, &total, &item_bytes, &layout);
     if (st != CLV_OK) return st;
     size_t mine = layout == CLV_SHARDED ? mm->count[mm->rank] : total;
-    char *buf = (char *)clv_mpi__alloc(mine, item_bytes);
-    int *counts = (int *)clv_mpi__alloc((size_t)mm->size, sizeof(int));
-    int *displs = (int *)clv_mpi__alloc((size_t)mm->size, sizeof(int));
+    char *buf = (char *)clv_calloc(mine, item_bytes);
+    int *counts = (int *)clv_calloc((size_t)mm->size, sizeof(int));
+    int *displs = (int *)clv_calloc((size_t)mm->size, sizeof(int));
     st = buf && counts && displs ? CLV_OK : clv_mpi__fail(mm, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     st = clv_mpi__agree_values(mm, st, "clv_mpi_array_scatter", mm->message, 0, 0, 0);
     if (st == CLV_OK) {
@@ -736,9 +698,9 @@ static inline clv_status clv_mpi__gather(clv_mpi_mesh *mm, const clv_array *a, i
     }
     size_t first = mm->first[mm->rank], mine = mm->count[mm->rank];
     /* Receiving ranks read their part straight into place. */
-    char *part = receives ? (char *)host + first * item_bytes : (char *)clv_mpi__alloc(mine, item_bytes);
-    int *counts = (int *)clv_mpi__alloc((size_t)mm->size, sizeof(int));
-    int *displs = (int *)clv_mpi__alloc((size_t)mm->size, sizeof(int));
+    char *part = receives ? (char *)host + first * item_bytes : (char *)clv_calloc(mine, item_bytes);
+    int *counts = (int *)clv_calloc((size_t)mm->size, sizeof(int));
+    int *displs = (int *)clv_calloc((size_t)mm->size, sizeof(int));
     if (!part || !counts || !displs) st = clv_mpi__fail(mm, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     const char *why = mm->message;
     if (st == CLV_OK && a) {
@@ -830,7 +792,7 @@ static inline clv_status clv_mpi_reduce(clv_mpi_mesh *mm, const clv_array *a, cl
     const int root = 0;
     char *all = NULL;
     if (mm->rank == root) {
-        all = (char *)clv_mpi__alloc(total, item_bytes);
+        all = (char *)clv_calloc(total, item_bytes);
         st = all ? CLV_OK : clv_mpi__fail(mm, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     }
     st = clv_mpi__agree_values(mm, st, "clv_mpi_reduce", mm->message, 0, 0, 0);
@@ -851,251 +813,37 @@ static inline clv_status clv_mpi_reduce(clv_mpi_mesh *mm, const clv_array *a, cl
     return st;
 }
 
-/* ---- L-BFGS ------------------------------------------------------------- */
+/* ---- sharing add-on batches ---------------------------------------------- */
 
-#ifdef CLVMAP_LBFGS_H
-/* Every rank's rows [first_r, first_r + count_r) of a host array of
- * n_items x width elements of type t, to every rank (in place). */
-static inline void clv_mpi__allgather_rows(clv_mpi_mesh *mm, void *data, size_t width, MPI_Datatype t, int *counts,
-                                           int *displs)
+static inline void clv_mpi__share_range(void *user, size_t n_rows, size_t *first, size_t *count)
 {
-    MPI_Datatype row;
-    MPI_Type_contiguous((int)width, t, &row);
-    MPI_Type_commit(&row);
-    MPI_Allgatherv(MPI_IN_PLACE, 0, row, data, counts, displs, row, mm->comm);
-    MPI_Type_free(&row);
+    clv_mpi_local_items((clv_mpi_mesh *)user, n_rows, first, count);
 }
 
-static inline clv_status clv_mpi_lbfgs_minimize(clv_mpi_mesh *mm, clv_lbfgs *s, size_t n_items, size_t n,
-                                                double *x, const clv_lbfgs_items *out,
-                                                clv_lbfgs_progress_fn progress, void *user)
+/* Agree first (status, then the shape: every rank the same n_rows and
+ * row_bytes); move rows only when every rank succeeded. */
+static inline clv_status clv_mpi__share_exchange(void *user, clv_status status, const char *message, void *rows,
+                                                 size_t row_bytes, size_t n_rows, char *why, size_t why_size)
 {
-    if (!mm) return CLV_ERROR_INVALID_ARGUMENT;
-    clv_status st = CLV_OK;
-    const char *why = mm->message;
-    if (!mm->local || !s || !x || n_items == 0 || n == 0 || n_items > (size_t)INT_MAX || n > (size_t)INT_MAX)
-        st = clv_mpi__fail(mm, CLV_ERROR_INVALID_ARGUMENT, "clv_mpi_lbfgs_minimize: NULL solver or x, no local "
-                           "mesh, or n_items / n zero or above INT_MAX");
-    clv_lbfgs_items none;
-    memset(&none, 0, sizeof none);
-    const clv_lbfgs_items *o = out ? out : &none;
-    /* Which outputs are wanted must be the same everywhere: checked by the
-     * agreement's values. */
-    uint64_t wanted = (uint64_t)(o->fx != NULL) | (uint64_t)(o->reason != NULL) << 1 |
-                      (uint64_t)(o->iterations != NULL) << 2 | (uint64_t)(o->evaluations != NULL) << 3;
-    size_t first = 0, count = 0;
-    if (st == CLV_OK) clv_mpi_local_items(mm, n_items, &first, &count);
-    if (st == CLV_OK && count > 0) {
-        clv_lbfgs_items mine;
-        memset(&mine, 0, sizeof mine);
-        mine.fx = o->fx ? o->fx + first : NULL;
-        mine.reason = o->reason ? o->reason + first : NULL;
-        mine.iterations = o->iterations ? o->iterations + first : NULL;
-        mine.evaluations = o->evaluations ? o->evaluations + first : NULL;
-        st = clv_lbfgs_set_first_item(s, first); /* the objective sees global items */
-        if (st == CLV_OK) st = clv_lbfgs_minimize(s, count, x + first * n, &mine, progress, user);
-        why = clv_lbfgs_message(s);
-        clv_lbfgs_set_first_item(s, 0);
+    clv_mpi_mesh *mm = (clv_mpi_mesh *)user;
+    if (status == CLV_OK && (row_bytes > (size_t)INT_MAX || n_rows > (size_t)INT_MAX)) {
+        status = CLV_ERROR_SHAPE;
+        message = "a shared batch of more than INT_MAX rows or of rows above INT_MAX bytes";
     }
-    st = clv_mpi__agree_values(mm, st, "clv_mpi_lbfgs_minimize", why, wanted, (uint64_t)n_items, (uint64_t)n);
-    if (st != CLV_OK) return st;
-    for (int r = 1; r < mm->size; ++r)
-        if (mm->values[4 * r + 1] != mm->values[1] || mm->values[4 * r + 2] != mm->values[2] ||
-            mm->values[4 * r + 3] != mm->values[3])
-            return clv_mpi__fail(mm, CLV_ERROR_SHAPE, "clv_mpi_lbfgs_minimize: the ranks passed different n_items, "
-                                 "n or output fields");
-    int *counts = (int *)clv_mpi__alloc((size_t)mm->size, sizeof(int));
-    int *displs = (int *)clv_mpi__alloc((size_t)mm->size, sizeof(int));
-    st = counts && displs ? CLV_OK : clv_mpi__fail(mm, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
-    st = clv_mpi__agree_values(mm, st, "clv_mpi_lbfgs_minimize", mm->message, 0, 0, 0);
-    if (st == CLV_OK) {
-        clv_mpi_split_items(mm, n_items, mm->first, mm->count);
-        clv_mpi__int_counts(mm, counts, displs);
-        clv_mpi__allgather_rows(mm, x, n, MPI_DOUBLE, counts, displs);
-        if (o->fx) clv_mpi__allgather_rows(mm, o->fx, 1, MPI_DOUBLE, counts, displs);
-        if (o->reason) clv_mpi__allgather_rows(mm, o->reason, 1, MPI_INT, counts, displs);
-        if (o->iterations) clv_mpi__allgather_rows(mm, o->iterations, 1, MPI_INT, counts, displs);
-        if (o->evaluations) clv_mpi__allgather_rows(mm, o->evaluations, 1, MPI_INT, counts, displs);
-    }
-    CLV_FREE(counts);
-    CLV_FREE(displs);
-    return st;
-}
-#endif /* CLVMAP_LBFGS_H */
-
-/* ---- NUTS ---------------------------------------------------------------- */
-
-#if defined(CLVMAP_NUTS_H) && defined(CLV_NUTS_FIRST_CHAIN)
-/* All n_chains rows of per_chain elements, from this rank's rows (mine,
- * or NULL) and every other rank's (split in mm->first/count); NULL on every
- * rank when host memory ran out on any. */
-static inline void *clv_mpi__chains(clv_mpi_mesh *mm, const void *mine, size_t elem_bytes, size_t per_chain,
-                                    size_t n_chains, const int *counts, const int *displs)
-{
-    size_t row = elem_bytes * per_chain, n_mine = mm->count[mm->rank];
-    char *all = (char *)clv_mpi__alloc(n_chains, row);
-    int ok = all != NULL, every = 0;
-    MPI_Allreduce(&ok, &every, 1, MPI_INT, MPI_MIN, mm->comm);
-    if (!every) {
-        CLV_FREE(all);
-        return NULL;
-    }
-    if (n_mine > 0 && mine) memcpy(all + mm->first[mm->rank] * row, mine, n_mine * row);
-    if (row > 0) {
-        MPI_Datatype t = clv_mpi__item_type(row);
-        MPI_Allgatherv(MPI_IN_PLACE, 0, t, all, counts, displs, t, mm->comm);
-        MPI_Type_free(&t);
-    }
-    return all;
-}
-
-/* *field (this rank's rows) becomes every chain's rows; 0 when out of memory. */
-static inline int clv_mpi__chains_f64(clv_mpi_mesh *mm, double **field, size_t per_chain, size_t n_chains,
-                                      const int *counts, const int *displs)
-{
-    double *all = (double *)clv_mpi__chains(mm, *field, sizeof(double), per_chain, n_chains, counts, displs);
-    if (!all) return 0;
-    CLV_FREE(*field);
-    *field = all;
-    return 1;
-}
-
-static inline int clv_mpi__chains_int(clv_mpi_mesh *mm, int **field, size_t per_chain, size_t n_chains,
-                                      const int *counts, const int *displs)
-{
-    int *all = (int *)clv_mpi__chains(mm, *field, sizeof(int), per_chain, n_chains, counts, displs);
-    if (!all) return 0;
-    CLV_FREE(*field);
-    *field = all;
-    return 1;
-}
-
-static inline clv_status clv_mpi_nuts_run(clv_mpi_mesh *mm, clv_nuts *s, const clv_nuts_opts *opts,
-                                          clv_nuts_result *result)
-{
-    if (!mm) return CLV_ERROR_INVALID_ARGUMENT;
-    clv_status st = CLV_OK;
-    const char *why = mm->message;
-    clv_nuts_opts o;
-    memset(&o, 0, sizeof o);
-    if (opts) o = *opts;
-    if (result) memset(result, 0, sizeof *result);
-    if (!mm->local || !s || !result || o.n_chains < 0)
-        st = clv_mpi__fail(mm, CLV_ERROR_INVALID_ARGUMENT, "clv_mpi_nuts_run: NULL sampler or result, no local "
-                           "mesh, or n_chains < 0");
-    size_t total = o.n_chains > 0 ? (size_t)o.n_chains : 4; /* clv_nuts_opts's default */
-    size_t first = 0, count = 0, dim = (size_t)clv_nuts_dim(s);
-    if (st == CLV_OK) clv_mpi_local_items(mm, total, &first, &count);
-    if (st == CLV_OK && count > 0) {
-        clv_nuts_opts lo = o;
-        lo.n_chains = (int)count;
-        lo.first_chain = o.first_chain + first;
-        lo.init = o.init ? o.init + first * dim : NULL;
-        st = clv_nuts_run(s, &lo, result);
-        why = clv_nuts_message(s);
-    }
-    /* every rank with chains reports its draw count: they must agree */
-    st = clv_mpi__agree_values(mm, st, "clv_mpi_nuts_run", why, (uint64_t)count,
-                               count > 0 ? (uint64_t)result->num_draws : 0, 0);
-    if (st != CLV_OK) return st;
-    int holder = -1;
-    for (int r = 0; r < mm->size; ++r) {
-        if (mm->values[4 * r + 1] == 0) continue;
-        if (holder < 0) holder = r;
-        else if (mm->values[4 * r + 2] != mm->values[4 * holder + 2])
-            return clv_mpi__fail(mm, CLV_ERROR_SHAPE, "clv_mpi_nuts_run: the ranks ended with different draw "
-                                 "counts (a progress callback stopped some ranks only)");
-    }
-    /* the run's settings, from the first rank with chains */
-    int64_t ints[7] = { 0, 0, 0, 0, 0, 0, 0 };
-    double real = 0;
-    if (mm->rank == holder) {
-        ints[0] = result->num_draws;
-        ints[1] = result->num_warmup;
-        ints[2] = result->dim;
-        ints[3] = result->max_depth;
-        ints[4] = result->block;
-        ints[5] = (int64_t)result->chunk;
-        ints[6] = (int64_t)result->seed;
-        real = result->target_accept;
-    }
-    MPI_Bcast(ints, 7, MPI_INT64_T, holder, mm->comm);
-    MPI_Bcast(&real, 1, MPI_DOUBLE, holder, mm->comm);
-    clv_nuts_result *r = result;
-    r->n_chains = (int)total;
-    r->num_draws = (int)ints[0];
-    r->num_warmup = (int)ints[1];
-    r->dim = (int)ints[2];
-    r->max_depth = (int)ints[3];
-    r->block = (int)ints[4];
-    r->chunk = (long)ints[5];
-    r->seed = (uint64_t)ints[6];
-    r->target_accept = real;
-    uint64_t sums[2] = { r->n_divergent, r->n_leapfrog_total }, all[2] = { 0, 0 };
-    MPI_Allreduce(sums, all, 2, MPI_UINT64_T, MPI_SUM, mm->comm);
-    r->n_divergent = all[0];
-    r->n_leapfrog_total = all[1];
-    uint64_t peak = r->peak_device_bytes;
-    MPI_Allreduce(&peak, &r->peak_device_bytes, 1, MPI_UINT64_T, MPI_MAX, mm->comm);
-    /* per-chain arrays: this rank's rows -> every chain's rows */
-    clv_mpi_split_items(mm, total, mm->first, mm->count);
-    int *counts = (int *)clv_mpi__alloc((size_t)mm->size, sizeof(int));
-    int *displs = (int *)clv_mpi__alloc((size_t)mm->size, sizeof(int));
-    int ok = counts && displs, every = 0;
-    MPI_Allreduce(&ok, &every, 1, MPI_INT, MPI_MIN, mm->comm);
-    if (every) {
-        clv_mpi__int_counts(mm, counts, displs);
-        size_t n = (size_t)r->num_draws, d = (size_t)r->dim;
-        /* the draws keep clv_nuts_run's layout: num_draws rows per chain */
-        every = clv_mpi__chains_f64(mm, &r->draws, n * d, total, counts, displs) &&
-                clv_mpi__chains_f64(mm, &r->lp, n, total, counts, displs) &&
-                clv_mpi__chains_f64(mm, &r->accept_stat, n, total, counts, displs) &&
-                clv_mpi__chains_f64(mm, &r->step_size, n, total, counts, displs) &&
-                clv_mpi__chains_int(mm, &r->tree_depth, n, total, counts, displs) &&
-                clv_mpi__chains_int(mm, &r->n_leapfrog, n, total, counts, displs) &&
-                clv_mpi__chains_int(mm, &r->divergent, n, total, counts, displs) &&
-                clv_mpi__chains_f64(mm, &r->energy, n, total, counts, displs) &&
-                clv_mpi__chains_f64(mm, &r->inv_mass, d, total, counts, displs) &&
-                clv_mpi__chains_f64(mm, &r->final_step_size, 1, total, counts, displs) &&
-                clv_mpi__chains_int(mm, &r->init_tries, 1, total, counts, displs);
-    }
-    CLV_FREE(counts);
-    CLV_FREE(displs);
-    if (!every) return clv_mpi__fail(mm, CLV_ERROR_OUT_OF_MEMORY, "clv_mpi_nuts_run: out of host memory on a rank");
-    return CLV_OK;
-}
-#endif /* NUTS */
-
-/* ---- NSS ----------------------------------------------------------------- */
-
-#if defined(CLVMAP_NSS_H) && defined(CLV_NSS_SHARE)
-typedef struct clv_mpi__nss_ctx {
-    clv_mpi_mesh *mm;
-    clv_nss_progress_fn progress;
-    void *progress_user;
-} clv_mpi__nss_ctx;
-
-static inline void clv_mpi__nss_range(void *user, size_t n_rows, size_t *first, size_t *count)
-{
-    clv_mpi_local_items(((clv_mpi__nss_ctx *)user)->mm, n_rows, first, count);
-}
-
-/* Agree first; move rows only when every rank succeeded. */
-static inline clv_status clv_mpi__nss_exchange(void *user, clv_status status, const char *message, void *rows,
-                                               size_t row_bytes, size_t n_rows, char *why, size_t why_size)
-{
-    clv_mpi_mesh *mm = ((clv_mpi__nss_ctx *)user)->mm;
-    clv_status st = clv_mpi__agree_values(mm, status, "nested sampling step", message, (uint64_t)n_rows,
+    clv_status st = clv_mpi__agree_values(mm, status, "a shared step", message, (uint64_t)n_rows,
                                           (uint64_t)row_bytes, 0);
     for (int r = 1; st == CLV_OK && r < mm->size; ++r)
         if (mm->values[4 * r + 1] != mm->values[1] || mm->values[4 * r + 2] != mm->values[2])
-            st = clv_mpi__fail(mm, CLV_ERROR_SHAPE, "the ranks' nested sampling runs differ (options or problem)");
+            st = clv_mpi__fail(mm, CLV_ERROR_SHAPE, "the ranks' shared steps differ (rank 0: %llu rows of %llu "
+                               "bytes, rank %d: %llu of %llu; the options or the problem differ)",
+                               (unsigned long long)mm->values[1], (unsigned long long)mm->values[2], r,
+                               (unsigned long long)mm->values[4 * r + 1], (unsigned long long)mm->values[4 * r + 2]);
     if (st != CLV_OK) {
         snprintf(why, why_size, "%s", mm->message);
         return st;
     }
-    int *counts = (int *)clv_mpi__alloc((size_t)mm->size, sizeof(int));
-    int *displs = (int *)clv_mpi__alloc((size_t)mm->size, sizeof(int));
+    int *counts = (int *)clv_calloc((size_t)mm->size, sizeof(int));
+    int *displs = (int *)clv_calloc((size_t)mm->size, sizeof(int));
     int ok = counts && displs, every = 0;
     MPI_Allreduce(&ok, &every, 1, MPI_INT, MPI_MIN, mm->comm);
     if (every && row_bytes > 0 && n_rows > 0) {
@@ -1105,8 +853,8 @@ static inline clv_status clv_mpi__nss_exchange(void *user, clv_status status, co
         MPI_Allgatherv(MPI_IN_PLACE, 0, t, rows, counts, displs, t, mm->comm);
         MPI_Type_free(&t);
     }
-    CLV_FREE(counts);
-    CLV_FREE(displs);
+    clv_free(counts);
+    clv_free(displs);
     if (!every) {
         snprintf(why, why_size, "out of host memory on a rank");
         return CLV_ERROR_OUT_OF_MEMORY;
@@ -1114,40 +862,14 @@ static inline clv_status clv_mpi__nss_exchange(void *user, clv_status status, co
     return CLV_OK;
 }
 
-/* The user's progress on every rank; stop when any rank says stop. */
-static inline int clv_mpi__nss_progress(const clv_nss_progress *progress, void *user)
+static inline clv_share clv_mpi_share(clv_mpi_mesh *mm)
 {
-    clv_mpi__nss_ctx *c = (clv_mpi__nss_ctx *)user;
-    int stop = c->progress ? c->progress(progress, c->progress_user) != 0 : 0, any = 0;
-    MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, c->mm->comm);
-    return any;
+    clv_share sh;
+    sh.range = clv_mpi__share_range;
+    sh.exchange = clv_mpi__share_exchange;
+    sh.user = mm;
+    return sh;
 }
-
-static inline clv_status clv_mpi_nss_run(clv_mpi_mesh *mm, clv_nss *s, const clv_nss_opts *opts,
-                                         clv_nss_result *result)
-{
-    if (!mm) return CLV_ERROR_INVALID_ARGUMENT;
-    clv_nss_opts o;
-    memset(&o, 0, sizeof o);
-    if (opts) o = *opts;
-    clv_mpi__nss_ctx ctx;
-    ctx.mm = mm;
-    ctx.progress = o.progress;
-    ctx.progress_user = o.progress_user;
-    o.share.range = clv_mpi__nss_range;
-    o.share.exchange = clv_mpi__nss_exchange;
-    o.share.user = &ctx;
-    /* a progress call on every rank after every iteration keeps a stop
-     * asked on one rank from leaving the others in the next exchange */
-    o.progress = clv_mpi__nss_progress;
-    o.progress_user = &ctx;
-    clv_status st = mm->local && s && result ? clv_nss_run(s, &o, result)
-                    : clv_mpi__fail(mm, CLV_ERROR_INVALID_ARGUMENT, "clv_mpi_nss_run: NULL sampler or result, or "
-                                    "no local mesh");
-    return clv_mpi__agree_values(mm, st, "clv_mpi_nss_run", s && st != CLV_OK ? clv_nss_message(s) : mm->message,
-                                 0, 0, 0);
-}
-#endif /* NSS */
 
 #ifdef __cplusplus
 }

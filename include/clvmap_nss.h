@@ -142,6 +142,14 @@
  *                      the bytes needed and available; every size product
  *                      overflow-checked; the dead points' first room is
  *                      bounded by max_iterations (issue 11).
+ *   (next, 2026-12-03) clv_nss_opts.share is the core's clv_share
+ *                      (clv_nss_share stays as its typedef); a shared run
+ *                      exchanges a stop vote after every progress call (a
+ *                      stop on one process stops all), and a process that
+ *                      fails before its first step still takes part; the
+ *                      groundwork (messages, allocation, option checks,
+ *                      building with data, CSV names, host memory) is the
+ *                      core's (issue 12).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
@@ -160,7 +168,7 @@ extern "C" {
 #define CLV_NSS_VERSION_MAJOR 0
 #define CLV_NSS_VERSION_MINOR 1
 #define CLV_NSS_VERSION_PATCH 1
-/* clv_nss_opts has share (for clvmap_mpi.h) */
+/* clv_nss_opts has share (a clv_share) */
 #define CLV_NSS_SHARE 1
 
 /* Largest dimension (the kernels keep a few points in private memory). */
@@ -206,22 +214,15 @@ typedef struct clv_nss_progress {
 typedef int (*clv_nss_progress_fn)(const clv_nss_progress *progress, void *user);
 
 /* Sharing a run's batched steps between processes that run the same
- * sampler with the same options (clvmap_mpi.h fills it in): each process
- * runs the rows `range` gives it of every batch (the n_live initial draws,
- * the num_delete particle updates), with their global indices, then
- * `exchange` fills in the other processes' rows; the host work (sorting,
- * covariance, evidence) is done identically by every process. */
-typedef struct clv_nss_share {
-    /* rows [*first, *first + *count) of a batch of n_rows are this process's */
-    void (*range)(void *user, size_t n_rows, size_t *first, size_t *count);
-    /* Called by every process after its rows ran; status and message are its
-     * own outcome. Fill the other processes' rows of rows (n_rows x row_bytes,
-     * this process's rows in place) and return the status agreed by all,
-     * with why filled when it is not CLV_OK. */
-    clv_status (*exchange)(void *user, clv_status status, const char *message, void *rows, size_t row_bytes,
-                           size_t n_rows, char *why, size_t why_size);
-    void *user;
-} clv_nss_share;
+ * sampler with the same options: the core's clv_share (clvmap.h; e.g.
+ * clvmap_mpi.h's clv_mpi_share). Each process runs the rows `range` gives it
+ * of every batch (the n_live initial draws, the num_delete particle
+ * updates), with their global indices, then `exchange` fills in the other
+ * processes' rows; the host work (sorting, covariance, evidence) is done
+ * identically by every process. After every progress call the processes
+ * also exchange whether any asked to stop, so a stop asked on one process
+ * stops them all. The old name stays for code written against 0.1. */
+typedef clv_share clv_nss_share;
 
 typedef struct clv_nss_opts {
     int n_live;            /* live points; 0: 500 */
@@ -240,7 +241,7 @@ typedef struct clv_nss_opts {
     size_t local_size;     /* work group size; 0: 64 per work item, 1 per group */
     clv_nss_progress_fn progress; /* NULL: none */
     void *progress_user;   /* passed to progress */
-    clv_nss_share share;   /* zero: this process runs every particle */
+    clv_share share;       /* zero: this process runs every particle */
 } clv_nss_opts;
 
 typedef enum clv_nss_stop {
@@ -315,6 +316,8 @@ extern "C" {
 #define CLV_NSS__STREAM_SHRINK 0xFFFFFFFFu /* simulated shrinkage */
 /* Draws of the simulated shrinkage (blackjax.ns.utils.logX's default). */
 #define CLV_NSS__SHRINK_DRAWS 100
+/* Rows of a shared run's stop vote (each process owns some of them). */
+#define CLV_NSS__VOTES 1024
 
 struct clv_nss {
     clv_mesh *mesh;
@@ -328,29 +331,13 @@ struct clv_nss {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static inline clv_status clv_nss__fail(clv_nss *s, clv_status status, const char *fmt, ...)
-{
-    if (s) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->message, sizeof s->message, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
+/* printf into the sampler's message (none when s is NULL); returns status. */
+#define clv_nss__fail(s, ...) clv_message((s) ? (s)->message : NULL, sizeof(s)->message, __VA_ARGS__)
 
 /* A failed clvmap call: its status, with the mesh's message after ours. */
 static inline clv_status clv_nss__fail_core(clv_nss *s, clv_status status, const char *what)
 {
     return clv_nss__fail(s, status, "%s: %s", what, clv_mesh_message(s->mesh));
-}
-
-static inline void *clv_nss__alloc(size_t n, size_t size)
-{
-    if (n != 0 && size > (size_t)-1 / n) return NULL;
-    void *p = CLV_MALLOC(n * size > 0 ? n * size : 1);
-    if (p) memset(p, 0, n * size);
-    return p;
 }
 
 /* total + a b c bytes, saturating at UINT64_MAX: a size that overflows
@@ -362,28 +349,6 @@ static inline uint64_t clv_nss__bytes(uint64_t total, uint64_t a, uint64_t b, ui
     if (c != 0 && p > UINT64_MAX / c) return UINT64_MAX;
     p *= c;
     return p > UINT64_MAX - total ? UINT64_MAX : total + p;
-}
-
-/* Host memory that can still be had (MemAvailable + SwapFree of
- * /proc/meminfo), or 0 where the system does not say. malloc may promise
- * more than this (Linux overcommits) and the run would then be killed when
- * it touches the memory, with no status: so what is known not to fit is
- * refused up front. */
-static inline uint64_t clv_nss__host_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return 0;
-    char line[256];
-    unsigned long long kb = 0, total = 0;
-    int found = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "MemAvailable: %llu", &kb) == 1 || sscanf(line, "SwapFree: %llu", &kb) == 1) {
-            total += kb;
-            found++;
-        }
-    }
-    fclose(f);
-    return found ? (uint64_t)total * 1024 : 0;
 }
 
 static inline double clv_nss__logaddexp(double a, double b)
@@ -662,9 +627,6 @@ static inline clv_status clv_nss__check_problem(clv_nss *s, const clv_nss_proble
     if (p->dim < 1 || p->dim > CLV_NSS_MAX_DIM)
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: dim is %d; it must be 1 .. %d",
                              p->dim, CLV_NSS_MAX_DIM);
-    if (p->n_data > 0 && !p->data)
-        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: n_data is %zu but data is NULL",
-                             p->n_data);
     if (p->name && (strlen(p->name) > 200 || strpbrk(p->name, "\"\\\n")))
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: problem->name must be at most 200 "
                              "characters without quotes, backslashes or newlines");
@@ -674,7 +636,8 @@ static inline clv_status clv_nss__check_problem(clv_nss *s, const clv_nss_proble
     return CLV_OK;
 }
 
-/* kernels/nss.cl, a #line that names the problem's file, then its source. */
+/* kernels/nss.cl, a #line that names the problem's file, then its source,
+ * and the problem's data (clv_library_build). */
 static inline clv_status clv_nss__build(clv_nss *s, const clv_nss_problem *p)
 {
     char options[2048];
@@ -682,37 +645,27 @@ static inline clv_status clv_nss__build(clv_nss *s, const clv_nss_problem *p)
                      p->options ? p->options : "");
     if (w < 0 || (size_t)w >= sizeof options)
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: problem->options is too long");
-    clv_program_desc desc;
+    clv_library_desc desc;
     memset(&desc, 0, sizeof desc);
+    desc.lines = clv_nss_kernel_lines(&desc.n_lines);
+    desc.library_name = "kernels/nss.cl";
     desc.source = p->source;
     desc.name = p->name ? p->name : "problem.cl";
-    desc.library_lines = clv_nss_kernel_lines(&desc.n_library_lines);
-    desc.library_name = "kernels/nss.cl";
     desc.options = options;
     desc.real = p->f32 ? CLV_F32 : CLV_F64;
-    clv_status st = clv_program_build(&s->program, s->mesh, &desc);
+    desc.data = p->data;
+    desc.n_data = p->n_data;
+    clv_status st = clv_library_build(s->mesh, &desc, &s->program, &s->data, s->message, sizeof s->message,
+                                      "clv_nss_new");
     if (st == CLV_ERROR_NO_FP64)
         return clv_nss__fail(s, st, "clv_nss_new: %s (for float, set clv_nss_problem.f32)", clv_mesh_message(s->mesh));
-    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_new: building the problem");
-    return CLV_OK;
-}
-
-/* Upload n doubles into a (float or double) array. */
-static inline clv_status clv_nss__upload_data(clv_nss *s, const clv_nss_problem *p)
-{
-    double zero = 0;
-    size_t n = p->n_data > 0 ? p->n_data : 1;
-    clv_status st = clv_array_new(&s->data, s->mesh, s->f32 ? CLV_F32 : CLV_F64, n, 1, CLV_REPLICATED);
-    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_new: allocating the data");
-    st = clv_array_write_f64(s->data, p->n_data > 0 ? p->data : &zero);
-    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_new: uploading the data");
-    return CLV_OK;
+    return st;
 }
 
 static inline clv_status clv_nss_new(clv_nss **out, clv_mesh *m, const clv_nss_problem *problem)
 {
     if (!out) return CLV_ERROR_INVALID_ARGUMENT;
-    clv_nss *s = (clv_nss *)clv_nss__alloc(1, sizeof *s);
+    clv_nss *s = (clv_nss *)clv_calloc(1, sizeof *s);
     *out = s;
     if (!s) return CLV_ERROR_OUT_OF_MEMORY;
     s->mesh = m;
@@ -724,9 +677,7 @@ static inline clv_status clv_nss_new(clv_nss **out, clv_mesh *m, const clv_nss_p
     s->dim = problem->dim;
     s->f32 = problem->f32 != 0;
     s->work_elems = problem->work_elems > 0 ? problem->work_elems : 1;
-    st = clv_nss__build(s, problem);
-    if (st == CLV_OK) st = clv_nss__upload_data(s, problem);
-    return st;
+    return clv_nss__build(s, problem);
 }
 
 /* ---- a run: state ------------------------------------------------------- */
@@ -776,12 +727,11 @@ static inline clv_status clv_nss__resolve(clv_nss *s, const clv_nss_opts *in, cl
                              "num_inner_steps (%d), max_steps (%d), max_shrinkage (%d) and max_iterations (%ld) "
                              "must not be negative (0 means the default)", o->n_live, o->num_delete,
                              o->num_inner_steps, o->max_steps, o->max_shrinkage, o->max_iterations);
-    if (o->chunk < CLV_CHUNK_AUTO)
-        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: chunk %ld is negative (use k > 0, "
-                             "CLV_CHUNK_NONE or CLV_CHUNK_AUTO)", o->chunk);
-    if (!(o->termination >= 0) || !isfinite(o->termination))
-        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: termination must be finite and >= 0 "
-                             "(0 means the default, 3)");
+    clv_status st = clv_check_chunk(s->message, sizeof s->message, "clv_nss_run: chunk", o->chunk);
+    if (st == CLV_OK)
+        st = clv_check_number(s->message, sizeof s->message, "clv_nss_run: termination (0 means the default, 3)",
+                              o->termination, 0, HUGE_VAL);
+    if (st != CLV_OK) return st;
     if (o->shape != CLV_ITEM_PER_WORK_ITEM && o->shape != CLV_ITEM_PER_GROUP)
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: unknown shape %d", (int)o->shape);
     if (o->n_live == 0) o->n_live = 500;
@@ -795,16 +745,6 @@ static inline clv_status clv_nss__resolve(clv_nss *s, const clv_nss_opts *in, cl
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: num_delete (%d) must be less than "
                              "n_live (%d): new points start from the survivors", o->num_delete, o->n_live);
     return CLV_OK;
-}
-
-/* This process's rows of a batch of n rows (all of them without sharing). */
-static inline void clv_nss__range(const clv_nss__state *t, size_t n, size_t *first, size_t *count)
-{
-    *first = 0;
-    *count = n;
-    if (t->o.share.range) t->o.share.range(t->o.share.user, n, first, count);
-    if (*first > n) *first = n;
-    if (*count > n - *first) *count = n - *first;
 }
 
 /* Room for the dead points: 4 n_live at first (it grows by doubling), no
@@ -865,11 +805,11 @@ static inline clv_status clv_nss__check_sizes(clv_nss__state *t)
 {
     clv_nss *s = t->s;
     int nd = clv_mesh_device_count(s->mesh);
-    size_t *split = (size_t *)clv_nss__alloc(4 * (size_t)nd, sizeof(size_t));
+    size_t *split = (size_t *)clv_calloc(4 * (size_t)nd, sizeof(size_t));
     if (!split) return clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
     size_t n_first, n_count, k_first, k_count;
-    clv_nss__range(t, t->n_live, &n_first, &n_count);
-    clv_nss__range(t, t->n_delete, &k_first, &k_count);
+    clv_share_range(&t->o.share, t->n_live, &n_first, &n_count);
+    clv_share_range(&t->o.share, t->n_delete, &k_first, &k_count);
     clv_status st = n_count ? clv_mesh_split_items(s->mesh, n_count, split, split + nd) : CLV_OK;
     if (st == CLV_OK && k_count) st = clv_mesh_split_items(s->mesh, k_count, split + 2 * nd, split + 3 * nd);
     if (st != CLV_OK) st = clv_nss__fail_core(s, st, "clv_nss_run: splitting the points");
@@ -894,7 +834,7 @@ static inline clv_status clv_nss__check_sizes(clv_nss__state *t)
     }
     CLV_FREE(split);
     if (st != CLV_OK) return st;
-    uint64_t need = clv_nss__host_bytes(t), available = clv_nss__host_available();
+    uint64_t need = clv_nss__host_bytes(t), available = clv_host_memory_available();
     if (need > (uint64_t)SIZE_MAX)
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: n_live %d with dim %d needs more host "
                              "memory than size_t can count", t->o.n_live, t->dim);
@@ -911,22 +851,22 @@ static inline clv_status clv_nss__check_sizes(clv_nss__state *t)
 static inline clv_status clv_nss__state_alloc(clv_nss__state *t)
 {
     size_t n = t->n_live, k = t->n_delete, d = (size_t)t->dim;
-    t->live_x = (double *)clv_nss__alloc(n * d, sizeof(double));
-    t->live_ll = (double *)clv_nss__alloc(n, sizeof(double));
-    t->live_lp = (double *)clv_nss__alloc(n, sizeof(double));
-    t->live_birth = (double *)clv_nss__alloc(n, sizeof(double));
-    t->live_born = (double *)clv_nss__alloc(n, sizeof(double));
-    t->dead_x = (double *)clv_nss__alloc(t->dead_capacity * d, sizeof(double));
-    t->dead_ll = (double *)clv_nss__alloc(t->dead_capacity, sizeof(double));
-    t->dead_birth = (double *)clv_nss__alloc(t->dead_capacity, sizeof(double));
-    t->dead_born = (double *)clv_nss__alloc(t->dead_capacity, sizeof(double));
-    t->order = (size_t *)clv_nss__alloc(n, sizeof(size_t));
-    t->survivors = (size_t *)clv_nss__alloc(n, sizeof(size_t));
-    t->start = (double *)clv_nss__alloc(k * (d + 2), sizeof(double));
-    t->next = (double *)clv_nss__alloc(k * (d + 2), sizeof(double));
-    t->counts = (uint32_t *)clv_nss__alloc(k * 2, sizeof(uint32_t));
-    t->cov = (double *)clv_nss__alloc(d * d, sizeof(double));
-    t->chol = (double *)clv_nss__alloc(d * d, sizeof(double));
+    t->live_x = (double *)clv_calloc(n * d, sizeof(double));
+    t->live_ll = (double *)clv_calloc(n, sizeof(double));
+    t->live_lp = (double *)clv_calloc(n, sizeof(double));
+    t->live_birth = (double *)clv_calloc(n, sizeof(double));
+    t->live_born = (double *)clv_calloc(n, sizeof(double));
+    t->dead_x = (double *)clv_calloc(t->dead_capacity * d, sizeof(double));
+    t->dead_ll = (double *)clv_calloc(t->dead_capacity, sizeof(double));
+    t->dead_birth = (double *)clv_calloc(t->dead_capacity, sizeof(double));
+    t->dead_born = (double *)clv_calloc(t->dead_capacity, sizeof(double));
+    t->order = (size_t *)clv_calloc(n, sizeof(size_t));
+    t->survivors = (size_t *)clv_calloc(n, sizeof(size_t));
+    t->start = (double *)clv_calloc(k * (d + 2), sizeof(double));
+    t->next = (double *)clv_calloc(k * (d + 2), sizeof(double));
+    t->counts = (uint32_t *)clv_calloc(k * 2, sizeof(uint32_t));
+    t->cov = (double *)clv_calloc(d * d, sizeof(double));
+    t->chol = (double *)clv_calloc(d * d, sizeof(double));
     if (!t->live_x || !t->live_ll || !t->live_lp || !t->live_birth || !t->live_born || !t->dead_x ||
         !t->dead_ll || !t->dead_birth || !t->dead_born || !t->order || !t->survivors || !t->start || !t->next ||
         !t->counts || !t->cov || !t->chol)
@@ -940,13 +880,8 @@ static inline clv_status clv_nss__state_alloc(clv_nss__state *t)
 static inline clv_status clv_nss__exchange(clv_nss__state *t, clv_status st, double *rows, size_t row_elems,
                                            size_t n_rows, const char *what)
 {
-    if (!t->o.share.exchange) return st;
-    char why[CLV_NSS_MESSAGE_SIZE];
-    why[0] = '\0';
-    clv_status agreed = t->o.share.exchange(t->o.share.user, st, t->s->message, rows, row_elems * sizeof(double),
-                                            n_rows, why, sizeof why);
-    if (agreed != CLV_OK) return clv_nss__fail(t->s, agreed, "%s: %s", what, why);
-    return CLV_OK;
+    return clv_share_exchange(&t->o.share, st, t->s->message, rows, row_elems * sizeof(double), n_rows,
+                              t->s->message, sizeof t->s->message, what);
 }
 
 /* The device arrays of the update map (num_delete particles). */
@@ -955,7 +890,7 @@ static inline clv_status clv_nss__arrays_new(clv_nss__state *t)
     clv_nss *s = t->s;
     clv_dtype real = s->f32 ? CLV_F32 : CLV_F64;
     size_t d = (size_t)t->dim;
-    clv_nss__range(t, t->n_delete, &t->first, &t->count);
+    clv_share_range(&t->o.share, t->n_delete, &t->first, &t->count);
     size_t k = t->count;
     clv_status st = CLV_OK;
     if (k > 0) st = clv_array_new(&t->a_start, s->mesh, real, k, d + 2, CLV_SHARDED);
@@ -1042,9 +977,9 @@ static inline clv_status clv_nss__init(clv_nss__state *t)
     clv_dtype real = s->f32 ? CLV_F32 : CLV_F64;
     clv_array *x = NULL, *ll = NULL, *lp = NULL, *code = NULL;
     size_t first = 0, count = 0, d = (size_t)t->dim, row = d + 3;
-    clv_nss__range(t, t->n_live, &first, &count);
-    int32_t *codes = (int32_t *)clv_nss__alloc(t->n_live, sizeof(int32_t));
-    double *rows = t->o.share.exchange ? (double *)clv_nss__alloc(t->n_live * row, sizeof(double)) : NULL;
+    clv_share_range(&t->o.share, t->n_live, &first, &count);
+    int32_t *codes = (int32_t *)clv_calloc(t->n_live, sizeof(int32_t));
+    double *rows = t->o.share.exchange ? (double *)clv_calloc(t->n_live * row, sizeof(double)) : NULL;
     clv_status st = codes && (rows || !t->o.share.exchange) ? CLV_OK
                     : clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
     if (st == CLV_OK && count > 0) {
@@ -1118,7 +1053,7 @@ static inline int clv_nss__key_cmp(const void *a, const void *b)
 
 static inline clv_status clv_nss__sort_live(clv_nss__state *t)
 {
-    clv_nss__key *keys = (clv_nss__key *)clv_nss__alloc(t->n_live, sizeof *keys);
+    clv_nss__key *keys = (clv_nss__key *)clv_calloc(t->n_live, sizeof *keys);
     if (!keys) return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
     for (size_t i = 0; i < t->n_live; ++i) {
         keys[i].value = t->live_ll[i];
@@ -1296,7 +1231,7 @@ static inline clv_status clv_nss__update_map(clv_nss__state *t, double threshold
     if (!t->o.share.exchange) return st;
     /* every process's particles to every process: x, logL, logprior, counts */
     size_t d = (size_t)t->dim, row = d + 4, k = t->n_delete;
-    double *rows = (double *)clv_nss__alloc(k * row, sizeof(double));
+    double *rows = (double *)clv_calloc(k * row, sizeof(double));
     if (!rows && st == CLV_OK) st = clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
     for (size_t j = t->first; rows && st == CLV_OK && j < t->first + t->count; ++j) {
         memcpy(rows + j * row, t->next + j * (d + 2), (d + 2) * sizeof(double));
@@ -1358,11 +1293,11 @@ static inline clv_status clv_nss__iterate(clv_nss__state *t)
 static inline clv_status clv_nss__gather(clv_nss__state *t, clv_nss_result *r, double *born)
 {
     size_t n = t->n_dead + t->n_live, d = (size_t)t->dim;
-    clv_nss__key *keys = (clv_nss__key *)clv_nss__alloc(n, sizeof *keys);
-    r->x = (double *)clv_nss__alloc(n * d, sizeof(double));
-    r->loglikelihood = (double *)clv_nss__alloc(n, sizeof(double));
-    r->loglikelihood_birth = (double *)clv_nss__alloc(n, sizeof(double));
-    r->log_weight = (double *)clv_nss__alloc(n, sizeof(double));
+    clv_nss__key *keys = (clv_nss__key *)clv_calloc(n, sizeof *keys);
+    r->x = (double *)clv_calloc(n * d, sizeof(double));
+    r->loglikelihood = (double *)clv_calloc(n, sizeof(double));
+    r->loglikelihood_birth = (double *)clv_calloc(n, sizeof(double));
+    r->log_weight = (double *)clv_calloc(n, sizeof(double));
     if (!keys || !r->x || !r->loglikelihood || !r->loglikelihood_birth || !r->log_weight) {
         CLV_FREE(keys);
         return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
@@ -1398,7 +1333,7 @@ static inline clv_status clv_nss__num_live(clv_nss__state *t, const clv_nss_resu
                                            double *n_live)
 {
     size_t n = r->n_samples, n_initial = 0, n_births = 0;
-    clv_nss__key *births = (clv_nss__key *)clv_nss__alloc(n, sizeof *births);
+    clv_nss__key *births = (clv_nss__key *)clv_calloc(n, sizeof *births);
     if (!births) return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
     for (size_t i = 0; i < n; ++i) {
         if (born[i] == 0) {
@@ -1486,8 +1421,8 @@ static inline void clv_nss__shrink(const clv_nss__state *t, const clv_nss_result
 static inline clv_status clv_nss__evidence(clv_nss__state *t, clv_nss_result *r, const double *born)
 {
     size_t n = r->n_samples;
-    double *n_live = (double *)clv_nss__alloc(n, sizeof(double));
-    double *sum_log_dX = (double *)clv_nss__alloc(n, sizeof(double));
+    double *n_live = (double *)clv_calloc(n, sizeof(double));
+    double *sum_log_dX = (double *)clv_calloc(n, sizeof(double));
     clv_status st = n_live && sum_log_dX ? clv_nss__num_live(t, r, born, n_live)
                                          : clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
     double logZ[CLV_NSS__SHRINK_DRAWS], mean = 0, var = 0;
@@ -1520,7 +1455,7 @@ static inline void clv_nss__fill_stats(clv_nss__state *t, clv_nss_result *r)
 {
     clv_mesh *m = t->s->mesh;
     r->n_devices = clv_mesh_device_count(m);
-    r->device = (clv_device_stats *)clv_nss__alloc((size_t)r->n_devices, sizeof *r->device);
+    r->device = (clv_device_stats *)clv_calloc((size_t)r->n_devices, sizeof *r->device);
     for (int i = 0; r->device && i < r->n_devices; ++i) {
         clv_mesh_stats(m, i, &r->device[i]);
         if (r->device[i].bytes_high_water > r->peak_device_bytes) r->peak_device_bytes = r->device[i].bytes_high_water;
@@ -1541,6 +1476,21 @@ static inline int clv_nss__report(clv_nss__state *t)
     return t->o.progress(&p, t->o.progress_user) != 0;
 }
 
+/* Whether any process asked to stop (every process votes after every
+ * iteration when shared, so that none is left waiting in the next
+ * exchange): each fills all CLV_NSS__VOTES one-byte rows with its vote and
+ * keeps its own range of them. */
+static inline clv_status clv_nss__agree_stop(clv_nss__state *t, int *stop)
+{
+    if (!t->o.share.exchange) return CLV_OK;
+    unsigned char votes[CLV_NSS__VOTES];
+    memset(votes, *stop ? 1 : 0, sizeof votes);
+    clv_status st = clv_share_exchange(&t->o.share, CLV_OK, "", votes, 1, sizeof votes, t->s->message,
+                                       sizeof t->s->message, "clv_nss_run: progress");
+    for (size_t i = 0; i < sizeof votes; ++i) *stop |= votes[i] != 0;
+    return st;
+}
+
 /* Iterate until converged, max_iterations, or the callback says stop. */
 static inline clv_status clv_nss__loop(clv_nss__state *t, clv_nss_stop *stop)
 {
@@ -1555,7 +1505,10 @@ static inline clv_status clv_nss__loop(clv_nss__state *t, clv_nss_stop *stop)
         }
         clv_status st = clv_nss__iterate(t);
         if (st != CLV_OK) return st;
-        if (clv_nss__report(t)) {
+        int asked = clv_nss__report(t);
+        st = clv_nss__agree_stop(t, &asked);
+        if (st != CLV_OK) return st;
+        if (asked) {
             *stop = CLV_NSS_CANCELLED;
             return CLV_OK;
         }
@@ -1575,7 +1528,7 @@ static inline clv_status clv_nss__finish(clv_nss__state *t, clv_nss_result *r)
     r->num_inner_steps = t->o.num_inner_steps;
     r->chunk = t->o.chunk;
     size_t n = t->n_dead + t->n_live;
-    double *born = (double *)clv_nss__alloc(n, sizeof(double));
+    double *born = (double *)clv_calloc(n, sizeof(double));
     clv_status st = born ? clv_nss__gather(t, r, born)
                          : clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
     if (st == CLV_OK) st = clv_nss__evidence(t, r, born);
@@ -1588,26 +1541,26 @@ static inline clv_status clv_nss_run(clv_nss *s, const clv_nss_opts *opts, clv_n
 {
     if (result) memset(result, 0, sizeof *result);
     if (!s) return CLV_ERROR_INVALID_ARGUMENT;
-    if (!s->program) return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: the sampler did not build "
-                                          "(see clv_nss_new's status)");
-    if (!result) return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: result is NULL");
     clv_nss__state t;
     memset(&t, 0, sizeof t);
     t.s = s;
     t.dim = s->dim;
-    clv_status st = clv_nss__resolve(s, opts, &t.o);
-    if (st != CLV_OK) return st;
-    t.n_live = (size_t)t.o.n_live;
-    t.n_delete = (size_t)t.o.num_delete;
-    t.logZ = -INFINITY;
-    s->message[0] = '\0';
-    t.dead_capacity = clv_nss__dead_capacity(&t);
-    st = clv_nss__check_sizes(&t);
-    if (st != CLV_OK && t.o.share.exchange) { /* still take part, so that no process waits */
-        double none = 0;
-        clv_nss__exchange(&t, st, &none, 0, 0, "clv_nss_run: initial draws");
+    clv_status st = !s->program ? clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: the sampler did not "
+                                                "build (see clv_nss_new's status)")
+                    : !result ? clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: result is NULL")
+                    : clv_nss__resolve(s, opts, &t.o);
+    if (st == CLV_OK) {
+        t.n_live = (size_t)t.o.n_live;
+        t.n_delete = (size_t)t.o.num_delete;
+        t.logZ = -INFINITY;
+        s->message[0] = '\0';
+        t.dead_capacity = clv_nss__dead_capacity(&t);
+        st = clv_nss__check_sizes(&t);
     }
-    if (st != CLV_OK) return st;
+    if (st != CLV_OK) { /* a shared run's processes still take part, so that none waits */
+        if (opts) clv_share_exchange(&opts->share, st, s->message, NULL, 0, 0, NULL, 0, "clv_nss_run");
+        return st;
+    }
     clv_mesh_reset_stats(s->mesh);
     st = clv_nss__state_alloc(&t);
     if (st == CLV_OK) st = clv_nss__arrays_new(&t);
@@ -1636,22 +1589,6 @@ static inline void clv_nss_result_free(clv_nss_result *r)
 /* A name as one CSV cell: quoted (RFC 4180, "" for a quote) when it holds a
  * comma, a quote or a line break, or starts or ends with a blank, so that
  * CSV readers (pandas, R, ArviZ, clvmap_csv.h) see the name as written. */
-static inline void clv_nss__csv_name(FILE *f, const char *name)
-{
-    size_t n = strlen(name);
-    if (!strpbrk(name, ",\"\r\n") && !(n && (name[0] == ' ' || name[n - 1] == ' ' || name[0] == '\t' ||
-                                             name[n - 1] == '\t'))) {
-        fputs(name, f);
-        return;
-    }
-    fputc('"', f);
-    for (const char *p = name; *p; ++p) {
-        if (*p == '"') fputc('"', f);
-        fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static inline clv_status clv_nss_write_csv(const clv_nss_result *r, FILE *f, const char *const *names)
 {
     if (!r || !f || (r->n_samples > 0 && (!r->x || !r->log_weight))) return CLV_ERROR_INVALID_ARGUMENT;
@@ -1659,7 +1596,7 @@ static inline clv_status clv_nss_write_csv(const clv_nss_result *r, FILE *f, con
     for (int k = 0; k < r->dim; ++k) {
         if (names && names[k]) {
             fputc(',', f);
-            clv_nss__csv_name(f, names[k]);
+            clv_csv_write_name(f, names[k]);
         } else {
             fprintf(f, ",x%d", k);
         }

@@ -118,6 +118,12 @@
  *                      floating-point option (max_energy_error = inf used to
  *                      pass; the gradient checker's radius, step, tolerance)
  *                      refused by name (issue 11).
+ *   (next, 2026-12-03) clv_nuts_opts.share (a clv_share: the chains split
+ *                      between processes, every chain's results on every
+ *                      process, bitwise one process's; CLV_NUTS_SHARE); the
+ *                      groundwork (messages, allocation, option checks,
+ *                      building with data, CSV names, host memory) is the
+ *                      core's (issue 12).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
@@ -136,8 +142,9 @@ extern "C" {
 #define CLV_NUTS_VERSION_MAJOR 0
 #define CLV_NUTS_VERSION_MINOR 1
 #define CLV_NUTS_VERSION_PATCH 1
-/* clv_nuts_opts has first_chain (for clvmap_mpi.h) */
+/* clv_nuts_opts has first_chain and share (a clv_share) */
 #define CLV_NUTS_FIRST_CHAIN 1
+#define CLV_NUTS_SHARE 1
 
 /* ---- the model: built once per sampler ------------------------------------ */
 
@@ -204,8 +211,13 @@ typedef struct clv_nuts_opts {
     uint64_t seed;         /* the run is a pure function of the seed and the options */
     uint64_t first_chain;  /* global index of this run's first chain (its random numbers are
                               chain first_chain + c's): a process running chains first_chain ..
-                              first_chain + n_chains - 1 of a larger run (clvmap_mpi.h) gets
-                              their draws bit for bit; 0: chains 0 .. n_chains - 1 */
+                              first_chain + n_chains - 1 of a larger run gets their draws bit
+                              for bit; 0: chains 0 .. n_chains - 1 */
+    clv_share share;       /* zero: this process runs every chain. Else the n_chains chains
+                              are split between the processes (clv_share_range), each runs
+                              its own under their global indices, and every process ends
+                              with every chain's results (clv_share_exchange), bitwise what
+                              one process gives; e.g. clvmap_mpi.h's clv_mpi_share */
     clv_nuts_progress_fn progress; /* NULL: none */
     void *progress_user;
 } clv_nuts_opts;
@@ -342,30 +354,13 @@ struct clv_nuts {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static inline clv_status clv_nuts__fail(clv_nuts *s, clv_status status, const char *fmt, ...)
-{
-    if (s) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->message, sizeof s->message, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
+/* printf into the sampler's message (none when s is NULL); returns status. */
+#define clv_nuts__fail(s, ...) clv_message((s) ? (s)->message : NULL, sizeof(s)->message, __VA_ARGS__)
 
 /* A failed clvmap call: its status, with the mesh's message after ours. */
 static inline clv_status clv_nuts__fail_core(clv_nuts *s, clv_status status, const char *what)
 {
     return clv_nuts__fail(s, status, "%s: %s", what, clv_mesh_message(s->mesh));
-}
-
-static inline void *clv_nuts__alloc(size_t n, size_t size)
-{
-    if (n != 0 && size > ((size_t)-1 - 1) / n) return NULL;
-    size_t bytes = n * size + 1; /* never 0; one spare byte */
-    void *p = CLV_MALLOC(bytes);
-    if (p) memset(p, 0, bytes);
-    return p;
 }
 
 /* total + a b c bytes, saturating at UINT64_MAX: a size that overflows
@@ -379,42 +374,11 @@ static inline uint64_t clv_nuts__bytes(uint64_t total, uint64_t a, uint64_t b, u
     return p > UINT64_MAX - total ? UINT64_MAX : total + p;
 }
 
-/* Host memory that can still be had (MemAvailable + SwapFree of
- * /proc/meminfo), or 0 where the system does not say. malloc may promise
- * more than this (Linux overcommits) and the run would then be killed when
- * it touches the memory, with no status: so what is known not to fit is
- * refused up front. */
-static inline uint64_t clv_nuts__host_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f) return 0;
-    char line[256];
-    unsigned long long kb = 0, total = 0;
-    int found = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "MemAvailable: %llu", &kb) == 1 || sscanf(line, "SwapFree: %llu", &kb) == 1) {
-            total += kb;
-            found++;
-        }
-    }
-    fclose(f);
-    return found ? (uint64_t)total * 1024 : 0;
-}
-
-/* A floating-point option that is finite and >= 0 (NaN and inf are not). */
-static inline int clv_nuts__nonnegative(double v) { return v >= 0 && isfinite(v); }
-
-/* Refuse a floating-point option, naming it (in `why`) and its value. */
-static inline clv_status clv_nuts__bad_real(clv_nuts *s, const char *why, double value)
-{
-    return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "%s, not %.17g", why, value);
-}
-
 /* Refuse `bytes` of host memory for `what` when they overflow size_t or are
  * more than the host has. */
 static inline clv_status clv_nuts__check_host(clv_nuts *s, uint64_t bytes, const char *what)
 {
-    uint64_t available = clv_nuts__host_available();
+    uint64_t available = clv_host_memory_available();
     if (bytes > (uint64_t)SIZE_MAX - 1)
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "%s need more host memory than size_t can count", what);
     if (available && bytes > available)
@@ -1106,9 +1070,6 @@ static inline clv_status clv_nuts__check_model(clv_nuts *s, const clv_nuts_model
     if (p->dim < 1 || p->dim > (1 << 20))
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: dim is %d; it must be 1 .. 2^20",
                               p->dim);
-    if (p->n_data > 0 && !p->data)
-        return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: n_data is %zu but data is NULL",
-                              p->n_data);
     if (p->max_depth < 0 || p->max_depth > 30)
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: max_depth %d is not 0 .. 30",
                               p->max_depth);
@@ -1118,7 +1079,8 @@ static inline clv_status clv_nuts__check_model(clv_nuts *s, const clv_nuts_model
     return CLV_OK;
 }
 
-/* kernels/nuts.cl, a #line that names the model's file, then its source. */
+/* kernels/nuts.cl, a #line that names the model's file, then its source,
+ * and the model's data (clv_library_build). */
 static inline clv_status clv_nuts__build(clv_nuts *s, const clv_nuts_model *p)
 {
     char options[2048];
@@ -1126,36 +1088,27 @@ static inline clv_status clv_nuts__build(clv_nuts *s, const clv_nuts_model *p)
                      s->max_depth, p->cooperative ? " -DCLV_NUTS_GROUP" : "", p->options ? p->options : "");
     if (w < 0 || (size_t)w >= sizeof options)
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: model->options is too long");
-    clv_program_desc desc;
+    clv_library_desc desc;
     memset(&desc, 0, sizeof desc);
+    desc.lines = clv_nuts_kernel_lines(&desc.n_lines);
+    desc.library_name = "kernels/nuts.cl";
     desc.source = p->source;
     desc.name = p->name ? p->name : "model.cl";
-    desc.library_lines = clv_nuts_kernel_lines(&desc.n_library_lines);
-    desc.library_name = "kernels/nuts.cl";
     desc.options = options;
     desc.real = p->f32 ? CLV_F32 : CLV_F64;
-    clv_status st = clv_program_build(&s->program, s->mesh, &desc);
+    desc.data = p->data;
+    desc.n_data = p->n_data;
+    clv_status st = clv_library_build(s->mesh, &desc, &s->program, &s->data, s->message, sizeof s->message,
+                                      "clv_nuts_new");
     if (st == CLV_ERROR_NO_FP64)
         return clv_nuts__fail(s, st, "clv_nuts_new: %s (for float, set clv_nuts_model.f32)", clv_mesh_message(s->mesh));
-    if (st != CLV_OK) return clv_nuts__fail_core(s, st, "clv_nuts_new: building the model");
-    return CLV_OK;
-}
-
-static inline clv_status clv_nuts__upload_data(clv_nuts *s, const clv_nuts_model *p)
-{
-    double zero = 0;
-    size_t n = p->n_data > 0 ? p->n_data : 1;
-    clv_status st = clv_array_new(&s->data, s->mesh, s->f32 ? CLV_F32 : CLV_F64, n, 1, CLV_REPLICATED);
-    if (st != CLV_OK) return clv_nuts__fail_core(s, st, "clv_nuts_new: allocating the data");
-    st = clv_array_write_f64(s->data, p->n_data > 0 ? p->data : &zero);
-    if (st != CLV_OK) return clv_nuts__fail_core(s, st, "clv_nuts_new: uploading the data");
-    return CLV_OK;
+    return st;
 }
 
 static inline clv_status clv_nuts_new(clv_nuts **out, clv_mesh *m, const clv_nuts_model *model)
 {
     if (!out) return CLV_ERROR_INVALID_ARGUMENT;
-    clv_nuts *s = (clv_nuts *)clv_nuts__alloc(1, sizeof *s);
+    clv_nuts *s = (clv_nuts *)clv_calloc(1, sizeof *s);
     *out = s;
     if (!s) return CLV_ERROR_OUT_OF_MEMORY;
     s->mesh = m;
@@ -1168,9 +1121,7 @@ static inline clv_status clv_nuts_new(clv_nuts **out, clv_mesh *m, const clv_nut
     s->f32 = model->f32 != 0;
     s->max_depth = model->max_depth > 0 ? model->max_depth : 10;
     s->cooperative = model->cooperative != 0;
-    st = clv_nuts__build(s, model);
-    if (st == CLV_OK) st = clv_nuts__upload_data(s, model);
-    return st;
+    return clv_nuts__build(s, model);
 }
 
 /* ---- a run: options and the warmup schedule --------------------------------- */
@@ -1184,21 +1135,23 @@ static inline clv_status clv_nuts__resolve(clv_nuts *s, const clv_nuts_opts *in,
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: n_chains (%d), num_draws (%d), "
                               "max_depth (%d) and block (%d) must not be negative (0 means the default)",
                               o->n_chains, o->num_draws, o->max_depth, o->block);
-    if (o->chunk < CLV_CHUNK_AUTO)
-        return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: chunk %ld is negative (use k > 0, "
-                              "CLV_CHUNK_NONE or CLV_CHUNK_AUTO)", o->chunk);
-    if (!(o->target_accept >= 0 && o->target_accept < 1))
-        return clv_nuts__bad_real(s, "clv_nuts_run: target_accept must be in [0, 1) (0: the default 0.8)",
-                                  o->target_accept);
-    if (!clv_nuts__nonnegative(o->step_size))
-        return clv_nuts__bad_real(s, "clv_nuts_run: step_size must be finite and >= 0 (0: the default 1)",
-                                  o->step_size);
-    if (!clv_nuts__nonnegative(o->max_energy_error))
-        return clv_nuts__bad_real(s, "clv_nuts_run: max_energy_error must be finite and >= 0 (0: the default "
-                                  "1000)", o->max_energy_error);
-    if (!clv_nuts__nonnegative(o->init_radius))
-        return clv_nuts__bad_real(s, "clv_nuts_run: init_radius must be finite and >= 0 (0: the default 2)",
-                                  o->init_radius);
+    char *m = s->message;
+    size_t size = sizeof s->message;
+    clv_status st = clv_check_chunk(m, size, "clv_nuts_run: chunk", o->chunk);
+    if (st == CLV_OK)
+        st = clv_check_number(m, size, "clv_nuts_run: target_accept (0: the default 0.8)", o->target_accept, 0, 1);
+    if (st == CLV_OK && o->target_accept == 1)
+        st = clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: target_accept is 1; it must be below 1 "
+                            "(0: the default 0.8)");
+    if (st == CLV_OK)
+        st = clv_check_number(m, size, "clv_nuts_run: step_size (0: the default 1)", o->step_size, 0, HUGE_VAL);
+    if (st == CLV_OK)
+        st = clv_check_number(m, size, "clv_nuts_run: max_energy_error (0: the default 1000)", o->max_energy_error,
+                              0, HUGE_VAL);
+    if (st == CLV_OK)
+        st = clv_check_number(m, size, "clv_nuts_run: init_radius (0: the default 2)", o->init_radius, 0,
+                              HUGE_VAL);
+    if (st != CLV_OK) return st;
     if (o->n_chains == 0) o->n_chains = 4;
     if (o->num_warmup == 0) o->num_warmup = 1000;
     if (o->num_warmup < 0) o->num_warmup = 0;
@@ -1336,7 +1289,7 @@ static inline clv_status clv_nuts__check_sizes(clv_nuts__run_state *t)
 {
     clv_nuts *s = t->s;
     int nd = t->n_devices;
-    size_t *split = (size_t *)clv_nuts__alloc(2 * (size_t)nd, sizeof(size_t));
+    size_t *split = (size_t *)clv_calloc(2 * (size_t)nd, sizeof(size_t));
     if (!split) return clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: out of host memory");
     clv_status st = clv_mesh_split_items(s->mesh, t->n_chains, split, split + nd);
     if (st != CLV_OK) st = clv_nuts__fail_core(s, st, "clv_nuts_run: splitting chains");
@@ -1371,15 +1324,15 @@ static inline clv_status clv_nuts__check_sizes(clv_nuts__run_state *t)
 static inline clv_status clv_nuts__host_alloc(clv_nuts__run_state *t)
 {
     size_t c = t->n_chains, d = t->d, b = (size_t)t->o.block, nd = (size_t)t->n_devices;
-    t->block_draws = (double *)clv_nuts__alloc(c * b * d, sizeof(double));
-    t->block_stats = (double *)clv_nuts__alloc(c * b * CLV_NUTS__N_STATS, sizeof(double));
-    t->state_host = (double *)clv_nuts__alloc(c * CLV_NUTS__STATE_ELEMS(d), sizeof(double));
-    t->flags = (int *)clv_nuts__alloc((size_t)t->o.num_warmup + 1, sizeof(int));
-    t->codes = (int *)clv_nuts__alloc(c, sizeof(int));
-    t->device_first = (size_t *)clv_nuts__alloc(nd, sizeof(size_t));
-    t->device_count = (size_t *)clv_nuts__alloc(nd, sizeof(size_t));
-    t->device_divergent = (uint64_t *)clv_nuts__alloc(nd, sizeof(uint64_t));
-    t->device_seconds = (double *)clv_nuts__alloc(nd, sizeof(double));
+    t->block_draws = (double *)clv_calloc(c * b * d, sizeof(double));
+    t->block_stats = (double *)clv_calloc(c * b * CLV_NUTS__N_STATS, sizeof(double));
+    t->state_host = (double *)clv_calloc(c * CLV_NUTS__STATE_ELEMS(d), sizeof(double));
+    t->flags = (int *)clv_calloc((size_t)t->o.num_warmup + 1, sizeof(int));
+    t->codes = (int *)clv_calloc(c, sizeof(int));
+    t->device_first = (size_t *)clv_calloc(nd, sizeof(size_t));
+    t->device_count = (size_t *)clv_calloc(nd, sizeof(size_t));
+    t->device_divergent = (uint64_t *)clv_calloc(nd, sizeof(uint64_t));
+    t->device_seconds = (double *)clv_calloc(nd, sizeof(double));
     if (!t->block_draws || !t->block_stats || !t->state_host || !t->flags || !t->codes || !t->device_first ||
         !t->device_count || !t->device_divergent || !t->device_seconds)
         return clv_nuts__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: out of host memory");
@@ -1525,18 +1478,18 @@ static inline clv_status clv_nuts__result_alloc(clv_nuts__run_state *t, clv_nuts
     r->num_draws = t->o.num_draws;
     r->num_warmup = t->o.num_warmup;
     r->dim = (int)d;
-    r->draws = (double *)clv_nuts__alloc(c * n * d, sizeof(double));
-    r->lp = (double *)clv_nuts__alloc(c * n, sizeof(double));
-    r->accept_stat = (double *)clv_nuts__alloc(c * n, sizeof(double));
-    r->step_size = (double *)clv_nuts__alloc(c * n, sizeof(double));
-    r->tree_depth = (int *)clv_nuts__alloc(c * n, sizeof(int));
-    r->n_leapfrog = (int *)clv_nuts__alloc(c * n, sizeof(int));
-    r->divergent = (int *)clv_nuts__alloc(c * n, sizeof(int));
-    r->energy = (double *)clv_nuts__alloc(c * n, sizeof(double));
-    r->inv_mass = (double *)clv_nuts__alloc(c * d, sizeof(double));
-    r->final_step_size = (double *)clv_nuts__alloc(c, sizeof(double));
-    r->init_tries = (int *)clv_nuts__alloc(c, sizeof(int));
-    r->device = (clv_device_stats *)clv_nuts__alloc((size_t)t->n_devices, sizeof(clv_device_stats));
+    r->draws = (double *)clv_calloc(c * n * d, sizeof(double));
+    r->lp = (double *)clv_calloc(c * n, sizeof(double));
+    r->accept_stat = (double *)clv_calloc(c * n, sizeof(double));
+    r->step_size = (double *)clv_calloc(c * n, sizeof(double));
+    r->tree_depth = (int *)clv_calloc(c * n, sizeof(int));
+    r->n_leapfrog = (int *)clv_calloc(c * n, sizeof(int));
+    r->divergent = (int *)clv_calloc(c * n, sizeof(int));
+    r->energy = (double *)clv_calloc(c * n, sizeof(double));
+    r->inv_mass = (double *)clv_calloc(c * d, sizeof(double));
+    r->final_step_size = (double *)clv_calloc(c, sizeof(double));
+    r->init_tries = (int *)clv_calloc(c, sizeof(int));
+    r->device = (clv_device_stats *)clv_calloc((size_t)t->n_devices, sizeof(clv_device_stats));
     if (!r->draws || !r->lp || !r->accept_stat || !r->step_size || !r->tree_depth || !r->n_leapfrog ||
         !r->divergent || !r->energy || !r->inv_mass || !r->final_step_size || !r->init_tries || !r->device)
         return clv_nuts__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: out of host memory for n_chains %d x "
@@ -1674,21 +1627,134 @@ static inline clv_status clv_nuts__run(clv_nuts__run_state *t, clv_nuts_result *
     return st;
 }
 
+/* ---- a run shared between processes ---------------------------------------- */
+
+/* A shared run exchanges one row per chain: its draws and statistics, metric,
+ * step size and tries, then three counters (leapfrog steps, post-warmup
+ * divergences and peak device bytes: a process's totals in the row of its
+ * first chain, zero in the others). */
+#define CLV_NUTS__N_FIELDS 11
+
+static inline void clv_nuts__fields(clv_nuts_result *r, unsigned char **at, size_t *bytes)
+{
+    size_t n = (size_t)r->num_draws, d = (size_t)r->dim, i = 0;
+    at[i] = (unsigned char *)r->draws, bytes[i++] = n * d * sizeof(double);
+    at[i] = (unsigned char *)r->lp, bytes[i++] = n * sizeof(double);
+    at[i] = (unsigned char *)r->accept_stat, bytes[i++] = n * sizeof(double);
+    at[i] = (unsigned char *)r->step_size, bytes[i++] = n * sizeof(double);
+    at[i] = (unsigned char *)r->tree_depth, bytes[i++] = n * sizeof(int);
+    at[i] = (unsigned char *)r->n_leapfrog, bytes[i++] = n * sizeof(int);
+    at[i] = (unsigned char *)r->divergent, bytes[i++] = n * sizeof(int);
+    at[i] = (unsigned char *)r->energy, bytes[i++] = n * sizeof(double);
+    at[i] = (unsigned char *)r->inv_mass, bytes[i++] = d * sizeof(double);
+    at[i] = (unsigned char *)r->final_step_size, bytes[i++] = sizeof(double);
+    at[i] = (unsigned char *)r->init_tries, bytes[i++] = sizeof(int);
+}
+
+/* Bytes of a chain's row for num_draws n of dim d (UINT64_MAX: too many). */
+static inline uint64_t clv_nuts__row_bytes(uint64_t n, uint64_t d)
+{
+    uint64_t b = clv_nuts__bytes(0, n, d + 4, sizeof(double));
+    b = clv_nuts__bytes(b, n, 3, sizeof(int));
+    b = clv_nuts__bytes(b, d + 1, sizeof(double), 1);
+    return clv_nuts__bytes(b, 1, sizeof(int) + 3 * sizeof(uint64_t), 1);
+}
+
+/* Chain c of r to row (to_row) or back. */
+static inline void clv_nuts__row_copy(clv_nuts_result *r, size_t c, unsigned char *row, int to_row)
+{
+    unsigned char *at[CLV_NUTS__N_FIELDS];
+    size_t bytes[CLV_NUTS__N_FIELDS];
+    clv_nuts__fields(r, at, bytes);
+    for (int i = 0; i < CLV_NUTS__N_FIELDS; ++i) {
+        if (to_row) memcpy(row, at[i] + c * bytes[i], bytes[i]);
+        else memcpy(at[i] + c * bytes[i], row, bytes[i]);
+        row += bytes[i];
+    }
+}
+
+/* This process's chains (mine, run as chains first .. first + count - 1)
+ * into rows, exchanged, and every chain into *r. st: mine's outcome. */
+static inline clv_status clv_nuts__share_results(clv_nuts__run_state *t, clv_status st, clv_nuts_result *mine,
+                                                 size_t first, size_t count, clv_nuts_result *r)
+{
+    clv_nuts *s = t->s;
+    if (st == CLV_OK && count > 0) t->o.num_draws = mine->num_draws; /* a stop the progress asked for */
+    uint64_t row64 = clv_nuts__row_bytes((uint64_t)t->o.num_draws, t->d);
+    char what[200];
+    snprintf(what, sizeof what, "clv_nuts_run: every process's copy of n_chains %d x num_draws %d draws of dim %zu",
+             t->o.n_chains, t->o.num_draws, t->d);
+    if (st == CLV_OK) st = clv_nuts__check_host(s, clv_nuts__bytes(0, t->n_chains, row64, 2), what);
+    size_t row = st == CLV_OK ? (size_t)row64 : 0;
+    unsigned char *rows = NULL;
+    if (st == CLV_OK) st = clv_nuts__result_alloc(t, r);
+    if (st == CLV_OK && !(rows = (unsigned char *)clv_calloc(t->n_chains, row)))
+        st = clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: out of host memory");
+    if (st == CLV_OK && count > 0) {
+        uint64_t counters[3] = { mine->n_leapfrog_total, mine->n_divergent, mine->peak_device_bytes };
+        for (size_t c = 0; c < count; ++c) clv_nuts__row_copy(mine, c, rows + (first + c) * row, 1);
+        memcpy(rows + (first + 1) * row - sizeof counters, counters, sizeof counters);
+        memcpy(r->device, mine->device, (size_t)t->n_devices * sizeof *r->device);
+    }
+    st = clv_share_exchange(&t->o.share, st, s->message, rows, row, t->n_chains, s->message, sizeof s->message,
+                            "clv_nuts_run");
+    for (size_t c = 0; st == CLV_OK && c < t->n_chains; ++c) {
+        uint64_t counters[3];
+        clv_nuts__row_copy(r, c, rows + c * row, 0);
+        memcpy(counters, rows + (c + 1) * row - sizeof counters, sizeof counters);
+        r->n_leapfrog_total += counters[0];
+        r->n_divergent += counters[1];
+        if (counters[2] > r->peak_device_bytes) r->peak_device_bytes = counters[2];
+    }
+    CLV_FREE(rows);
+    if (st != CLV_OK) clv_nuts_result_free(r);
+    return st;
+}
+
+/* The run's chains split by the share: this process runs its own (the
+ * caller's options, opts, for them), then every process gets every chain. */
+static inline clv_status clv_nuts__run_shared(clv_nuts__run_state *t, const clv_nuts_opts *opts,
+                                              clv_nuts_result *r)
+{
+    size_t first = 0, count = 0;
+    clv_share_range(&t->o.share, t->n_chains, &first, &count);
+    clv_nuts_result mine;
+    memset(&mine, 0, sizeof mine);
+    clv_status st = CLV_OK;
+    t->n_devices = clv_mesh_device_count(t->s->mesh);
+    if (count > 0) {
+        clv_nuts_opts lo = *opts;
+        lo.n_chains = (int)count;
+        lo.first_chain = t->o.first_chain + first;
+        lo.init = opts->init ? opts->init + first * t->d : NULL;
+        memset(&lo.share, 0, sizeof lo.share);
+        st = clv_nuts_run(t->s, &lo, &mine);
+    }
+    st = clv_nuts__share_results(t, st, &mine, first, count, r);
+    clv_nuts_result_free(&mine);
+    return st;
+}
+
 static inline clv_status clv_nuts_run(clv_nuts *s, const clv_nuts_opts *opts, clv_nuts_result *result)
 {
     if (!s || !result) return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: NULL sampler or result");
     memset(result, 0, sizeof *result);
     s->message[0] = '\0';
-    if (!s->program) return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: the sampler did not build");
     clv_nuts__run_state t;
     memset(&t, 0, sizeof t);
     t.s = s;
-    clv_status st = clv_nuts__resolve(s, opts, &t.o);
-    if (st != CLV_OK) return st;
+    clv_status st = s->program ? CLV_OK : clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_run: the "
+                                                         "sampler did not build");
+    if (st == CLV_OK) st = clv_nuts__resolve(s, opts, &t.o);
+    if (st != CLV_OK) { /* a shared run's processes still take part, so that none waits */
+        if (opts) clv_share_exchange(&opts->share, st, s->message, NULL, 0, 0, NULL, 0, "clv_nuts_run");
+        return st;
+    }
     t.total = t.o.num_warmup + t.o.num_draws;
     t.n_chains = (size_t)t.o.n_chains;
     t.d = (size_t)s->dim;
     if (t.o.block > t.total) t.o.block = t.total;
+    if (t.o.share.range || t.o.share.exchange) return clv_nuts__run_shared(&t, opts, result);
     clv_mesh_reset_stats(s->mesh);
     st = clv_nuts__run(&t, result);
     clv_nuts__run_free(&t);
@@ -1747,7 +1813,7 @@ static inline int clv_nuts__by_double(const void *a, const void *b)
  * ties, z = Phi^-1((r - 3/8) / (S + 1/4)). */
 static inline int clv_nuts__z_scale(double *y, size_t n)
 {
-    clv_nuts__ranked *r = (clv_nuts__ranked *)clv_nuts__alloc(n, sizeof *r);
+    clv_nuts__ranked *r = (clv_nuts__ranked *)clv_calloc(n, sizeof *r);
     if (!r) return 0;
     for (size_t i = 0; i < n; ++i) {
         r[i].value = y[i];
@@ -1813,8 +1879,8 @@ static inline double clv_nuts__mean_acov(const double *y, int m, int n, const do
  * eqs. 10-13). Lags are computed as the sum needs them. */
 static inline double clv_nuts__ess(const double *y, int m, int n)
 {
-    double *means = (double *)clv_nuts__alloc((size_t)m, sizeof(double));
-    double *rho = (double *)clv_nuts__alloc((size_t)n + 2, sizeof(double));
+    double *means = (double *)clv_calloc((size_t)m, sizeof(double));
+    double *rho = (double *)clv_calloc((size_t)n + 2, sizeof(double));
     if (!means || !rho) {
         CLV_FREE(means);
         CLV_FREE(rho);
@@ -1929,9 +1995,9 @@ static inline clv_status clv_nuts_summarize(const double *x, int n_chains, int n
         return CLV_ERROR_INVALID_ARGUMENT;
     size_t total = (size_t)n_chains * (size_t)n_draws;
     out->ess_bulk = out->ess_tail = out->rhat = NAN;
-    double *sorted = (double *)clv_nuts__alloc(total, sizeof(double));
-    double *work = (double *)clv_nuts__alloc(total, sizeof(double));
-    double *split = (double *)clv_nuts__alloc(total, sizeof(double));
+    double *sorted = (double *)clv_calloc(total, sizeof(double));
+    double *work = (double *)clv_calloc(total, sizeof(double));
+    double *split = (double *)clv_calloc(total, sizeof(double));
     clv_status st = sorted && work && split ? CLV_OK : CLV_ERROR_OUT_OF_MEMORY;
     if (st == CLV_OK) clv_nuts__moments(x, total, sorted, out);
     if (st == CLV_OK && n_draws >= 4 && sorted[0] != sorted[total - 1])
@@ -1947,7 +2013,7 @@ static inline clv_status clv_nuts_summarize_param(const clv_nuts_result *r, int 
     if (!r || !out || !r->draws || k < -1 || k >= r->dim) return CLV_ERROR_INVALID_ARGUMENT;
     size_t total = (size_t)r->n_chains * r->num_draws;
     if (total == 0) return CLV_ERROR_INVALID_ARGUMENT;
-    double *x = (double *)clv_nuts__alloc(total, sizeof(double));
+    double *x = (double *)clv_calloc(total, sizeof(double));
     if (!x) return CLV_ERROR_OUT_OF_MEMORY;
     for (size_t i = 0; i < total; ++i) x[i] = k < 0 ? r->lp[i] : r->draws[i * (size_t)r->dim + (size_t)k];
     clv_status st = clv_nuts_summarize(x, r->n_chains, r->num_draws, out);
@@ -1983,25 +2049,6 @@ static inline clv_status clv_nuts_write_summary(const clv_nuts_result *r, FILE *
     return ferror(f) ? CLV_ERROR_INVALID_ARGUMENT : CLV_OK;
 }
 
-/* A name as one CSV cell: quoted (RFC 4180, "" for a quote) when it holds a
- * comma, a quote or a line break, or starts or ends with a blank, so that
- * CSV readers (pandas, R, ArviZ, clvmap_csv.h) see the name as written. */
-static inline void clv_nuts__csv_name(FILE *f, const char *name)
-{
-    size_t n = strlen(name);
-    if (!strpbrk(name, ",\"\r\n") && !(n && (name[0] == ' ' || name[n - 1] == ' ' || name[0] == '\t' ||
-                                             name[n - 1] == '\t'))) {
-        fputs(name, f);
-        return;
-    }
-    fputc('"', f);
-    for (const char *p = name; *p; ++p) {
-        if (*p == '"') fputc('"', f);
-        fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static inline void clv_nuts__csv_header(const clv_nuts_result *r, int chain, FILE *f, const char *const *names)
 {
     fprintf(f, "# stan_version_major = 2\n# stan_version_minor = 33\n# stan_version_patch = 0\n"
@@ -2019,7 +2066,7 @@ static inline void clv_nuts__csv_header(const clv_nuts_result *r, int chain, FIL
         char name[64];
         clv_nuts__name(name, sizeof name, names, k);
         fputc(',', f);
-        clv_nuts__csv_name(f, name);
+        clv_csv_write_name(f, name);
     }
     fprintf(f, "\n# Adaptation terminated\n# Step size = %.17g\n# Diagonal elements of inverse mass matrix:\n# ",
             r->final_step_size[chain]);
@@ -2122,28 +2169,28 @@ static inline clv_status clv_nuts_check_gradient(clv_nuts *s, const clv_nuts_gra
     memset(&o, 0, sizeof o);
     if (opts) o = *opts;
     memset(out, 0, sizeof *out);
-    if (!clv_nuts__nonnegative(o.radius))
-        return clv_nuts__bad_real(s, "clv_nuts_check_gradient: radius must be finite and >= 0 (0: the default 2)",
-                                  o.radius);
-    if (!clv_nuts__nonnegative(o.step))
-        return clv_nuts__bad_real(s, "clv_nuts_check_gradient: step must be finite and >= 0 (0: the default)",
-                                  o.step);
-    if (!clv_nuts__nonnegative(o.tolerance))
-        return clv_nuts__bad_real(s, "clv_nuts_check_gradient: tolerance must be finite and >= 0 (0: the "
-                                  "default)", o.tolerance);
+    clv_status st = clv_check_number(s->message, sizeof s->message, "clv_nuts_check_gradient: radius (0: the "
+                                     "default 2)", o.radius, 0, HUGE_VAL);
+    if (st == CLV_OK)
+        st = clv_check_number(s->message, sizeof s->message, "clv_nuts_check_gradient: step (0: the default)",
+                              o.step, 0, HUGE_VAL);
+    if (st == CLV_OK)
+        st = clv_check_number(s->message, sizeof s->message, "clv_nuts_check_gradient: tolerance (0: the "
+                              "default)", o.tolerance, 0, HUGE_VAL);
+    if (st != CLV_OK) return st;
     int n = o.n_points > 0 ? o.n_points : 10;
     char what[120];
     snprintf(what, sizeof what, "clv_nuts_check_gradient: n_points %d of dim %d", n, s->dim);
-    clv_status st = clv_nuts__check_host(s, clv_nuts__bytes(0, (uint64_t)n, 2 + 2 * (uint64_t)s->dim,
+    st = clv_nuts__check_host(s, clv_nuts__bytes(0, (uint64_t)n, 2 + 2 * (uint64_t)s->dim,
                                                             sizeof(double)), what);
     if (st != CLV_OK) return st;
     double config[CLV_NUTS__N_CONFIG] = { 0 };
     config[8] = o.step > 0 ? o.step : s->f32 ? 1e-2 : 1e-5;
     double tolerance = o.tolerance > 0 ? o.tolerance : s->f32 ? 2e-2 : 1e-4;
     size_t d = (size_t)s->dim;
-    double *points = (double *)clv_nuts__alloc((size_t)n * d, sizeof(double));
-    double *res = (double *)clv_nuts__alloc((size_t)n * (1 + 2 * d), sizeof(double));
-    double *worst = (double *)clv_nuts__alloc(d, sizeof(double));
+    double *points = (double *)clv_calloc((size_t)n * d, sizeof(double));
+    double *res = (double *)clv_calloc((size_t)n * (1 + 2 * d), sizeof(double));
+    double *worst = (double *)clv_calloc(d, sizeof(double));
     st = points && res && worst ? CLV_OK : clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY,
                                                           "clv_nuts_check_gradient: out of host memory");
     if (st == CLV_OK) {

@@ -11,7 +11,8 @@
  * Rows are split evenly by rank order (rank r owns [r n / k, (r+1) n / k)).
  * exchange: every thread posts its rows and status, all wait, each copies
  * the others' rows, all wait again; the agreed status is the first failing
- * rank's, with that rank's message. Under -std=c99 define _POSIX_C_SOURCE
+ * rank's, with that rank's message (then CLV_ERROR_SHAPE when the ranks
+ * exchanged different shapes). Under -std=c99 define _POSIX_C_SOURCE
  * 200809L before the first #include (barriers are POSIX). */
 #ifndef FAKE_SHARE_H
 #define FAKE_SHARE_H
@@ -76,19 +77,17 @@ static inline clv_status fake_share_exchange(void *user, clv_status status, cons
     g->exchanges[r->rank]++;
     pthread_barrier_wait(&g->barrier);
     clv_status agreed = CLV_OK;
-    for (int q = 0; q < g->k; ++q) {
+    for (int q = 0; q < g->k && agreed == CLV_OK; ++q) /* statuses first, as clv_mpi_share */
+        if (g->status[q] != CLV_OK) {
+            snprintf(why, why_size, "rank %d: %s", q, g->message[q]);
+            agreed = g->status[q];
+        }
+    for (int q = 0; q < g->k && agreed == CLV_OK; ++q)
         if (g->n_rows[q] != n_rows || g->row_bytes[q] != row_bytes) {
             snprintf(why, why_size, "rank %d exchanged %zu rows of %zu bytes, rank %d %zu of %zu", q, g->n_rows[q],
                      g->row_bytes[q], r->rank, n_rows, row_bytes);
             agreed = CLV_ERROR_SHAPE;
-            break;
         }
-        if (g->status[q] != CLV_OK) {
-            snprintf(why, why_size, "rank %d: %s", q, g->message[q]);
-            agreed = g->status[q];
-            break;
-        }
-    }
     for (int q = 0; agreed == CLV_OK && q < g->k; ++q) {
         size_t first, count;
         if (q == r->rank) continue;

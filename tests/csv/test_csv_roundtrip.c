@@ -5,28 +5,17 @@
  * (draws, sampler statistics, the adapted step size and inverse metric in
  * the comments; NSS weights, likelihoods and points) must equal the
  * result's, bitwise. */
+#include "test_util.h"
 #include "clvmap_csv.h"
 #include "clvmap_nss.h"
 #include "clvmap_nuts.h"
+#include "nss_problems.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (cond) {                                                        \
-            ++passed;                                                      \
-        } else {                                                           \
-            ++failed;                                                      \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                    \
-            printf(__VA_ARGS__);                                           \
-            printf("\n");                                                  \
-        }                                                                  \
-    } while (0)
 
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
@@ -41,19 +30,6 @@ static const char *const nuts_source =
     "    return lp;\n"
     "}\n";
 
-static const char *const nss_source =
-    "clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work) {\n"
-    "    clv_real s = 0;\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) s += x[k] * x[k];\n"
-    "    return -0.5 * s - CLV_NSS_DIM * 0.91893853320467274;\n"
-    "}\n"
-    "clv_real logprior(const clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) if (!(fabs(x[k]) <= 5)) return -INFINITY;\n"
-    "    return -CLV_NSS_DIM * log((clv_real)10);\n"
-    "}\n"
-    "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = 10 * u[k] - 5;\n"
-    "}\n";
 
 /* The "# Diagonal elements of inverse mass matrix:" line's numbers. */
 static int read_inv_mass(const char *comments, double *out, int dim)
@@ -84,7 +60,7 @@ static void nuts_roundtrip(clv_mesh *m)
     model.n_data = DIM;
     clv_nuts *s = NULL;
     clv_status st = clv_nuts_new(&s, m, &model);
-    CHECK(st == CLV_OK, "clv_nuts_new: %s", clv_nuts_message(s));
+    TU_CHECK(st == CLV_OK, "clv_nuts_new: %s", clv_nuts_message(s));
     clv_nuts_opts o;
     memset(&o, 0, sizeof o);
     o.n_chains = 4;
@@ -94,30 +70,30 @@ static void nuts_roundtrip(clv_mesh *m)
     clv_nuts_result r;
     memset(&r, 0, sizeof r);
     if (st == CLV_OK) st = clv_nuts_run(s, &o, &r);
-    CHECK(st == CLV_OK, "clv_nuts_run: %s", clv_nuts_message(s));
+    TU_CHECK(st == CLV_OK, "clv_nuts_run: %s", clv_nuts_message(s));
     for (int c = 0; st == CLV_OK && c < r.n_chains; ++c) {
         char path[64];
         snprintf(path, sizeof path, "csv_roundtrip_nuts_%d.csv", c + 1);
         FILE *f = fopen(path, "w");
-        CHECK(f && clv_nuts_write_csv(&r, c, f, c == 1 ? NULL : names) == CLV_OK, "writing %s", path);
+        TU_CHECK(f && clv_nuts_write_csv(&r, c, f, c == 1 ? NULL : names) == CLV_OK, "writing %s", path);
         if (f) fclose(f);
         clv_csv_opts co;
         memset(&co, 0, sizeof co);
         co.keep_comments = 1;
         clv_csv_table t;
         clv_csv_status cs = clv_csv_read_file(&t, path, &co);
-        CHECK(cs == CLV_CSV_OK, "reading %s: %s", path, t.message);
+        TU_CHECK(cs == CLV_CSV_OK, "reading %s: %s", path, t.message);
         if (cs != CLV_CSV_OK) continue;
-        CHECK(t.n_rows == (size_t)r.num_draws && t.n_columns == 7 + DIM, "%s: %lux%lu", path,
+        TU_CHECK(t.n_rows == (size_t)r.num_draws && t.n_columns == 7 + DIM, "%s: %lux%lu", path,
               (unsigned long)t.n_rows, (unsigned long)t.n_columns);
         long lp = clv_csv_column(&t, "lp__"), acc = clv_csv_column(&t, "accept_stat__"),
              eps = clv_csv_column(&t, "stepsize__"), depth = clv_csv_column(&t, "treedepth__"),
              leap = clv_csv_column(&t, "n_leapfrog__"), div = clv_csv_column(&t, "divergent__"),
              energy = clv_csv_column(&t, "energy__");
         long x0 = clv_csv_column(&t, c == 1 ? "x.1" : "mu");
-        CHECK(lp == 0 && acc == 1 && eps == 2 && depth == 3 && leap == 4 && div == 5 && energy == 6 && x0 == 7,
+        TU_CHECK(lp == 0 && acc == 1 && eps == 2 && depth == 3 && leap == 4 && div == 5 && energy == 6 && x0 == 7,
               "%s: CmdStan's columns", path);
-        CHECK(c == 1 || clv_csv_column(&t, "log_tau") == 8, "%s: names", path);
+        TU_CHECK(c == 1 || clv_csv_column(&t, "log_tau") == 8, "%s: names", path);
         int bad = 0;
         for (int i = 0; i < r.num_draws && lp == 0 && x0 == 7; ++i) {
             size_t at = (size_t)c * r.num_draws + i;
@@ -127,13 +103,13 @@ static void nuts_roundtrip(clv_mesh *m)
                    (row[4] != r.n_leapfrog[at]) + (row[5] != r.divergent[at]) + !same_bits(row[6], r.energy[at]);
             for (int k = 0; k < DIM; ++k) bad += !same_bits(row[7 + k], r.draws[at * DIM + k]);
         }
-        CHECK(bad == 0, "%s: %d numbers differ from the result", path, bad);
+        TU_CHECK(bad == 0, "%s: %d numbers differ from the result", path, bad);
         const char *step = t.comments ? strstr(t.comments, "# Step size = ") : NULL;
-        CHECK(step && same_bits(strtod(step + 14, NULL), r.final_step_size[c]), "%s: step size comment", path);
+        TU_CHECK(step && same_bits(strtod(step + 14, NULL), r.final_step_size[c]), "%s: step size comment", path);
         double inv[DIM];
         int ok = t.comments && read_inv_mass(t.comments, inv, DIM);
         for (int k = 0; ok && k < DIM; ++k) ok = same_bits(inv[k], r.inv_mass[c * DIM + k]);
-        CHECK(ok, "%s: inverse metric comment", path);
+        TU_CHECK(ok, "%s: inverse metric comment", path);
         clv_csv_free(&t);
         remove(path);
     }
@@ -145,11 +121,11 @@ static void nss_roundtrip(clv_mesh *m)
 {
     clv_nss_problem p;
     memset(&p, 0, sizeof p);
-    p.source = nss_source;
+    p.source = nss_standard_normal_source;
     p.dim = 2;
     clv_nss *s = NULL;
     clv_status st = clv_nss_new(&s, m, &p);
-    CHECK(st == CLV_OK, "clv_nss_new: %s", clv_nss_message(s));
+    TU_CHECK(st == CLV_OK, "clv_nss_new: %s", clv_nss_message(s));
     clv_nss_opts o;
     memset(&o, 0, sizeof o);
     o.n_live = 50;
@@ -157,20 +133,20 @@ static void nss_roundtrip(clv_mesh *m)
     clv_nss_result r;
     memset(&r, 0, sizeof r);
     if (st == CLV_OK) st = clv_nss_run(s, &o, &r);
-    CHECK(st == CLV_OK, "clv_nss_run: %s", clv_nss_message(s));
+    TU_CHECK(st == CLV_OK, "clv_nss_run: %s", clv_nss_message(s));
     if (st == CLV_OK) {
         const char *path = "csv_roundtrip_nss.csv";
         FILE *f = fopen(path, "w");
-        CHECK(f && clv_nss_write_csv(&r, f, NULL) == CLV_OK, "writing %s", path);
+        TU_CHECK(f && clv_nss_write_csv(&r, f, NULL) == CLV_OK, "writing %s", path);
         if (f) fclose(f);
         clv_csv_table t;
         clv_csv_status cs = clv_csv_read_file(&t, path, NULL);
-        CHECK(cs == CLV_CSV_OK && t.n_rows == r.n_samples && t.n_columns == 6, "reading %s: %s (%lu rows of %lu)",
+        TU_CHECK(cs == CLV_CSV_OK && t.n_rows == r.n_samples && t.n_columns == 6, "reading %s: %s (%lu rows of %lu)",
               path, t.message, (unsigned long)t.n_rows, (unsigned long)r.n_samples);
         long w = clv_csv_column(&t, "weight"), lw = clv_csv_column(&t, "log_weight"),
              ll = clv_csv_column(&t, "loglikelihood"), born = clv_csv_column(&t, "loglikelihood_birth"),
              x0 = clv_csv_column(&t, "x0");
-        CHECK(w == 0 && lw == 1 && ll == 2 && born == 3 && x0 == 4, "NSS columns");
+        TU_CHECK(w == 0 && lw == 1 && ll == 2 && born == 3 && x0 == 4, "NSS columns");
         int bad = 0, infinite_births = 0;
         double total = 0;
         for (size_t i = 0; cs == CLV_CSV_OK && x0 == 4 && i < t.n_rows; ++i) {
@@ -181,9 +157,9 @@ static void nss_roundtrip(clv_mesh *m)
             infinite_births += isinf(row[3]) != 0; /* the initial points: "-inf" in the file */
             total += row[0];
         }
-        CHECK(bad == 0, "%s: %d numbers differ from the result", path, bad);
-        CHECK(infinite_births >= 50, "%s: %d births at -inf read back", path, infinite_births);
-        CHECK(fabs(total - 1) < 1e-9, "%s: weights sum to %.17g", path, total);
+        TU_CHECK(bad == 0, "%s: %d numbers differ from the result", path, bad);
+        TU_CHECK(infinite_births >= 50, "%s: %d births at -inf read back", path, infinite_births);
+        TU_CHECK(fabs(total - 1) < 1e-9, "%s: weights sum to %.17g", path, total);
         clv_csv_free(&t);
         remove(path);
     }
@@ -202,6 +178,5 @@ int main(void)
     nuts_roundtrip(m);
     nss_roundtrip(m);
     clv_mesh_close(m);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return tu_summary();
 }

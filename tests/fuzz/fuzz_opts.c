@@ -28,6 +28,7 @@
 #include "clvmap_nss.h"
 #include "clvmap_nuts.h"
 #include "fuzz_check.h"
+#include "nss_problems.h"
 
 #include <math.h>
 #include <signal.h>
@@ -56,19 +57,6 @@ static const char *const map_source =
     "    y[clv_local()] = 2.0f * x[x_replicated ? clv_item() : clv_local()] + 1.0f;\n"
     "}\n";
 
-static const char *const nss_source =
-    "clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work) {\n"
-    "    clv_real s = 0;\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) s += x[k] * x[k];\n"
-    "    return -0.5 * s - CLV_NSS_DIM * 0.91893853320467274;\n"
-    "}\n"
-    "clv_real logprior(const clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) if (!(fabs(x[k]) <= 5)) return -INFINITY;\n"
-    "    return -CLV_NSS_DIM * log((clv_real)10);\n"
-    "}\n"
-    "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = 10 * u[k] - 5;\n"
-    "}\n";
 
 static const char *const nuts_source =
     "clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __global const clv_real *data) {\n"
@@ -226,7 +214,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     clv_nss_problem np;
     memset(&np, 0, sizeof np);
-    np.source = nss_source;
+    np.source = nss_standard_normal_source;
     np.dim = NSS_DIM;
     require(clv_nss_new(&nss, mesh, &np), "clv_nss_new", clv_nss_message(nss));
 
@@ -362,7 +350,7 @@ static void fuzz_nss_problem(fuzz_bytes *b)
     char name[16];
     memset(&p, 0, sizeof p);
     uint8_t flags = (uint8_t)fuzz_take(b, 1);
-    p.source = (flags & 1) ? NULL : nss_source;
+    p.source = (flags & 1) ? NULL : nss_standard_normal_source;
     p.dim = (int)fuzz_take(b, 4);
     p.n_data = (flags & 2) ? (size_t)fuzz_take(b, 8) : (size_t)(fuzz_take(b, 1) % 5);
     p.data = (flags & 4) ? NULL : data;

@@ -7,6 +7,26 @@
 #include <math.h>
 #include <stddef.h>
 
+/* A chained Rosenbrock whose coupling b is an OpenCL C expression of item
+ * and data (a string literal), e.g. "data.real[0][item]": sum over i of
+ * b (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, minimum 0 at x = 1 (the manual's
+ * objective, with b per item). OpenCL C only: a macro, so that each test
+ * spells its b without a copy of the sums. */
+#define ROSENBROCK_CHAINED_CL(b)                                                     \
+    "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n" \
+    "                             ulong item, clv_lbfgs_data data) {\n"                \
+    "    const clv_real b = " b ";\n"                                                  \
+    "    clv_real f = 0;\n"                                                            \
+    "    for (int i = 0; i < CLV_LBFGS_N; ++i) g[i] = 0;\n"                            \
+    "    for (int i = 0; i + 1 < CLV_LBFGS_N; ++i) {\n"                                \
+    "        const clv_real t = x[i + 1] - x[i] * x[i], u = 1 - x[i];\n"               \
+    "        f += b * t * t + u * u;\n"                                                \
+    "        g[i] += -4 * b * x[i] * t - 2 * u;\n"                                     \
+    "        g[i + 1] += 2 * b * t;\n"                                                 \
+    "    }\n"                                                                          \
+    "    return f;\n"                                                                  \
+    "}\n"
+
 #ifndef LBFGS_TEST_NO_ROSENBROCK
 /* Extended Rosenbrock, as liblbfgs's sample.c: pairs (x[i], x[i+1]), i even:
  * (1 - x_i)^2 + 100 (x_{i+1} - x_i^2)^2. Minimum 0 at x = 1. */

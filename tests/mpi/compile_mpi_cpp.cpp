@@ -1,9 +1,9 @@
-/* The MPI header (after the add-ons, whose MPI versions it then defines),
- * as C++. */
+/* The MPI header first (it knows no add-on; any order works), then the
+ * add-ons that take its clv_mpi_share, as C++. */
+#include "clvmap_mpi.h"
 #include "clvmap_lbfgs.h"
 #include "clvmap_nss.h"
 #include "clvmap_nuts.h"
-#include "clvmap_mpi.h"
 
 int main(void)
 {
@@ -28,12 +28,16 @@ int main(void)
     (void)clv_mpi_array_gather;
     (void)clv_mpi_map;
     (void)clv_mpi_reduce;
-    (void)clv_mpi_lbfgs_minimize;
-#ifdef CLV_NUTS_FIRST_CHAIN
-    (void)clv_mpi_nuts_run;
-#endif
-#ifdef CLV_NSS_SHARE
-    (void)clv_mpi_nss_run;
-#endif
+    (void)clv_mpi_share;
+    clv_nuts_opts no;
+    clv_nss_opts so;
+    clv_lbfgs_parameter lp;
+    memset(&no, 0, sizeof no);
+    memset(&so, 0, sizeof so);
+    memset(&lp, 0, sizeof lp);
+    no.share = clv_mpi_share(NULL); /* the share of a mesh (not used here) */
+    so.share = no.share;
+    lp.share = so.share;
+    (void)lp;
     return 0;
 }

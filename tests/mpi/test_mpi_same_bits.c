@@ -21,6 +21,10 @@
  * Batch sizes are odd so that every split has remainders; the MPI side uses
  * other chunk sizes than the reference. */
 #include "clvmap_lbfgs.h"
+#define LBFGS_TEST_NO_ROSENBROCK /* objectives.h: only ROSENBROCK_CHAINED_CL */
+#define LBFGS_TEST_NO_QUADRATIC
+#define LBFGS_TEST_NO_LOGISTIC
+#include "objectives.h"
 #include "clvmap_mpi.h"
 
 #include <stdio.h>
@@ -79,20 +83,7 @@ static const char *kernels =
     "    if (l == 0) { double a = 0; for (int k = 0; k < n; ++k) a += part[k]; out[clv_local()] = a; }\n"
     "}\n";
 
-static const char *rosenbrock =
-    "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
-    "                             ulong item, clv_lbfgs_data data) {\n"
-    "    const clv_real b = data.real[0][item];\n"
-    "    clv_real f = 0;\n"
-    "    for (int i = 0; i < CLV_LBFGS_N; ++i) g[i] = 0;\n"
-    "    for (int i = 0; i + 1 < CLV_LBFGS_N; ++i) {\n"
-    "        const clv_real t = x[i + 1] - x[i] * x[i], u = 1 - x[i];\n"
-    "        f += b * t * t + u * u;\n"
-    "        g[i] += -4 * b * x[i] * t - 2 * u;\n"
-    "        g[i + 1] += 2 * b * t;\n"
-    "    }\n"
-    "    return f;\n"
-    "}\n";
+static const char *rosenbrock = ROSENBROCK_CHAINED_CL("data.real[0][item]");
 
 /* Every output, in the file's order. */
 typedef struct outputs {
@@ -319,12 +310,18 @@ static void distributed(clv_mpi_mesh *mm, const inputs *in, outputs *o, outputs 
     obj.source = rosenbrock;
     obj.data[0] = stiff;
     clv_lbfgs_parameter param = lbfgs_parameters(29); /* the reference solves all at once */
+    param.share = clv_mpi_share(mm);
     clv_lbfgs *s;
     st = clv_lbfgs_new(&s, local, LB_N, &obj, &param);
     MREQUIRE(clv_mpi_agree(mm, st, "clv_lbfgs_new", clv_lbfgs_message(s)), mm);
     memcpy(o->lb_x, in->lb_start, sizeof o->lb_x);
     clv_lbfgs_items items = { o->lb_fx, o->lb_reason, o->lb_iters, o->lb_evals };
-    MREQUIRE(clv_mpi_lbfgs_minimize(mm, s, LB_ITEMS, LB_N, o->lb_x, &items, NULL, NULL), mm);
+    st = clv_lbfgs_minimize(s, LB_ITEMS, o->lb_x, &items, NULL, NULL);
+    if (st != CLV_OK) { /* agreed by the share: every rank stops here */
+        printf("FAIL %s:%d (rank %d): %s\n", __FILE__, __LINE__, rank, clv_lbfgs_message(s));
+        fflush(stdout);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
     memcpy(everywhere->lb_x, o->lb_x, sizeof o->lb_x);
     clv_lbfgs_free(s);
     clv_array_free(stiff);

@@ -1,5 +1,5 @@
 /* NUTS chains and NSS particle updates over MPI ranks: the same bits as one
- * process (clvmap_mpi.h, clv_mpi_nuts_run and clv_mpi_nss_run).
+ * process (clv_nuts_run and clv_nss_run with opts.share = clv_mpi_share).
  *
  *   test_mpi_samplers --reference FILE    one process: clv_nuts_run and
  *                                         clv_nss_run on CLV_DEVICES's devices
@@ -16,18 +16,18 @@
  * process of the same device count; under MPI, rank 0 also reruns both
  * samplers alone with the plain API and compares, and every rank checks
  * that its gathered result equals rank 0's.
- * Needs the hooks clvmap_mpi.h uses (CLV_NUTS_FIRST_CHAIN, CLV_NSS_SHARE):
- * without them the test is skipped (exit 77) and says so. */
+ * The MPI header comes first: it knows no add-on (any order works). */
+#include "clvmap_mpi.h"
 #include "clvmap_nss.h"
 #include "clvmap_nuts.h"
-#include "clvmap_mpi.h"
+#include "nss_problems.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#if !defined(CLV_NUTS_FIRST_CHAIN) || !defined(CLV_NSS_SHARE)
-#error "clvmap_nuts.h must offer clv_nuts_opts.first_chain and clvmap_nss.h clv_nss_opts.share"
+#if !defined(CLV_NUTS_SHARE) || !defined(CLV_NSS_SHARE)
+#error "clvmap_nuts.h and clvmap_nss.h must offer opts.share (a clv_share)"
 #endif
 
 static int failures;
@@ -51,22 +51,6 @@ static const char *gauss5 =
     "        grad[k] = -x[k] / s2;\n"
     "    }\n"
     "    return lp;\n"
-    "}\n";
-
-static const char *gauss3 =
-    "clv_real loglikelihood(const clv_real *x, __global const clv_real *data,\n"
-    "                       __global clv_real *work) {\n"
-    "    clv_real s = 0;\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) s += x[k] * x[k];\n"
-    "    return -0.5f * s - 0.9189385f * CLV_NSS_DIM;\n"
-    "}\n"
-    "clv_real logprior(const clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k)\n"
-    "        if (fabs(x[k]) > 5) return -INFINITY;\n"
-    "    return -CLV_NSS_DIM * log((clv_real)10);\n"
-    "}\n"
-    "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data) {\n"
-    "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = 10 * u[k] - 5;\n"
     "}\n";
 
 enum { CHAINS = 7, DRAWS = 150, WARMUP = 150, DIM = 5 };
@@ -225,7 +209,7 @@ static void reference(clv_mesh *m, bytes *out)
 
     clv_nss_problem problem;
     memset(&problem, 0, sizeof problem);
-    problem.source = gauss3;
+    problem.source = nss_standard_normal_source;
     problem.dim = 3;
     clv_nss *nss;
     st = clv_nss_new(&nss, m, &problem);
@@ -256,7 +240,19 @@ static void reference(clv_mesh *m, bytes *out)
         }                                                                                    \
     } while (0)
 
-/* K ranks, clvmap_mpi.h; every rank gets the whole result. */
+/* A collective add-on call: its status is agreed by the share, so every
+ * rank fails together, with the add-on's message. */
+#define SREQUIRE(st, message, mm)                                                            \
+    do {                                                                                     \
+        if ((st) != CLV_OK) {                                                                \
+            printf("FAIL %s:%d (rank %d): %s\n", __FILE__, __LINE__, clv_mpi_mesh_rank(mm), \
+                   (message));                                                               \
+            fflush(stdout);                                                                  \
+            MPI_Abort(MPI_COMM_WORLD, 1);                                                    \
+        }                                                                                    \
+    } while (0)
+
+/* K ranks, clv_mpi_share; every rank gets the whole result. */
 static void distributed(clv_mpi_mesh *mm, bytes *out)
 {
     clv_mesh *m = clv_mpi_mesh_local(mm);
@@ -269,31 +265,35 @@ static void distributed(clv_mpi_mesh *mm, bytes *out)
     MREQUIRE(clv_mpi_agree(mm, st, "clv_nuts_new", clv_nuts_message(nuts)), mm);
     clv_nuts_opts no = nuts_opts();
     no.chunk = 2; /* the reference runs one launch per device */
+    no.share = clv_mpi_share(mm);
     clv_nuts_result nr;
-    MREQUIRE(clv_mpi_nuts_run(mm, nuts, &no, &nr), mm);
+    SREQUIRE(clv_nuts_run(nuts, &no, &nr), clv_nuts_message(nuts), mm);
     put_nuts(out, &nr);
     clv_nuts_result_free(&nr);
     no = nuts_opts_few();
-    MREQUIRE(clv_mpi_nuts_run(mm, nuts, &no, &nr), mm);
+    no.share = clv_mpi_share(mm);
+    SREQUIRE(clv_nuts_run(nuts, &no, &nr), clv_nuts_message(nuts), mm);
     put_nuts(out, &nr);
     clv_nuts_result_free(&nr);
     clv_nuts_free(nuts);
 
     clv_nss_problem problem;
     memset(&problem, 0, sizeof problem);
-    problem.source = gauss3;
+    problem.source = nss_standard_normal_source;
     problem.dim = 3;
     clv_nss *nss;
     st = clv_nss_new(&nss, m, &problem);
     MREQUIRE(clv_mpi_agree(mm, st, "clv_nss_new", clv_nss_message(nss)), mm);
     clv_nss_opts so = nss_opts(3);
+    so.share = clv_mpi_share(mm);
     clv_nss_result sr;
     memset(&sr, 0, sizeof sr);
-    MREQUIRE(clv_mpi_nss_run(mm, nss, &so, &sr), mm);
+    SREQUIRE(clv_nss_run(nss, &so, &sr), clv_nss_message(nss), mm);
     put_nss(out, &sr);
     clv_nss_result_free(&sr);
     so = nss_opts_few(1);
-    MREQUIRE(clv_mpi_nss_run(mm, nss, &so, &sr), mm);
+    so.share = clv_mpi_share(mm);
+    SREQUIRE(clv_nss_run(nss, &so, &sr), clv_nss_message(nss), mm);
     put_nss(out, &sr);
     clv_nss_result_free(&sr);
     clv_nss_free(nss);

@@ -16,6 +16,10 @@
  *   og_fresh nuts-gradcheck      clv_nuts__gradcheck on eight_schools
  */
 #include "clvmap_lbfgs.h"
+#define LBFGS_TEST_NO_ROSENBROCK /* objectives.h: only ROSENBROCK_CHAINED_CL */
+#define LBFGS_TEST_NO_QUADRATIC
+#define LBFGS_TEST_NO_LOGISTIC
+#include "objectives.h"
 #include "clvmap_nuts.h"
 #include "nuts_models.h"
 
@@ -25,20 +29,7 @@
 
 /* A shifted quadratic with a Rosenbrock coupling: item i's minimum is at
  * x = 1 for every coordinate. */
-static const char *objective =
-    "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
-    "                             ulong item, clv_lbfgs_data data) {\n"
-    "    const clv_real b = 1 + (clv_real)item;\n"
-    "    clv_real f = 0;\n"
-    "    for (int i = 0; i < CLV_LBFGS_N; ++i) g[i] = 0;\n"
-    "    for (int i = 0; i + 1 < CLV_LBFGS_N; ++i) {\n"
-    "        const clv_real t = x[i + 1] - x[i] * x[i], u = 1 - x[i];\n"
-    "        f += b * t * t + u * u;\n"
-    "        g[i] += -4 * b * x[i] * t - 2 * u;\n"
-    "        g[i + 1] += 2 * b * t;\n"
-    "    }\n"
-    "    return f;\n"
-    "}\n";
+static const char *objective = ROSENBROCK_CHAINED_CL("1 + (clv_real)item");
 
 static int lbfgs(clv_mesh *m, clv_lbfgs_linesearch linesearch, int float32)
 {
