@@ -26,6 +26,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
+# The project's version (meson.build), its major.minor, and the next minor,
+# which a version request must not match.
+VERSION=$(sed -n "s/^ *version : '\([0-9.]*\)'.*/\1/p" meson.build | head -n 1)
+MAJMIN=${VERSION%.*}
+NEXT_MINOR=${MAJMIN%.*}.$(( ${MAJMIN#*.} + 1 ))
 export LC_ALL=C POCL_DEVICES=pthread
 unset CLV_DEVICES
 KEEP=${CI_CONSUMERS_KEEP:-0}
@@ -136,11 +141,12 @@ if ! command -v cmake >/dev/null; then
     fail "CMake consumer" "cmake is not installed (Debian: cmake)"
 else
     CB=$TMP/cmake-build
-    cmake_args=(-S tests/consumers/cmake -B "$CB" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_BUILD_TYPE=Release)
+    cmake_args=(-S tests/consumers/cmake -B "$CB" -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_BUILD_TYPE=Release
+                -DCONSUMER_VERSION="$MAJMIN")
     components=""
     [ $has_clblast = 1 ] && { cmake_args+=(-DCONSUMER_LBFGS=ON); components+=" lbfgs"; }
     [ $has_mpi = 1 ] && { cmake_args+=(-DCONSUMER_MPI=ON); components+=" mpi"; }
-    if check "CMake: find_package(clvmap 0.1 REQUIRED${components:+ COMPONENTS$components})" \
+    if check "CMake: find_package(clvmap $MAJMIN REQUIRED${components:+ COMPONENTS$components})" \
             "$LOGS/cmake-configure.log" cmake "${cmake_args[@]}" &&
        check "CMake: build" "$LOGS/cmake-build.log" cmake --build "$CB"; then
         check "CMake: consumer (clvmap::clvmap, nss, nuts, csv) runs" "$LOGS/cmake-run.log" "$CB/consumer"
@@ -152,23 +158,23 @@ else
     fi
     # What the package refuses: a later minor version, an unknown component.
     mkdir -p "$TMP/cmake-refuse"
-    cat >"$TMP/cmake-refuse/CMakeLists.txt" <<'CMAKE'
+    cat >"$TMP/cmake-refuse/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.14)
 project(clvmap_refuse LANGUAGES C)
-find_package(clvmap 0.2 QUIET)
+find_package(clvmap $NEXT_MINOR QUIET)
 if(clvmap_FOUND)
-  message(FATAL_ERROR "find_package(clvmap 0.2) accepted version ${clvmap_VERSION}")
+  message(FATAL_ERROR "find_package(clvmap $NEXT_MINOR) accepted version \${clvmap_VERSION}")
 endif()
-find_package(clvmap 0.1 QUIET COMPONENTS no_such_component)
+find_package(clvmap $MAJMIN QUIET COMPONENTS no_such_component)
 if(clvmap_FOUND)
   message(FATAL_ERROR "an unknown component was accepted")
 endif()
-find_package(clvmap 0.1.0 EXACT REQUIRED)
+find_package(clvmap $VERSION EXACT REQUIRED)
 if(NOT TARGET clvmap::clvmap)
   message(FATAL_ERROR "no clvmap::clvmap")
 endif()
 CMAKE
-    check "CMake: version 0.2 and an unknown component refused, 0.1.0 EXACT found" "$LOGS/cmake-refuse.log" \
+    check "CMake: version $NEXT_MINOR and an unknown component refused, $VERSION EXACT found" "$LOGS/cmake-refuse.log" \
         cmake -S "$TMP/cmake-refuse" -B "$TMP/cmake-refuse/build" -DCMAKE_PREFIX_PATH="$PREFIX"
     # The package is relocatable: a copy of the prefix finds its own headers.
     mkdir -p "$TMP/cmake-moved"
@@ -176,7 +182,7 @@ CMAKE
     cat >"$TMP/cmake-moved/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.14)
 project(clvmap_moved LANGUAGES C)
-find_package(clvmap 0.1 REQUIRED)
+find_package(clvmap REQUIRED)
 get_target_property(inc clvmap::clvmap INTERFACE_INCLUDE_DIRECTORIES)
 if(NOT inc STREQUAL "${MOVED}/include")
   message(FATAL_ERROR "clvmap::clvmap's include directory is ${inc}, not ${MOVED}/include")

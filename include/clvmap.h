@@ -1,5 +1,5 @@
 /* clvmap.h — JAX-style batching transforms (vmap, chunked map, shard) for
- * plain OpenCL 1.2, in one header.                          version 0.1.0
+ * plain OpenCL 1.2, in one header.                          version 0.2.0
  *
  * WHAT IT IS
  *   clvmap runs one OpenCL kernel over a batch of B independent items, the
@@ -181,12 +181,19 @@
  *   called from any thread. The library keeps no global state.
  *
  * REVISION HISTORY
+ *   0.2.0 (2026-12-03) host-streamed arguments (clv_in_host, clv_out_host,
+ *                      clv_inout_host) for batches beyond device memory;
+ *                      cooperative work groups (clv_group_* helpers,
+ *                      CLV_GROUP_FOR, clv_map_local_size, one place for the
+ *                      local size); argument checks through typedefs
+ *                      (clv_real, clv_realN, the source's typedefs, probed
+ *                      sizes), __local bytes against the device, launches
+ *                      split at 2^31 work items; the section for libraries
+ *                      built on clvmap and clv_share.
  *   0.1.0 (2026-11-21) mesh, programs, arrays, map (vmap/chunk/shard),
  *                      reductions, Philox RNG (device and host), memory
  *                      accounting with a scratch cache, fault injection;
- *                      device loss and failover, clv_map_opts.item_offset;
- *                      host-streamed arguments (clv_in_host, clv_out_host,
- *                      clv_inout_host) for batches beyond device memory.
+ *                      device loss and failover, clv_map_opts.item_offset.
  *
  * LICENSE: MIT. See the end of the file.
  *
@@ -215,7 +222,7 @@ extern "C" {
 #endif
 
 #define CLV_VERSION_MAJOR 0
-#define CLV_VERSION_MINOR 1
+#define CLV_VERSION_MINOR 2
 #define CLV_VERSION_PATCH 0
 
 /* ---- results ------------------------------------------------------------ */
