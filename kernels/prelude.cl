@@ -208,49 +208,39 @@ inline void NAME(T *v, int n, __local T *tmp)                               \
     barrier(CLK_LOCAL_MEM_FENCE);                                            \
 }
 
+/* Lane 0's value, on every lane. */
+#define CLV__GROUP_BROADCAST(NAME, T)                                        \
+inline T NAME(T v, __local T *tmp)                                          \
+{                                                                            \
+    if (clv_lane() == 0) tmp[0] = v;                                         \
+    barrier(CLK_LOCAL_MEM_FENCE);                                            \
+    const T r = tmp[0];                                                      \
+    barrier(CLK_LOCAL_MEM_FENCE);                                            \
+    return r;                                                                \
+}
+
+/* log(sum(exp(v))) over the lanes; -inf when every lane has -inf. */
+#define CLV__GROUP_LOGSUMEXP(NAME, T, MAX, SUM)                              \
+inline T NAME(T v, __local T *tmp)                                          \
+{                                                                            \
+    const T top = MAX(v, tmp);                                               \
+    const T s = SUM(isinf(top) ? (T)0 : exp(v - top), tmp);                 \
+    return isinf(top) ? top : top + log(s);                                  \
+}
+
 #define CLV__ADD(a, b) ((a) + (b))
 CLV__GROUP_REDUCE(clv_group_sum_f32, float, CLV__ADD)
 CLV__GROUP_REDUCE(clv_group_max_f32, float, fmax)
 CLV__GROUP_SUM_N(clv_group_sum_n_f32, float)
-
-/* Lane 0's value, on every lane. */
-inline float clv_group_broadcast_f32(float v, __local float *tmp)
-{
-    if (clv_lane() == 0) tmp[0] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const float r = tmp[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
-/* log(sum(exp(v))) over the lanes; -inf when every lane has -inf. */
-inline float clv_group_logsumexp_f32(float v, __local float *tmp)
-{
-    const float top = clv_group_max_f32(v, tmp);
-    const float s = clv_group_sum_f32(isinf(top) ? 0.0f : exp(v - top), tmp);
-    return isinf(top) ? top : top + log(s);
-}
+CLV__GROUP_BROADCAST(clv_group_broadcast_f32, float)
+CLV__GROUP_LOGSUMEXP(clv_group_logsumexp_f32, float, clv_group_max_f32, clv_group_sum_f32)
 
 #ifdef CLV_FP64
 CLV__GROUP_REDUCE(clv_group_sum_f64, double, CLV__ADD)
 CLV__GROUP_REDUCE(clv_group_max_f64, double, fmax)
 CLV__GROUP_SUM_N(clv_group_sum_n_f64, double)
-
-inline double clv_group_broadcast_f64(double v, __local double *tmp)
-{
-    if (clv_lane() == 0) tmp[0] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    const double r = tmp[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
-inline double clv_group_logsumexp_f64(double v, __local double *tmp)
-{
-    const double top = clv_group_max_f64(v, tmp);
-    const double s = clv_group_sum_f64(isinf(top) ? 0.0 : exp(v - top), tmp);
-    return isinf(top) ? top : top + log(s);
-}
+CLV__GROUP_BROADCAST(clv_group_broadcast_f64, double)
+CLV__GROUP_LOGSUMEXP(clv_group_logsumexp_f64, double, clv_group_max_f64, clv_group_sum_f64)
 #endif
 
 /* The same for clv_real. */
