@@ -120,6 +120,7 @@
  *   CLV_MALLOC(n) / CLV_REALLOC(p, n) / CLV_FREE(p)   host allocator hooks
  *                 (all three or none);
  *   CLV_MESSAGE_SIZE   bytes of the mesh's message buffer (default 8192);
+ *   CLV_NO_THREADS     no once-only first enumeration (see THREADS);
  *   CLV_FAULT_INJECTION  tests only: clv_mesh_faults(m) makes a mesh act as a
  *                 device with less memory, one that fails large launches,
  *                 one that dies at its n-th launch, or makes the n-th
@@ -127,7 +128,7 @@
  *   Environment: CLV_DEVICES selects devices when clv_mesh_desc.devices is
  *   NULL (an empty CLV_DEVICES counts as unset; an empty devices string is
  *   refused): "all", "gpu", "cpu", "accelerator", flat indices "0,2" (the order
- *   of clv_mesh_list_devices), or "platform:index" such as "nvidia:0,pocl:1"
+ *   of clv_list_devices), or "platform:index" such as "nvidia:0,pocl:1"
  *   (platform name matched case-insensitively as a substring). Default: all
  *   GPUs, else all CPUs, else every device.
  *
@@ -138,7 +139,15 @@
  *   counters, scratch cache and array list; lock around them if you must).
  *   Different meshes may be used from different threads at once, and
  *   clv_status_string, clv_list_devices and the host RNG functions may be
- *   called from any thread. The library keeps no global state.
+ *   called from any thread, also as the process's first OpenCL use: the
+ *   first platform enumeration runs once (pthread_once, InitOnceExecuteOnce),
+ *   because ICD loaders and drivers (ocl-icd with PoCL 3.1) do not survive
+ *   two threads racing through their own first-call setup. That once-flag
+ *   is the library's only global state: one per program (a weak or
+ *   selectany definition) with GCC, Clang and MSVC; with other compilers,
+ *   or with CLV_NO_THREADS defined (no pthread/windows.h include), call
+ *   clv_list_devices(NULL, 0) before starting threads. On glibc older than
+ *   2.34, link with -pthread.
  *
  * REVISION HISTORY
  *   0.1.0 (2026-11-21) mesh, programs, arrays, map (vmap/chunk/shard),
@@ -732,6 +741,70 @@ static inline cl_mem clv__buffer_create(clv_mesh *m, int device, cl_mem_flags fl
 
 /* ---- device discovery and the CLV_DEVICES parser ------------------------ */
 
+/* The process's first platform enumeration runs once, whatever the number of
+ * threads asking. ICD loaders and drivers set themselves up lazily in their
+ * first clGetPlatformIDs / clGetDeviceIDs, and not all of them guard that
+ * against a second thread: with ocl-icd and PoCL 3.1, two threads opening
+ * their own meshes as the process's first OpenCL use got no platform, or
+ * crashed in the driver (tests/test_threads.c). Once that first enumeration
+ * has finished, later ones may run concurrently.
+ *
+ * The once-flag must be one per program, not one per translation unit (every
+ * function here is static inline, so a static flag would be one per file
+ * that includes this header, and two files could still race each other). It
+ * is a weak definition (GCC, Clang) or __declspec(selectany) (MSVC, MinGW),
+ * which the linker merges into one; with other compilers, or with
+ * CLV_NO_THREADS defined, there is no flag: then call clv_list_devices(NULL, 0)
+ * once before starting threads. POSIX: glibc before 2.34 needs -pthread. */
+#if !defined(CLV_NO_THREADS) && defined(_WIN32) && (defined(_MSC_VER) || defined(__GNUC__))
+#define CLV__ONCE_WIN32 1
+#elif !defined(CLV_NO_THREADS) && !defined(_WIN32) && (defined(__GNUC__) || defined(__clang__))
+#define CLV__ONCE_PTHREAD 1
+#endif
+#if defined(CLV__ONCE_WIN32) || defined(CLV__ONCE_PTHREAD)
+#ifdef __cplusplus
+} /* the system headers are included with their own linkage */
+#endif
+#ifdef CLV__ONCE_WIN32
+#include <windows.h>
+#else
+#include <pthread.h>
+#endif
+#ifdef __cplusplus
+extern "C" {
+#endif
+#endif
+
+static inline void clv__first_enumeration(void)
+{
+    cl_platform_id platforms[16];
+    cl_uint n_platforms = 0, n_devices = 0;
+    if (clGetPlatformIDs(16, platforms, &n_platforms) != CL_SUCCESS) return;
+    if (n_platforms > 16) n_platforms = 16;
+    for (cl_uint p = 0; p < n_platforms; ++p) clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, NULL, &n_devices);
+}
+
+#if defined(CLV__ONCE_WIN32)
+__declspec(selectany) INIT_ONCE clv__enumeration_once = INIT_ONCE_STATIC_INIT;
+static BOOL CALLBACK clv__first_enumeration_win32(PINIT_ONCE once, PVOID parameter, PVOID *context)
+{
+    (void)once;
+    (void)parameter;
+    (void)context;
+    clv__first_enumeration();
+    return TRUE;
+}
+static inline void clv__enumerate_once(void)
+{
+    InitOnceExecuteOnce(&clv__enumeration_once, clv__first_enumeration_win32, NULL, NULL);
+}
+#elif defined(CLV__ONCE_PTHREAD)
+__attribute__((weak)) pthread_once_t clv__enumeration_once = PTHREAD_ONCE_INIT;
+static inline void clv__enumerate_once(void) { pthread_once(&clv__enumeration_once, clv__first_enumeration); }
+#else
+static inline void clv__enumerate_once(void) {}
+#endif
+
 typedef struct clv__found {
     cl_platform_id platform;
     cl_device_id device;
@@ -746,6 +819,7 @@ static inline int clv__enumerate(clv__found *found, int capacity)
     cl_platform_id platforms[16];
     cl_uint n_platforms = 0;
     int n = 0;
+    clv__enumerate_once();
     if (clGetPlatformIDs(16, platforms, &n_platforms) != CL_SUCCESS) return 0;
     if (n_platforms > 16) n_platforms = 16;
     for (cl_uint p = 0; p < n_platforms; ++p) {

@@ -68,7 +68,7 @@ static int one_round(worker *w, int round)
     for (int i = 0; s == CLV_OK && i < ITEMS && bad < 0; ++i)
         if (y[i] != 2.0f * x[i] + (float)i) bad = i;
     if (s != CLV_OK)
-        snprintf(w->error, sizeof w->error, "thread %d round %d: %s: %s", w->id, round, clv_status_string(s),
+        snprintf(w->error, sizeof w->error, "thread %d round %d: %s: %.400s", w->id, round, clv_status_string(s),
                  clv_mesh_message(m));
     else if (bad >= 0)
         snprintf(w->error, sizeof w->error, "thread %d round %d: y[%d] = %g, expected %g", w->id, round, bad,
