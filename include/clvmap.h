@@ -127,10 +127,38 @@
  *                 allocation or build fail (see clv_faults).
  *   Environment: CLV_DEVICES selects devices when clv_mesh_desc.devices is
  *   NULL (an empty CLV_DEVICES counts as unset; an empty devices string is
- *   refused): "all", "gpu", "cpu", "accelerator", flat indices "0,2" (the order
- *   of clv_list_devices), or "platform:index" such as "nvidia:0,pocl:1"
- *   (platform name matched case-insensitively as a substring). Default: all
- *   GPUs, else all CPUs, else every device.
+ *   refused). A device string is a comma-separated list of entries (spaces
+ *   around them ignored), each naming devices not named before:
+ *     all, gpu, cpu, accelerator   every device of that type;
+ *     0,2                          flat indices: the order of
+ *                                  clv_list_devices;
+ *     pocl:0, nvidia:1             a platform and a device index within it.
+ *                                  The platform word matches, ignoring case,
+ *                                  a piece of the platform's name ("Portable
+ *                                  Computing Language", "Intel(R) OpenCL",
+ *                                  "NVIDIA CUDA", "rusticl") or vendor ("The
+ *                                  pocl project", "Advanced Micro Devices,
+ *                                  Inc."), its whole ICD suffix ("POCL",
+ *                                  "INTEL", "NV", "AMD", "MESA"), or a short
+ *                                  name: pocl, intel, nvidia, amd, rusticl.
+ *                                  The first matching platform that has a
+ *                                  device of that index is used;
+ *     any of them + /N             each device named split into N equal
+ *                                  sub-devices: cpu/2, 0/2, pocl:0/3
+ *                                  (clCreateSubDevices with
+ *                                  CL_DEVICE_PARTITION_EQUALLY, compute
+ *                                  units / N each, rounded down). Each
+ *                                  sub-device is a device of the mesh with
+ *                                  its own context and queue; clv_mesh_close
+ *                                  releases it. A device whose driver has no
+ *                                  equal partition, or with fewer than N
+ *                                  compute units, is refused with
+ *                                  CLV_ERROR_DEVICE_SPEC (clv_list_devices
+ *                                  shows how far each device splits). /1
+ *                                  leaves the device whole.
+ *   clv_mesh_desc.sub_devices = N splits every entry written without /N
+ *   (and the default's devices) the same way. Default: all GPUs, else all
+ *   CPUs, else every device.
  *
  * THREADS
  *   A mesh and the programs and arrays made from it belong to one host
