@@ -1279,20 +1279,45 @@ static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc
     return clv_mesh_set_split(m, desc->split, desc->weights, desc->n_weights);
 }
 
+/* Before a sub-device is released, wait (a bounded while) until the driver
+ * holds no reference to its queue. PoCL 3.1's queues and contexts do not
+ * retain a sub-device, and its worker threads drop a finished command's
+ * event, which reads queue->device, just after clFinish has returned: a
+ * sub-device released then is used after it was freed (valgrind, and a crash
+ * in POclReleaseEvent seen in test_invariance on "0/2"). Every event holds a
+ * reference to its queue, so when only the mesh's reference is left no event
+ * can still reach the device. */
+static inline void clv__drain_queue(cl_command_queue queue)
+{
+    clFinish(queue);
+    for (long tries = 0; tries < 200000; ++tries) {
+        cl_uint refs = 0;
+        if (clGetCommandQueueInfo(queue, CL_QUEUE_REFERENCE_COUNT, sizeof refs, &refs, NULL) != CL_SUCCESS ||
+            refs <= 1)
+            return;
+#if defined(CLV__ONCE_WIN32)
+        SwitchToThread();
+#elif defined(CLV__ONCE_PTHREAD)
+        sched_yield();
+#endif
+    }
+}
+
 static inline void clv_mesh_close(clv_mesh *m)
 {
     if (!m) return;
     for (int i = 0; i < m->n_devices; ++i) {
         clv__device *d = &m->devices[i];
         cl_device_id parent = NULL;
+        /* a sub-device (CLV_DEVICES "cpu/2") is the mesh's own; a root device is the platform's */
+        int sub_device = d->id && clGetDeviceInfo(d->id, CL_DEVICE_PARENT_DEVICE, sizeof parent, &parent,
+                                                  NULL) == CL_SUCCESS && parent;
         for (int c = 0; c < CLV__SCRATCH_CACHE; ++c)
             if (d->cached[c]) clReleaseMemObject(d->cached[c]);
+        if (d->queue && sub_device) clv__drain_queue(d->queue);
         if (d->queue) clReleaseCommandQueue(d->queue);
         if (d->context) clReleaseContext(d->context);
-        /* a sub-device (CLV_DEVICES "cpu/2") is the mesh's own; a root device is the platform's */
-        if (d->id && clGetDeviceInfo(d->id, CL_DEVICE_PARENT_DEVICE, sizeof parent, &parent, NULL) == CL_SUCCESS &&
-            parent)
-            clReleaseDevice(d->id);
+        if (sub_device) clReleaseDevice(d->id);
     }
     CLV_FREE(m->devices);
     CLV_FREE(m);
