@@ -24,7 +24,7 @@
 
 extern char **environ;
 
-enum { THREADS = 4, ROUNDS = 3, ITEMS = 257 };
+enum { THREADS = 4, ROUNDS = 2, ITEMS = 257 };
 
 static const char *source =
     "__kernel void twice(CLV_ITEMS, __global const float *x, __global float *y) {\n"
