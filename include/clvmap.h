@@ -160,16 +160,45 @@
  *   CLV_MALLOC(n) / CLV_REALLOC(p, n) / CLV_FREE(p)   host allocator hooks
  *                 (all three or none);
  *   CLV_MESSAGE_SIZE   bytes of the mesh's message buffer (default 8192);
+ *   CLV_NO_THREADS     no once-only first enumeration (see THREADS);
  *   CLV_FAULT_INJECTION  tests only: clv_mesh_faults(m) makes a mesh act as a
  *                 device with less memory, one that fails large launches,
  *                 one that dies at its n-th launch, or makes the n-th
  *                 allocation or build fail (see clv_faults).
  *   Environment: CLV_DEVICES selects devices when clv_mesh_desc.devices is
  *   NULL (an empty CLV_DEVICES counts as unset; an empty devices string is
- *   refused): "all", "gpu", "cpu", "accelerator", flat indices "0,2" (the order
- *   of clv_list_devices), or "platform:index" such as "nvidia:0,pocl:1"
- *   (platform name matched case-insensitively as a substring). Default: all
- *   GPUs, else all CPUs, else every device.
+ *   refused). A device string is a comma-separated list of entries (spaces
+ *   around them ignored), each naming devices not named before:
+ *     all, gpu, cpu, accelerator   every device of that type;
+ *     0,2                          flat indices: the order of
+ *                                  clv_list_devices;
+ *     pocl:0, nvidia:1             a platform and a device index within it.
+ *                                  The platform word matches, ignoring case,
+ *                                  a piece of the platform's name ("Portable
+ *                                  Computing Language", "Intel(R) OpenCL",
+ *                                  "NVIDIA CUDA", "rusticl") or vendor ("The
+ *                                  pocl project", "Advanced Micro Devices,
+ *                                  Inc."), its whole ICD suffix ("POCL",
+ *                                  "INTEL", "NV", "AMD", "MESA"), or a short
+ *                                  name: pocl, intel, nvidia, amd, rusticl.
+ *                                  The first matching platform that has a
+ *                                  device of that index is used;
+ *     any of them + /N             each device named split into N equal
+ *                                  sub-devices: cpu/2, 0/2, pocl:0/3
+ *                                  (clCreateSubDevices with
+ *                                  CL_DEVICE_PARTITION_EQUALLY, compute
+ *                                  units / N each, rounded down). Each
+ *                                  sub-device is a device of the mesh with
+ *                                  its own context and queue; clv_mesh_close
+ *                                  releases it. A device whose driver has no
+ *                                  equal partition, or with fewer than N
+ *                                  compute units, is refused with
+ *                                  CLV_ERROR_DEVICE_SPEC (clv_list_devices
+ *                                  shows how far each device splits). /1
+ *                                  leaves the device whole.
+ *   clv_mesh_desc.sub_devices = N splits every entry written without /N
+ *   (and the default's devices) the same way. Default: all GPUs, else all
+ *   CPUs, else every device.
  *
  * THREADS
  *   A mesh and the programs and arrays made from it belong to one host
@@ -178,7 +207,15 @@
  *   counters, scratch cache and array list; lock around them if you must).
  *   Different meshes may be used from different threads at once, and
  *   clv_status_string, clv_list_devices and the host RNG functions may be
- *   called from any thread. The library keeps no global state.
+ *   called from any thread, also as the process's first OpenCL use: the
+ *   first platform enumeration runs once (pthread_once, InitOnceExecuteOnce),
+ *   because ICD loaders and drivers (ocl-icd with PoCL 3.1) do not survive
+ *   two threads racing through their own first-call setup. That once-flag
+ *   is the library's only global state: one per program (a weak or
+ *   selectany definition) with GCC, Clang and MSVC; with other compilers,
+ *   or with CLV_NO_THREADS defined (no pthread/windows.h include), call
+ *   clv_list_devices(NULL, 0) before starting threads. On glibc older than
+ *   2.34, link with -pthread.
  *
  * REVISION HISTORY
  *   0.2.0 (2026-12-03) host-streamed arguments (clv_in_host, clv_out_host,
@@ -269,6 +306,8 @@ typedef struct clv_mesh_desc {
     int failover;           /* nonzero: keep a host copy of every sharded array, so that
                                the items of a device that stops working are re-run on the
                                others with the same bits (see FAULTS) */
+    int sub_devices;        /* N >= 2: split every device named without "/N" (see OPTIONS)
+                               into N equal sub-devices; 0: no split */
 } clv_mesh_desc;
 
 typedef struct clv_device_info {
@@ -1104,13 +1143,82 @@ static inline cl_mem clv__buffer_create(clv_mesh *m, int device, cl_mem_flags fl
 
 /* ---- device discovery and the CLV_DEVICES parser ------------------------ */
 
+/* The process's first platform enumeration runs once, whatever the number of
+ * threads asking. ICD loaders and drivers set themselves up lazily in their
+ * first clGetPlatformIDs / clGetDeviceIDs, and not all of them guard that
+ * against a second thread: with ocl-icd and PoCL 3.1, two threads opening
+ * their own meshes as the process's first OpenCL use got no platform, or
+ * crashed in the driver (tests/test_threads.c). Once that first enumeration
+ * has finished, later ones may run concurrently.
+ *
+ * The once-flag must be one per program, not one per translation unit (every
+ * function here is static inline, so a static flag would be one per file
+ * that includes this header, and two files could still race each other). It
+ * is a weak definition (GCC, Clang) or __declspec(selectany) (MSVC, MinGW),
+ * which the linker merges into one; with other compilers, or with
+ * CLV_NO_THREADS defined, there is no flag: then call clv_list_devices(NULL, 0)
+ * once before starting threads. POSIX: glibc before 2.34 needs -pthread. */
+#if !defined(CLV_NO_THREADS) && defined(_WIN32) && (defined(_MSC_VER) || defined(__GNUC__))
+#define CLV__ONCE_WIN32 1
+#elif !defined(CLV_NO_THREADS) && !defined(_WIN32) && (defined(__GNUC__) || defined(__clang__))
+#define CLV__ONCE_PTHREAD 1
+#endif
+#if defined(CLV__ONCE_WIN32) || defined(CLV__ONCE_PTHREAD)
+#ifdef __cplusplus
+} /* the system headers are included with their own linkage */
+#endif
+#ifdef CLV__ONCE_WIN32
+#include <windows.h>
+#else
+#include <pthread.h>
+#endif
+#ifdef __cplusplus
+extern "C" {
+#endif
+#endif
+
+static inline void clv__first_enumeration(void)
+{
+    cl_platform_id platforms[16];
+    cl_uint n_platforms = 0, n_devices = 0;
+    if (clGetPlatformIDs(16, platforms, &n_platforms) != CL_SUCCESS) return;
+    if (n_platforms > 16) n_platforms = 16;
+    for (cl_uint p = 0; p < n_platforms; ++p) clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 0, NULL, &n_devices);
+}
+
+#if defined(CLV__ONCE_WIN32)
+__declspec(selectany) INIT_ONCE clv__enumeration_once = INIT_ONCE_STATIC_INIT;
+static BOOL CALLBACK clv__first_enumeration_win32(PINIT_ONCE once, PVOID parameter, PVOID *context)
+{
+    (void)once;
+    (void)parameter;
+    (void)context;
+    clv__first_enumeration();
+    return TRUE;
+}
+static inline void clv__enumerate_once(void)
+{
+    InitOnceExecuteOnce(&clv__enumeration_once, clv__first_enumeration_win32, NULL, NULL);
+}
+#elif defined(CLV__ONCE_PTHREAD)
+__attribute__((weak)) pthread_once_t clv__enumeration_once = PTHREAD_ONCE_INIT;
+static inline void clv__enumerate_once(void) { pthread_once(&clv__enumeration_once, clv__first_enumeration); }
+#else
+static inline void clv__enumerate_once(void) {}
+#endif
+
 typedef struct clv__found {
     cl_platform_id platform;
     cl_device_id device;
     int platform_index, index_in_platform;
     cl_device_type type;
-    char platform_name[128];
+    char platform_name[128];   /* CL_PLATFORM_NAME: "Portable Computing Language" */
+    char platform_vendor[128]; /* CL_PLATFORM_VENDOR: "The pocl project" */
+    char platform_suffix[32];  /* cl_khr_icd's CL_PLATFORM_ICD_SUFFIX_KHR: "POCL", "INTEL", "NV" */
 } clv__found;
+
+/* cl_khr_icd (cl_ext.h): every ICD-loaded platform answers it. */
+#define CLV__PLATFORM_ICD_SUFFIX_KHR 0x0920
 
 /* Every device of every platform, in the order CLV_DEVICES indices use. */
 static inline int clv__enumerate(clv__found *found, int capacity)
@@ -1118,13 +1226,18 @@ static inline int clv__enumerate(clv__found *found, int capacity)
     cl_platform_id platforms[16];
     cl_uint n_platforms = 0;
     int n = 0;
+    clv__enumerate_once();
     if (clGetPlatformIDs(16, platforms, &n_platforms) != CL_SUCCESS) return 0;
     if (n_platforms > 16) n_platforms = 16;
     for (cl_uint p = 0; p < n_platforms; ++p) {
         cl_device_id devices[64];
         cl_uint n_devices = 0;
-        char pname[128] = "";
+        char pname[128] = "", pvendor[128] = "", psuffix[32] = "";
         clGetPlatformInfo(platforms[p], CL_PLATFORM_NAME, sizeof pname - 1, pname, NULL);
+        clGetPlatformInfo(platforms[p], CL_PLATFORM_VENDOR, sizeof pvendor - 1, pvendor, NULL);
+        if (clGetPlatformInfo(platforms[p], CLV__PLATFORM_ICD_SUFFIX_KHR, sizeof psuffix - 1, psuffix, NULL) !=
+            CL_SUCCESS)
+            psuffix[0] = '\0';
         if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 64, devices, &n_devices) != CL_SUCCESS)
             continue;
         if (n_devices > 64) n_devices = 64;
@@ -1136,6 +1249,8 @@ static inline int clv__enumerate(clv__found *found, int capacity)
             found[n].type = 0;
             clGetDeviceInfo(devices[i], CL_DEVICE_TYPE, sizeof found[n].type, &found[n].type, NULL);
             memcpy(found[n].platform_name, pname, sizeof pname);
+            memcpy(found[n].platform_vendor, pvendor, sizeof pvendor);
+            memcpy(found[n].platform_suffix, psuffix, sizeof psuffix);
         }
     }
     return n;
@@ -1149,6 +1264,34 @@ static inline int clv__contains_nocase(const char *hay, const char *needle, size
         while (j < needle_len && tolower((unsigned char)hay[i + j]) == tolower((unsigned char)needle[j])) ++j;
         if (j == needle_len) return 1;
     }
+    return 0;
+}
+
+static inline int clv__equals_nocase(const char *s, const char *word, size_t len)
+{
+    return strlen(s) == len && clv__contains_nocase(s, word, len);
+}
+
+/* Does the platform word of a "platform:index" entry name f's platform? What
+ * users type: a piece of the platform's name ("Portable Computing Language",
+ * "NVIDIA CUDA", "Intel(R) OpenCL", "rusticl") or vendor ("The pocl
+ * project", "Advanced Micro Devices, Inc."), its ICD suffix ("POCL", "NV",
+ * "AMD", "INTEL", "MESA"), or a short name whose long form the name or vendor
+ * holds (pocl, amd; intel, nvidia and rusticl are in the names already). */
+static inline int clv__platform_matches(const clv__found *f, const char *word, size_t len)
+{
+    static const char *const short_names[][2] = {
+        { "pocl", "Portable Computing Language" },
+        { "amd", "Advanced Micro Devices" },
+    };
+    if (clv__contains_nocase(f->platform_name, word, len) || clv__contains_nocase(f->platform_vendor, word, len))
+        return 1;
+    if (f->platform_suffix[0] && clv__equals_nocase(f->platform_suffix, word, len)) return 1;
+    for (size_t k = 0; k < sizeof short_names / sizeof short_names[0]; ++k)
+        if (clv__equals_nocase(short_names[k][0], word, len) &&
+            (clv__contains_nocase(f->platform_name, short_names[k][1], strlen(short_names[k][1])) ||
+             clv__contains_nocase(f->platform_vendor, short_names[k][1], strlen(short_names[k][1]))))
+            return 1;
     return 0;
 }
 
@@ -1174,71 +1317,96 @@ static inline int clv__type_matches(cl_device_type type, const char *word, size_
     return -1; /* not a type word */
 }
 
+/* The devices a device string chose: found[index[k]], split into parts[k]
+ * sub-devices (0: the entry had no "/N"; 1: "/1", not split). */
+typedef struct clv__chosen {
+    int index[64];
+    int parts[64];
+    int n;
+} clv__chosen;
+
 /* Add found[i] to the chosen list unless it is there already. */
-static inline int clv__choose(int *chosen, int *n_chosen, int i)
+static inline int clv__choose(clv__chosen *c, int i, int parts)
 {
-    for (int k = 0; k < *n_chosen; ++k)
-        if (chosen[k] == i) return 0;
-    chosen[(*n_chosen)++] = i;
+    for (int k = 0; k < c->n; ++k)
+        if (c->index[k] == i) return 0;
+    c->index[c->n] = i;
+    c->parts[c->n++] = parts;
     return 1;
 }
 
-/* One comma-separated token of a device string. */
+/* One comma-separated token of a device string: a type word, an index, or
+ * platform:index, each with an optional "/N" (split into N sub-devices). */
 static inline clv_status clv__parse_token(clv_mesh *m, const char *tok, size_t len, const clv__found *found,
-                                          int n_found, int *chosen, int *n_chosen)
+                                          int n_found, clv__chosen *c)
 {
-    int index;
-    const char *colon = (const char *)memchr(tok, ':', len);
+    int index, parts = 0;
+    size_t base = len; /* the entry without its "/N" */
     if (len == 0)
         return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device string has an empty entry (use e.g. \"0,1\")");
-    if (clv__type_matches(0, tok, len) >= 0) {
-        int before = *n_chosen, matched = 0;
+    /* "/N" is the last '/' when digits alone follow it; any other '/' belongs
+     * to a platform word ("Mesa/X.org:0"). */
+    for (size_t i = len; i-- > 0;)
+        if (tok[i] == '/') {
+            if (clv__parse_index(tok + i + 1, len - i - 1, &parts)) base = i;
+            break;
+        }
+    if (base < len && parts == 0)
+        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device entry \"%.*s\": a device cannot be split into 0 "
+                         "sub-devices (use /2 or more, or no /N)", (int)len, tok);
+    if (base == 0)
+        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device entry \"%.*s\" names no device before its /N "
+                         "(use e.g. cpu/2 or 0/2)", (int)len, tok);
+    const char *colon = (const char *)memchr(tok, ':', base);
+    if (clv__type_matches(0, tok, base) >= 0) {
+        int before = c->n, matched = 0;
         for (int i = 0; i < n_found; ++i)
-            if (clv__type_matches(found[i].type, tok, len) == 1) {
+            if (clv__type_matches(found[i].type, tok, base) == 1) {
                 matched = 1;
-                clv__choose(chosen, n_chosen, i);
+                clv__choose(c, i, parts);
             }
         if (!matched)
-            return clv__fail(m, CLV_ERROR_NO_DEVICE, "no OpenCL device of type \"%.*s\"", (int)len, tok);
-        if (*n_chosen == before)
+            return clv__fail(m, CLV_ERROR_NO_DEVICE, "no OpenCL device of type \"%.*s\"", (int)base, tok);
+        if (c->n == before)
             return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device entry \"%.*s\" names only devices named "
                              "before it (each device may be named once)", (int)len, tok);
         return CLV_OK;
     }
-    if (clv__parse_index(tok, len, &index)) {
+    if (clv__parse_index(tok, base, &index)) {
         if (index >= n_found)
             return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device index %d out of range: %d device(s) found",
                              index, n_found);
-        if (!clv__choose(chosen, n_chosen, index))
+        if (!clv__choose(c, index, parts))
             return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device %d named twice", index);
         return CLV_OK;
     }
-    if (colon && colon > tok && clv__parse_index(colon + 1, len - (size_t)(colon + 1 - tok), &index)) {
+    if (colon && colon > tok && clv__parse_index(colon + 1, base - (size_t)(colon + 1 - tok), &index)) {
         size_t name_len = (size_t)(colon - tok);
         for (int i = 0; i < n_found; ++i) {
-            if (!clv__contains_nocase(found[i].platform_name, tok, name_len) ||
-                found[i].index_in_platform != index)
+            if (!clv__platform_matches(&found[i], tok, name_len) || found[i].index_in_platform != index)
                 continue;
-            if (!clv__choose(chosen, n_chosen, i))
+            if (!clv__choose(c, i, parts))
                 return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device \"%.*s\" named twice", (int)len, tok);
             return CLV_OK;
         }
-        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "no device \"%.*s\": no platform matching \"%.*s\" "
-                         "has a device %d", (int)len, tok, (int)name_len, tok, index);
+        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "no device \"%.*s\": no platform matching \"%.*s\" (by "
+                         "name, vendor or short name such as pocl, intel, nvidia, amd) has a device %d; "
+                         "clv_list_devices() lists them", (int)len, tok, (int)name_len, tok, index);
     }
     return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "cannot parse device entry \"%.*s\": expected all, gpu, cpu, "
-                     "accelerator, an index such as 0, or platform:index such as pocl:0", (int)len, tok);
+                     "accelerator, an index such as 0, or platform:index such as pocl:0, each optionally "
+                     "split into N sub-devices with /N (cpu/2)", (int)len, tok);
 }
 
 /* Choose devices from a spec (NULL: the default rule). */
 static inline clv_status clv__parse_devices(clv_mesh *m, const char *spec, const clv__found *found, int n_found,
-                                            int *chosen, int *n_chosen)
+                                            clv__chosen *c)
 {
-    *n_chosen = 0;
+    c->n = 0;
     if (!spec) {
-        clv_status st = clv__parse_token(m, "gpu", 3, found, n_found, chosen, n_chosen);
-        if (st != CLV_OK) st = clv__parse_token(m, "cpu", 3, found, n_found, chosen, n_chosen);
-        if (st != CLV_OK) st = clv__parse_token(m, "all", 3, found, n_found, chosen, n_chosen);
+        clv_status st = clv__parse_token(m, "gpu", 3, found, n_found, c);
+        if (st != CLV_OK) st = clv__parse_token(m, "cpu", 3, found, n_found, c);
+        if (st != CLV_OK) st = clv__parse_token(m, "all", 3, found, n_found, c);
         if (st == CLV_OK) m->message[0] = '\0'; /* the tries that found nothing were no error */
         return st;
     }
@@ -1248,11 +1416,29 @@ static inline clv_status clv__parse_devices(clv_mesh *m, const char *spec, const
         const char *end = strchr(s, ',');
         size_t len = end ? (size_t)(end - s) : strlen(s);
         while (len > 0 && s[len - 1] == ' ') --len;
-        clv_status st = clv__parse_token(m, s, len, found, n_found, chosen, n_chosen);
+        clv_status st = clv__parse_token(m, s, len, found, n_found, c);
         if (st != CLV_OK) return st;
         if (!end) return CLV_OK;
         s = end + 1;
     }
+}
+
+/* Into how many equal sub-devices the device splits at most (1: not at all,
+ * its driver offers no CL_DEVICE_PARTITION_EQUALLY). */
+static inline cl_uint clv__max_equal_parts(cl_device_id device, cl_uint *compute_units)
+{
+    cl_device_partition_property props[16];
+    size_t props_bytes = 0;
+    cl_uint cu = 0, max_sub = 0, parts = 1;
+    clGetDeviceInfo(device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    if (clGetDeviceInfo(device, CL_DEVICE_PARTITION_MAX_SUB_DEVICES, sizeof max_sub, &max_sub, NULL) != CL_SUCCESS)
+        max_sub = 0;
+    if (clGetDeviceInfo(device, CL_DEVICE_PARTITION_PROPERTIES, sizeof props, props, &props_bytes) != CL_SUCCESS)
+        props_bytes = 0;
+    for (size_t k = 0; k < props_bytes / sizeof props[0] && props[k]; ++k)
+        if (props[k] == CL_DEVICE_PARTITION_EQUALLY) parts = max_sub < cu ? max_sub : cu;
+    if (compute_units) *compute_units = cu;
+    return parts > 1 ? parts : 1;
 }
 
 static inline int clv_list_devices(char *buf, size_t size)
@@ -1262,10 +1448,12 @@ static inline int clv_list_devices(char *buf, size_t size)
     size_t used = 0;
     if (buf && size) buf[0] = '\0';
     for (int i = 0; i < n && buf && used < size; ++i) {
-        char name[256] = "";
+        char name[256] = "", split[64] = "";
         clGetDeviceInfo(found[i].device, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
-        int w = snprintf(buf + used, size - used, "%d: %s:%d  %s\n", i, found[i].platform_name,
-                         found[i].index_in_platform, name);
+        cl_uint parts = clv__max_equal_parts(found[i].device, NULL);
+        if (parts > 1) snprintf(split, sizeof split, "  (sub-devices: up to %u, e.g. %d/2)", parts, i);
+        int w = snprintf(buf + used, size - used, "%d: %s:%d  %s%s\n", i, found[i].platform_name,
+                         found[i].index_in_platform, name, split);
         if (w < 0) break;
         used += (size_t)w;
     }
@@ -1299,13 +1487,57 @@ static inline void clv__read_device_info(clv__device *d, int no_fp64)
     d->info.fp64 = !no_fp64 && fp64_config != 0;
 }
 
-static inline clv_status clv__open_device(clv_mesh *m, int index, const clv__found *f)
+/* Split the device found[c->index[k]] into c->parts[k] equal sub-devices,
+ * stored as m->devices[first..] (clv_mesh_close releases them). */
+static inline clv_status clv__split_device(clv_mesh *m, const clv__found *found, const clv__chosen *c, int k,
+                                           int first)
+{
+    const clv__found *f = &found[c->index[k]];
+    int parts = c->parts[k];
+    char name[256] = "";
+    cl_uint cu = 0, n_made = 0;
+    cl_uint most = clv__max_equal_parts(f->device, &cu);
+    clGetDeviceInfo(f->device, CL_DEVICE_NAME, sizeof name - 1, name, NULL);
+    if (most < 2)
+        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device %d (%s, %s) cannot be split into %d sub-devices: its "
+                         "driver offers no equal partition (CL_DEVICE_PARTITION_EQUALLY)%s", c->index[k], name,
+                         f->platform_name, parts,
+                         cu > 1 ? "" : ", and it has a single compute unit");
+    if ((cl_uint)parts > most)
+        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device %d (%s, %s) cannot be split into %d sub-devices: it "
+                         "has %u compute units and splits into at most %u", c->index[k], name, f->platform_name,
+                         parts, cu, most);
+    cl_device_id *made = (cl_device_id *)clv__calloc(cu, sizeof *made);
+    if (!made) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
+    cl_device_partition_property props[3] = { CL_DEVICE_PARTITION_EQUALLY,
+                                              (cl_device_partition_property)(cu / (cl_uint)parts), 0 };
+    cl_int err = clCreateSubDevices(f->device, props, cu, made, &n_made);
+    if (err == CL_SUCCESS && n_made < (cl_uint)parts) err = CL_DEVICE_PARTITION_FAILED;
+    for (cl_uint i = 0; err == CL_SUCCESS && i < n_made && i < cu; ++i) {
+        if (i < (cl_uint)parts) {
+            m->devices[first + (int)i].platform = f->platform;
+            m->devices[first + (int)i].id = made[i];
+        } else {
+            clReleaseDevice(made[i]); /* the compute units left over when parts does not divide them */
+        }
+    }
+    if (err != CL_SUCCESS)
+        for (cl_uint i = 0; i < n_made && i < cu; ++i) clReleaseDevice(made[i]);
+    CLV_FREE(made);
+    if (err != CL_SUCCESS)
+        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "device %d (%s, %s) cannot be split into %d sub-devices: "
+                         "clCreateSubDevices(CL_DEVICE_PARTITION_EQUALLY, %u compute units each) failed with %s "
+                         "(%d)", c->index[k], name, f->platform_name, parts, cu / (cl_uint)parts,
+                         clv__cl_error_name(err), (int)err);
+    return CLV_OK;
+}
+
+/* A context and a queue for m->devices[index] (platform and id set). */
+static inline clv_status clv__open_device(clv_mesh *m, int index)
 {
     clv__device *d = &m->devices[index];
     cl_int err;
-    cl_context_properties props[3] = { CL_CONTEXT_PLATFORM, (cl_context_properties)f->platform, 0 };
-    d->platform = f->platform;
-    d->id = f->device;
+    cl_context_properties props[3] = { CL_CONTEXT_PLATFORM, (cl_context_properties)d->platform, 0 };
     d->weight = 1.0;
     d->context = clCreateContext(props, 1, &d->id, NULL, NULL, &err);
     if (!d->context) return clv__fail_cl(m, "clCreateContext", err, -1);
@@ -1364,8 +1596,7 @@ static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc
 {
     clv_mesh_desc defaults;
     clv__found found[64];
-    int chosen[64];
-    int n_chosen = 0;
+    clv__chosen chosen;
     if (!out) return CLV_ERROR_INVALID_ARGUMENT;
     memset(&defaults, 0, sizeof defaults);
     if (!desc) desc = &defaults;
@@ -1374,6 +1605,9 @@ static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc
     if (!m) return CLV_ERROR_OUT_OF_MEMORY;
     m->profiling = !desc->no_profiling;
     m->failover = desc->failover != 0;
+    if (desc->sub_devices < 0)
+        return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_mesh_desc.sub_devices is %d: use 0 (no split) or "
+                         "N >= 2 (every device split into N)", desc->sub_devices);
     const char *spec = desc->devices;
     if (!spec) {
         spec = getenv("CLV_DEVICES");
@@ -1383,13 +1617,31 @@ static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc
     if (n_found == 0)
         return clv__fail(m, CLV_ERROR_NO_DEVICE, "no OpenCL platform or device found (is an ICD such as "
                          "pocl-opencl-icd installed, and /etc/OpenCL/vendors populated?)");
-    clv_status st = clv__parse_devices(m, spec, found, n_found, chosen, &n_chosen);
+    clv_status st = clv__parse_devices(m, spec, found, n_found, &chosen);
     if (st != CLV_OK) return st;
-    m->devices = (clv__device *)clv__calloc((size_t)n_chosen, sizeof *m->devices);
+    /* Entries without "/N" take clv_mesh_desc.sub_devices. Every device counts
+     * its parts (at most its compute units, checked by clv__split_device). */
+    size_t n_devices = 0;
+    for (int k = 0; k < chosen.n; ++k) {
+        if (chosen.parts[k] == 0) chosen.parts[k] = desc->sub_devices > 1 ? desc->sub_devices : 1;
+        n_devices += (size_t)chosen.parts[k];
+    }
+    if (n_devices > 4096)
+        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "%zu devices asked for: at most 4096", n_devices);
+    m->devices = (clv__device *)clv__calloc(n_devices, sizeof *m->devices);
     if (!m->devices) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
-    m->n_devices = n_chosen;
-    for (int i = 0; i < n_chosen; ++i) {
-        st = clv__open_device(m, i, &found[chosen[i]]);
+    m->n_devices = (int)n_devices;
+    for (int k = 0, first = 0; k < chosen.n; first += chosen.parts[k++]) {
+        if (chosen.parts[k] > 1) {
+            st = clv__split_device(m, found, &chosen, k, first);
+            if (st != CLV_OK) return st;
+        } else {
+            m->devices[first].platform = found[chosen.index[k]].platform;
+            m->devices[first].id = found[chosen.index[k]].device;
+        }
+    }
+    for (int i = 0; i < m->n_devices; ++i) {
+        st = clv__open_device(m, i);
         if (st != CLV_OK) return st;
         clv__read_device_info(&m->devices[i], desc->no_fp64);
     }
@@ -1399,15 +1651,47 @@ static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc
     return clv_mesh_set_split(m, desc->split, desc->weights, desc->n_weights);
 }
 
+/* Before a sub-device is released, wait (a bounded while) until the driver
+ * holds no reference to its queue. PoCL 3.1's queues and contexts do not
+ * retain a sub-device, and its worker threads drop a finished command's
+ * event, which reads queue->device, just after clFinish has returned: a
+ * sub-device released then is used after it was freed (valgrind, and a crash
+ * in POclReleaseEvent seen in test_invariance on "0/2"). Every event holds a
+ * reference to its queue, so when only the mesh's reference is left no event
+ * can still reach the device. */
+static inline void clv__drain_queue(cl_command_queue queue)
+{
+    clFinish(queue);
+    for (long tries = 0; tries < 200000; ++tries) {
+        cl_uint refs = 0;
+        if (clGetCommandQueueInfo(queue, CL_QUEUE_REFERENCE_COUNT, sizeof refs, &refs, NULL) != CL_SUCCESS ||
+            refs <= 1)
+            return;
+#if defined(CLV__ONCE_WIN32)
+        SwitchToThread();
+#elif defined(CLV__ONCE_PTHREAD)
+        sched_yield();
+#endif
+    }
+}
+
 static inline void clv_mesh_close(clv_mesh *m)
 {
     if (!m) return;
     for (int i = 0; i < m->n_devices; ++i) {
+        clv__device *d = &m->devices[i];
+        cl_device_id parent = NULL;
+        /* a sub-device (CLV_DEVICES "cpu/2") is the mesh's own; a root device is the platform's */
+        int sub_device = d->id && clGetDeviceInfo(d->id, CL_DEVICE_PARENT_DEVICE, sizeof parent, &parent,
+                                                  NULL) == CL_SUCCESS && parent;
         for (int c = 0; c < CLV__SCRATCH_CACHE; ++c)
-            if (m->devices[i].cached[c]) clReleaseMemObject(m->devices[i].cached[c]);
-        if (m->devices[i].queue) clReleaseCommandQueue(m->devices[i].queue);
-        if (m->devices[i].transfer_queue) clReleaseCommandQueue(m->devices[i].transfer_queue);
-        if (m->devices[i].context) clReleaseContext(m->devices[i].context);
+            if (d->cached[c]) clReleaseMemObject(d->cached[c]);
+        if (d->queue && sub_device) clv__drain_queue(d->queue);
+        if (d->queue) clReleaseCommandQueue(d->queue);
+        if (d->transfer_queue && sub_device) clv__drain_queue(d->transfer_queue);
+        if (d->transfer_queue) clReleaseCommandQueue(d->transfer_queue);
+        if (d->context) clReleaseContext(d->context);
+        if (sub_device) clReleaseDevice(d->id);
     }
     CLV_FREE(m->devices);
     CLV_FREE(m);

@@ -296,16 +296,16 @@ static void test_map_errors(clv_mesh *m, clv_mesh *other, clv_program *p)
 
     /* Two sharded arrays split differently (the split changed in between). */
     {
-        const double w[3] = { 1, 0, 0 };
+        const double w[MAX_DEVICES] = { 1 }; /* everything on device 0 */
         int n = clv_mesh_device_count(m);
-        if (n == 3 && clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, w, 3) == CLV_OK) {
+        if (n >= 2 && clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, w, n) == CLV_OK) {
             new_array(&xd, m, CLV_F32, B, 1, CLV_SHARDED);
             clv_mesh_set_split(m, CLV_SPLIT_EQUAL, NULL, 0);
             CASE("map_arrays_split_differently", m, CLV_MAP(p, "scale", B, &o, clv_in(xd), clv_out(y), clv_float(1)),
                  CLV_ERROR_SHAPE, "split", NULL);
             clv_array_free(xd);
         } else {
-            check("map_arrays_split_differently", 0, "needs 3 devices and a weighted split");
+            check("map_arrays_split_differently", 0, "needs 2 devices and a weighted split");
         }
     }
 done:
@@ -437,23 +437,32 @@ static void test_array_errors(clv_mesh *m, clv_array *x)
     clv_array_free(a);
 }
 
+/* The weights cases fit the mesh's n devices (1 to MAX_DEVICES): one weight
+ * too many, a bad weight at device min(1, n-1) and at device n-1. */
 static void test_split_errors(clv_mesh *m)
 {
-    const double two[2] = { 1, 1 }, negative[3] = { 1, -1, 1 }, zeros[3] = { 0, 0, 0 };
-    double nan3[3] = { 1, 1, 1 }, inf3[3] = { 1, 1, 1 };
-    nan3[1] = nan("");
-    inf3[2] = INFINITY;
-    CASE("split_wrong_weight_count", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, two, 2), CLV_ERROR_INVALID_ARGUMENT,
-         "2 weights", "one weight per device");
-    CASE("split_null_weights", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, NULL, 3), CLV_ERROR_INVALID_ARGUMENT,
+    int n = clv_mesh_device_count(m), bad = n > 1 ? 1 : 0;
+    double ones[MAX_DEVICES + 1], negative[MAX_DEVICES], zeros[MAX_DEVICES], nans[MAX_DEVICES], infs[MAX_DEVICES];
+    char too_many[32], bad_weight[32], last_weight[32];
+    for (int i = 0; i <= MAX_DEVICES; ++i) ones[i] = 1;
+    for (int i = 0; i < MAX_DEVICES; ++i) negative[i] = nans[i] = infs[i] = 1, zeros[i] = 0;
+    negative[bad] = -1;
+    nans[bad] = nan("");
+    infs[n - 1] = INFINITY;
+    snprintf(too_many, sizeof too_many, "%d weights", n + 1);
+    snprintf(bad_weight, sizeof bad_weight, "weight %d", bad);
+    snprintf(last_weight, sizeof last_weight, "weight %d", n - 1);
+    CASE("split_wrong_weight_count", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, ones, n + 1),
+         CLV_ERROR_INVALID_ARGUMENT, too_many, "one weight per device");
+    CASE("split_null_weights", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, NULL, n), CLV_ERROR_INVALID_ARGUMENT,
          "weight", NULL);
-    CASE("split_negative_weight", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, negative, 3),
-         CLV_ERROR_INVALID_ARGUMENT, "weight 1", NULL);
-    CASE("split_nan_weight", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, nan3, 3), CLV_ERROR_INVALID_ARGUMENT,
-         "weight 1", NULL);
-    CASE("split_inf_weight", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, inf3, 3), CLV_ERROR_INVALID_ARGUMENT,
-         "weight 2", NULL);
-    CASE("split_all_zero_weights", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, zeros, 3), CLV_ERROR_INVALID_ARGUMENT,
+    CASE("split_negative_weight", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, negative, n),
+         CLV_ERROR_INVALID_ARGUMENT, bad_weight, NULL);
+    CASE("split_nan_weight", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, nans, n), CLV_ERROR_INVALID_ARGUMENT,
+         bad_weight, NULL);
+    CASE("split_inf_weight", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, infs, n), CLV_ERROR_INVALID_ARGUMENT,
+         last_weight, NULL);
+    CASE("split_all_zero_weights", m, clv_mesh_set_split(m, CLV_SPLIT_WEIGHTS, zeros, n), CLV_ERROR_INVALID_ARGUMENT,
          "zero", NULL);
     CASE("split_unknown", m, clv_mesh_set_split(m, (clv_split)9, NULL, 0), CLV_ERROR_INVALID_ARGUMENT, "split",
          NULL);
@@ -461,15 +470,16 @@ static void test_split_errors(clv_mesh *m)
          NULL, NULL);
 }
 
-static void test_mesh_open_errors(void)
+/* spec: the main mesh's devices (NULL: the default), n of them. */
+static void test_mesh_open_errors(const char *spec, int n)
 {
     clv_mesh *m = NULL;
     clv_mesh_desc d = {0};
-    const double w[2] = { 1, 1 };
-    d.devices = "0,1,2";
+    const double w[MAX_DEVICES + 1] = { 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+    d.devices = spec;
     d.split = CLV_SPLIT_WEIGHTS;
     d.weights = w;
-    d.n_weights = 2;
+    d.n_weights = n > 1 ? n - 1 : 2;
     clv_status st = clv_mesh_open(&m, &d);
     check("mesh_open_wrong_weight_count", st == CLV_ERROR_INVALID_ARGUMENT && m && strstr(clv_mesh_message(m), "weight")
           && clv_mesh_device_count(m) == 0, "status %d, message: %s", (int)st, clv_mesh_message(m));
@@ -723,7 +733,24 @@ int main(void)
 
     test_status_strings();
     test_null_objects();
+    /* The default devices; when that is one device that splits (Intel's CPU
+     * runtime), its two halves, so that the cases see a sharded mesh. */
+    const char *spec = NULL;
     st = clv_mesh_open(&m, NULL);
+    if (st == CLV_OK && clv_mesh_device_count(m) == 1) {
+        clv_mesh *halves = NULL;
+        clv_mesh_desc hd = {0};
+        hd.devices = "0/2";
+        if (clv_mesh_open(&halves, &hd) == CLV_OK) {
+            clv_mesh_close(m);
+            m = halves;
+            spec = hd.devices;
+        } else {
+            printf("   one device, and it does not split: %s\n", clv_mesh_message(halves));
+            clv_mesh_close(halves);
+        }
+    }
+    printf("   %d device(s) (%s)\n", clv_mesh_device_count(m), spec ? spec : "the default");
     od.devices = "0";
     if (st == CLV_OK) st = clv_mesh_open(&other, &od);
     if (st == CLV_OK) st = build(&p, m, src, "errors.cl", CLV_F32, 1, NULL);
@@ -742,7 +769,7 @@ int main(void)
         test_fp64_errors();
         test_array_errors(m, fixture_x);
         test_split_errors(m);
-        test_mesh_open_errors();
+        test_mesh_open_errors(spec, clv_mesh_device_count(m));
         test_good_map(m, p, x0);
         test_hostile_inputs(m);
     }

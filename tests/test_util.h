@@ -72,21 +72,71 @@ static inline int tu_platform_devices(char *platform, size_t size)
     return (int)n;
 }
 
-/* A mesh of the first n devices of the first platform, split by weights
- * (NULL: equal), with failover when asked. NULL, with the reason printed,
- * when there are fewer. */
+/* Into how many equal sub-devices a device splits (1: not at all). */
+static inline int tu_equal_parts(cl_device_id id)
+{
+    cl_device_partition_property props[16];
+    size_t bytes = 0;
+    cl_uint cu = 0, max_sub = 0, most = 1;
+    clGetDeviceInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL);
+    if (clGetDeviceInfo(id, CL_DEVICE_PARTITION_MAX_SUB_DEVICES, sizeof max_sub, &max_sub, NULL) != CL_SUCCESS)
+        max_sub = 0;
+    if (clGetDeviceInfo(id, CL_DEVICE_PARTITION_PROPERTIES, sizeof props, props, &bytes) != CL_SUCCESS) bytes = 0;
+    for (size_t k = 0; k < bytes / sizeof props[0] && props[k]; ++k)
+        if (props[k] == CL_DEVICE_PARTITION_EQUALLY) most = max_sub < cu ? max_sub : cu;
+    return (int)most;
+}
+
+/* A device string for n devices of one kind on the first platform: its first
+ * n devices ("P:0,P:1"), or else its device 0 split into n sub-devices
+ * ("P:0/n", the one way to get several devices from Intel's CPU runtime).
+ * CLV_TEST_SUB_DEVICES=1 asks for sub-devices even when there are n devices
+ * (a test that is meant to run on them exits 77 when device 0 cannot split).
+ * Returns 0, with the reason in why, when neither gives n devices. */
+static inline int tu_device_spec(int n, char *spec, size_t size, char *why, size_t why_size)
+{
+    char platform[256] = "";
+    cl_platform_id p;
+    cl_device_id first;
+    cl_uint n_platforms = 0;
+    const char *env = getenv("CLV_TEST_SUB_DEVICES");
+    int want_sub = env && *env && strcmp(env, "0") != 0;
+    int have = tu_platform_devices(platform, sizeof platform), parts = 1;
+    spec[0] = '\0';
+    if (have > 0 && clGetPlatformIDs(1, &p, &n_platforms) == CL_SUCCESS &&
+        clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 1, &first, NULL) == CL_SUCCESS)
+        parts = tu_equal_parts(first);
+    if (want_sub && parts < 2) {
+        printf("skip: CLV_TEST_SUB_DEVICES=1, but device 0 of \"%s\" cannot be split into sub-devices "
+               "(no CL_DEVICE_PARTITION_EQUALLY, or one compute unit)\n", platform);
+        exit(77);
+    }
+    if (n > 1 && (want_sub || have < n) && parts >= n) {
+        snprintf(spec, size, "%s:0/%d", platform, n);
+        return 1;
+    }
+    if (have >= n && !(want_sub && n > 1)) {
+        for (int i = 0; i < n; ++i) {
+            size_t used = strlen(spec);
+            snprintf(spec + used, size - used, "%s%s:%d", i ? "," : "", platform, i);
+        }
+        return 1;
+    }
+    snprintf(why, why_size, "%d device(s) wanted; the first platform (%s) has %d, and its device 0 splits into "
+             "%s%d sub-devices (PoCL: POCL_DEVICES=\"pthread pthread pthread\"; a CPU runtime: more cores)",
+             n, platform[0] ? platform : "none", have, parts < 2 ? "no " : "at most ", parts < 2 ? 0 : parts);
+    return 0;
+}
+
+/* A mesh of n devices of the first platform (tu_device_spec), split by
+ * weights (NULL: equal), with failover when asked. NULL, with the reason
+ * printed, when the platform cannot give n devices. */
 static inline clv_mesh *tu_open_failover(int n, const double *weights, int failover)
 {
-    char platform[256] = "", spec[1024] = "";
-    int have = tu_platform_devices(platform, sizeof platform);
-    if (have < n) {
-        printf("skip: %d device(s) wanted, the first platform has %d "
-               "(PoCL: POCL_DEVICES=\"pthread pthread pthread\")\n", n, have);
+    char spec[1024], why[512];
+    if (!tu_device_spec(n, spec, sizeof spec, why, sizeof why)) {
+        printf("skip: %s\n", why);
         return NULL;
-    }
-    for (int i = 0; i < n; ++i) {
-        size_t used = strlen(spec);
-        snprintf(spec + used, sizeof spec - used, "%s%s:%d", i ? "," : "", platform, i);
     }
     clv_mesh_desc desc;
     memset(&desc, 0, sizeof desc);

@@ -343,8 +343,12 @@ static void failover_with_allocation_failures(void)
     inputs(w.n, x, z);
     int survived = 0, stopped = 0;
     uint64_t recovery_allocations = 0;
+    /* device 1 dies: of three, or of two where the platform gives only two
+     * (Intel's CPU runtime: one device split in two) */
+    char spec[1024], why[512];
+    int n_devices = tu_device_spec(3, spec, sizeof spec, why, sizeof why) ? 3 : 2;
     for (uint64_t n = 0; n == 0 || n <= recovery_allocations; ++n) {
-        clv_mesh *m = tu_open_failover(3, NULL, 1);
+        clv_mesh *m = tu_open_failover(n_devices, NULL, 1);
         if (!m) break;
         clv_program *p = build(m);
         state s;
@@ -378,6 +382,13 @@ static void failover_with_allocation_failures(void)
         outputs_free(&got);
         clv_program_free(p);
         clv_mesh_close(m);
+    }
+    if (survived + stopped == 0) {
+        printf("skip failover_with_allocation_failures: no mesh of 2 devices (see above)\n");
+        outputs_free((outputs *)&ref);
+        free(x);
+        free(z);
+        return;
     }
     TU_CHECK(survived > 1 && stopped > 0, "a loss with failing allocations should meet both outcomes: %d "
              "recovered, %d stopped", survived - 1, stopped);
