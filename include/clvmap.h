@@ -1230,7 +1230,7 @@ static inline int clv__enumerate(clv__found *found, int capacity)
     if (clGetPlatformIDs(16, platforms, &n_platforms) != CL_SUCCESS) return 0;
     if (n_platforms > 16) n_platforms = 16;
     for (cl_uint p = 0; p < n_platforms; ++p) {
-        cl_device_id devices[64];
+        cl_device_id devices[CLV__MAX_DEVICES];
         cl_uint n_devices = 0;
         char pname[128] = "", pvendor[128] = "", psuffix[32] = "";
         clGetPlatformInfo(platforms[p], CL_PLATFORM_NAME, sizeof pname - 1, pname, NULL);
@@ -1238,9 +1238,9 @@ static inline int clv__enumerate(clv__found *found, int capacity)
         if (clGetPlatformInfo(platforms[p], CLV__PLATFORM_ICD_SUFFIX_KHR, sizeof psuffix - 1, psuffix, NULL) !=
             CL_SUCCESS)
             psuffix[0] = '\0';
-        if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 64, devices, &n_devices) != CL_SUCCESS)
+        if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, CLV__MAX_DEVICES, devices, &n_devices) != CL_SUCCESS)
             continue;
-        if (n_devices > 64) n_devices = 64;
+        if (n_devices > CLV__MAX_DEVICES) n_devices = CLV__MAX_DEVICES;
         for (cl_uint i = 0; i < n_devices && n < capacity; ++i, ++n) {
             found[n].platform = platforms[p];
             found[n].device = devices[i];
@@ -1443,8 +1443,8 @@ static inline cl_uint clv__max_equal_parts(cl_device_id device, cl_uint *compute
 
 static inline int clv_list_devices(char *buf, size_t size)
 {
-    clv__found found[64];
-    int n = clv__enumerate(found, 64);
+    clv__found found[CLV__MAX_DEVICES];
+    int n = clv__enumerate(found, CLV__MAX_DEVICES);
     size_t used = 0;
     if (buf && size) buf[0] = '\0';
     for (int i = 0; i < n && buf && used < size; ++i) {
@@ -1595,7 +1595,7 @@ static inline clv_status clv_mesh_set_split(clv_mesh *m, clv_split split, const 
 static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc)
 {
     clv_mesh_desc defaults;
-    clv__found found[64];
+    clv__found found[CLV__MAX_DEVICES];
     clv__chosen chosen;
     if (!out) return CLV_ERROR_INVALID_ARGUMENT;
     memset(&defaults, 0, sizeof defaults);
@@ -1613,7 +1613,7 @@ static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc
         spec = getenv("CLV_DEVICES");
         if (spec && !*spec) spec = NULL; /* CLV_DEVICES= (set but empty): as if unset */
     }
-    int n_found = clv__enumerate(found, 64);
+    int n_found = clv__enumerate(found, CLV__MAX_DEVICES);
     if (n_found == 0)
         return clv__fail(m, CLV_ERROR_NO_DEVICE, "no OpenCL platform or device found (is an ICD such as "
                          "pocl-opencl-icd installed, and /etc/OpenCL/vendors populated?)");
