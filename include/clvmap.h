@@ -1320,8 +1320,8 @@ static inline int clv__type_matches(cl_device_type type, const char *word, size_
 /* The devices a device string chose: found[index[k]], split into parts[k]
  * sub-devices (0: the entry had no "/N"; 1: "/1", not split). */
 typedef struct clv__chosen {
-    int index[64];
-    int parts[64];
+    int index[CLV__MAX_DEVICES];
+    int parts[CLV__MAX_DEVICES];
     int n;
 } clv__chosen;
 
@@ -1626,8 +1626,9 @@ static inline clv_status clv_mesh_open(clv_mesh **out, const clv_mesh_desc *desc
         if (chosen.parts[k] == 0) chosen.parts[k] = desc->sub_devices > 1 ? desc->sub_devices : 1;
         n_devices += (size_t)chosen.parts[k];
     }
-    if (n_devices > 4096)
-        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "%zu devices asked for: at most 4096", n_devices);
+    if (n_devices > CLV__MAX_DEVICES) /* maps track devices in 64-bit masks, splits in fixed tables */
+        return clv__fail(m, CLV_ERROR_DEVICE_SPEC, "%zu devices asked for: a mesh has at most %d", n_devices,
+                         CLV__MAX_DEVICES);
     m->devices = (clv__device *)clv__calloc(n_devices, sizeof *m->devices);
     if (!m->devices) return clv__fail(m, CLV_ERROR_OUT_OF_MEMORY, "out of host memory");
     m->n_devices = (int)n_devices;
@@ -1789,7 +1790,7 @@ static inline double clv__device_weight(const clv_mesh *m, int i)
 
 static inline clv_status clv_mesh_split_items(const clv_mesh *m, size_t n_items, size_t *first, size_t *count)
 {
-    double w[64], total = 0, cumulative = 0;
+    double w[CLV__MAX_DEVICES], total = 0, cumulative = 0;
     int unmeasured = 0;
     if (!m || !m->opened || !first || !count) return CLV_ERROR_INVALID_ARGUMENT;
     for (int i = 0; i < m->n_devices; ++i) {
