@@ -83,9 +83,20 @@
  *   items must be a whole number of it), a value's type with the
  *   parameter's, and the __local bytes (clv_local_mem and the kernel's own)
  *   with CL_DEVICE_LOCAL_MEM_SIZE.
- *   With opts.shape = CLV_ITEM_PER_GROUP one work group serves one item: its
- *   work items share the item's inner loop through local memory
- *   (clv_local_mem(bytes) arguments) and get_local_id(0).
+ *   With opts.shape = CLV_ITEM_PER_GROUP one work group serves one item and
+ *   its work items ("lanes") share the item's work, cooperatively:
+ *     CLV_GROUP_FOR(i, n)       for (i = lane; i < n; i += lanes);
+ *     clv_lane(), clv_lanes()   this lane and the group's size;
+ *     clv_group_sum/_max/_logsumexp/_broadcast(v, tmp), clv_group_sum_n(v,
+ *       n, tmp) (_f32, _f64 and clv_real forms): the lanes' values combined,
+ *       the same result on every lane; tmp is a __local buffer of lanes (x n)
+ *       values: a clv_local_mem(L * size) argument, L from
+ *       clv_map_local_size(p, kernel, &opts, &L). Every lane must call them
+ *       (they hold barriers). The order of the combination depends on L
+ *       only, so guarantee 1 holds at a fixed L (two L may round apart).
+ *   Choose it for few heavy items (a likelihood over many observations, a
+ *   long gradient): on a GPU 4 items x L lanes fill what 4 work items
+ *   cannot. Keep one work item per item for many cheap items.
  *
  * STREAMED ARGUMENTS (batches larger than device memory)
  *   Instead of clv_in(array)/clv_out(array), pass the batch in host memory:
