@@ -1880,10 +1880,13 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "    const ulong clv__seed,        /* clv_map_opts.seed */            \\\n",
         "    const uint  clv__group_per_item /* 1: one work group per item */\n",
         "\n",
-        "/* Global index of this work item's batch item: the same whatever the split. */\n",
+        "/* Global index of this work item's batch item: the same whatever the split.\n",
+        " * Launches start at global id 0 and carry their first item in\n",
+        " * clv__chunk_first: some runtimes (Intel's CPU runtime) mishandle global\n",
+        " * offsets of 2^31 and more, and PoCL compiles a kernel again for every\n",
+        " * non-zero offset. */\n",
         "#define clv_item()                                                  \\\n",
-        "    ((ulong)(clv__group_per_item \? get_global_id(0) / get_local_size(0) \\\n",
-        "                                 : get_global_id(0)))\n",
+        "    (clv__chunk_first + (ulong)(clv__group_per_item \? get_group_id(0) : get_global_id(0)))\n",
         "/* False for the padding work items of the last work group of a launch. */\n",
         "#define clv_in_batch() (clv_item() < clv__chunk_end)\n",
         "/* Leave the kernel on padding work items (one-item-per-work-item shape). */\n",
@@ -2026,10 +2029,11 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "#define CLV__GROUP_REDUCE(NAME, T, COMBINE)                                  \\\n",
         "inline T NAME(T v, __local T *tmp)                                          \\\n",
         "{                                                                            \\\n",
+        "    volatile __local const T *all = tmp; /* read in lane order (see _N) */   \\\n",
         "    tmp[clv_lane()] = v;                                                     \\\n",
         "    barrier(CLK_LOCAL_MEM_FENCE);                                            \\\n",
-        "    T r = tmp[0];                                                            \\\n",
-        "    for (size_t l = 1; l < clv_lanes(); ++l) r = COMBINE(r, tmp[l]);         \\\n",
+        "    T r = all[0];                                                            \\\n",
+        "    for (size_t l = 1; l < clv_lanes(); ++l) r = COMBINE(r, all[l]);         \\\n",
         "    barrier(CLK_LOCAL_MEM_FENCE); /* tmp may be reused at once */            \\\n",
         "    return r;                                                                \\\n",
         "}\n",
@@ -2044,7 +2048,9 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "    for (int k = 0; k < n; ++k) tmp[(size_t)k * lanes + clv_lane()] = v[k]; \\\n",
         "    barrier(CLK_LOCAL_MEM_FENCE);                                            \\\n",
         "    for (int k = 0; k < n; ++k) {                                            \\\n",
-        "        __local const T *row = tmp + (size_t)k * lanes;                      \\\n",
+        "        /* volatile: read in order (Intel's vectorizer otherwise regroups   \\\n",
+        "         * the additions and breaks the lane order) */                       \\\n",
+        "        volatile __local const T *row = tmp + (size_t)k * lanes;             \\\n",
         "        T r = row[0];                                                        \\\n",
         "        for (size_t l = 1; l < lanes; ++l) r += row[l];                      \\\n",
         "        v[k] = r;                                                            \\\n",
@@ -3541,7 +3547,6 @@ static inline cl_int clv__enqueue_stream_window(clv_mesh *m, int device, cl_kern
     while (err == CL_SUCCESS && !stop && at < l->end && l->n_events < CLV__LAUNCH_WINDOW) {
         int e = l->n_events, slot = e % l->slots;
         size_t count = l->end - at < l->chunk ? l->end - at : l->chunk;
-        size_t offset = per_group ? (shift + at) * l->local_size : shift + at;
         size_t global = per_group ? count * l->local_size : clv__round_up(count, l->local_size);
         l->event_first[e] = at;
         l->event_end[e] = at + count;
@@ -3579,7 +3584,7 @@ static inline cl_int clv__enqueue_stream_window(clv_mesh *m, int device, cl_kern
         if (l->up_events[e]) wait[n_wait++] = l->up_events[e];
         if (e >= l->slots && l->down_events[e - l->slots]) wait[n_wait++] = l->down_events[e - l->slots];
         if (err == CL_SUCCESS)
-            err = clEnqueueNDRangeKernel(d->queue, k, 1, &offset, &global, &l->local_size, n_wait,
+            err = clEnqueueNDRangeKernel(d->queue, k, 1, NULL, &global, &l->local_size, n_wait,
                                          n_wait ? wait : NULL, &l->events[e]);
         for (int w = 0; w < n_in_place; ++w) clReleaseMemObject(in_place[w]);
         if (err != CL_SUCCESS) {
@@ -3617,14 +3622,13 @@ static inline cl_int clv__enqueue_window(clv_mesh *m, int device, cl_kernel k, c
     while (err == CL_SUCCESS && at < l->end && l->n_events < CLV__LAUNCH_WINDOW) {
         size_t count = l->end - at < l->chunk ? l->end - at : l->chunk;
         size_t shift = (size_t)o->item_offset; /* global index of local item 0 */
-        size_t offset = per_group ? (shift + at) * l->local_size : shift + at;
         size_t global = per_group ? count * l->local_size : clv__round_up(count, l->local_size);
         err = clv__set_hidden_args(k, shift + at + count, shift + l->first, shift + at, o->seed, per_group);
 #ifdef CLV_FAULT_INJECTION
         if (m->faults.launch_max_items && count > m->faults.launch_max_items) err = CL_OUT_OF_RESOURCES;
 #endif
         if (err != CL_SUCCESS) break;
-        err = clEnqueueNDRangeKernel(d->queue, k, 1, &offset, &global, &l->local_size, 0, NULL,
+        err = clEnqueueNDRangeKernel(d->queue, k, 1, NULL, &global, &l->local_size, 0, NULL,
                                      &l->events[l->n_events]);
         if (err != CL_SUCCESS) break;
         l->event_first[l->n_events] = at;

@@ -36,10 +36,13 @@ typedef CLV__PASTE(CLV_REAL, 16) clv_real16;
     const ulong clv__seed,        /* clv_map_opts.seed */            \
     const uint  clv__group_per_item /* 1: one work group per item */
 
-/* Global index of this work item's batch item: the same whatever the split. */
+/* Global index of this work item's batch item: the same whatever the split.
+ * Launches start at global id 0 and carry their first item in
+ * clv__chunk_first: some runtimes (Intel's CPU runtime) mishandle global
+ * offsets of 2^31 and more, and PoCL compiles a kernel again for every
+ * non-zero offset. */
 #define clv_item()                                                  \
-    ((ulong)(clv__group_per_item ? get_global_id(0) / get_local_size(0) \
-                                 : get_global_id(0)))
+    (clv__chunk_first + (ulong)(clv__group_per_item ? get_group_id(0) : get_global_id(0)))
 /* False for the padding work items of the last work group of a launch. */
 #define clv_in_batch() (clv_item() < clv__chunk_end)
 /* Leave the kernel on padding work items (one-item-per-work-item shape). */
@@ -182,10 +185,11 @@ inline double clv_normal_f64(clv_rng *r)
 #define CLV__GROUP_REDUCE(NAME, T, COMBINE)                                  \
 inline T NAME(T v, __local T *tmp)                                          \
 {                                                                            \
+    volatile __local const T *all = tmp; /* read in lane order (see _N) */   \
     tmp[clv_lane()] = v;                                                     \
     barrier(CLK_LOCAL_MEM_FENCE);                                            \
-    T r = tmp[0];                                                            \
-    for (size_t l = 1; l < clv_lanes(); ++l) r = COMBINE(r, tmp[l]);         \
+    T r = all[0];                                                            \
+    for (size_t l = 1; l < clv_lanes(); ++l) r = COMBINE(r, all[l]);         \
     barrier(CLK_LOCAL_MEM_FENCE); /* tmp may be reused at once */            \
     return r;                                                                \
 }
@@ -200,7 +204,9 @@ inline void NAME(T *v, int n, __local T *tmp)                               \
     for (int k = 0; k < n; ++k) tmp[(size_t)k * lanes + clv_lane()] = v[k]; \
     barrier(CLK_LOCAL_MEM_FENCE);                                            \
     for (int k = 0; k < n; ++k) {                                            \
-        __local const T *row = tmp + (size_t)k * lanes;                      \
+        /* volatile: read in order (Intel's vectorizer otherwise regroups   \
+         * the additions and breaks the lane order) */                       \
+        volatile __local const T *row = tmp + (size_t)k * lanes;             \
         T r = row[0];                                                        \
         for (size_t l = 1; l < lanes; ++l) r += row[l];                      \
         v[k] = r;                                                            \

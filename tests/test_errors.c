@@ -666,10 +666,10 @@ static void test_array_too_big(clv_mesh *m)
 static void test_launch_split(void)
 {
     static const char *count_src =
-        "__kernel void last_items(CLV_ITEMS, __global uint *seen) {\n"
+        "__kernel void last_items(CLV_ITEMS, __global uint *seen, const ulong n) {\n"
         "    CLV_GUARD();\n"
         "    ulong i = clv_item();\n"
-        "    if (i + 2 >= clv__chunk_end) { seen[2 * (i & 3)] = (uint)i; seen[2 * (i & 3) + 1] = (uint)(i >> 32); }\n"
+        "    if (i + 4 >= n) { seen[2 * (i & 3)] = (uint)i; seen[2 * (i & 3) + 1] = (uint)(i >> 32); }\n"
         "}\n";
     clv_mesh *one = NULL;
     clv_mesh_desc d = {0};
@@ -684,7 +684,7 @@ static void test_launch_split(void)
     clv_device_stats ds;
     memset(&ds, 0, sizeof ds);
     if (st == CLV_OK) st = clv_array_write(seen, words);
-    if (st == CLV_OK) st = CLV_MAP(p, "last_items", n, NULL, clv_inout(seen));
+    if (st == CLV_OK) st = CLV_MAP(p, "last_items", n, NULL, clv_inout(seen), clv_ulong((uint64_t)n));
     if (st == CLV_OK) st = clv_array_read(seen, words);
     if (st == CLV_OK) st = clv_mesh_stats(one, 0, &ds);
     uint64_t last = (uint64_t)words[2 * ((n - 1) & 3)] | (uint64_t)words[2 * ((n - 1) & 3) + 1] << 32;

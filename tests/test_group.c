@@ -131,8 +131,9 @@ static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
                  out[6 * i + 3] != first) && bad_other < 0)
                 bad_other = i;
         }
-        TU_CHECK(bad_sum < 0, "%s local %zu: item %d's sum %.17g (or clv_group_sum_n's) is not the lane order's %.17g", f32 ? "f32" : "f64",
-                 local, bad_sum, bad_sum < 0 ? 0 : out[6 * bad_sum],
+        TU_CHECK(bad_sum < 0, "%s local %zu: item %d's sum %.17g, clv_group_sum_n's %.17g and %.17g (-2x), the lane "
+                 "order's %.17g", f32 ? "f32" : "f64", local, bad_sum, bad_sum < 0 ? 0 : out[6 * bad_sum],
+                 bad_sum < 0 ? 0 : out[6 * bad_sum + 4], bad_sum < 0 ? 0 : out[6 * bad_sum + 5],
                  bad_sum < 0 ? 0 : lane_sum(x + (size_t)bad_sum * N, N, local, f32));
         TU_CHECK(bad_other < 0, "%s local %zu: item %d's max/logsumexp/broadcast differ: %g %g %g",
                  f32 ? "f32" : "f64", local, bad_other, bad_other < 0 ? 0 : out[6 * bad_other + 1],
