@@ -190,7 +190,10 @@ static int first_device_of(const char *spec, int n_listed, int *n_named)
         return -1;
     }
     *n_named = clv_mesh_device_count(m);
-    cl_device_id first = clv_mesh_device_id(m, 0);
+    cl_device_id first = clv_mesh_device_id(m, 0), parent = NULL;
+    /* a sub-device ("cpu/2"): the one-device runs use the device it is part of */
+    if (clGetDeviceInfo(first, CL_DEVICE_PARENT_DEVICE, sizeof parent, &parent, NULL) == CL_SUCCESS && parent)
+        first = parent;
     for (int i = 0; i < n_listed && index < 0; ++i) {
         char one[16];
         snprintf(one, sizeof one, "%d", i);
@@ -206,7 +209,8 @@ static int first_device_of(const char *spec, int n_listed, int *n_named)
 int main(int argc, char **argv)
 {
     tour t = {0};
-    const char *devices = NULL; /* --devices: the shard runs' devices (default 0,1) */
+    const char *devices = getenv("CLV_DEVICES"); /* or --devices: the shard runs' devices (default 0,1) */
+    if (devices && !*devices) devices = NULL;
     t.n_items = (size_t)1 << 20;
     for (int i = 1; i < argc; ++i) {
         if (!strcmp(argv[i], "--f64")) t.f64 = 1;
@@ -221,7 +225,7 @@ int main(int argc, char **argv)
                     "  (default 2^20) as vmap, chunked map and shard; float unless --f64.\n"
                     "  --devices SPEC  as CLV_DEVICES (all, gpu, cpu, 0,1, portable:0, ...; clvmap-info\n"
                     "                  lists them): the shard runs use these devices (default 0,1),\n"
-                    "                  the one-device runs the first of them.\n"
+                    "                  the one-device runs the first of them (default: $CLV_DEVICES).\n"
                     "  POCL_DEVICES=\"pthread pthread\" gives PoCL two devices for the shard runs.\n",
                     argv[0], GMM_K, GMM_D);
             return help ? 0 : 2;
