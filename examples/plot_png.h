@@ -14,7 +14,7 @@
  * Everything but plot_write_png is plain C99. plot_write_png exists when
  * CLV_EXAMPLES_PNG is defined (examples/meson.build defines it when libpng
  * is found and links libpng); PLOT_PNG_AVAILABLE says which.
- * Text: printable ASCII, plus the UTF-8 letters λ, θ, σ, τ, μ and ² (the
+ * Text: printable ASCII, plus the UTF-8 letters λ, θ, σ, τ, μ, χ and ² (the
  * survey's and the models' labels). Coordinates are pixels from the top left. */
 #ifndef PLOT_PNG_H
 #define PLOT_PNG_H
@@ -237,10 +237,11 @@ static const char *const plot__glyphs[] = {
     "..... ..... ##### ...#. ..#.. .#... #####", "...#. ..#.. ..#.. .#... ..#.. ..#.. ...#.",
     "..#.. ..#.. ..#.. ..#.. ..#.. ..#.. ..#..", ".#... ..#.. ..#.. ...#. ..#.. ..#.. .#...",
     "..... ..... .#... #.#.# ...#. ..... .....",
-    /* 95.. : λ θ σ τ μ ² */
+    /* 95.. : λ θ σ τ μ ² χ */
     "##... ..#.. ..#.. .#.#. .#.#. #...# #...#", ".###. #...# #...# ##### #...# #...# .###.",
     "..... ..... .#### #..#. #...# #...# .###.", "..... ..... ##### ..#.. ..#.. ..#.. ...##",
-    "..... ..... #...# #...# #...# ##..# #.##. ", ".##.. #..#. ..#.. .#... ####. ..... .....",
+    "..... ..... #...# #...# #...# ##..# #.##.", ".##.. #..#. ..#.. .#... ####. ..... .....",
+    "..... ..... #...# .#.#. ..#.. .#.#. #...#",
 };
 
 /* The glyph of the character at *s (advancing *s past it); NULL at the end. */
@@ -260,6 +261,7 @@ static inline const char *plot__next_glyph(const char **s)
         else if (p[0] == 0xCF && p[1] == 0x84) k = 98; /* τ */
         else if (p[0] == 0xCE && p[1] == 0xBC) k = 99; /* μ */
         else if (p[0] == 0xC2 && p[1] == 0xB2) k = 100; /* ² */
+        else if (p[0] == 0xCF && p[1] == 0x87) k = 101; /* χ */
         if (k >= 0) {
             *s += 2;
             return plot__glyphs[k];
