@@ -11,7 +11,7 @@ mode="${1:-demo}"
 case "$mode" in demo|test) ;; *) echo "usage: $0 demo|test" >&2; exit 2 ;; esac
 
 packages=(pocl-opencl-icd ocl-icd-opencl-dev opencl-headers clinfo meson ninja-build pkg-config gcc g++
-          libclblast-dev liblbfgs-dev)
+          libclblast-dev liblbfgs-dev libpng-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
