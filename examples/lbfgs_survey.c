@@ -23,8 +23,8 @@
  * Output: the grid ranked by reduced chi2, the error of each image against
  * the truth, and PNG pictures in --out DIR (survey_plots.h): a contact sheet
  * of the whole grid (rows: lambda, columns: theta, each image labelled with
- * its reduced chi2) and the truth, dirty image, lowest-chi2 image and image
- * closest to the truth side by side (PNG needs libpng: CLV_EXAMPLES_PNG).
+ * its reduced chi2) and the truth, dirty image, the image whose reduced chi2
+ * is nearest 1 and the image closest to the truth side by side (PNG needs libpng: CLV_EXAMPLES_PNG).
  *
  *   lbfgs_survey [--side 32] [--vis 300] [--lambdas 16] [--widths 12]
  *                [--linesearch zoom|backtracking] [--chunk K] [--out DIR]
@@ -310,7 +310,7 @@ static void report(const survey *s, const double *x, const int *reason, const in
         survey_pictures p;
         p.side = s->o.side, p.n_lambda = s->o.n_lambda, p.n_width = s->o.n_width;
         p.lambda = s->lambda, p.theta = s->theta, p.images = x, p.chi2_red = chi2;
-        p.truth = s->truth, p.dirty = dirty, p.lowest_chi2 = r[0].item, p.closest = closest;
+        p.truth = s->truth, p.dirty = dirty, p.nearest_one = r[near].item, p.closest = closest;
         survey_pictures_write(&p, s->o.out);
         free(dirty);
         free(chi2);

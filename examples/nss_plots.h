@@ -170,8 +170,10 @@ static inline int nss_plot_evidence(const clv_nss_result *r, const nss_history *
     plot_polyline(&c, &top, line_x, line_y, 2, PLOT_GREY);
     plot_polyline(&c, &top, h->iteration, h->logZ_live, h->n, plot_palette(1));
     plot_polyline(&c, &top, h->iteration, h->logZ, h->n, plot_palette(0));
-    snprintf(title, sizeof title, "%s, %d-d: log Z = %.3f +- %.3f after %ld iterations", problem, r->dim, r->logZ,
-             r->logZ_error, r->iterations);
+    int n = snprintf(title, sizeof title, "%s, %d-d: log Z = %.3f +- %.3f after %ld iterations", problem, r->dim,
+                     r->logZ, r->logZ_error, r->iterations);
+    if (isfinite(truth) && n > 0 && (size_t)n < sizeof title)
+        snprintf(title + n, sizeof title - (size_t)n, " (analytic %.3f)", truth);
     plot_axes_draw(&c, &top, title, "iteration", "log Z");
     /* the legend at the bottom right, where log Z has risen above it */
     int lx = top.x + top.w - 410, ly = top.y + top.h - 18;
@@ -215,10 +217,6 @@ static inline int nss_plot_evidence(const clv_nss_result *r, const nss_history *
     }
     plot_axes_draw(&c, &right, "posterior mass (sum of weights) per bin", "-log X (prior volume, expected)",
                    "mass / largest bin");
-    if (isfinite(truth)) {
-        snprintf(title, sizeof title, "analytic log Z %.3f", truth);
-        plot_text(&c, NSS_EVIDENCE_W - 30 - plot_text_width(title, 1), 10, title, 1, PLOT_BLACK);
-    }
     free(t), free(w);
     int ok = nss__write(&c, dir, "nss_evidence.png");
     plot_canvas_free(&c);

@@ -26,6 +26,7 @@
 
 #ifdef CLV_EXAMPLES_PNG
 #include <png.h>
+#include <sys/stat.h> /* mkdir (POSIX) */
 #define PLOT_PNG_AVAILABLE 1
 #else
 #define PLOT_PNG_AVAILABLE 0
@@ -467,10 +468,18 @@ static inline int plot_legend_entry(plot_canvas *c, int x, int y, const char *la
 /* ---- PNG ------------------------------------------------------------------------ */
 
 #ifdef CLV_EXAMPLES_PNG
-/* Write the canvas as an 8-bit RGB PNG; 0 (and a line on stderr) on failure. */
+/* Write the canvas as an 8-bit RGB PNG, making the file's folder (one
+ * level) when it is missing; 0 (and a line on stderr) on failure. */
 static inline int plot_write_png(const plot_canvas *c, const char *path)
 {
     FILE *f = fopen(path, "wb");
+    const char *slash = strrchr(path, '/');
+    if (!f && slash && slash > path && (size_t)(slash - path) < 4096) {
+        char dir[4096];
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+        if (mkdir(dir, 0777) == 0) f = fopen(path, "wb");
+    }
     if (!f) {
         fprintf(stderr, "cannot write %s\n", path);
         return 0;

@@ -4,13 +4,13 @@
  * image on its own):
  *   DIR/survey_contact_sheet.png  every reconstruction of the grid: rows
  *       lambda, columns the prior's FWHM theta, each image labelled with its
- *       reduced chi2; the lowest chi2 framed red, the closest to the truth
- *       framed green
- *   DIR/survey_images.png  truth, dirty image, lowest chi2, closest to the
- *       truth, side by side, titled
+ *       reduced chi2; the one whose reduced chi2 is nearest 1 (an imager's
+ *       pick) framed red, the one closest to the truth framed green
+ *   DIR/survey_images.png  truth, dirty image, reduced chi2 nearest 1,
+ *       closest to the truth, side by side, titled
  * Images are enlarged by zoom = max(1, 64 / side) (nearest pixel), so a
  * cell is side * zoom pixels. Sizes (z = side * zoom):
- *   contact sheet  max(330, 110 + n_width (max(z, 60) + 10)) x (86 + n_lambda (z + 24))
+ *   contact sheet  max(330, 110 + n_width (max(z, 60) + 10)) x (86 + n_lambda (z + 26))
  *   images         (4 (max(2 z, 160) + 20) + 20) x (2 z + 70)   (the four at twice the zoom) */
 #ifndef SURVEY_PLOTS_H
 #define SURVEY_PLOTS_H
@@ -23,7 +23,7 @@ typedef struct survey_pictures {
     const double *images;            /* n_items x side^2 */
     const double *chi2_red;          /* per item */
     const double *truth, *dirty;     /* side^2 each */
-    size_t lowest_chi2, closest;     /* items to frame */
+    size_t nearest_one, closest;     /* items to frame: reduced chi2 nearest 1, closest to the truth */
 } survey_pictures;
 
 static inline int survey__zoom(int side) { return side >= 64 ? 1 : (64 + side - 1) / side; }
@@ -60,7 +60,7 @@ static inline double survey__top(const double *v, int n)
 
 static inline int survey_contact_sheet(const survey_pictures *p, const char *dir)
 {
-    const int zoom = survey__zoom(p->side), z = p->side * zoom, cw = (z > 60 ? z : 60) + 10, ch = z + 24;
+    const int zoom = survey__zoom(p->side), z = p->side * zoom, cw = (z > 60 ? z : 60) + 10, ch = z + 26;
     const int x0 = 110, y0 = 50;
     int W = x0 + p->n_width * cw, H = y0 + p->n_lambda * ch + 36;
     if (W < 330) W = 330; /* room for the legend */
@@ -83,18 +83,18 @@ static inline int survey_contact_sheet(const survey_pictures *p, const char *dir
             int x = x0 + b * cw + (cw - z) / 2;
             survey__image(&c, x, y, p->images + item * (size_t)p->side * p->side, p->side, zoom, top);
             snprintf(buf, sizeof buf, "χ² %.3g", p->chi2_red[item]);
-            plot_text_centred(&c, x0 + b * cw + cw / 2, y + z + 4, buf, 1, PLOT_BLACK);
+            plot_text_centred(&c, x0 + b * cw + cw / 2, y + z + 7, buf, 1, PLOT_BLACK);
             if (item == p->closest) {
                 plot_frame(&c, x - 3, y - 3, z + 6, z + 6, plot_palette(2));
                 plot_frame(&c, x - 2, y - 2, z + 4, z + 4, plot_palette(2));
             }
-            if (item == p->lowest_chi2) {
+            if (item == p->nearest_one) {
                 plot_frame(&c, x - 5, y - 5, z + 10, z + 10, plot_palette(3));
                 plot_frame(&c, x - 4, y - 4, z + 8, z + 8, plot_palette(3));
             }
         }
     }
-    int lx = plot_legend_entry(&c, 22, H - 30, "lowest reduced χ²", plot_palette(3));
+    int lx = plot_legend_entry(&c, 22, H - 30, "reduced χ² nearest 1", plot_palette(3));
     plot_legend_entry(&c, lx, H - 30, "closest to the truth", plot_palette(2));
     snprintf(buf, sizeof buf, "colours: 0 (black) .. %.3g (white), the truth's peak", top);
     plot_text(&c, 22, H - 14, buf, 1, PLOT_BLACK);
@@ -111,15 +111,15 @@ static inline int survey_images(const survey_pictures *p, const char *dir)
     if (!plot_canvas_init(&c, W, H, PLOT_WHITE)) return 0;
     double top = survey__top(p->truth, npix);
     char title[4][64], sub[4][64];
-    const double *img[4] = { p->truth, p->dirty, p->images + p->lowest_chi2 * (size_t)npix,
+    const double *img[4] = { p->truth, p->dirty, p->images + p->nearest_one * (size_t)npix,
                              p->images + p->closest * (size_t)npix };
     double scale[4] = { top, survey__top(p->dirty, npix), top, top };
     snprintf(title[0], sizeof title[0], "truth");
     snprintf(sub[0], sizeof sub[0], "%dx%d pixels", p->side, p->side);
     snprintf(title[1], sizeof title[1], "dirty image");
     snprintf(sub[1], sizeof sub[1], "A'y, its own scale");
-    snprintf(title[2], sizeof title[2], "lowest χ² %.3g", p->chi2_red[p->lowest_chi2]);
-    snprintf(sub[2], sizeof sub[2], "λ %.2g, θ %.1f", p->lambda[p->lowest_chi2], p->theta[p->lowest_chi2]);
+    snprintf(title[2], sizeof title[2], "χ² nearest 1: %.3g", p->chi2_red[p->nearest_one]);
+    snprintf(sub[2], sizeof sub[2], "λ %.2g, θ %.1f", p->lambda[p->nearest_one], p->theta[p->nearest_one]);
     snprintf(title[3], sizeof title[3], "closest to the truth");
     snprintf(sub[3], sizeof sub[3], "λ %.2g, θ %.1f, χ² %.3g", p->lambda[p->closest], p->theta[p->closest],
              p->chi2_red[p->closest]);
