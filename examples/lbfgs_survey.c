@@ -21,9 +21,10 @@
  *   R = X A^T (CLBlast GEMM), R -= y and chi2 (a clvmap kernel),
  *   G = R A / sigma^2 (GEMM), G += lambda grad(regulariser) (a kernel).
  * Output: the grid ranked by reduced chi2, the error of each image against
- * the truth, and PGM files: truth, dirty image, the lowest-chi2 image, the
- * image closest to the truth, and a contact sheet of the whole grid (rows:
- * lambda, columns: theta).
+ * the truth, and PNG pictures in --out DIR (survey_plots.h): a contact sheet
+ * of the whole grid (rows: lambda, columns: theta, each image labelled with
+ * its reduced chi2) and the truth, dirty image, the image whose reduced chi2
+ * is nearest 1 and the image closest to the truth side by side (PNG needs libpng: CLV_EXAMPLES_PNG).
  *
  *   lbfgs_survey [--side 32] [--vis 300] [--lambdas 16] [--widths 12]
  *                [--linesearch zoom|backtracking] [--chunk K] [--out DIR]
@@ -35,6 +36,7 @@
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #define CLV_LBFGS_CLBLAST
 #include "clvmap_lbfgs.h"
+#include "survey_plots.h" /* the PNG pictures */
 
 #include <math.h>
 #include <stdio.h>
@@ -227,42 +229,6 @@ static clv_status upload(survey *s)
 
 /* ---- output ----------------------------------------------------------------- */
 
-/* An 8-bit PGM of w x h values scaled from [0, top] (negatives black). */
-static void write_pgm(const char *dir, const char *name, const double *v, int w, int h, double top)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        printf("cannot write %s\n", path);
-        return;
-    }
-    fprintf(f, "P5\n%d %d\n255\n", w, h);
-    for (int q = 0; q < w * h; ++q) {
-        double t = v[q] / top;
-        fputc(t <= 0 ? 0 : t >= 1 ? 255 : (int)(255 * t + 0.5), f);
-    }
-    fclose(f);
-    printf("wrote %s\n", path);
-}
-
-/* The grid as one picture: rows lambda, columns theta, 2-pixel gaps (grey). */
-static void write_contact_sheet(const survey *s, const double *x, double top)
-{
-    int side = s->o.side, gap = 2, W = s->o.n_width * (side + gap) + gap, H = s->o.n_lambda * (side + gap) + gap;
-    double *sheet = (double *)malloc((size_t)W * H * sizeof *sheet);
-    for (int q = 0; q < W * H; ++q) sheet[q] = 0.3 * top;
-    for (int a = 0; a < s->o.n_lambda; ++a)
-        for (int b = 0; b < s->o.n_width; ++b) {
-            const double *img = x + ((size_t)a * s->o.n_width + b) * s->npix;
-            for (int j = 0; j < side; ++j)
-                for (int i = 0; i < side; ++i)
-                    sheet[(size_t)(gap + a * (side + gap) + j) * W + gap + b * (side + gap) + i] = img[j * side + i];
-        }
-    write_pgm(s->o.out, "survey_contact_sheet.pgm", sheet, W, H, top);
-    free(sheet);
-}
-
 typedef struct ranked {
     size_t item;
     double chi2, error;
@@ -335,20 +301,19 @@ static void report(const survey *s, const double *x, const int *reason, const in
     printf("closest to the truth: item %zu (lambda %.4g, theta %.2f px): error %.4f, chi2_red %.4f\n", closest,
            s->lambda[closest], s->theta[closest], error_of(s, x + closest * s->npix),
            chi2_of(s, x + closest * s->npix) / s->rows);
-    double top = 0;
-    for (int q = 0; q < s->npix; ++q) top = fmax(top, s->truth[q]);
     if (s->o.out) {
         double *dirty = (double *)calloc((size_t)s->npix, sizeof *dirty);
+        double *chi2 = (double *)malloc(s->n_items * sizeof *chi2);
         for (int k = 0; k < s->rows; ++k)
             for (int q = 0; q < s->npix; ++q) dirty[q] += s->A[(size_t)k * s->npix + q] * s->y[k] / s->rows;
-        double dtop = 0;
-        for (int q = 0; q < s->npix; ++q) dtop = fmax(dtop, dirty[q]);
-        write_pgm(s->o.out, "survey_truth.pgm", s->truth, s->o.side, s->o.side, top);
-        write_pgm(s->o.out, "survey_dirty.pgm", dirty, s->o.side, s->o.side, dtop);
-        write_pgm(s->o.out, "survey_best_chi2.pgm", x + r[0].item * s->npix, s->o.side, s->o.side, top);
-        write_pgm(s->o.out, "survey_best_truth.pgm", x + closest * s->npix, s->o.side, s->o.side, top);
-        write_contact_sheet(s, x, top);
+        for (size_t k = 0; k < s->n_items; ++k) chi2[r[k].item] = r[k].chi2;
+        survey_pictures p;
+        p.side = s->o.side, p.n_lambda = s->o.n_lambda, p.n_width = s->o.n_width;
+        p.lambda = s->lambda, p.theta = s->theta, p.images = x, p.chi2_red = chi2;
+        p.truth = s->truth, p.dirty = dirty, p.nearest_one = r[near].item, p.closest = closest;
+        survey_pictures_write(&p, s->o.out);
         free(dirty);
+        free(chi2);
     }
     free(r);
 }
@@ -369,7 +334,7 @@ static int parse(int argc, char **argv, options *o)
         else if (!strcmp(a, "--lambdas") && v) o->n_lambda = atoi(v), ++i;
         else if (!strcmp(a, "--widths") && v) o->n_width = atoi(v), ++i;
         else if (!strcmp(a, "--chunk") && v) o->chunk = atol(v), ++i;
-        else if (!strcmp(a, "--out") && v) o->out = v, ++i;
+        else if ((!strcmp(a, "--out") || !strcmp(a, "--png")) && v) o->out = v, ++i;
         else if (!strcmp(a, "--devices") && v) o->devices = v, ++i;
         else if (!strcmp(a, "--linesearch") && v) {
             o->linesearch = !strcmp(v, "backtracking") ? CLV_LBFGS_LINESEARCH_BACKTRACKING
@@ -381,8 +346,11 @@ static int parse(int argc, char **argv, options *o)
             fprintf(help ? stdout : stderr,
                     "usage: %s [--side 32] [--vis 300] [--lambdas 16] [--widths 12] [--linesearch zoom|backtracking]\n"
                     "          [--chunk K] [--out DIR] [--small] [--devices SPEC] [--help]\n"
+                    "  --out DIR       (or --png DIR) the pictures: DIR/survey_contact_sheet.png, DIR/survey_images.png\n"
+                    "                  (default .)%s\n"
                     "  --devices SPEC  as CLV_DEVICES: all, gpu, cpu, 0,1, portable:0, ... (default: $CLV_DEVICES,\n"
-                    "                  else every GPU, else the CPUs; clvmap-info lists them)\n", argv[0]);
+                    "                  else every GPU, else the CPUs; clvmap-info lists them)\n", argv[0],
+                    PLOT_PNG_AVAILABLE ? "" : "; not in this build: PNG needs libpng, not found");
             return help ? 1 : 2;
         }
     }

@@ -21,6 +21,7 @@
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "clvmap_nss.h"
 #include "nss_problems.h"
+#include "nss_plots.h" /* --png: the weighted samples, the evidence history */
 
 #include <math.h>
 #include <stdio.h>
@@ -54,7 +55,7 @@ static double shells_logz(int dim)
 /* ---- options -------------------------------------------------------------- */
 
 typedef struct settings {
-    const char *problem, *devices, *csv;
+    const char *problem, *devices, *csv, *png;
     int dim, f32, quiet;
     clv_nss_opts opts;
 } settings;
@@ -74,6 +75,11 @@ static void usage(FILE *f)
           "                          $CLV_DEVICES, else every GPU, else the CPUs; clvmap-info lists them)\n"
           "  --f32                   single precision (devices without fp64)\n"
           "  --csv FILE              weighted samples (default nss_samples.csv; - for none)\n"
+          "  --png DIR               pictures: DIR/nss_posterior.png (samples coloured by weight),\n"
+          "                          DIR/nss_evidence.png (log Z history, log L against -log X)\n"
+#if !PLOT_PNG_AVAILABLE
+          "                          (not in this build: it needs libpng, not found)\n"
+#endif
           "  --quiet                 no progress lines\n"
           "  --help                  this text\n"
           "CLV_TEST_SMALL=1 makes the defaults tiny.\n", f);
@@ -117,6 +123,10 @@ static int parse(int argc, char **argv, settings *st)
         else if (strcmp(a, "--max-iterations") == 0) st->opts.max_iterations = atol(v);
         else if (strcmp(a, "--devices") == 0) st->devices = v;
         else if (strcmp(a, "--csv") == 0) st->csv = v;
+        else if (strcmp(a, "--png") == 0) {
+            if (!PLOT_PNG_AVAILABLE) { fprintf(stderr, "nss: --png: this build has no PNG output (no libpng)\n"); return 2; }
+            st->png = v;
+        }
         else if (strcmp(a, "--chunk") == 0) {
             if (!parse_chunk(v, &st->opts.chunk)) { fprintf(stderr, "nss: bad --chunk %s\n", v); return 2; }
         } else { fprintf(stderr, "nss: unknown option %s\n", a); return 2; }
@@ -135,7 +145,7 @@ static double now_seconds(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-typedef struct progress_state { double start, last_print; int quiet; } progress_state;
+typedef struct progress_state { double start, last_print; int quiet; nss_history *history; } progress_state;
 
 /* One line a second: iteration, log Z so far, logZ_live - logZ (the run
  * stops below -3), likelihood evaluations per second. */
@@ -143,6 +153,7 @@ static int progress(const clv_nss_progress *p, void *user)
 {
     progress_state *ps = (progress_state *)user;
     double t = now_seconds();
+    if (ps->history) nss_history_add(ps->history, p);
     if (ps->quiet || t - ps->last_print < 1.0) return 0;
     ps->last_print = t;
     printf("  iteration %6ld  log Z %10.4f  logZ_live - logZ %8.3f  %10.0f evaluations/s\n", p->iteration, p->logZ,
@@ -222,7 +233,8 @@ int main(int argc, char **argv)
     clv_nss *s = NULL;
     clv_nss_result r;
     memset(&r, 0, sizeof r);
-    progress_state ps = { now_seconds(), now_seconds(), st.quiet };
+    nss_history history = { 0, 0, NULL, NULL, NULL };
+    progress_state ps = { now_seconds(), now_seconds(), st.quiet, st.png ? &history : NULL };
     st.opts.progress = progress;
     st.opts.progress_user = &ps;
 
@@ -240,7 +252,9 @@ int main(int argc, char **argv)
     if (status == CLV_OK) {
         report(&st, &r, truth, now_seconds() - ps.start);
         rc = write_csv(st.csv, &r);
+        if (st.png && !nss_plots_write(&r, &history, st.problem, truth, st.png)) rc = 1;
     }
+    nss_history_free(&history);
     clv_nss_result_free(&r);
     clv_nss_free(s);
     clv_mesh_close(m);

@@ -18,6 +18,7 @@
 #include "clvmap_csv.h"
 #include "clvmap_nuts.h"
 #include "nuts_models.h"
+#include "nuts_plots.h" /* --png: trace plots and histograms */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 
 typedef struct args {
     const char *model, *csv, *data, *devices;
+    const char *png, *png_params; /* --png DIR, --png-params NAMES */
     int dim, obs, chains, warmup, draws, block, check_gradient, quiet;
     long chunk;
     unsigned long long seed;
@@ -46,11 +48,14 @@ static void usage(FILE *f)
                "  --chunk K         chains per launch per device (default: all)\n"
                "  --seed S          seed (default 1)\n"
                "  --csv PREFIX      write PREFIX_1.csv ... (CmdStan layout; ArviZ's from_cmdstan reads them)\n"
+               "  --png DIR         write DIR/nuts_trace.png and DIR/nuts_hist.png (trace plots, histograms)%s\n"
+               "  --png-params A,B  the parameters drawn (default: the first 6)\n"
                "  --check-gradient  compare the gradient with central differences first\n"
                "  --devices SPEC    as CLV_DEVICES: all, gpu, cpu, 0,1, portable:0, ... (default: $CLV_DEVICES,\n"
                "                    else every GPU, else the CPUs; clvmap-info lists them)\n"
                "  --quiet           no progress lines\n"
-               "  --help            this text\n");
+               "  --help            this text\n",
+            PLOT_PNG_AVAILABLE ? "" : "\n                    (not in this build: it needs libpng, not found)");
 }
 
 static int parse(int argc, char **argv, args *a)
@@ -67,6 +72,8 @@ static int parse(int argc, char **argv, args *a)
         if (!v) { fprintf(stderr, "nuts: %s needs a value\n", k); return 0; }
         if (!strcmp(k, "--model")) a->model = v;
         else if (!strcmp(k, "--csv")) a->csv = v;
+        else if (!strcmp(k, "--png")) a->png = v;
+        else if (!strcmp(k, "--png-params")) a->png_params = v;
         else if (!strcmp(k, "--data")) a->data = v;
         else if (!strcmp(k, "--devices")) a->devices = v;
         else if (!strcmp(k, "--dim")) a->dim = atoi(v);
@@ -79,6 +86,10 @@ static int parse(int argc, char **argv, args *a)
         else if (!strcmp(k, "--seed")) a->seed = strtoull(v, NULL, 10);
         else { fprintf(stderr, "nuts: unknown option %s\n", k); return 0; }
         ++i;
+    }
+    if (a->png && !PLOT_PNG_AVAILABLE) {
+        fprintf(stderr, "nuts: --png: this build has no PNG output (libpng was not found)\n");
+        return 0;
     }
     return 1;
 }
@@ -196,6 +207,8 @@ static int sample(clv_mesh *m, const args *a, const nuts_model_def *def)
         clv_nuts_write_summary(&r, stdout, (const char *const *)def->names);
         printf("peak device memory %.1f MiB\n", (double)r.peak_device_bytes / (1 << 20));
         if (a->csv && !write_csvs(&r, def, a->csv)) st = CLV_ERROR_INVALID_ARGUMENT;
+        if (a->png && !nuts_plots_write(&r, (const char *const *)def->names, a->png_params, def->name, a->png))
+            st = CLV_ERROR_INVALID_ARGUMENT;
     }
     clv_nuts_result_free(&r);
     clv_nuts_free(s);
