@@ -14,6 +14,10 @@
  *   og_fresh lbfgs-backtracking  the same, backtracking line search
  *   og_fresh lbfgs-f32           the same in float (strong Wolfe)
  *   og_fresh nuts-gradcheck      clv_nuts__gradcheck on eight_schools
+ *   og_fresh nuts-cooperative    clv_nuts__init and clv_nuts__run of a
+ *                                cooperative model (logistic_coop, 2 chains,
+ *                                a work group each); test_nuts_cooperative
+ *                                runs six samplers in one process
  */
 #include "clvmap_lbfgs.h"
 #define LBFGS_TEST_NO_ROSENBROCK /* objectives.h: only ROSENBROCK_CHAINED_CL */
@@ -82,6 +86,31 @@ static int gradcheck(clv_mesh *m)
     return ok;
 }
 
+static int cooperative(clv_mesh *m)
+{
+    nuts_model_def def;
+    if (!nuts_model_make_sized("logistic_coop", 3, 64, &def)) return 0;
+    clv_nuts_model model = nuts_model_desc(&def);
+    clv_nuts *s = NULL;
+    clv_nuts_opts o;
+    memset(&o, 0, sizeof o);
+    o.n_chains = 2;
+    o.num_warmup = 20;
+    o.num_draws = 10;
+    o.seed = 7;
+    clv_nuts_result r;
+    memset(&r, 0, sizeof r);
+    clv_status st = clv_nuts_new(&s, m, &model);
+    if (st == CLV_OK) st = clv_nuts_run(s, &o, &r);
+    int ok = st == CLV_OK && r.num_draws == 10;
+    if (!ok) printf("FAIL: %s\n", clv_nuts_message(s));
+    else printf("%s: %d chains x %d draws, first beta[0] %.5f\n", def.name, o.n_chains, r.num_draws, r.draws[0]);
+    clv_nuts_result_free(&r);
+    clv_nuts_free(s);
+    nuts_model_free(&def);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
@@ -96,8 +125,9 @@ int main(int argc, char **argv)
     else if (!strcmp(what, "lbfgs-backtracking")) ok = lbfgs(m, CLV_LBFGS_LINESEARCH_BACKTRACKING, 0);
     else if (!strcmp(what, "lbfgs-f32")) ok = lbfgs(m, CLV_LBFGS_LINESEARCH_STRONG_WOLFE, 1);
     else if (!strcmp(what, "nuts-gradcheck")) ok = gradcheck(m);
+    else if (!strcmp(what, "nuts-cooperative")) ok = cooperative(m);
     else {
-        printf("usage: og_fresh lbfgs-wolfe | lbfgs-backtracking | lbfgs-f32 | nuts-gradcheck\n");
+        printf("usage: og_fresh lbfgs-wolfe | lbfgs-backtracking | lbfgs-f32 | nuts-gradcheck | nuts-cooperative\n");
         ok = 0;
     }
     clv_mesh_close(m);
