@@ -78,7 +78,8 @@ static int find_two_platforms(char *why, size_t why_size)
     if (found == 2) return 1;
     snprintf(why, why_size,
              "%s OpenCL platform with a device is visible (%s); a mixed-vendor mesh needs two, e.g. "
-             "OCL_ICD_VENDORS (or CLV_TEST_ICD_VENDORS) naming a folder with pocl.icd and intel-cpu.icd; .ci/intel.sh runs this test so",
+             "OCL_ICD_VENDORS (or CLV_TEST_ICD_VENDORS) naming a folder with pocl.icd and intel-cpu.icd; "
+             ".ci/intel.sh runs this test so",
              found ? "only one" : "no", found ? platform_name[0] : "none");
     return 0;
 }

@@ -8,7 +8,8 @@
 #  3. --quick with GPU_CHECK_ICD = the first .icd the ICD loader would use
 #     (OCL_ICD_VENDORS, else /etc/OpenCL/vendors) builds with plain cc, runs
 #     one test and one benchmark and reports both (skipped, saying why, when
-#     there is no .icd).
+#     there is no .icd); where --pack can copy this machine's ICD loader and
+#     headers, the quick run uses those carried copies.
 set -u
 script=${1:?usage: check_gpu_check.sh GPU_CHECK_SH WORKDIR}
 work=${2:?usage: check_gpu_check.sh GPU_CHECK_SH WORKDIR}
@@ -44,8 +45,16 @@ if [ -z "$first" ]; then
     echo "skip: no .icd file in ${OCL_ICD_VENDORS:-/etc/OpenCL/vendors} for the --quick run (checks 1-2 passed)"
     exit 77
 fi
-GPU_CHECK_ICD=$first GPU_CHECK_BUILD=cc bash "$script" --quick --out "$work/quick" || fail "--quick on $first exited $?"
+# the carried loader and headers where this machine has them to pack
+carry=
+if bash "$script" --pack "$work/carry" >/dev/null 2>&1; then carry=1; fi
+GPU_CHECK_ICD=$first GPU_CHECK_BUILD=cc GPU_CHECK_CARRY=$work/carry GPU_CHECK_PREFER_CARRY=$carry \
+    bash "$script" --quick --out "$work/quick" || fail "--quick on $first exited $?"
 report=$work/quick/gpu_check.md
+if [ -n "$carry" ]; then
+    grep -q "ICD loader: .$work/carry/lib/libOpenCL.so.1. (carried" "$report" || fail "the quick run did not use the carried loader"
+    grep -q "OpenCL headers: .$work/carry/include. (carried" "$report" || fail "the quick run did not use the carried headers"
+fi
 grep -q '^| core | rng | passed' "$report" || fail "the quick run's report has no passed core/rng row"
 grep -q '^### gmm_f32_launch .*: exit 0' "$report" || fail "the quick run's report has no GMM benchmark that exited 0"
 grep -q 'checksum=' "$report" || fail "the quick run's report has no benchmark output"

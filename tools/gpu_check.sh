@@ -36,6 +36,8 @@
 #    skipped and why / not run, seconds), each failure's last lines, and the
 #    benchmarks' output; every program's full output is in DIR/logs/.
 #
+# GPU_CHECK_PREFER_CARRY=1 uses the carried loader and headers even where
+# the system has its own (to try the carried path).
 # DIR: --out, else $OUT (the device tool's folder that comes back), else
 # ./gpu-check. --dry-run: only steps 1-2 and the plan (what would be built
 # and run) in the report; the tools suite tests that. --quick: one test
@@ -46,6 +48,9 @@
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 T0=$SECONDS
+# ldconfig is in /sbin, often not on a user's PATH
+case $(uname -m) in aarch64) ARCH='AArch64' ;; *) ARCH='x86-64' ;; esac  # ldconfig -p's words
+ldcache() { { command -v ldconfig >/dev/null && ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null; }
 BUDGET=${GPU_CHECK_BUDGET:-480}
 TEST_TIMEOUT=${GPU_CHECK_TEST_TIMEOUT:-90}
 DRY=0 QUICK=0 PACK= OUTDIR=${OUT:-}
@@ -63,8 +68,8 @@ done
 
 # ------------------------------------------------------------------ --pack
 if [ -n "$PACK" ]; then
-    loader=$(ldconfig -p 2>/dev/null | awk '/libOpenCL\.so\.1 .*x86-64|libOpenCL\.so\.1 \(libc6,x86-64\)/ {print $NF; exit}')
-    [ -n "$loader" ] || loader=$(ls /usr/lib/x86_64-linux-gnu/libOpenCL.so.1 2>/dev/null)
+    loader=$(ldcache | awk -v a="$ARCH" '/libOpenCL\.so\.1 / && index($0, a) {print $NF; exit}')
+    [ -n "$loader" ] || loader=$(ls /usr/lib/"$(uname -m)"-linux-gnu/libOpenCL.so.1 2>/dev/null)
     [ -n "$loader" ] || { echo "--pack: no libOpenCL.so.1 here (apt-get install ocl-icd-libopencl1)"; exit 2; }
     [ -f /usr/include/CL/cl.h ] || { echo "--pack: no /usr/include/CL/cl.h here (apt-get install opencl-headers)"; exit 2; }
     mkdir -p "$PACK/lib" "$PACK/include" || exit 2
@@ -106,11 +111,11 @@ note "## ICD"
 note
 find_nvidia() {
     local f d
-    f=$(ldconfig -p 2>/dev/null | awk '/libnvidia-opencl\.so\.1 .*x86-64/ {print $NF; exit}')
+    f=$(ldcache | awk -v a="$ARCH" '/libnvidia-opencl\.so\.1 / && index($0, a) {print $NF; exit}')
     [ -n "$f" ] && [ -f "$f" ] && { echo "$f"; return; }
-    for d in ${GPU_CHECK_NVIDIA_DIRS:-} /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib /usr/local/nvidia/lib64 \
+    for d in ${GPU_CHECK_NVIDIA_DIRS:-} /usr/lib/$(uname -m)-linux-gnu /usr/lib64 /usr/lib /usr/local/nvidia/lib64 \
              /usr/local/nvidia/lib /usr/lib/nvidia* /usr/lib/x86_64-linux-gnu/nvidia/current /usr/local/cuda*/lib64 \
-             /usr/local/cuda*/targets/x86_64-linux/lib /run/nvidia/driver/usr/lib/x86_64-linux-gnu /opt/nvidia/lib64; do
+             /usr/local/cuda*/targets/x86_64-linux/lib /run/nvidia/driver/usr/lib/$(uname -m)-linux-gnu /opt/nvidia/lib64; do
         for f in "$d"/libnvidia-opencl.so.1 "$d"/libnvidia-opencl.so.[0-9]*; do
             [ -f "$f" ] && { echo "$f"; return; }
         done
@@ -136,7 +141,7 @@ else
 fi
 export OCL_ICD_VENDORS=$WORK/vendors
 unset OCL_ICD_FILENAMES CLV_DEVICES POCL_DEVICES
-note "- OCL_ICD_VENDORS=$OCL_ICD_VENDORS: $(cd "$WORK/vendors" && for f in *.icd; do printf '%s -> %s; ' "$f" "$(cat "$f")"; done)"
+note "- OCL_ICD_VENDORS=$OCL_ICD_VENDORS: $(cd "$WORK/vendors" && for f in *.icd; do printf '%s -> %s ' "$f" "$(cat "$f")"; done)"
 if command -v nvidia-smi >/dev/null; then
     note "- nvidia-smi:"
     { nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv; } 2>&1 |
@@ -153,8 +158,14 @@ CARRY=${GPU_CHECK_CARRY:-$REPO/gpu-carry}
 CC=${CC:-$(command -v cc || command -v gcc || command -v clang)}
 [ -n "$CC" ] || give_up "no C compiler (cc, gcc, clang)"
 note "- compiler: $CC ($("$CC" --version 2>&1 | head -n 1))"
-LOADER=$(ldconfig -p 2>/dev/null | awk '/libOpenCL\.so\.1 .*x86-64/ {print $NF; exit}')
-[ -z "$LOADER" ] && [ -f /usr/lib/x86_64-linux-gnu/libOpenCL.so.1 ] && LOADER=/usr/lib/x86_64-linux-gnu/libOpenCL.so.1
+PREFER_CARRY=${GPU_CHECK_PREFER_CARRY:-0}  # 1: the carried copies even where the system has its own
+LOADER=
+if [ "$PREFER_CARRY" != 1 ] || [ ! -f "$CARRY/lib/libOpenCL.so.1" ]; then
+    LOADER=$(ldcache | awk -v a="$ARCH" '/libOpenCL\.so\.1 / && index($0, a) {print $NF; exit}')
+    for f in /usr/lib/$(uname -m)-linux-gnu/libOpenCL.so.1 /usr/lib64/libOpenCL.so.1; do
+        [ -z "$LOADER" ] && [ -f "$f" ] && LOADER=$f
+    done
+fi
 if [ -n "$LOADER" ]; then
     note "- ICD loader: \`$LOADER\` (the system's)"
 elif [ -f "$CARRY/lib/libOpenCL.so.1" ]; then
@@ -165,7 +176,8 @@ else
     give_up "no libOpenCL.so.1 (the ICD loader): apt-get install ocl-icd-libopencl1, or carry one: run \`bash tools/gpu_check.sh --pack\` where it is installed and bring gpu-carry/ along (or set GPU_CHECK_CARRY)"
 fi
 CFLAGS_CL=()
-if echo '#include <CL/cl.h>' | "$CC" -E -x c - >/dev/null 2>&1; then
+if { [ "$PREFER_CARRY" != 1 ] || [ ! -f "$CARRY/include/CL/cl.h" ]; } &&
+   echo '#include <CL/cl.h>' | "$CC" -E -x c - >/dev/null 2>&1; then
     note "- OpenCL headers: the system's"
 elif [ -f "$CARRY/include/CL/cl.h" ]; then
     CFLAGS_CL=(-I"$CARRY/include")
@@ -205,17 +217,18 @@ PLAN=(
 )
 [ $HAVE_LBFGS = 1 ] &&
     PLAN+=("lbfgs|lbfgs_reference|tests/lbfgs/test_lbfgs_reference.c|tests/lbfgs,tests|-llbfgs|tests/lbfgs/test_lbfgs_reference")
-# name|source|include dirs|extra libs|meson binary|arguments
+# name|program|source|include dirs|extra libs|meson binary|arguments
+# (programs are built once each, as bench_*: test names stay free)
 BENCH=(
-    "gmm_f32_launch|tests/bench/bench_gmm.c|examples||tests/bench/bench_gmm|--items 1048576 --repeats 3 --dtype f32 --chunk none --variant launch"
-    "gmm_f32_chunk4096|tests/bench/bench_gmm.c|examples||tests/bench/bench_gmm|--items 1048576 --repeats 3 --dtype f32 --chunk 4096 --variant chunk4096"
-    "gmm_f64_launch|tests/bench/bench_gmm.c|examples||tests/bench/bench_gmm|--items 1048576 --repeats 3 --dtype f64 --chunk none --variant launch"
-    "gmm_f64_chunk4096|tests/bench/bench_gmm.c|examples||tests/bench/bench_gmm|--items 1048576 --repeats 3 --dtype f64 --chunk 4096 --variant chunk4096"
-    "nss_gauss10|tests/bench/nss_bench.c|tests/nss,tests,examples||tests/nss/nss_bench|--runs 1 --chunk none"
-    "nuts_models|tests/bench/nuts_bench.c|tests/nuts,tests,examples||tests/nuts/nuts_bench|--runs 1 --draws 500"
+    "gmm_f32_launch|bench_gmm|tests/bench/bench_gmm.c|examples||tests/bench/bench_gmm|--items 1048576 --repeats 3 --dtype f32 --chunk none --variant launch"
+    "gmm_f32_chunk4096|bench_gmm|tests/bench/bench_gmm.c|examples||tests/bench/bench_gmm|--items 1048576 --repeats 3 --dtype f32 --chunk 4096 --variant chunk4096"
+    "gmm_f64_launch|bench_gmm|tests/bench/bench_gmm.c|examples||tests/bench/bench_gmm|--items 1048576 --repeats 3 --dtype f64 --chunk none --variant launch"
+    "gmm_f64_chunk4096|bench_gmm|tests/bench/bench_gmm.c|examples||tests/bench/bench_gmm|--items 1048576 --repeats 3 --dtype f64 --chunk 4096 --variant chunk4096"
+    "nss_gauss10|bench_nss|tests/bench/nss_bench.c|tests/nss,tests,examples||tests/nss/nss_bench|--runs 1 --chunk none"
+    "nuts_models|bench_nuts|tests/bench/nuts_bench.c|tests/nuts,tests,examples||tests/nuts/nuts_bench|--runs 1 --draws 500"
 )
 [ $HAVE_LBFGS = 1 ] &&
-    BENCH+=("lbfgs_logistic|tests/bench/lbfgs_bench.c|tests/lbfgs,tests|-llbfgs|tests/lbfgs/lbfgs_bench|--problem logistic --linesearch backtracking --items 256 --tool clvmap")
+    BENCH+=("lbfgs_logistic|bench_lbfgs|tests/bench/lbfgs_bench.c|tests/lbfgs,tests|-llbfgs|tests/lbfgs/lbfgs_bench|--problem logistic --linesearch backtracking --items 256 --tool clvmap")
 if [ $QUICK = 1 ]; then PLAN=("${PLAN[0]}"); BENCH=("${BENCH[0]}"); fi
 
 MODE=${GPU_CHECK_BUILD:-auto}
@@ -230,7 +243,7 @@ if [ $DRY = 1 ]; then
     note "## Plan (dry run: nothing built or run)"
     note
     for p in "${PLAN[@]}"; do IFS='|' read -r suite name src _ <<<"$p"; note "- test $suite/$name ($src)"; done
-    for b in "${BENCH[@]}"; do IFS='|' read -r name src _ _ _ args <<<"$b"; note "- benchmark $name: $src $args"; done
+    for b in "${BENCH[@]}"; do IFS='|' read -r name _ src _ _ _ args <<<"$b"; note "- benchmark $name: $src $args"; done
     write_report
     echo "report: $REPORT"
     exit 0
@@ -243,8 +256,12 @@ note
 BIN=$WORK/bin
 mkdir -p "$BIN"
 tb=$SECONDS
-build_cc() {  # name source incs libs
+build_cc() {  # name source incs libs; kept when newer than every source (a rerun)
     local incs=() d
+    if [ -x "$BIN/$1" ] && [ -z "$(find "$REPO/include" "$REPO/tests" "$REPO/examples" "$REPO/tools" \
+            -name '*.[ch]' -newer "$BIN/$1" -print -quit 2>/dev/null)" ]; then
+        return 0
+    fi
     IFS=',' read -ra ds <<<"$3"
     for d in "${ds[@]}"; do [ -n "$d" ] && incs+=(-I"$REPO/$d"); done
     "$CC" -std=c99 -O2 -I"$REPO/include" "${incs[@]}" "${CFLAGS_CL[@]}" "$REPO/$2" \
@@ -258,11 +275,11 @@ if [ "$MODE" = meson ]; then
     else
         targets=(tools/clvmap-info)
         for p in "${PLAN[@]}"; do IFS='|' read -r _ _ _ _ _ mb <<<"$p"; targets+=("$mb"); done
-        for b in "${BENCH[@]}"; do IFS='|' read -r _ _ _ _ mb _ <<<"$b"; targets+=("$mb"); done
+        for b in "${BENCH[@]}"; do IFS='|' read -r _ _ _ _ _ mb _ <<<"$b"; targets+=("$mb"); done
         if ninja -C "$MB" $(printf '%s\n' "${targets[@]}" | sort -u) >"$OUTDIR/logs/build.log" 2>&1; then
             ln -sf "$MB/tools/clvmap-info" "$BIN/clvmap-info"
             for p in "${PLAN[@]}"; do IFS='|' read -r _ name _ _ _ mb <<<"$p"; ln -sf "$MB/$mb" "$BIN/$name"; done
-            for b in "${BENCH[@]}"; do IFS='|' read -r name _ _ _ mb _ <<<"$b"; ln -sf "$MB/$mb" "$BIN/$name"; done
+            for b in "${BENCH[@]}"; do IFS='|' read -r _ prog _ _ _ mb _ <<<"$b"; ln -sf "$MB/$mb" "$BIN/$prog"; done
             note "- meson + ninja in $MB: $((SECONDS - tb)) s"
         else
             note "- ninja failed (logs/build.log): plain cc instead"
@@ -278,10 +295,10 @@ if [ "$MODE" = cc ]; then
         while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
         build_cc "$name" "$src" "$incs" "$libs" &
     done
-    for b in "${BENCH[@]}"; do
-        IFS='|' read -r name src incs libs _ _ <<<"$b"
+    for b in $(printf '%s\n' "${BENCH[@]}" | cut -d'|' -f2-5 | sort -u); do
+        IFS='|' read -r prog src incs libs <<<"$b"
         while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
-        build_cc "$name" "$src" "$incs" "$libs" &
+        build_cc "$prog" "$src" "$incs" "$libs" &
     done
     wait
     note "- plain cc ($CC -std=c99 -O2, $jobs_max at a time): $((SECONDS - tb)) s"
@@ -326,7 +343,8 @@ for p in "${PLAN[@]}"; do
     (cd "$WORK" && timeout -k 5 "$lim" "$BIN/$name") >"$log" 2>&1 </dev/null
     rc=$? dt=$((SECONDS - ts))
     case $rc in
-        0) res="passed ($(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1 || true))"; passed=$((passed + 1)) ;;
+        0) res="passed"; c=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+           [ -n "$c" ] && res="passed ($c)"; passed=$((passed + 1)) ;;
         77) res="skipped: $(grep -m1 '^skip:' "$log" | cut -c7- | cut -c1-160 | tr '|' '/')"; skipped=$((skipped + 1)) ;;
         124|137) res="**failed: over ${lim} s**"; failed=$((failed + 1)) ;;
         *) res="**failed (exit $rc)**"; failed=$((failed + 1)) ;;
@@ -343,15 +361,15 @@ note
 note "## Benchmarks (reduced sizes; one device)"
 note
 for b in "${BENCH[@]}"; do
-    IFS='|' read -r name _ _ _ _ args <<<"$b"
+    IFS='|' read -r name prog _ _ _ _ args <<<"$b"
     log=$OUTDIR/logs/bench_$name.log
-    [ -x "$BIN/$name" ] || { note "- $name: not built"; continue; }
+    [ -x "$BIN/$prog" ] || { note "- $name: not built"; continue; }
     l=$(left)
     [ "$l" -lt 20 ] && { note "- $name: not run (time budget: $l s left)"; continue; }
     lim=$((l - 10 < 180 ? l - 10 : 180))
     ts=$SECONDS
     # shellcheck disable=SC2086
-    (cd "$WORK" && timeout -k 5 "$lim" "$BIN/$name" $args) >"$log" 2>&1 </dev/null
+    (cd "$WORK" && timeout -k 5 "$lim" "$BIN/$prog" $args) >"$log" 2>&1 </dev/null
     rc=$? dt=$((SECONDS - ts))
     note "### $name ($args): exit $rc, $dt s"
     [ $rc -ne 0 ] && FAILED=1
