@@ -311,9 +311,8 @@ static void check_nuts(void)
         printf("  x[%d]: mean %+.4f (one device %+.4f, MCSE %.3f), sd %.3f (truth %g), R-hat %.3f\n", k, a.mean,
                b.mean, mcse_a, a.sd, sd, a.rhat);
     }
-    for (int d = 0; d < 2 && d < mixed.n_devices; ++d)
-        printf("  NUTS device %d (%s): chains %zu..%zu, %.1f ms kernel time\n", d, platform_name[d], first[d],
-               first[d] + count[d] - 1, 1e-6 * (double)mixed.device[d].kernel_ns);
+    for (int d = 0; d < 2; ++d)
+        printf("  NUTS device %d (%s): chains %zu..%zu\n", d, platform_name[d], first[d], first[d] + count[d] - 1);
     for (int k = 0; k < 2; ++k) clv_nuts_result_free(&ref[k]);
     clv_nuts_result_free(&mixed);
 }
