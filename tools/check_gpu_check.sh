@@ -19,7 +19,7 @@ unset OUT GPU_CHECK_ICD GPU_CHECK_BUILD
 
 # 1. the lookup (a machine with NVIDIA's driver may find its own first)
 : >"$work/fake-nvidia/libnvidia-opencl.so.1"
-GPU_CHECK_NVIDIA_DIRS=$work/fake-nvidia bash "$script" --dry-run --out "$work/dry" || fail "--dry-run exited $?"
+GPU_CHECK_WORK=$work/dry/work GPU_CHECK_NVIDIA_DIRS=$work/fake-nvidia bash "$script" --dry-run --out "$work/dry" || fail "--dry-run exited $?"
 icd=$work/dry/work/vendors/nvidia.icd
 [ -f "$icd" ] || fail "no $icd"
 lib=$(cat "$icd")
@@ -33,7 +33,7 @@ grep -q '^- test core/rng' "$report" || fail "the dry run's plan lists no core/r
 grep -q '^- benchmark gmm_f32_launch' "$report" || fail "the dry run's plan lists no GMM benchmark"
 
 # 2. a bad GPU_CHECK_ICD
-GPU_CHECK_ICD=$work/no-such.icd bash "$script" --dry-run --out "$work/bad" >/dev/null
+GPU_CHECK_WORK=$work/bad/work GPU_CHECK_ICD=$work/no-such.icd bash "$script" --dry-run --out "$work/bad" >/dev/null
 rc=$?
 [ $rc -eq 2 ] || fail "GPU_CHECK_ICD naming no file: exit $rc, wanted 2"
 grep -q 'is not a file' "$work/bad/gpu_check.md" || fail "the report does not say GPU_CHECK_ICD is not a file"
@@ -48,7 +48,7 @@ fi
 # the carried loader and headers where this machine has them to pack
 carry=
 if bash "$script" --pack "$work/carry" >/dev/null 2>&1; then carry=1; fi
-GPU_CHECK_ICD=$first GPU_CHECK_BUILD=cc GPU_CHECK_CARRY=$work/carry GPU_CHECK_PREFER_CARRY=$carry \
+GPU_CHECK_WORK=$work/quick/work GPU_CHECK_ICD=$first GPU_CHECK_BUILD=cc GPU_CHECK_CARRY=$work/carry GPU_CHECK_PREFER_CARRY=$carry \
     bash "$script" --quick --out "$work/quick" || fail "--quick on $first exited $?"
 report=$work/quick/gpu_check.md
 if [ -n "$carry" ]; then

@@ -8,9 +8,11 @@
 # 1. The ICD: finds NVIDIA's OpenCL library, libnvidia-opencl.so.1 (ldconfig
 #    -p, then /usr/lib/x86_64-linux-gnu, /usr/lib64, /usr/lib, /usr/local/
 #    nvidia/lib64, /usr/lib/nvidia*, /usr/local/cuda*/lib64, /run/nvidia/
-#    driver/...), writes DIR/vendors/nvidia.icd naming its full path and
-#    points the ICD loader at that folder alone (OCL_ICD_VENDORS): nothing
-#    outside DIR changes. GPU_CHECK_ICD=FILE uses FILE instead: an .icd
+#    driver/...), writes WORK/vendors/nvidia.icd naming its full path and
+#    points the ICD loader at that folder alone (OCL_ICD_VENDORS): the
+#    system's ICDs are left alone. WORK (GPU_CHECK_WORK; default
+#    ${TMPDIR:-/tmp}/clvmap-gpu-check-UID) also holds the build; a rerun
+#    keeps the programs that are newer than the sources. GPU_CHECK_ICD=FILE uses FILE instead: an .icd
 #    file (e.g. /etc/OpenCL/vendors/pocl.icd, to try this script on a CPU)
 #    or the library itself.
 # 2. The ICD loader (libOpenCL.so.1: Debian's ocl-icd or Khronos') and the
@@ -81,7 +83,8 @@ fi
 OUTDIR=${OUTDIR:-$PWD/gpu-check}
 mkdir -p "$OUTDIR/logs" || exit 2
 OUTDIR=$(cd "$OUTDIR" && pwd)
-WORK=${GPU_CHECK_WORK:-$OUTDIR/work}
+# build products outside DIR: DIR is what comes back (the device tool's $OUT)
+WORK=${GPU_CHECK_WORK:-${TMPDIR:-/tmp}/clvmap-gpu-check-$(id -u)}
 mkdir -p "$WORK" || exit 2
 REPORT=$OUTDIR/gpu_check.md
 SECTIONS=$WORK/sections.md
@@ -254,7 +257,9 @@ note
 note "## Build"
 note
 BIN=$WORK/bin
-mkdir -p "$BIN"
+key="$MODE $CC $LOADER ${CFLAGS_CL[*]} $REPO"  # programs of another build setup are not kept
+[ "$(cat "$BIN/.key" 2>/dev/null)" = "$key" ] || rm -rf "$BIN"
+mkdir -p "$BIN" && echo "$key" >"$BIN/.key"
 tb=$SECONDS
 build_cc() {  # name source incs libs; kept when newer than every source (a rerun)
     local incs=() d
