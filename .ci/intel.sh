@@ -10,7 +10,9 @@
 # 2. Writes $CI_INTEL_DIR/vendors/intel-cpu.icd naming the full path of its
 #    libintelocl.so, and runs everything below with OCL_ICD_VENDORS set to
 #    that folder, so the ICD loader sees Intel's platform only (PoCL, and
-#    POCL_DEVICES, play no part).
+#    POCL_DEVICES, play no part). Except core/mixed_vendor: it is given
+#    $CI_INTEL_DIR/vendors-both (Intel's .icd and the system's, i.e.
+#    PoCL's) through CLV_TEST_ICD_VENDORS and builds a mesh of both.
 #    LD_LIBRARY_PATH is not needed: libintelocl.so finds its own libraries
 #    (RUNPATH $ORIGIN), and the venv's lib folder also holds a libOpenCL.so.1
 #    (Khronos' loader) that would replace the system's ocl-icd for the tests.
@@ -30,6 +32,9 @@
 #   CI_INTEL_BUILD_DIR    the meson build directory (build-intel/build)
 #   CI_INTEL_NO_INSTALL=1 never call pip (use what is installed)
 #   CI_INTEL_LD_LIBRARY_PATH=1   also put the runtime's lib folder on LD_LIBRARY_PATH
+#   CI_INTEL_SYSTEM_ICDS  the folder whose .icd files join Intel's in
+#                         $CI_INTEL_DIR/vendors-both for core/mixed_vendor
+#                         (/etc/OpenCL/vendors: PoCL's)
 #   CI_INTEL_TIMEOUT      seconds for the whole meson test run (3600)
 #   CI_INTEL_TIMEOUT_MULT meson's --timeout-multiplier (3: Intel's kernel
 #                         compiler is several times slower than PoCL with its
@@ -71,6 +76,23 @@ fi
 mkdir -p "$DIR/vendors" || exit 2
 echo "$LIB/libintelocl.so" >"$DIR/vendors/intel-cpu.icd"
 export OCL_ICD_VENDORS=$DIR/vendors
+# A second folder with the system's ICDs (PoCL's) and Intel's, for the one
+# test that wants both (core/mixed_vendor: a mesh of one device of each;
+# it points the loader there itself, through CLV_TEST_ICD_VENDORS, and
+# skips, saying why, when that shows one platform).
+SYS_ICDS=${CI_INTEL_SYSTEM_ICDS:-/etc/OpenCL/vendors}
+rm -rf "$DIR/vendors-both" && mkdir -p "$DIR/vendors-both" || exit 2
+cp "$DIR/vendors/intel-cpu.icd" "$DIR/vendors-both/"
+for icd in "$SYS_ICDS"/*.icd; do
+    [ -f "$icd" ] && [ "$(basename "$icd")" != intel-cpu.icd ] && cp "$icd" "$DIR/vendors-both/"
+done
+if [ "$(ls "$DIR/vendors-both" | wc -l)" -gt 1 ]; then
+    export CLV_TEST_ICD_VENDORS=$DIR/vendors-both
+    echo "mixed-vendor test: CLV_TEST_ICD_VENDORS=$CLV_TEST_ICD_VENDORS ($(ls "$DIR/vendors-both" | tr '\n' ' '))"
+else
+    unset CLV_TEST_ICD_VENDORS
+    echo "mixed-vendor test: no ICD in $SYS_ICDS besides Intel's (core/mixed_vendor will skip)"
+fi
 if [ -n "${CI_INTEL_LD_LIBRARY_PATH:-}" ]; then
     export LD_LIBRARY_PATH=$LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi

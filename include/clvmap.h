@@ -127,7 +127,11 @@
  *      other, every output is bitwise identical for every chunk size and
  *      every device split on the same kind of device. RNG draws depend on the
  *      global item index, never on the chunk or device. clv_reduce uses one
- *      fixed order over the global index.
+ *      fixed order over the global index. "The same kind" means one
+ *      platform and its compiler: a mesh may mix platforms ("pocl:0,intel:0"),
+ *      and then each item has the bits of the device that ran it (whatever
+ *      the chunk), while two vendors' devices agree within rounding only
+ *      (exp, sin, the RNG's normal draws may differ in the last bits).
  *   2. Bounded, counted memory: a map allocates scratch for one chunk per
  *      device (and 3 chunks of staging per streamed argument); every buffer the library creates is counted (current and
  *      high-water bytes per device, see clv_mesh_stats). CLV_CHUNK_AUTO picks
