@@ -37,7 +37,14 @@
  * The terms go through a per-item scratch row (slot clv_slot() of the
  * launch's scratch buffer): that buffer exists for one chunk of items only,
  * which is what a chunked map bounds. Literals are written 0.5f so that a
- * float build never touches double. */
+ * float build never touches double.
+ * The exps see t - top no lower than -80: in float, exp of anything below
+ * about -87 is subnormal or 0, and Intel's CPU runtime takes a slow path for
+ * those that made the float kernel 3x slower than the double one. A term
+ * below exp(-80) = 1.8e-35 next to the top term's exp(0) = 1 changes no bit
+ * of the sum in either precision (half an ulp of 1 is 6e-8 in float, 1.1e-16
+ * in double), so the floor costs nothing in accuracy; it is the same on
+ * every device and chunk, so partition invariance holds. */
 static const char gmm_kernel_source[] =
     "\n"
     "__kernel void gmm_logpdf(CLV_ITEMS,\n"
@@ -61,13 +68,53 @@ static const char gmm_kernel_source[] =
     "    vstore8(vload8(0, logc) - 0.5f * (q_even + q_odd), clv_slot(), terms);\n"
     "\n"
     "    /* logsumexp, shifted by the largest term so that exp cannot overflow\n"
-    "       and one term is exp(0) = 1 (the log never sees 0). */\n"
+    "       and one term is exp(0) = 1 (the log never sees 0); floored at -80\n"
+    "       so that no exp underflows (see above). */\n"
     "    const clv_real8 t = vload8(clv_slot(), terms);\n"
     "    const clv_real top = fmax(fmax(fmax(t.s0, t.s1), fmax(t.s2, t.s3)),\n"
     "                              fmax(fmax(t.s4, t.s5), fmax(t.s6, t.s7)));\n"
-    "    const clv_real8 e = exp(t - top);\n"
+    "    const clv_real8 e = exp(fmax(t - top, (clv_real8)(-80.0f)));\n"
     "    out[clv_local()] = top + log(((e.s0 + e.s1) + (e.s2 + e.s3)) +\n"
     "                                 ((e.s4 + e.s5) + (e.s6 + e.s7)));\n"
+    "}\n";
+
+/* The same density written per scalar, for runtimes that vectorise across
+ * work items (Intel's CPU runtime runs 8 or 16 work items in the lanes of
+ * one vector): no vector types, every loop of fixed length so that it
+ * unrolls, the K terms kept in private memory (no scratch traffic). Sums in
+ * the same order as gmm_kernel_source (even and odd d apart, then the
+ * pairwise tree over k), so both forms give the same bits where the
+ * compiler contracts the same way. tests/bench/README.md compares them. */
+static const char gmm_kernel_source_items[] =
+    "\n"
+    "__kernel void gmm_logpdf(CLV_ITEMS,\n"
+    "                         __global const clv_real *x,     /* B x D, sharded */\n"
+    "                         __global const clv_real *mu,    /* D x K, replicated */\n"
+    "                         __global const clv_real *prec,  /* D x K, replicated */\n"
+    "                         __global const clv_real *logc,  /* K, replicated */\n"
+    "                         __global clv_real *terms,       /* scratch: unused in this form */\n"
+    "                         __global clv_real *out)         /* B, sharded */\n"
+    "{\n"
+    "    CLV_GUARD();\n"
+    "    (void)terms;\n"
+    "    const __global clv_real *xi = x + clv_local() * GMM_D;\n"
+    "    clv_real xv[GMM_D], t[8];\n"
+    "    for (int d = 0; d < GMM_D; ++d) xv[d] = xi[d];\n"
+    "    for (int k = 0; k < 8; ++k) {\n"
+    "        clv_real q_even = 0, q_odd = 0;\n"
+    "        for (int d = 0; d < GMM_D; d += 2) {\n"
+    "            const clv_real diff_even = xv[d] - mu[d * 8 + k];\n"
+    "            const clv_real diff_odd = xv[d + 1] - mu[(d + 1) * 8 + k];\n"
+    "            q_even += diff_even * diff_even * prec[d * 8 + k];\n"
+    "            q_odd += diff_odd * diff_odd * prec[(d + 1) * 8 + k];\n"
+    "        }\n"
+    "        t[k] = logc[k] - 0.5f * (q_even + q_odd);\n"
+    "    }\n"
+    "    const clv_real top = fmax(fmax(fmax(t[0], t[1]), fmax(t[2], t[3])),\n"
+    "                              fmax(fmax(t[4], t[5]), fmax(t[6], t[7])));\n"
+    "    clv_real e[8];\n"
+    "    for (int k = 0; k < 8; ++k) e[k] = exp(fmax(t[k] - top, (clv_real)(-80.0f)));\n"
+    "    out[clv_local()] = top + log(((e[0] + e[1]) + (e[2] + e[3])) + ((e[4] + e[5]) + (e[6] + e[7])));\n"
     "}\n";
 
 /* The mixture, in double on the host. Per-dimension arrays are D x K:
