@@ -32,10 +32,10 @@ rt_run() {
     esac
 }
 
-# rt_tag NAME: a filter that adds runtime=NAME after the first word of each
-# key=value line (the tool's name), so one raw file holds every runtime.
+# rt_tag NAME: a filter that adds " runtime=NAME" to the end of each
+# key=value line, so that one raw file holds every runtime's lines.
 rt_tag() {
-    sed -u "s/^\([A-Za-z0-9_-]*\) /\1 runtime=$1 /"
+    sed -u "s/\$/ runtime=$1/"
 }
 
 # bench_limits FILE: the machine's limits (tests/bench/machine_limits.c) for
