@@ -23,9 +23,10 @@
  *   triad  y = x + 3 z in float over 2^24 items (--quick 2^22): GB/s counted
  *          as 12 bytes per item.
  *   launch an empty map (the kernel only runs CLV_GUARD) of B = 1, 16, 256,
- *          4096 items: median wall time of one clv_map call, and of the bare
- *          driver floor (clSetKernelArg x hidden args, clEnqueueNDRangeKernel,
- *          clFinish on the same queue and kernel), microseconds.
+ *          4096 items: median wall time of one clv_map call (map_us); the
+ *          same B with an input, an output and per-item scratch (args_map_us);
+ *          and the bare driver floor (clSetKernelArg x hidden args,
+ *          clEnqueueNDRangeKernel, clFinish on the same queue), microseconds.
  *   chunked an empty map of 2^20 items with chunk 4096 (256 launches) and
  *          with one launch: the cost per launch that a chunk size buys.
  *
@@ -345,6 +346,13 @@ static int report_host(int threads, int mib, int quick)
 
 static const char limits_source[] =
     "__kernel void empty(CLV_ITEMS) { CLV_GUARD(); }\n"
+    "/* a small map as users write them: an input, an output, per-item scratch */\n"
+    "__kernel void small(CLV_ITEMS, __global const float *x, __global float *s, __global float *y)\n"
+    "{\n"
+    "    CLV_GUARD();\n"
+    "    s[clv_slot()] = 2.0f * x[clv_local()];\n"
+    "    y[clv_local()] = s[clv_slot()] + 1.0f;\n"
+    "}\n"
     "__kernel void triad(CLV_ITEMS, __global const float *x, __global const float *z, __global float *y)\n"
     "{\n"
     "    CLV_GUARD();\n"
@@ -513,8 +521,21 @@ static int cl_launch(cl_ctx *c, clv_program *p, int quick)
         }
         if (s != CLV_OK) break;
         double map_us = 1e6 * median(t, calls), raw_us = 1e6 * raw_launch(c, p, sizes[i]);
+        /* the same B with arguments: two sharded arrays and 4 bytes of scratch per item */
+        clv_array *x = NULL, *y = NULL;
+        s = clv_array_new(&x, c->m, CLV_F32, sizes[i], 1, CLV_SHARDED);
+        if (s == CLV_OK) s = clv_array_new(&y, c->m, CLV_F32, sizes[i], 1, CLV_SHARDED);
+        for (int rep = -3; rep < calls && s == CLV_OK; ++rep) {
+            double t0 = now();
+            s = CLV_MAP(p, "small", sizes[i], NULL, clv_in(x), clv_scratch(sizeof(float)), clv_out(y));
+            if (rep >= 0) t[rep] = now() - t0;
+        }
+        clv_array_free(x);
+        clv_array_free(y);
+        if (s != CLV_OK) break;
         cl_prefix(c);
-        printf(" kind=launch items=%zu map_us=%.1f raw_us=%.1f load1=%.2f\n", sizes[i], map_us, raw_us, load1());
+        printf(" kind=launch items=%zu map_us=%.1f args_map_us=%.1f raw_us=%.1f load1=%.2f\n", sizes[i], map_us,
+               1e6 * median(t, calls), raw_us, load1());
         fflush(stdout);
     }
     /* chunked: 2^20 empty items as 256 launches of 4096 against one launch, interleaved */
