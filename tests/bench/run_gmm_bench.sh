@@ -94,6 +94,7 @@ while [ "$run" -le "$RUNS" ]; do
             common="--dtype $dtype --items $ITEMS --repeats $REPEATS"
             one "$rt" "$BENCH" $common --chunk none --variant launch
             one "$rt" "$BENCH" $common --chunk 4096 --variant chunk4096
+            one "$rt" "$BENCH" $common --chunk none --form items --variant items
             if [ "$rt" = pocl ]; then
                 one "$rt" env POCL_DEVICES="pthread pthread" "$BENCH" $common --chunk none --devices 0,1 --variant 2dev
             else
