@@ -10,7 +10,8 @@
  *          small array of independent accumulators that the compiler keeps in
  *          vector registers (FMA instructions); 2 flops per FMA. Several
  *          accumulator counts are tried, the best is reported, with 1 thread
- *          and with N (default: every core).
+ *          and with N (default: every core), each thread pinned to a core,
+ *          best of 10 runs.
  *   copy   a[i] = b[i]          (STREAM's counting: 2 x 8 bytes per element)
  *   triad  a[i] = b[i] + s c[i]  (3 x 8 bytes per element), doubles, N threads,
  *          arrays of M MiB each (default 256, --quick 64), best of 5.
@@ -228,12 +229,14 @@ static double host_fma(int f64, int form, int threads, long iters)
 }
 
 /* For each precision: the best accumulator count on one thread (short
- * runs), then that form on 1 and on every thread, best of 3 runs of
- * ~0.1-0.2 s each (long enough that a thread descheduled by other work
- * shows as a slower run, not as a faster one). */
+ * runs), then that form on 1 and on every thread, best of 10 runs of ~3 ms
+ * each (quick: 3). Each thread times itself, so a thread descheduled by
+ * other work shows as a slower run, never a faster one; short runs and many
+ * of them give a loaded machine the best chance of one undisturbed run. */
 static void report_host_fma(const char *cpu, int threads, int quick)
 {
-    long iters = quick ? 1000000 : 10000000; /* per run, for 64 accumulators; scaled for the others */
+    long iters = 2500000; /* per run, for 64 accumulators; scaled for the others */
+    int reps = quick ? 3 : 10;
     for (int f64 = 0; f64 <= 1; ++f64) {
         const int *forms = f64 ? f64_forms : f32_forms;
         double best = 0;
@@ -244,7 +247,7 @@ static void report_host_fma(const char *cpu, int threads, int quick)
         }
         for (int th = 1; th <= threads; th = th == threads ? threads + 1 : threads) {
             best = 0;
-            for (int rep = 0; rep < 3; ++rep) {
+            for (int rep = 0; rep < reps; ++rep) {
                 double g = host_fma(f64, form, th, iters * 64 / forms[form]);
                 if (g > best) best = g;
             }
