@@ -37,7 +37,14 @@
  * The terms go through a per-item scratch row (slot clv_slot() of the
  * launch's scratch buffer): that buffer exists for one chunk of items only,
  * which is what a chunked map bounds. Literals are written 0.5f so that a
- * float build never touches double. */
+ * float build never touches double.
+ * The exps see t - top no lower than -80: in float, exp of anything below
+ * about -87 is subnormal or 0, and Intel's CPU runtime takes a slow path for
+ * those that made the float kernel 3x slower than the double one. A term
+ * below exp(-80) = 1.8e-35 next to the top term's exp(0) = 1 changes no bit
+ * of the sum in either precision (half an ulp of 1 is 6e-8 in float, 1.1e-16
+ * in double), so the floor costs nothing in accuracy; it is the same on
+ * every device and chunk, so partition invariance holds. */
 static const char gmm_kernel_source[] =
     "\n"
     "__kernel void gmm_logpdf(CLV_ITEMS,\n"
@@ -61,13 +68,49 @@ static const char gmm_kernel_source[] =
     "    vstore8(vload8(0, logc) - 0.5f * (q_even + q_odd), clv_slot(), terms);\n"
     "\n"
     "    /* logsumexp, shifted by the largest term so that exp cannot overflow\n"
-    "       and one term is exp(0) = 1 (the log never sees 0). */\n"
+    "       and one term is exp(0) = 1 (the log never sees 0); floored at -80\n"
+    "       so that no exp underflows (see above). */\n"
     "    const clv_real8 t = vload8(clv_slot(), terms);\n"
     "    const clv_real top = fmax(fmax(fmax(t.s0, t.s1), fmax(t.s2, t.s3)),\n"
     "                              fmax(fmax(t.s4, t.s5), fmax(t.s6, t.s7)));\n"
-    "    const clv_real8 e = exp(t - top);\n"
+    "    const clv_real8 e = exp(fmax(t - top, (clv_real8)(-80.0f)));\n"
     "    out[clv_local()] = top + log(((e.s0 + e.s1) + (e.s2 + e.s3)) +\n"
     "                                 ((e.s4 + e.s5) + (e.s6 + e.s7)));\n"
+    "}\n";
+
+/* The same density written per scalar, for runtimes that vectorise across
+ * work items (Intel's CPU runtime runs 8 or 16 work items in the lanes of
+ * one vector): no vector types, every loop of fixed length so that it
+ * unrolls, the K terms kept in private memory (no scratch traffic). Sums in
+ * the same order as gmm_kernel_source (even and odd d apart, then the
+ * pairwise tree over k), so both forms give the same bits where the
+ * compiler contracts the same way. tests/bench/README.md compares them. */
+static const char gmm_kernel_source_items[] =
+    "\n"
+    "#define GMM_Q(k) clv_real q##k = 0\n"
+    "#define GMM_ACC(k) { const clv_real diff = xd - mu[d * 8 + k]; q##k += diff * diff * prec[d * 8 + k]; }\n"
+    "#define GMM_T(k) const clv_real t##k = logc[k] - 0.5f * q##k\n"
+    "#define GMM_E(k) const clv_real e##k = exp(fmax(t##k - top, (clv_real)(-80.0f)))\n"
+    "__kernel void gmm_logpdf(CLV_ITEMS,\n"
+    "                         __global const clv_real *x,     /* B x D, sharded */\n"
+    "                         __global const clv_real *mu,    /* D x K, replicated */\n"
+    "                         __global const clv_real *prec,  /* D x K, replicated */\n"
+    "                         __global const clv_real *logc,  /* K, replicated */\n"
+    "                         __global clv_real *terms,       /* scratch: unused in this form */\n"
+    "                         __global clv_real *out)         /* B, sharded */\n"
+    "{\n"
+    "    CLV_GUARD();\n"
+    "    (void)terms;\n"
+    "    const __global clv_real *xi = x + clv_local() * GMM_D;\n"
+    "    GMM_Q(0); GMM_Q(1); GMM_Q(2); GMM_Q(3); GMM_Q(4); GMM_Q(5); GMM_Q(6); GMM_Q(7);\n"
+    "    for (int d = 0; d < GMM_D; ++d) {\n"
+    "        const clv_real xd = xi[d];\n"
+    "        GMM_ACC(0) GMM_ACC(1) GMM_ACC(2) GMM_ACC(3) GMM_ACC(4) GMM_ACC(5) GMM_ACC(6) GMM_ACC(7)\n"
+    "    }\n"
+    "    GMM_T(0); GMM_T(1); GMM_T(2); GMM_T(3); GMM_T(4); GMM_T(5); GMM_T(6); GMM_T(7);\n"
+    "    const clv_real top = fmax(fmax(fmax(t0, t1), fmax(t2, t3)), fmax(fmax(t4, t5), fmax(t6, t7)));\n"
+    "    GMM_E(0); GMM_E(1); GMM_E(2); GMM_E(3); GMM_E(4); GMM_E(5); GMM_E(6); GMM_E(7);\n"
+    "    out[clv_local()] = top + log(((e0 + e1) + (e2 + e3)) + ((e4 + e5) + (e6 + e7)));\n"
     "}\n";
 
 /* The mixture, in double on the host. Per-dimension arrays are D x K:

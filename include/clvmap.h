@@ -3448,6 +3448,14 @@ static inline cl_int clv__set_hidden_args(cl_kernel k, cl_ulong chunk_end, cl_ul
     return err;
 }
 
+/* Only the hidden arguments that change from one chunk to the next. */
+static inline cl_int clv__set_chunk_args(cl_kernel k, cl_ulong chunk_end, cl_ulong chunk_first)
+{
+    cl_int err = clSetKernelArg(k, 0, sizeof chunk_end, &chunk_end);
+    if (err == CL_SUCCESS) err = clSetKernelArg(k, 2, sizeof chunk_first, &chunk_first);
+    return err;
+}
+
 /* A clv_real() argument as the parameter's type: float or double as the
  * type name resolves (clv_real, a typedef of either, a probed size), else
  * the program's clv_real. */
@@ -3621,13 +3629,17 @@ static inline cl_int clv__enqueue_window(clv_mesh *m, int device, cl_kernel k, c
     if (l->streamed) return clv__enqueue_stream_window(m, device, k, l, o, args, n_args);
     clv__device *d = &m->devices[device];
     size_t at = l->next;
+    size_t shift = (size_t)o->item_offset; /* global index of local item 0 */
     cl_int err = clv__set_user_args(k, device, l, args, n_args);
     cl_uint per_group = o->shape == CLV_ITEM_PER_GROUP;
+    /* the same for every chunk of the window: set once; each launch sets only
+       where its chunk starts and ends (2 clSetKernelArg calls, not 5) */
+    if (err == CL_SUCCESS)
+        err = clv__set_hidden_args(k, shift + at, shift + l->first, shift + at, o->seed, per_group);
     while (err == CL_SUCCESS && at < l->end && l->n_events < CLV__LAUNCH_WINDOW) {
         size_t count = l->end - at < l->chunk ? l->end - at : l->chunk;
-        size_t shift = (size_t)o->item_offset; /* global index of local item 0 */
         size_t global = per_group ? count * l->local_size : clv__round_up(count, l->local_size);
-        err = clv__set_hidden_args(k, shift + at + count, shift + l->first, shift + at, o->seed, per_group);
+        err = clv__set_chunk_args(k, shift + at + count, shift + at);
 #ifdef CLV_FAULT_INJECTION
         if (m->faults.launch_max_items && count > m->faults.launch_max_items) err = CL_OUT_OF_RESOURCES;
 #endif

@@ -29,8 +29,8 @@
 static const uint64_t SEED = 2026; /* the tour's seed: same data, same checksum */
 
 typedef struct options {
-    const char *variant, *devices, *dump;
-    size_t n_items;
+    const char *variant, *devices, *dump, *form, *options;
+    size_t n_items, local_size;
     long chunk;
     int f64, repeats, failover;
 } options;
@@ -159,12 +159,14 @@ static int run(const options *o, const gmm_params *g, const void *x)
     double *wall = calloc((size_t)o->repeats, sizeof *wall), *cpu = calloc((size_t)o->repeats, sizeof *cpu);
     void *y = malloc(o->n_items * (o->f64 ? sizeof(double) : sizeof(float)));
     double checksum = 0;
+    char build_options[512];
     clv_status s = wall && cpu && y ? clv_mesh_open(&m, &desc) : CLV_ERROR_OUT_OF_MEMORY;
     if (s == CLV_OK) {
         clv_program_desc pd = {0};
-        pd.source = gmm_kernel_source;
+        pd.source = strcmp(o->form, "items") ? gmm_kernel_source : gmm_kernel_source_items;
         pd.name = "gmm_model.h";
-        pd.options = GMM_BUILD_OPTIONS;
+        snprintf(build_options, sizeof build_options, "%s %s", GMM_BUILD_OPTIONS, o->options);
+        pd.options = build_options;
         pd.real = dtype;
         s = clv_program_build(&p, m, &pd);
     }
@@ -180,6 +182,7 @@ static int run(const options *o, const gmm_params *g, const void *x)
 
     clv_map_opts opts = {0};
     opts.chunk = o->chunk;
+    opts.local_size = o->local_size;
     for (int r = -1; r < o->repeats && s == CLV_OK; ++r) { /* r = -1: warm-up */
         if (r == 0) clv_mesh_reset_stats(m);
         double w0 = wall_seconds(), c0 = cpu_seconds();
@@ -206,10 +209,10 @@ static int run(const options *o, const gmm_params *g, const void *x)
         else if (o->chunk == CLV_CHUNK_AUTO) strcpy(chunk, "auto");
         else snprintf(chunk, sizeof chunk, "%ld", o->chunk);
         double med_wall = median(wall, o->repeats), min_wall = wall[0]; /* sorted by median() */
-        printf("clvmap variant=%s dtype=%s B=%zu devices=%s n_devices=%d chunk=%s failover=%d repeats=%d seconds=%.6f "
+        printf("clvmap variant=%s form=%s local=%zu dtype=%s B=%zu devices=%s n_devices=%d chunk=%s failover=%d repeats=%d seconds=%.6f "
                "min_seconds=%.6f cpu_seconds=%.6f rss_kb=%ld checksum=%.12e launches=%llu chunk_used=%llu "
                "scratch_hw=%llu bytes_hw=%llu max_error=%.3e\n",
-               o->variant, o->f64 ? "f64" : "f32", o->n_items, o->devices, clv_mesh_device_count(m), chunk,
+               o->variant, o->form, o->local_size, o->f64 ? "f64" : "f32", o->n_items, o->devices, clv_mesh_device_count(m), chunk,
                o->failover, o->repeats, med_wall, min_wall, median(cpu, o->repeats), peak_rss_kb(), checksum,
                (unsigned long long)(launches / (uint64_t)o->repeats), (unsigned long long)st.chunk_used,
                (unsigned long long)st.scratch_high_water, (unsigned long long)st.bytes_high_water, error);
@@ -237,11 +240,14 @@ static int usage(const char *argv0, int status)
 {
     printf("usage: %s [--dtype f32|f64] [--items N] [--chunk none|auto|K] [--devices SPEC]\n"
            "          [--repeats R] [--variant NAME] [--dump FILE] [--failover 0|1]\n"
+           "          [--form vec8|items] [--local N] [--options \"BUILD OPTIONS\"]\n"
            "  Times R maps (after a warm-up) of the Gaussian-mixture log density over N points\n"
            "  (default 2^20, chunk none, devices \"0\", R 5) and prints one key=value line.\n"
            "  --devices 0,1 with POCL_DEVICES=\"pthread pthread\" shards over two PoCL devices.\n"
            "  --dump FILE writes the model and points for gmm_jax.py and exits.\n"
-           "  --failover 1 opens the mesh with failover (host copies; each map reads its output back).\n",
+           "  --failover 1 opens the mesh with failover (host copies; each map reads its output back).\n"
+           "  --form items: the per-scalar kernel (gmm_kernel_source_items) instead of the float8 one;\n"
+           "  --local N: clv_map_opts.local_size; --options: added to the program's build options.\n",
            argv0);
     return status;
 }
@@ -249,7 +255,8 @@ static int usage(const char *argv0, int status)
 int main(int argc, char **argv)
 {
     options o = {.variant = NULL, .devices = "0", .dump = NULL, .n_items = (size_t)1 << 20,
-                 .chunk = CLV_CHUNK_NONE, .f64 = 0, .repeats = 5};
+                 .chunk = CLV_CHUNK_NONE, .f64 = 0, .repeats = 5, .form = "vec8", .options = "",
+                 .local_size = 0};
     for (int i = 1; i < argc; ++i) {
         const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(arg, "--help")) return usage(argv[0], 0);
@@ -265,6 +272,9 @@ int main(int argc, char **argv)
         else if (!strcmp(arg, "--variant")) o.variant = value;
         else if (!strcmp(arg, "--dump")) o.dump = value;
         else if (!strcmp(arg, "--failover")) o.failover = atoi(value) != 0;
+        else if (!strcmp(arg, "--form") && (!strcmp(value, "vec8") || !strcmp(value, "items"))) o.form = value;
+        else if (!strcmp(arg, "--local")) o.local_size = strtoull(value, NULL, 10);
+        else if (!strcmp(arg, "--options")) o.options = value;
         else return usage(argv[0], 2);
     }
     if (o.n_items == 0 || o.repeats < 1 || o.chunk < CLV_CHUNK_AUTO) return usage(argv[0], 2);
