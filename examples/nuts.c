@@ -58,6 +58,16 @@ static void usage(FILE *f)
             PLOT_PNG_AVAILABLE ? "" : "\n                    (not in this build: it needs libpng, not found)");
 }
 
+/* The options that take a value. */
+static int known(const char *option)
+{
+    static const char *const names[] = { "--model", "--csv", "--png", "--png-params", "--data", "--devices", "--dim",
+                                         "--obs", "--chains", "--warmup", "--draws", "--block", "--chunk", "--seed" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
+        if (!strcmp(option, names[i])) return 1;
+    return 0;
+}
+
 static int parse(int argc, char **argv, args *a)
 {
     memset(a, 0, sizeof *a);
@@ -69,6 +79,7 @@ static int parse(int argc, char **argv, args *a)
         if (!strcmp(k, "--help") || !strcmp(k, "-h")) { usage(stdout); exit(0); }
         else if (!strcmp(k, "--check-gradient")) { a->check_gradient = 1; continue; }
         else if (!strcmp(k, "--quiet")) { a->quiet = 1; continue; }
+        if (!known(k)) { fprintf(stderr, "nuts: unknown option %s\n", k); return 0; }
         if (!v) { fprintf(stderr, "nuts: %s needs a value\n", k); return 0; }
         if (!strcmp(k, "--model")) a->model = v;
         else if (!strcmp(k, "--csv")) a->csv = v;
