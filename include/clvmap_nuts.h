@@ -67,7 +67,55 @@
  *   point ends the trajectory as a divergence, never a crash. The core's
  *   prelude is available; names starting clv_nuts_ are reserved.
  *   Parameters are unconstrained: transform constrained ones yourself and
- *   add the log Jacobian (as Stan does).
+ *   add the log Jacobian (as Stan does), and give the constrained values
+ *   back as generated quantities (below).
+ *
+ * GENERATED QUANTITIES: constrained parameters, Stan's transformed
+ * parameters and generated quantities
+ *   Set clv_nuts_model.n_generated = G and generated_names (G distinct
+ *   names, e.g. "tau", "theta[1]" .. "theta[8]"), and define in the source
+ *     void generated(__global const clv_real *z, __global clv_real *out,
+ *                    __global const clv_real *data);
+ *   which writes G values into out from a draw z (CLV_NUTS_DIM values).
+ *   Eight schools, non-centred (examples/nuts_models.h):
+ *     void generated(__global const clv_real *z, __global clv_real *out,
+ *                    __global const clv_real *data) {
+ *         const clv_real tau = exp(z[1]);
+ *         out[0] = tau;
+ *         for (int j = 0; j < 8; ++j) out[1 + j] = z[0] + tau * z[2 + j];
+ *     }
+ *   It runs once per post-warmup draw, in a kernel of its own
+ *   (clv_nuts__generated, after each block of iterations, on the draws
+ *   still on the devices), never inside the sampler: the draws and
+ *   statistics are bitwise those of the same model without it, and the
+ *   values are bitwise the same for every chunk, block and device split.
+ *   They land in clv_nuts_result.generated (n_chains x num_draws x G, with
+ *   generated_names), in the summary after the parameters, and in the CSV
+ *   as extra columns after the parameters, as CmdStan writes transformed
+ *   parameters and generated quantities (theta[1] as theta.1, which
+ *   cmdstanpy and ArviZ read back as theta[1] of an array theta).
+ *   clv_nuts_summarize_param(r, dim + j) summarises value j. n_generated
+ *   > 0 with no `generated` in the source, NULL, empty or repeated names,
+ *   or names without n_generated are refused by clv_nuts_new.
+ *
+ * CMDSTAN CSV
+ *   clv_nuts_write_csv writes what CmdStan 2.33's sampler writes and what
+ *   cmdstanpy (from_csv) and ArviZ (from_cmdstan) check: the configuration
+ *   comments (model, method = sample, num_samples, num_warmup, save_warmup
+ *   = 0, thin, adapt, algorithm = hmc, engine = nuts, max_depth, metric =
+ *   diag_e, id, seed), the header, the adaptation block ("# Adaptation
+ *   terminated", "# Step size = ", "# Diagonal elements of inverse mass
+ *   matrix:" and the metric), the draws, and the closing block
+ *     #
+ *     #  Elapsed Time: 1.234 seconds (Warm-up)
+ *     #                0.567 seconds (Sampling)
+ *     #                1.801 seconds (Total)
+ *     #
+ *   with the run's wall-clock seconds (clv_nuts_result.warmup_seconds,
+ *   sampling_seconds: initialisation and warmup, then the draws and their
+ *   generated quantities; all chains ran together, so every chain's file
+ *   carries the run's times). tests/bench/check_cmdstan.sh reads the files
+ *   with cmdstanpy and ArviZ.
  *
  * ALGORITHM
  *   Transition: NumPyro's iterative multinomial NUTS (numpyro/infer/
@@ -95,7 +143,8 @@
  *      point), so every draw and statistic is bitwise identical for every
  *      chunk, block and device split on the same kind of device.
  *   2. Bounded memory: the device holds the data, n_chains x (5 D + 8)
- *      reals of state, a block of draws (n_chains x block x (D + 7)) and
+ *      reals of state, a block of draws (n_chains x block x (D + 7 + G),
+ *      G generated values) and
  *      chunk x (12 + 2 max_depth) x D reals of scratch.
  *   3. NaN or infinite log density or gradient: a divergent transition.
  *   4. Every call returns a clv_status (clvmap.h's); clv_nuts_message says
@@ -123,7 +172,14 @@
  *                      process, bitwise one process's; CLV_NUTS_SHARE); the
  *                      groundwork (messages, allocation, option checks,
  *                      building with data, CSV names, host memory) is the
- *                      core's (issue 12).
+ *                      core's (issue 12). Generated quantities
+ *                      (clv_nuts_model.n_generated, generated_names, the
+ *                      source's generated(): clv_nuts_result.generated, the
+ *                      summary, CSV columns; CLV_NUTS_GENERATED); the CSV
+ *                      ends with CmdStan's Elapsed Time block, measured
+ *                      (clv_nuts_result.warmup_seconds, sampling_seconds),
+ *                      so that cmdstanpy's from_csv reads it; indexed names
+ *                      written CmdStan's way (theta[1] -> theta.1) (issue 18).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
@@ -145,6 +201,9 @@ extern "C" {
 /* clv_nuts_opts has first_chain and share (a clv_share) */
 #define CLV_NUTS_FIRST_CHAIN 1
 #define CLV_NUTS_SHARE 1
+/* clv_nuts_model has n_generated and generated_names; clv_nuts_result has
+ * generated, warmup_seconds and sampling_seconds */
+#define CLV_NUTS_GENERATED 1
 
 /* ---- the model: built once per sampler ------------------------------------ */
 
