@@ -10,7 +10,11 @@
  * Models (nuts_models.h, beside this file): normal (the BlackJAX multiple-chains
  * how-to: 1000 observations), gauss (a correlated Gaussian, --dim, default
  * 100), eight_schools (non-centred), logistic (1000 rows, 10 coefficients),
- * funnel (Neal's, centred: expect divergences).
+ * funnel (Neal's, centred: expect divergences). eight_schools samples
+ * (mu, log_tau, theta_tilde) and prints, and writes to the CSV, its
+ * constrained parameters tau and theta[1..8] as generated quantities
+ * (clv_nuts_model.n_generated): cmdstanpy's from_csv and ArviZ's
+ * from_cmdstan read them as the arrays tau and theta.
  *
  * --data FILE gives the normal model your observations instead of its own:
  * a CSV file (clvmap_csv.h) with a column named y, else its first column. */

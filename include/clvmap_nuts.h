@@ -1660,7 +1660,7 @@ static inline clv_status clv_nuts__generate_block(clv_nuts__run_state *t, int n_
     clv_map_opts mo;
     memset(&mo, 0, sizeof mo);
     mo.chunk = t->o.chunk;
-    mo.local_size = 1;
+    mo.local_size = s->cooperative ? 0 : t->o.local_size; /* cooperative: lanes per chain, not this kernel's */
     mo.item_offset = t->o.first_chain;
     clv_arg args[5];
     args[0] = clv_in(t->draws);
