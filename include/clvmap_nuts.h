@@ -1222,6 +1222,38 @@ static inline int clv_nuts__mentions_function(const char *source, const char *na
     return 0;
 }
 
+typedef struct clv_nuts__named {
+    const char *name;
+    int index;
+} clv_nuts__named;
+
+static inline int clv_nuts__by_name(const void *a, const void *b)
+{
+    const clv_nuts__named *x = (const clv_nuts__named *)a, *y = (const clv_nuts__named *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* No name twice, by sorting (n may be 2^20): the first repeat found is
+ * reported with both indices. */
+static inline clv_status clv_nuts__check_distinct(clv_nuts *s, const char *const *names, int n)
+{
+    clv_nuts__named *sorted = (clv_nuts__named *)clv_calloc((size_t)n, sizeof *sorted);
+    if (!sorted) return clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_new: out of host memory");
+    for (int k = 0; k < n; ++k) {
+        sorted[k].name = names[k];
+        sorted[k].index = k;
+    }
+    qsort(sorted, (size_t)n, sizeof *sorted, clv_nuts__by_name);
+    clv_status st = CLV_OK;
+    for (int k = 1; k < n && st == CLV_OK; ++k)
+        if (strcmp(sorted[k - 1].name, sorted[k].name) == 0)
+            st = clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: generated_names[%d] and [%d] are both "
+                                "\"%s\"", sorted[k - 1].index, sorted[k].index, sorted[k].name);
+    CLV_FREE(sorted);
+    return st;
+}
+
 /* n_generated and its names: 0 .. 2^20 values, each named once. */
 static inline clv_status clv_nuts__check_generated(clv_nuts *s, const clv_nuts_model *p)
 {
@@ -1241,11 +1273,9 @@ static inline clv_status clv_nuts__check_generated(clv_nuts *s, const clv_nuts_m
             return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: generated_names[%d] is %s; a name "
                                   "is 1 .. 200 characters without quotes or newlines", k,
                                   names[k] ? "not a usable name" : "NULL");
-        for (int j = 0; j < k; ++j)
-            if (strcmp(names[j], names[k]) == 0)
-                return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: generated_names[%d] and [%d] "
-                                      "are both \"%s\"", j, k, names[k]);
     }
+    clv_status st = clv_nuts__check_distinct(s, names, p->n_generated);
+    if (st != CLV_OK) return st;
     if (!clv_nuts__mentions_function(p->source, "generated"))
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: n_generated is %d but the model's "
                               "source does not define generated(__global const clv_real *z, __global clv_real "
