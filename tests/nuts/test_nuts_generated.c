@@ -9,6 +9,7 @@
  *   the summary and the CSV carry them: header columns tau, theta.1 ..
  *   after the parameters, every value read back, and CmdStan's closing
  *   "Elapsed Time" block with the measured seconds;
+ *   a cooperative model's generated value equals the host's (not on PoCL);
  *   bad declarations are refused with a message. CLV_TEST_SMALL=1: fewer
  *   iterations. */
 #include "nuts_test.h"
@@ -293,6 +294,69 @@ static void check_errors(void)
     clv_mesh_close(m);
 }
 
+/* A cooperative model (a work group per chain) with a generated quantity:
+ * the chance p = 1 / (1 + exp(-beta[0])) of the intercept, against the
+ * host, on 1 and 2 devices. Skipped on PoCL (its work-group compiler takes
+ * minutes on the cooperative kernels, as in test_nuts_cooperative). */
+static void run_cooperative(int devices, clv_nuts_result *r)
+{
+    memset(r, 0, sizeof *r);
+    clv_mesh *m = tu_open(devices, NULL);
+    if (!m) return;
+    nuts_model_def def;
+    nuts_model_make_sized("logistic_coop", 3, 64, &def);
+    static const char *generated =
+        "void generated(__global const clv_real *z, __global clv_real *out, __global const clv_real *data) {\n"
+        "    out[0] = 1 / (1 + exp(-z[0]));\n"
+        "}\n";
+    size_t n = strlen(def.source) + strlen(generated) + 1;
+    char *source = (char *)malloc(n);
+    snprintf(source, n, "%s%s", def.source, generated);
+    static const char *const names[] = { "p" };
+    clv_nuts_model model = nuts_model_desc(&def);
+    model.source = source;
+    model.n_generated = 1;
+    model.generated_names = names;
+    clv_nuts *s = NULL;
+    clv_status st = clv_nuts_new(&s, m, &model);
+    TU_CHECK(st == CLV_OK, "cooperative clv_nuts_new: %s", clv_nuts_message(s));
+    clv_nuts_opts o = opts(CLV_CHUNK_NONE);
+    o.n_chains = 3;
+    o.num_warmup = 40;
+    o.num_draws = 10;
+    if (st == CLV_OK) nt_run(s, &o, r);
+    clv_nuts_free(s);
+    free(source);
+    nuts_model_free(&def);
+    clv_mesh_close(m);
+}
+
+static void check_cooperative(void)
+{
+    char platform[256] = "";
+    tu_platform_devices(platform, sizeof platform);
+    if (strstr(platform, "Portable Computing Language") && !getenv("CLV_TEST_COOPERATIVE_ON_POCL")) {
+        printf("cooperative: not on PoCL (CLV_TEST_COOPERATIVE_ON_POCL=1 forces it)\n");
+        return;
+    }
+    clv_nuts_result one, two;
+    run_cooperative(1, &one);
+    if (!one.generated) return;
+    size_t n = (size_t)one.n_chains * one.num_draws;
+    int bad = 0;
+    for (size_t i = 0; i < n; ++i)
+        bad += !(fabs(one.generated[i] - 1 / (1 + exp(-one.draws[i * one.dim]))) <= 1e-14);
+    TU_CHECK(bad == 0, "cooperative: %d of %zu generated values differ from the host's", bad, n);
+    run_cooperative(2, &two);
+    if (two.generated)
+        TU_CHECK(memcmp(one.draws, two.draws, n * one.dim * sizeof(double)) == 0 &&
+                 memcmp(one.generated, two.generated, n * sizeof(double)) == 0,
+                 "cooperative: 1 and 2 devices differ");
+    printf("cooperative: %zu draws, generated p equals the host's%s\n", n, two.generated ? ", 1 = 2 devices" : "");
+    clv_nuts_result_free(&one);
+    clv_nuts_result_free(&two);
+}
+
 int main(void)
 {
     check_errors();
@@ -308,6 +372,7 @@ int main(void)
     check_csv(&ref, 0, (const char *const *)def.names);
     check_csv(&ref, ref.n_chains - 1, (const char *const *)def.names);
     check_summary(&ref, (const char *const *)def.names);
+    check_cooperative();
     nuts_model_free(&def);
     clv_nuts_result_free(&ref);
     return tu_summary();
