@@ -9,7 +9,8 @@
  *   the summary and the CSV carry them: header columns tau, theta.1 ..
  *   after the parameters, every value read back, and CmdStan's closing
  *   "Elapsed Time" block with the measured seconds;
- *   a cooperative model's generated value equals the host's (not on PoCL);
+ *   a cooperative model's generated value equals the host's (not on PoCL,
+ *   nor with CLV_TEST_SMALL);
  *   bad declarations are refused with a message. CLV_TEST_SMALL=1: fewer
  *   iterations. */
 #include "nuts_test.h"
@@ -337,6 +338,10 @@ static void check_cooperative(void)
     tu_platform_devices(platform, sizeof platform);
     if (strstr(platform, "Portable Computing Language") && !getenv("CLV_TEST_COOPERATIVE_ON_POCL")) {
         printf("cooperative: not on PoCL (CLV_TEST_COOPERATIVE_ON_POCL=1 forces it)\n");
+        return;
+    }
+    if (tu_small()) { /* oclgrind: minutes; og_fresh nuts-cooperative checks those kernels */
+        printf("cooperative: not with CLV_TEST_SMALL\n");
         return;
     }
     clv_nuts_result one, two;
