@@ -342,7 +342,11 @@ static int parse(int argc, char **argv, options *o)
             ++i;
         } else {
             int help = !strcmp(a, "--help") || !strcmp(a, "-h");
-            if (!help) fprintf(stderr, "lbfgs_survey: unknown option or missing value: %s\n", a);
+            static const char *const valued[] = { "--side", "--vis", "--lambdas", "--widths", "--chunk", "--out",
+                                                  "--png", "--devices", "--linesearch" };
+            int known = 0;
+            for (size_t k = 0; k < sizeof valued / sizeof valued[0]; ++k) known |= !strcmp(a, valued[k]);
+            if (!help) fprintf(stderr, known ? "lbfgs_survey: %s needs a value\n" : "lbfgs_survey: unknown option %s\n", a);
             fprintf(help ? stdout : stderr,
                     "usage: %s [--side 32] [--vis 300] [--lambdas 16] [--widths 12] [--linesearch zoom|backtracking]\n"
                     "          [--chunk K] [--out DIR] [--small] [--devices SPEC] [--help]\n"
@@ -390,8 +394,12 @@ int main(int argc, char **argv)
     desc.devices = s.o.devices; /* NULL: $CLV_DEVICES, else the default */
     clv_status st = clv_mesh_open(&s.mesh, &desc);
     if (st == CLV_OK) st = upload(&s);
-    if (st != CLV_OK) {
-        printf("setup failed: %s\n", clv_mesh_message(s.mesh));
+    if (st != CLV_OK) { /* --devices naming no device lands here too */
+        fprintf(stderr, "lbfgs_survey: %s\n", clv_mesh_message(s.mesh));
+        clv_array_free(s.A_dev), clv_array_free(s.y_dev), clv_array_free(s.lambda_dev), clv_array_free(s.prior_dev);
+        clv_program_free(s.program);
+        clv_mesh_close(s.mesh);
+        free(s.A), free(s.y), free(s.truth), free(s.lambda), free(s.theta), free(s.prior);
         return 1;
     }
     printf("survey: %dx%d image, %d visibilities (%d real rows), %d lambdas x %d prior widths = %zu items, "

@@ -97,6 +97,16 @@ static int parse_chunk(const char *s, long *chunk)
     return 1;
 }
 
+/* The options that take a value. */
+static int known(const char *option)
+{
+    static const char *const names[] = { "--problem", "--dim", "--n-live", "--num-delete", "--num-inner-steps",
+                                         "--seed", "--max-iterations", "--devices", "--csv", "--png", "--chunk" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
+        if (!strcmp(option, names[i])) return 1;
+    return 0;
+}
+
 /* Returns 0 to run, 1 for --help, 2 for a usage error. */
 static int parse(int argc, char **argv, settings *st)
 {
@@ -113,6 +123,7 @@ static int parse(int argc, char **argv, settings *st)
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return 1;
         else if (strcmp(a, "--f32") == 0) { st->f32 = 1; takes = 0; }
         else if (strcmp(a, "--quiet") == 0) { st->quiet = 1; takes = 0; }
+        else if (!known(a)) { fprintf(stderr, "nss: unknown option %s\n", a); return 2; }
         else if (!v) { fprintf(stderr, "nss: %s needs a value\n", a); return 2; }
         else if (strcmp(a, "--problem") == 0) st->problem = v;
         else if (strcmp(a, "--dim") == 0) st->dim = atoi(v);

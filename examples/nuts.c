@@ -10,7 +10,11 @@
  * Models (nuts_models.h, beside this file): normal (the BlackJAX multiple-chains
  * how-to: 1000 observations), gauss (a correlated Gaussian, --dim, default
  * 100), eight_schools (non-centred), logistic (1000 rows, 10 coefficients),
- * funnel (Neal's, centred: expect divergences).
+ * funnel (Neal's, centred: expect divergences). eight_schools samples
+ * (mu, log_tau, theta_tilde) and prints, and writes to the CSV, its
+ * constrained parameters tau and theta[1..8] as generated quantities
+ * (clv_nuts_model.n_generated): cmdstanpy's from_csv and ArviZ's
+ * from_cmdstan read them as the arrays tau and theta.
  *
  * --data FILE gives the normal model your observations instead of its own:
  * a CSV file (clvmap_csv.h) with a column named y, else its first column. */
@@ -58,6 +62,16 @@ static void usage(FILE *f)
             PLOT_PNG_AVAILABLE ? "" : "\n                    (not in this build: it needs libpng, not found)");
 }
 
+/* The options that take a value. */
+static int known(const char *option)
+{
+    static const char *const names[] = { "--model", "--csv", "--png", "--png-params", "--data", "--devices", "--dim",
+                                         "--obs", "--chains", "--warmup", "--draws", "--block", "--chunk", "--seed" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
+        if (!strcmp(option, names[i])) return 1;
+    return 0;
+}
+
 static int parse(int argc, char **argv, args *a)
 {
     memset(a, 0, sizeof *a);
@@ -69,6 +83,7 @@ static int parse(int argc, char **argv, args *a)
         if (!strcmp(k, "--help") || !strcmp(k, "-h")) { usage(stdout); exit(0); }
         else if (!strcmp(k, "--check-gradient")) { a->check_gradient = 1; continue; }
         else if (!strcmp(k, "--quiet")) { a->quiet = 1; continue; }
+        if (!known(k)) { fprintf(stderr, "nuts: unknown option %s\n", k); return 0; }
         if (!v) { fprintf(stderr, "nuts: %s needs a value\n", k); return 0; }
         if (!strcmp(k, "--model")) a->model = v;
         else if (!strcmp(k, "--csv")) a->csv = v;

@@ -13,7 +13,8 @@
  *                  precision matrix as the data.
  *   eight_schools  non-centred (Rubin 1981; Stan's and posteriordb's
  *                  eight_schools_noncentered): mu ~ N(0, 5), tau ~ C+(0, 5),
- *                  theta_tilde ~ N(0, 1); parameters (mu, log tau, theta_tilde).
+ *                  theta_tilde ~ N(0, 1); parameters (mu, log tau, theta_tilde);
+ *                  generated quantities tau and theta[j] = mu + tau theta_tilde[j].
  *   logistic       logistic regression, 1000 rows, intercept + 9 N(0,1)
  *                  features, beta ~ N(0, 1) prior, labels drawn from fixed betas.
  *   funnel         Neal's funnel, centred: v ~ N(0, 3), x_i ~ N(0, exp(v/2)), 9 x's.
@@ -44,6 +45,8 @@ typedef struct nuts_model_def {
     char options[128];
     char **names;          /* dim parameter names (CmdStan style) */
     int cooperative;       /* clv_nuts_model.cooperative */
+    int n_generated;       /* clv_nuts_model.n_generated (eight_schools: tau, theta[1..8]) */
+    char **generated_names;
 } nuts_model_def;
 
 /* The clv_nuts_model for a built-in model (it points into def). */
@@ -58,6 +61,8 @@ static inline clv_nuts_model nuts_model_desc(const nuts_model_def *def)
     model.n_data = def->n_data;
     model.options = def->options;
     model.cooperative = def->cooperative;
+    model.n_generated = def->n_generated;
+    model.generated_names = (const char *const *)def->generated_names;
     return model;
 }
 
@@ -143,6 +148,12 @@ static const char *nuts_models_schools_src =
     "    grad[0] = g_mu;\n"
     "    grad[1] = tau * g_tau + 1;\n"
     "    return lp;\n"
+    "}\n"
+    "/* the constrained parameters (Stan's transformed parameters): tau, theta[1..8] */\n"
+    "void generated(__global const clv_real *z, __global clv_real *out, __global const clv_real *data) {\n"
+    "    const clv_real tau = exp(z[1]);\n"
+    "    out[0] = tau;\n"
+    "    for (int j = 0; j < 8; ++j) out[1 + j] = z[0] + tau * z[2 + j];\n"
     "}\n";
 
 /* Four rows at a time so that exp and log1p run on clv_real4 (PoCL's
@@ -248,6 +259,9 @@ static inline void nuts_model_free(nuts_model_def *m)
     if (m->names)
         for (int k = 0; k < m->dim; ++k) free(m->names[k]);
     free(m->names);
+    if (m->generated_names)
+        for (int k = 0; k < m->n_generated; ++k) free(m->generated_names[k]);
+    free(m->generated_names);
     free(m->data);
     memset(m, 0, sizeof *m);
 }
@@ -326,6 +340,13 @@ static inline int nuts_model_make_sized(const char *name, int dim, int n_obs, nu
         m->data = (double *)calloc(16, sizeof(double));
         memcpy(m->data, nuts_models_schools_y, sizeof nuts_models_schools_y);
         memcpy(m->data + 8, nuts_models_schools_sigma, sizeof nuts_models_schools_sigma);
+        m->n_generated = 9;
+        m->generated_names = (char **)calloc(9, sizeof(char *));
+        for (int k = 0; k < 9; ++k) {
+            m->generated_names[k] = (char *)malloc(32);
+            if (k == 0) snprintf(m->generated_names[k], 32, "tau");
+            else snprintf(m->generated_names[k], 32, "theta[%d]", k);
+        }
     } else if (strcmp(name, "logistic") == 0) {
         m->source = nuts_models_logistic_src;
         m->dim = 10;

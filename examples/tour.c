@@ -185,7 +185,7 @@ static int first_device_of(const char *spec, int n_listed, int *n_named)
     int index = -1;
     *n_named = 0;
     if (clv_mesh_open(&m, &desc) != CLV_OK) {
-        fprintf(stderr, "--devices %s: %s\n", spec, clv_mesh_message(m));
+        fprintf(stderr, "tour: --devices %s: %s\n", spec, clv_mesh_message(m));
         clv_mesh_close(m);
         return -1;
     }
@@ -218,7 +218,8 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--devices") && i + 1 < argc) devices = argv[++i];
         else {
             int help = !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
-            if (!help) fprintf(stderr, "tour: unknown option or missing value: %s\n", argv[i]);
+            int valued = !strcmp(argv[i], "--items") || !strcmp(argv[i], "--devices");
+            if (!help) fprintf(stderr, valued ? "tour: %s needs a value\n" : "tour: unknown option %s\n", argv[i]);
             fprintf(help ? stdout : stderr,
                     "usage: %s [--items N] [--f64] [--devices SPEC] [--help]\n"
                     "  Evaluates a %d-component Gaussian mixture in %d dimensions at N points\n"
@@ -273,7 +274,7 @@ int main(int argc, char **argv)
             free(t.points);
             free(t.output);
             free(t.first_output);
-            return 2;
+            return 1; /* as every example whose devices do not open */
         }
         snprintf(first, sizeof first, "%d", index);
     }

@@ -67,7 +67,55 @@
  *   point ends the trajectory as a divergence, never a crash. The core's
  *   prelude is available; names starting clv_nuts_ are reserved.
  *   Parameters are unconstrained: transform constrained ones yourself and
- *   add the log Jacobian (as Stan does).
+ *   add the log Jacobian (as Stan does), and give the constrained values
+ *   back as generated quantities (below).
+ *
+ * GENERATED QUANTITIES: constrained parameters, Stan's transformed
+ * parameters and generated quantities
+ *   Set clv_nuts_model.n_generated = G and generated_names (G distinct
+ *   names, e.g. "tau", "theta[1]" .. "theta[8]"), and define in the source
+ *     void generated(__global const clv_real *z, __global clv_real *out,
+ *                    __global const clv_real *data);
+ *   which writes G values into out from a draw z (CLV_NUTS_DIM values).
+ *   Eight schools, non-centred (examples/nuts_models.h):
+ *     void generated(__global const clv_real *z, __global clv_real *out,
+ *                    __global const clv_real *data) {
+ *         const clv_real tau = exp(z[1]);
+ *         out[0] = tau;
+ *         for (int j = 0; j < 8; ++j) out[1 + j] = z[0] + tau * z[2 + j];
+ *     }
+ *   It runs once per post-warmup draw, in a kernel of its own
+ *   (clv_nuts__generated, after each block of iterations, on the draws
+ *   still on the devices), never inside the sampler: the draws and
+ *   statistics are bitwise those of the same model without it, and the
+ *   values are bitwise the same for every chunk, block and device split.
+ *   They land in clv_nuts_result.generated (n_chains x num_draws x G, with
+ *   generated_names), in the summary after the parameters, and in the CSV
+ *   as extra columns after the parameters, as CmdStan writes transformed
+ *   parameters and generated quantities (theta[1] as theta.1, which
+ *   cmdstanpy and ArviZ read back as theta[1] of an array theta).
+ *   clv_nuts_summarize_param(r, dim + j) summarises value j. n_generated
+ *   > 0 with no `generated` in the source, NULL, empty or repeated names,
+ *   or names without n_generated are refused by clv_nuts_new.
+ *
+ * CMDSTAN CSV
+ *   clv_nuts_write_csv writes what CmdStan 2.33's sampler writes and what
+ *   cmdstanpy (from_csv) and ArviZ (from_cmdstan) check: the configuration
+ *   comments (model, method = sample, num_samples, num_warmup, save_warmup
+ *   = 0, thin, adapt, algorithm = hmc, engine = nuts, max_depth, metric =
+ *   diag_e, id, seed), the header, the adaptation block ("# Adaptation
+ *   terminated", "# Step size = ", "# Diagonal elements of inverse mass
+ *   matrix:" and the metric), the draws, and the closing block
+ *     #
+ *     #  Elapsed Time: 1.234 seconds (Warm-up)
+ *     #                0.567 seconds (Sampling)
+ *     #                1.801 seconds (Total)
+ *     #
+ *   with the run's wall-clock seconds (clv_nuts_result.warmup_seconds,
+ *   sampling_seconds: initialisation and warmup, then the draws and their
+ *   generated quantities; all chains ran together, so every chain's file
+ *   carries the run's times). tests/bench/check_cmdstan.sh reads the files
+ *   with cmdstanpy and ArviZ.
  *
  * ALGORITHM
  *   Transition: NumPyro's iterative multinomial NUTS (numpyro/infer/
@@ -95,7 +143,8 @@
  *      point), so every draw and statistic is bitwise identical for every
  *      chunk, block and device split on the same kind of device.
  *   2. Bounded memory: the device holds the data, n_chains x (5 D + 8)
- *      reals of state, a block of draws (n_chains x block x (D + 7)) and
+ *      reals of state, a block of draws (n_chains x block x (D + 7 + G),
+ *      G generated values) and
  *      chunk x (12 + 2 max_depth) x D reals of scratch.
  *   3. NaN or infinite log density or gradient: a divergent transition.
  *   4. Every call returns a clv_status (clvmap.h's); clv_nuts_message says
@@ -123,7 +172,14 @@
  *                      process, bitwise one process's; CLV_NUTS_SHARE); the
  *                      groundwork (messages, allocation, option checks,
  *                      building with data, CSV names, host memory) is the
- *                      core's (issue 12).
+ *                      core's (issue 12). Generated quantities
+ *                      (clv_nuts_model.n_generated, generated_names, the
+ *                      source's generated(): clv_nuts_result.generated, the
+ *                      summary, CSV columns; CLV_NUTS_GENERATED); the CSV
+ *                      ends with CmdStan's Elapsed Time block, measured
+ *                      (clv_nuts_result.warmup_seconds, sampling_seconds),
+ *                      so that cmdstanpy's from_csv reads it; indexed names
+ *                      written CmdStan's way (theta[1] -> theta.1) (issue 18).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
@@ -145,6 +201,9 @@ extern "C" {
 /* clv_nuts_opts has first_chain and share (a clv_share) */
 #define CLV_NUTS_FIRST_CHAIN 1
 #define CLV_NUTS_SHARE 1
+/* clv_nuts_model has n_generated and generated_names; clv_nuts_result has
+ * generated, warmup_seconds and sampling_seconds */
+#define CLV_NUTS_GENERATED 1
 
 /* ---- the model: built once per sampler ------------------------------------ */
 
@@ -160,6 +219,12 @@ typedef struct clv_nuts_model {
     int cooperative;     /* nonzero: logdensity takes a fourth parameter, __local clv_real *tmp, and
                             is evaluated by all work items of the chain's work group together
                             (COOPERATIVE MODELS); 0: one work item runs a chain (the default) */
+    int n_generated;     /* values the source's `generated` function makes from each draw
+                            (GENERATED QUANTITIES): constrained parameters, transformed
+                            parameters, generated quantities; 0: none (no `generated` needed) */
+    const char *const *generated_names; /* n_generated distinct names, e.g. "tau", "theta[1]"
+                            (the summary's; the CSV writes theta[1] as CmdStan does, theta.1);
+                            copied by clv_nuts_new */
 } clv_nuts_model;
 
 typedef struct clv_nuts clv_nuts;
@@ -246,6 +311,11 @@ typedef struct clv_nuts_result {
     int n_devices;
     clv_device_stats *device; /* n_devices entries: clv_mesh_stats at the end of the run */
     uint64_t peak_device_bytes; /* the largest bytes_high_water of any device */
+    int n_generated;        /* clv_nuts_model.n_generated */
+    double *generated;      /* n_chains x num_draws x n_generated: `generated` of each draw (NULL: none) */
+    char **generated_names; /* n_generated names, the model's (NULL: none) */
+    double warmup_seconds;  /* wall-clock seconds of the initialisation and warmup (this process's) */
+    double sampling_seconds;/* wall-clock seconds of the post-warmup iterations and `generated` */
 } clv_nuts_result;
 
 /* Run the chains. opts NULL: all defaults. *result is overwritten (free it
@@ -269,15 +339,20 @@ typedef struct clv_nuts_summary {
  * ArviZ's ess(method="bulk"/"tail") and rhat(method="rank")). NaN fields
  * when they are undefined (constant draws, fewer than 4 draws per chain). */
 static inline clv_status clv_nuts_summarize(const double *x, int n_chains, int n_draws, clv_nuts_summary *out);
-/* Summary of parameter k of a result (k = -1: lp__). */
+/* Summary of parameter k of a result (k = -1: lp__; dim .. dim + n_generated
+ * - 1: generated quantity k - dim). */
 static inline clv_status clv_nuts_summarize_param(const clv_nuts_result *r, int k, clv_nuts_summary *out);
-/* A stansummary-like table: lp__ and every parameter (names NULL: x.1 ...),
- * then divergences and the step sizes. */
+/* A stansummary-like table: lp__, every parameter (names NULL: x.1 ...) and
+ * every generated quantity (result->generated_names), then divergences and
+ * the step sizes. */
 static inline clv_status clv_nuts_write_summary(const clv_nuts_result *r, FILE *f, const char *const *names);
-/* One chain as CmdStan's output CSV: '#' comment lines (configuration,
- * adaptation), then lp__, accept_stat__, stepsize__, treedepth__,
- * n_leapfrog__, divergent__, energy__ and the parameters (names NULL:
- * x.1 ..., as CmdStan names a vector x), one row per draw, %.17g. */
+/* One chain as CmdStan's output CSV: '#' comment lines (configuration),
+ * the header lp__, accept_stat__, stepsize__, treedepth__, n_leapfrog__,
+ * divergent__, energy__, the parameters (names NULL: x.1 ..., as CmdStan
+ * names a vector x) and the generated quantities, the adaptation lines,
+ * one row per draw (%.17g), and the elapsed-time lines. A name's indices
+ * in brackets are written with dots, as CmdStan does (theta[1] -> theta.1,
+ * a[2,3] -> a.2.3), so that cmdstanpy and ArviZ rebuild the arrays. */
 static inline clv_status clv_nuts_write_csv(const clv_nuts_result *r, int chain, FILE *f,
                                             const char *const *names);
 
@@ -316,10 +391,15 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines);
  * IMPLEMENTATION
  * ======================================================================== */
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/time.h>
+#endif
 
 #ifndef CLV_NUTS_MESSAGE_SIZE
 #define CLV_NUTS_MESSAGE_SIZE 8192
@@ -349,6 +429,8 @@ struct clv_nuts {
     int f32;
     int max_depth;          /* checkpoint capacity compiled in */
     int cooperative;        /* clv_nuts_model.cooperative */
+    int n_generated;        /* clv_nuts_model.n_generated */
+    char **generated_names; /* a copy of clv_nuts_model.generated_names (one allocation) */
     char message[CLV_NUTS_MESSAGE_SIZE];
 };
 
@@ -386,6 +468,20 @@ static inline clv_status clv_nuts__check_host(clv_nuts *s, uint64_t bytes, const
                               "available (MemAvailable + SwapFree)", what, (unsigned long long)bytes,
                               (unsigned long long)available);
     return CLV_OK;
+}
+
+/* Wall-clock seconds from an arbitrary origin (CmdStan's elapsed times):
+ * C11's timespec_get, POSIX's gettimeofday, else clock()'s CPU time. */
+static inline double clv_nuts__seconds(void)
+{
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && defined(TIME_UTC)
+    struct timespec ts;
+    if (timespec_get(&ts, TIME_UTC) == TIME_UTC) return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#elif defined(__unix__) || defined(__APPLE__)
+    struct timeval tv;
+    if (gettimeofday(&tv, NULL) == 0) return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec;
+#endif
+    return (double)clock() / CLOCKS_PER_SEC;
 }
 
 static inline size_t clv_nuts__real_size(const clv_nuts *s)
@@ -443,6 +539,16 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "                    __local clv_real *tmp);\n",
         "#else\n",
         "clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __global const clv_real *data);\n",
+        "#endif\n",
+        "\n",
+        "/* Models with generated quantities (clv_nuts_model.n_generated > 0;\n",
+        " * -DCLV_NUTS_N_GENERATED=<n>) also define generated: from a draw z\n",
+        " * (CLV_NUTS_DIM values) it writes CLV_NUTS_N_GENERATED values into out\n",
+        " * (constrained parameters, transformed parameters, generated quantities).\n",
+        " * It runs after the sampler, in a kernel of its own, so the draws are\n",
+        " * those of the same model without it. */\n",
+        "#if defined(CLV_NUTS_N_GENERATED) && CLV_NUTS_N_GENERATED > 0\n",
+        "void generated(__global const clv_real *z, __global clv_real *out, __global const clv_real *data);\n",
         "#endif\n",
         "\n",
         "#ifndef CLV_NUTS_DIM\n",
@@ -1040,6 +1146,24 @@ static inline const char *const *clv_nuts_kernel_lines(size_t *n_lines)
         "        }\n",
         "    }\n",
         "}\n",
+        "\n",
+        "#if defined(CLV_NUTS_N_GENERATED) && CLV_NUTS_N_GENERATED > 0\n",
+        "/* The generated quantities of a block's draws: one work item per chain\n",
+        " * calls generated on each of its n_iter draws (the layout of\n",
+        " * clv_nuts__run's draws). A pure function of each draw, so the values do\n",
+        " * not depend on the chunk or the device. */\n",
+        "__kernel void clv_nuts__generated(CLV_ITEMS,\n",
+        "                                  __global const clv_real *draws, /* n_chains x block x D */\n",
+        "                                  __global clv_real *out,         /* n_chains x block x N_GENERATED */\n",
+        "                                  __global const clv_real *data,\n",
+        "                                  const int n_iter, const int block)\n",
+        "{\n",
+        "    CLV_GUARD();\n",
+        "    const ulong c = clv_local();\n",
+        "    for (int j = 0; j < n_iter; ++j)\n",
+        "        generated(draws + (c * block + j) * CLV_NUTS__D, out + (c * block + j) * CLV_NUTS_N_GENERATED, data);\n",
+        "}\n",
+        "#endif\n",
     };
     if (n_lines) *n_lines = sizeof lines / sizeof lines[0];
     return lines;
@@ -1060,7 +1184,103 @@ static inline void clv_nuts_free(clv_nuts *s)
     if (!s) return;
     clv_array_free(s->data);
     clv_program_free(s->program);
+    CLV_FREE(s->generated_names);
     CLV_FREE(s);
+}
+
+/* n names in one allocation: the pointers, then the strings (free with
+ * one CLV_FREE). NULL when host memory ran out. */
+static inline char **clv_nuts__copy_names(const char *const *names, int n)
+{
+    size_t bytes = (size_t)n * sizeof(char *);
+    for (int k = 0; k < n; ++k) bytes += strlen(names[k]) + 1;
+    char **out = (char **)clv_calloc(1, bytes);
+    if (!out) return NULL;
+    char *at = (char *)(out + n);
+    for (int k = 0; k < n; ++k) {
+        size_t len = strlen(names[k]) + 1;
+        memcpy(at, names[k], len);
+        out[k] = at;
+        at += len;
+    }
+    return out;
+}
+
+/* Whether source mentions the identifier `name` followed by '(' (a
+ * definition or a call: enough to say that a model forgot it; a wrong
+ * definition is the compiler's to report). */
+static inline int clv_nuts__mentions_function(const char *source, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strstr(source, name); p; p = strstr(p + 1, name)) {
+        int before = p > source && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+        const char *q = p + n;
+        if (before || isalnum((unsigned char)*q) || *q == '_') continue;
+        while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r') ++q;
+        if (*q == '(') return 1;
+    }
+    return 0;
+}
+
+typedef struct clv_nuts__named {
+    const char *name;
+    int index;
+} clv_nuts__named;
+
+static inline int clv_nuts__by_name(const void *a, const void *b)
+{
+    const clv_nuts__named *x = (const clv_nuts__named *)a, *y = (const clv_nuts__named *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* No name twice, by sorting (n may be 2^20): the first repeat found is
+ * reported with both indices. */
+static inline clv_status clv_nuts__check_distinct(clv_nuts *s, const char *const *names, int n)
+{
+    clv_nuts__named *sorted = (clv_nuts__named *)clv_calloc((size_t)n, sizeof *sorted);
+    if (!sorted) return clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_new: out of host memory");
+    for (int k = 0; k < n; ++k) {
+        sorted[k].name = names[k];
+        sorted[k].index = k;
+    }
+    qsort(sorted, (size_t)n, sizeof *sorted, clv_nuts__by_name);
+    clv_status st = CLV_OK;
+    for (int k = 1; k < n && st == CLV_OK; ++k)
+        if (strcmp(sorted[k - 1].name, sorted[k].name) == 0)
+            st = clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: generated_names[%d] and [%d] are both "
+                                "\"%s\"", sorted[k - 1].index, sorted[k].index, sorted[k].name);
+    CLV_FREE(sorted);
+    return st;
+}
+
+/* n_generated and its names: 0 .. 2^20 values, each named once. */
+static inline clv_status clv_nuts__check_generated(clv_nuts *s, const clv_nuts_model *p)
+{
+    const char *const *names = p->generated_names;
+    if (p->n_generated < 0 || p->n_generated > (1 << 20))
+        return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: n_generated is %d; it must be 0 .. 2^20",
+                              p->n_generated);
+    if (p->n_generated == 0 && names)
+        return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: generated_names given but n_generated "
+                              "is 0");
+    if (p->n_generated == 0) return CLV_OK;
+    if (!names)
+        return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: n_generated is %d but generated_names "
+                              "is NULL (give a name to each generated quantity)", p->n_generated);
+    for (int k = 0; k < p->n_generated; ++k) {
+        if (!names[k] || !names[k][0] || strlen(names[k]) > 200 || strpbrk(names[k], "\"\r\n"))
+            return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: generated_names[%d] is %s; a name "
+                                  "is 1 .. 200 characters without quotes or newlines", k,
+                                  names[k] ? "not a usable name" : "NULL");
+    }
+    clv_status st = clv_nuts__check_distinct(s, names, p->n_generated);
+    if (st != CLV_OK) return st;
+    if (!clv_nuts__mentions_function(p->source, "generated"))
+        return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: n_generated is %d but the model's "
+                              "source does not define generated(__global const clv_real *z, __global clv_real "
+                              "*out, __global const clv_real *data)", p->n_generated);
+    return CLV_OK;
 }
 
 static inline clv_status clv_nuts__check_model(clv_nuts *s, const clv_nuts_model *p)
@@ -1076,16 +1296,18 @@ static inline clv_status clv_nuts__check_model(clv_nuts *s, const clv_nuts_model
     if (p->name && (strlen(p->name) > 200 || strpbrk(p->name, "\"\\\n")))
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: model->name must be at most 200 "
                               "characters without quotes, backslashes or newlines");
-    return CLV_OK;
+    return clv_nuts__check_generated(s, p);
 }
 
 /* kernels/nuts.cl, a #line that names the model's file, then its source,
  * and the model's data (clv_library_build). */
 static inline clv_status clv_nuts__build(clv_nuts *s, const clv_nuts_model *p)
 {
-    char options[2048];
-    int w = snprintf(options, sizeof options, "-DCLV_NUTS_DIM=%d -DCLV_NUTS_MAX_DEPTH=%d%s %s", p->dim,
-                     s->max_depth, p->cooperative ? " -DCLV_NUTS_GROUP" : "", p->options ? p->options : "");
+    char options[2048], generated[64] = "";
+    if (p->n_generated > 0) snprintf(generated, sizeof generated, " -DCLV_NUTS_N_GENERATED=%d", p->n_generated);
+    int w = snprintf(options, sizeof options, "-DCLV_NUTS_DIM=%d -DCLV_NUTS_MAX_DEPTH=%d%s%s %s", p->dim,
+                     s->max_depth, p->cooperative ? " -DCLV_NUTS_GROUP" : "", generated,
+                     p->options ? p->options : "");
     if (w < 0 || (size_t)w >= sizeof options)
         return clv_nuts__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nuts_new: model->options is too long");
     clv_library_desc desc;
@@ -1121,6 +1343,9 @@ static inline clv_status clv_nuts_new(clv_nuts **out, clv_mesh *m, const clv_nut
     s->f32 = model->f32 != 0;
     s->max_depth = model->max_depth > 0 ? model->max_depth : 10;
     s->cooperative = model->cooperative != 0;
+    s->n_generated = model->n_generated;
+    if (s->n_generated > 0 && !(s->generated_names = clv_nuts__copy_names(model->generated_names, s->n_generated)))
+        return clv_nuts__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_new: out of host memory");
     return clv_nuts__build(s, model);
 }
 
@@ -1219,9 +1444,10 @@ typedef struct clv_nuts__run_state {
     clv_nuts *s;
     clv_nuts_opts o;
     int total;
-    size_t n_chains, d;
-    clv_array *state, *init, *code, *config, *schedule, *draws, *stats;
-    double *block_draws, *block_stats, *state_host;
+    size_t n_chains, d, g; /* g: generated values per draw */
+    clv_array *state, *init, *code, *config, *schedule, *draws, *stats, *generated;
+    double *block_draws, *block_stats, *block_generated, *state_host;
+    double started, warmup_done; /* wall-clock seconds (clv_nuts__seconds) */
     int *flags, *codes;
     int n_devices;
     size_t *device_first, *device_count;
@@ -1231,9 +1457,10 @@ typedef struct clv_nuts__run_state {
 
 static inline void clv_nuts__run_free(clv_nuts__run_state *t)
 {
-    clv_array *arrays[] = { t->state, t->init, t->code, t->config, t->schedule, t->draws, t->stats };
+    clv_array *arrays[] = { t->state, t->init, t->code, t->config, t->schedule, t->draws, t->stats, t->generated };
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; ++i) clv_array_free(arrays[i]);
     CLV_FREE(t->block_draws);
+    CLV_FREE(t->block_generated);
     CLV_FREE(t->block_stats);
     CLV_FREE(t->state_host);
     CLV_FREE(t->flags);
@@ -1248,8 +1475,9 @@ static inline void clv_nuts__run_free(clv_nuts__run_state *t)
  * arrays. */
 static inline uint64_t clv_nuts__host_bytes(const clv_nuts__run_state *t)
 {
-    uint64_t c = t->n_chains, d = t->d, b = (uint64_t)t->o.block, n = (uint64_t)t->o.num_draws, sum = 0;
-    sum = clv_nuts__bytes(sum, c, b, (d + CLV_NUTS__N_STATS) * sizeof(double)); /* a block's draws, stats */
+    uint64_t c = t->n_chains, d = t->d, g = t->g, b = (uint64_t)t->o.block, n = (uint64_t)t->o.num_draws, sum = 0;
+    sum = clv_nuts__bytes(sum, c, b, (d + g + CLV_NUTS__N_STATS) * sizeof(double)); /* a block's draws, stats */
+    sum = clv_nuts__bytes(sum, c, n, g * sizeof(double));                     /* the generated values */
     sum = clv_nuts__bytes(sum, c, CLV_NUTS__STATE_ELEMS(d), sizeof(double));  /* the state rows */
     sum = clv_nuts__bytes(sum, (uint64_t)t->o.num_warmup + 1 + c, 1, sizeof(int)); /* flags, codes */
     sum = clv_nuts__bytes(sum, c, n, d * sizeof(double));                     /* the draws */
@@ -1266,7 +1494,8 @@ static inline uint64_t clv_nuts__device_bytes(const clv_nuts__run_state *t, uint
     uint64_t rs = clv_nuts__real_size(t->s), d = t->d, b = (uint64_t)t->o.block, sum = 0;
     size_t n_data = 1;
     clv_array_shape(t->s->data, NULL, NULL, &n_data, NULL);
-    uint64_t buffers[7];
+    uint64_t buffers[8];
+    buffers[7] = clv_nuts__bytes(0, chains, b, (uint64_t)t->g * rs);
     buffers[0] = clv_nuts__bytes(0, chains, CLV_NUTS__STATE_ELEMS(d), rs);
     buffers[1] = clv_nuts__bytes(0, chains, d, rs);
     buffers[2] = clv_nuts__bytes(0, chains, b, d * rs);
@@ -1275,7 +1504,7 @@ static inline uint64_t clv_nuts__device_bytes(const clv_nuts__run_state *t, uint
     buffers[5] = clv_nuts__bytes(0, CLV_NUTS__SCRATCH_ELEMS(d, t->s->max_depth), 1, rs);
     buffers[6] = clv_nuts__bytes(0, n_data, 1, rs);
     *largest = 0;
-    for (int i = 0; i < 7; ++i) {
+    for (int i = 0; i < 8; ++i) {
         sum = clv_nuts__bytes(sum, buffers[i], 1, 1);
         if (buffers[i] > *largest) *largest = buffers[i];
     }
@@ -1326,6 +1555,7 @@ static inline clv_status clv_nuts__host_alloc(clv_nuts__run_state *t)
     size_t c = t->n_chains, d = t->d, b = (size_t)t->o.block, nd = (size_t)t->n_devices;
     t->block_draws = (double *)clv_calloc(c * b * d, sizeof(double));
     t->block_stats = (double *)clv_calloc(c * b * CLV_NUTS__N_STATS, sizeof(double));
+    t->block_generated = t->g ? (double *)clv_calloc(c * b * t->g, sizeof(double)) : NULL;
     t->state_host = (double *)clv_calloc(c * CLV_NUTS__STATE_ELEMS(d), sizeof(double));
     t->flags = (int *)clv_calloc((size_t)t->o.num_warmup + 1, sizeof(int));
     t->codes = (int *)clv_calloc(c, sizeof(int));
@@ -1334,7 +1564,7 @@ static inline clv_status clv_nuts__host_alloc(clv_nuts__run_state *t)
     t->device_divergent = (uint64_t *)clv_calloc(nd, sizeof(uint64_t));
     t->device_seconds = (double *)clv_calloc(nd, sizeof(double));
     if (!t->block_draws || !t->block_stats || !t->state_host || !t->flags || !t->codes || !t->device_first ||
-        !t->device_count || !t->device_divergent || !t->device_seconds)
+        !t->device_count || !t->device_divergent || !t->device_seconds || (t->g && !t->block_generated))
         return clv_nuts__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: out of host memory");
     return CLV_OK;
 }
@@ -1352,6 +1582,7 @@ static inline clv_status clv_nuts__device_alloc(clv_nuts__run_state *t)
         st = clv_array_new(&t->schedule, s->mesh, CLV_I32, (size_t)t->o.num_warmup + 1, 1, CLV_REPLICATED);
     if (st == CLV_OK) st = clv_array_new(&t->draws, s->mesh, real, c, b * d, CLV_SHARDED);
     if (st == CLV_OK) st = clv_array_new(&t->stats, s->mesh, real, c, b * CLV_NUTS__N_STATS, CLV_SHARDED);
+    if (st == CLV_OK && t->g) st = clv_array_new(&t->generated, s->mesh, real, c, b * t->g, CLV_SHARDED);
     if (st != CLV_OK) return clv_nuts__fail_core(s, st, "clv_nuts_run: allocating the chains' arrays");
     return CLV_OK;
 }
@@ -1450,6 +1681,29 @@ static inline clv_status clv_nuts__run_block(clv_nuts__run_state *t, int first, 
     return CLV_OK;
 }
 
+/* The generated quantities of a block of post-warmup draws, from the draws
+ * still on the devices: a kernel of its own, one work item per chain,
+ * after the sampler's (whose numbers it cannot change). */
+static inline clv_status clv_nuts__generate_block(clv_nuts__run_state *t, int n_iter)
+{
+    clv_nuts *s = t->s;
+    clv_map_opts mo;
+    memset(&mo, 0, sizeof mo);
+    mo.chunk = t->o.chunk;
+    mo.local_size = s->cooperative ? 0 : t->o.local_size; /* cooperative: lanes per chain, not this kernel's */
+    mo.item_offset = t->o.first_chain;
+    clv_arg args[5];
+    args[0] = clv_in(t->draws);
+    args[1] = clv_out(t->generated);
+    args[2] = clv_in(s->data);
+    args[3] = clv_int(n_iter);
+    args[4] = clv_int(t->o.block);
+    clv_status st = clv_map(s->program, "clv_nuts__generated", t->n_chains, &mo, args, 5);
+    if (st == CLV_OK) st = clv_array_read_f64(t->generated, t->block_generated);
+    if (st != CLV_OK) return clv_nuts__fail_core(s, st, "clv_nuts_run: the generated quantities of a block");
+    return CLV_OK;
+}
+
 /* ---- a run: results ---------------------------------------------------------- */
 
 static inline void clv_nuts_result_free(clv_nuts_result *r)
@@ -1467,6 +1721,8 @@ static inline void clv_nuts_result_free(clv_nuts_result *r)
     CLV_FREE(r->final_step_size);
     CLV_FREE(r->init_tries);
     CLV_FREE(r->device);
+    CLV_FREE(r->generated);
+    CLV_FREE(r->generated_names);
     memset(r, 0, sizeof *r);
 }
 
@@ -1490,8 +1746,14 @@ static inline clv_status clv_nuts__result_alloc(clv_nuts__run_state *t, clv_nuts
     r->final_step_size = (double *)clv_calloc(c, sizeof(double));
     r->init_tries = (int *)clv_calloc(c, sizeof(int));
     r->device = (clv_device_stats *)clv_calloc((size_t)t->n_devices, sizeof(clv_device_stats));
+    r->n_generated = (int)t->g;
+    if (t->g) {
+        r->generated = (double *)clv_calloc(c * n * t->g, sizeof(double));
+        r->generated_names = clv_nuts__copy_names((const char *const *)t->s->generated_names, (int)t->g);
+    }
     if (!r->draws || !r->lp || !r->accept_stat || !r->step_size || !r->tree_depth || !r->n_leapfrog ||
-        !r->divergent || !r->energy || !r->inv_mass || !r->final_step_size || !r->init_tries || !r->device)
+        !r->divergent || !r->energy || !r->inv_mass || !r->final_step_size || !r->init_tries || !r->device ||
+        (t->g && (!r->generated || !r->generated_names)))
         return clv_nuts__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nuts_run: out of host memory for n_chains %d x "
                               "num_draws %d draws of dim %zu (%llu bytes)", t->o.n_chains, t->o.num_draws, t->d,
                               (unsigned long long)clv_nuts__host_bytes(t));
@@ -1519,6 +1781,9 @@ static inline void clv_nuts__collect(clv_nuts__run_state *t, clv_nuts_result *r,
             if (draw < 0) continue;
             size_t at = c * (size_t)t->o.num_draws + (size_t)draw;
             memcpy(r->draws + at * d, t->block_draws + (c * b + (size_t)j) * d, d * sizeof(double));
+            if (t->g)
+                memcpy(r->generated + at * t->g, t->block_generated + (c * b + (size_t)j) * t->g,
+                       t->g * sizeof(double));
             r->lp[at] = st[0];
             r->accept_stat[at] = st[1];
             r->step_size[at] = st[2];
@@ -1586,6 +1851,7 @@ static inline void clv_nuts__keep_draws(clv_nuts__run_state *t, clv_nuts_result 
         memmove(r->n_leapfrog + c * k, r->n_leapfrog + c * n, k * sizeof(int));
         memmove(r->divergent + c * k, r->divergent + c * n, k * sizeof(int));
         memmove(r->energy + c * k, r->energy + c * n, k * sizeof(double));
+        if (t->g) memmove(r->generated + c * k * t->g, r->generated + c * n * t->g, k * t->g * sizeof(double));
     }
     r->num_draws = kept;
 }
@@ -1599,9 +1865,11 @@ static inline clv_status clv_nuts__iterate(clv_nuts__run_state *t, clv_nuts_resu
         if (first < t->o.num_warmup && end > t->o.num_warmup) end = t->o.num_warmup;
         if (end > t->total) end = t->total;
         clv_status st = clv_nuts__run_block(t, first, end - first);
+        if (st == CLV_OK && t->g && first >= t->o.num_warmup) st = clv_nuts__generate_block(t, end - first);
         if (st != CLV_OK) return st;
         clv_nuts__collect(t, r, first, end - first);
         first = end;
+        if (first == t->o.num_warmup) t->warmup_done = clv_nuts__seconds();
         if (clv_nuts__report(t, first) && first < t->total) {
             clv_nuts__keep_draws(t, r, first > t->o.num_warmup ? first - t->o.num_warmup : 0);
             break;
@@ -1621,19 +1889,28 @@ static inline clv_status clv_nuts__run(clv_nuts__run_state *t, clv_nuts_result *
     if (st != CLV_OK && s->message[0] == '\0') st = clv_nuts__fail_core(s, st, "clv_nuts_run: splitting chains");
     if (st == CLV_OK) st = clv_nuts__device_alloc(t);
     if (st == CLV_OK) st = clv_nuts__upload(t);
+    t->started = clv_nuts__seconds();
+    t->warmup_done = -1; /* not yet */
     if (st == CLV_OK) st = clv_nuts__init_chains(t);
+    if (st == CLV_OK && t->o.num_warmup == 0) t->warmup_done = clv_nuts__seconds();
     if (st == CLV_OK) st = clv_nuts__iterate(t, r);
     if (st == CLV_OK) st = clv_nuts__read_adaptation(t, r);
+    if (st == CLV_OK) {
+        double end = clv_nuts__seconds();
+        if (t->warmup_done < 0) t->warmup_done = end; /* stopped during warmup */
+        r->warmup_seconds = t->warmup_done - t->started;
+        r->sampling_seconds = end - t->warmup_done;
+    }
     return st;
 }
 
 /* ---- a run shared between processes ---------------------------------------- */
 
 /* A shared run exchanges one row per chain: its draws and statistics, metric,
- * step size and tries, then three counters (leapfrog steps, post-warmup
+ * step size, tries and generated values, then three counters (leapfrog steps, post-warmup
  * divergences and peak device bytes: a process's totals in the row of its
  * first chain, zero in the others). */
-#define CLV_NUTS__N_FIELDS 11
+#define CLV_NUTS__N_FIELDS 12
 
 static inline void clv_nuts__fields(clv_nuts_result *r, unsigned char **at, size_t *bytes)
 {
@@ -1649,12 +1926,14 @@ static inline void clv_nuts__fields(clv_nuts_result *r, unsigned char **at, size
     at[i] = (unsigned char *)r->inv_mass, bytes[i++] = d * sizeof(double);
     at[i] = (unsigned char *)r->final_step_size, bytes[i++] = sizeof(double);
     at[i] = (unsigned char *)r->init_tries, bytes[i++] = sizeof(int);
+    at[i] = (unsigned char *)r->generated, bytes[i++] = n * (size_t)r->n_generated * sizeof(double);
 }
 
-/* Bytes of a chain's row for num_draws n of dim d (UINT64_MAX: too many). */
-static inline uint64_t clv_nuts__row_bytes(uint64_t n, uint64_t d)
+/* Bytes of a chain's row for num_draws n of dim d and g generated values
+ * (UINT64_MAX: too many). */
+static inline uint64_t clv_nuts__row_bytes(uint64_t n, uint64_t d, uint64_t g)
 {
-    uint64_t b = clv_nuts__bytes(0, n, d + 4, sizeof(double));
+    uint64_t b = clv_nuts__bytes(0, n, d + g + 4, sizeof(double));
     b = clv_nuts__bytes(b, n, 3, sizeof(int));
     b = clv_nuts__bytes(b, d + 1, sizeof(double), 1);
     return clv_nuts__bytes(b, 1, sizeof(int) + 3 * sizeof(uint64_t), 1);
@@ -1667,6 +1946,7 @@ static inline void clv_nuts__row_copy(clv_nuts_result *r, size_t c, unsigned cha
     size_t bytes[CLV_NUTS__N_FIELDS];
     clv_nuts__fields(r, at, bytes);
     for (int i = 0; i < CLV_NUTS__N_FIELDS; ++i) {
+        if (bytes[i] == 0) continue; /* no generated values: a NULL array */
         if (to_row) memcpy(row, at[i] + c * bytes[i], bytes[i]);
         else memcpy(at[i] + c * bytes[i], row, bytes[i]);
         row += bytes[i];
@@ -1680,7 +1960,7 @@ static inline clv_status clv_nuts__share_results(clv_nuts__run_state *t, clv_sta
 {
     clv_nuts *s = t->s;
     if (st == CLV_OK && count > 0) t->o.num_draws = mine->num_draws; /* a stop the progress asked for */
-    uint64_t row64 = clv_nuts__row_bytes((uint64_t)t->o.num_draws, t->d);
+    uint64_t row64 = clv_nuts__row_bytes((uint64_t)t->o.num_draws, t->d, t->g);
     char what[200];
     snprintf(what, sizeof what, "clv_nuts_run: every process's copy of n_chains %d x num_draws %d draws of dim %zu",
              t->o.n_chains, t->o.num_draws, t->d);
@@ -1695,6 +1975,8 @@ static inline clv_status clv_nuts__share_results(clv_nuts__run_state *t, clv_sta
         for (size_t c = 0; c < count; ++c) clv_nuts__row_copy(mine, c, rows + (first + c) * row, 1);
         memcpy(rows + (first + 1) * row - sizeof counters, counters, sizeof counters);
         memcpy(r->device, mine->device, (size_t)t->n_devices * sizeof *r->device);
+        r->warmup_seconds = mine->warmup_seconds;
+        r->sampling_seconds = mine->sampling_seconds;
     }
     st = clv_share_exchange(&t->o.share, st, s->message, rows, row, t->n_chains, s->message, sizeof s->message,
                             "clv_nuts_run");
@@ -1753,6 +2035,7 @@ static inline clv_status clv_nuts_run(clv_nuts *s, const clv_nuts_opts *opts, cl
     t.total = t.o.num_warmup + t.o.num_draws;
     t.n_chains = (size_t)t.o.n_chains;
     t.d = (size_t)s->dim;
+    t.g = (size_t)s->n_generated;
     if (t.o.block > t.total) t.o.block = t.total;
     if (t.o.share.range || t.o.share.exchange) return clv_nuts__run_shared(&t, opts, result);
     clv_mesh_reset_stats(s->mesh);
@@ -2010,22 +2293,44 @@ static inline clv_status clv_nuts_summarize(const double *x, int n_chains, int n
 
 static inline clv_status clv_nuts_summarize_param(const clv_nuts_result *r, int k, clv_nuts_summary *out)
 {
-    if (!r || !out || !r->draws || k < -1 || k >= r->dim) return CLV_ERROR_INVALID_ARGUMENT;
+    int n_generated = r && r->generated ? r->n_generated : 0;
+    if (!r || !out || !r->draws || k < -1 || k >= r->dim + n_generated) return CLV_ERROR_INVALID_ARGUMENT;
     size_t total = (size_t)r->n_chains * r->num_draws;
     if (total == 0) return CLV_ERROR_INVALID_ARGUMENT;
     double *x = (double *)clv_calloc(total, sizeof(double));
     if (!x) return CLV_ERROR_OUT_OF_MEMORY;
-    for (size_t i = 0; i < total; ++i) x[i] = k < 0 ? r->lp[i] : r->draws[i * (size_t)r->dim + (size_t)k];
+    for (size_t i = 0; i < total; ++i)
+        x[i] = k < 0 ? r->lp[i] : k < r->dim ? r->draws[i * (size_t)r->dim + (size_t)k]
+                                             : r->generated[i * (size_t)n_generated + (size_t)(k - r->dim)];
     clv_status st = clv_nuts_summarize(x, r->n_chains, r->num_draws, out);
     CLV_FREE(x);
     return st;
 }
 
-static inline void clv_nuts__name(char *buf, size_t size, const char *const *names, int k)
+/* Column k's name: lp__ (k = -1), parameter k (names NULL: x.1 ...), or
+ * generated quantity k - dim. */
+static inline void clv_nuts__name(char *buf, size_t size, const clv_nuts_result *r, const char *const *names, int k)
 {
     if (k < 0) snprintf(buf, size, "lp__");
+    else if (k >= r->dim) snprintf(buf, size, "%s", r->generated_names[k - r->dim]);
     else if (names && names[k]) snprintf(buf, size, "%s", names[k]);
     else snprintf(buf, size, "x.%d", k + 1);
+}
+
+/* CmdStan's CSV form of an indexed name: theta[1] -> theta.1, a[2, 3] ->
+ * a.2.3 (cmdstanpy and ArviZ turn the dots back into an array); any other
+ * name as it is. */
+static inline void clv_nuts__csv_name(char *name)
+{
+    size_t n = strlen(name);
+    char *open = strchr(name, '[');
+    if (!open || open == name || n < 3 || name[n - 1] != ']') return;
+    char *out = open;
+    for (const char *p = open; *p; ++p) {
+        if (*p == '[' || *p == ',') *out++ = '.';
+        else if (*p != ']' && *p != ' ') *out++ = *p;
+    }
+    *out = '\0';
 }
 
 static inline clv_status clv_nuts_write_summary(const clv_nuts_result *r, FILE *f, const char *const *names)
@@ -2033,12 +2338,13 @@ static inline clv_status clv_nuts_write_summary(const clv_nuts_result *r, FILE *
     if (!r || !f || !r->draws) return CLV_ERROR_INVALID_ARGUMENT;
     fprintf(f, "%-16s %10s %10s %10s %10s %10s %9s %9s %7s\n", "", "Mean", "StdDev", "5%", "50%", "95%",
             "ESS_bulk", "ESS_tail", "R_hat");
-    for (int k = -1; k < r->dim; ++k) {
+    int n_generated = r->generated ? r->n_generated : 0;
+    for (int k = -1; k < r->dim + n_generated; ++k) {
         clv_nuts_summary sm;
         char name[64];
         clv_status st = clv_nuts_summarize_param(r, k, &sm);
         if (st != CLV_OK) return st;
-        clv_nuts__name(name, sizeof name, names, k);
+        clv_nuts__name(name, sizeof name, r, names, k);
         fprintf(f, "%-16s %10.4g %10.4g %10.4g %10.4g %10.4g %9.0f %9.0f %7.4f\n", name, sm.mean, sm.sd, sm.q5,
                 sm.q50, sm.q95, sm.ess_bulk, sm.ess_tail, sm.rhat);
     }
@@ -2062,9 +2368,10 @@ static inline void clv_nuts__csv_header(const clv_nuts_result *r, int chain, FIL
             r->num_draws, r->num_warmup, r->num_warmup > 0, r->target_accept, r->max_depth, chain + 1,
             (unsigned long long)r->seed, CLV_NUTS_VERSION_MAJOR, CLV_NUTS_VERSION_MINOR, CLV_NUTS_VERSION_PATCH);
     fprintf(f, "lp__,accept_stat__,stepsize__,treedepth__,n_leapfrog__,divergent__,energy__");
-    for (int k = 0; k < r->dim; ++k) {
-        char name[64];
-        clv_nuts__name(name, sizeof name, names, k);
+    for (int k = 0; k < r->dim + (r->generated ? r->n_generated : 0); ++k) {
+        char name[256];
+        clv_nuts__name(name, sizeof name, r, names, k);
+        clv_nuts__csv_name(name);
         fputc(',', f);
         clv_csv_write_name(f, name);
     }
@@ -2083,8 +2390,15 @@ static inline clv_status clv_nuts_write_csv(const clv_nuts_result *r, int chain,
         fprintf(f, "%.17g,%.17g,%.17g,%d,%d,%d,%.17g", r->lp[at], r->accept_stat[at], r->step_size[at],
                 r->tree_depth[at], r->n_leapfrog[at], r->divergent[at], r->energy[at]);
         for (int k = 0; k < r->dim; ++k) fprintf(f, ",%.17g", r->draws[at * (size_t)r->dim + (size_t)k]);
+        for (int k = 0; r->generated && k < r->n_generated; ++k)
+            fprintf(f, ",%.17g", r->generated[at * (size_t)r->n_generated + (size_t)k]);
         fprintf(f, "\n");
     }
+    /* CmdStan's closing block, which cmdstanpy needs to count the draws */
+    double warmup = r->warmup_seconds > 0 ? r->warmup_seconds : 0;
+    double sampling = r->sampling_seconds > 0 ? r->sampling_seconds : 0;
+    fprintf(f, "# \n#  Elapsed Time: %.3f seconds (Warm-up)\n#                %.3f seconds (Sampling)\n"
+               "#                %.3f seconds (Total)\n# \n", warmup, sampling, warmup + sampling);
     return ferror(f) ? CLV_ERROR_INVALID_ARGUMENT : CLV_OK;
 }
 

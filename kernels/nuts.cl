@@ -45,6 +45,16 @@ clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __globa
 clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __global const clv_real *data);
 #endif
 
+/* Models with generated quantities (clv_nuts_model.n_generated > 0;
+ * -DCLV_NUTS_N_GENERATED=<n>) also define generated: from a draw z
+ * (CLV_NUTS_DIM values) it writes CLV_NUTS_N_GENERATED values into out
+ * (constrained parameters, transformed parameters, generated quantities).
+ * It runs after the sampler, in a kernel of its own, so the draws are
+ * those of the same model without it. */
+#if defined(CLV_NUTS_N_GENERATED) && CLV_NUTS_N_GENERATED > 0
+void generated(__global const clv_real *z, __global clv_real *out, __global const clv_real *data);
+#endif
+
 #ifndef CLV_NUTS_DIM
 #error "clvmap_nuts: CLV_NUTS_DIM must be defined (clv_nuts_new does it)"
 #endif
@@ -640,3 +650,21 @@ __kernel void clv_nuts__gradcheck(CLV_ITEMS,
         }
     }
 }
+
+#if defined(CLV_NUTS_N_GENERATED) && CLV_NUTS_N_GENERATED > 0
+/* The generated quantities of a block's draws: one work item per chain
+ * calls generated on each of its n_iter draws (the layout of
+ * clv_nuts__run's draws). A pure function of each draw, so the values do
+ * not depend on the chunk or the device. */
+__kernel void clv_nuts__generated(CLV_ITEMS,
+                                  __global const clv_real *draws, /* n_chains x block x D */
+                                  __global clv_real *out,         /* n_chains x block x N_GENERATED */
+                                  __global const clv_real *data,
+                                  const int n_iter, const int block)
+{
+    CLV_GUARD();
+    const ulong c = clv_local();
+    for (int j = 0; j < n_iter; ++j)
+        generated(draws + (c * block + j) * CLV_NUTS__D, out + (c * block + j) * CLV_NUTS_N_GENERATED, data);
+}
+#endif

@@ -102,7 +102,9 @@ static int nuts_same(const void *pa, const void *pb)
            memcmp(a->lp, b->lp, n * sizeof(double)) == 0 &&
            memcmp(a->step_size, b->step_size, n * sizeof(double)) == 0 &&
            memcmp(a->n_leapfrog, b->n_leapfrog, n * sizeof(int)) == 0 &&
-           memcmp(a->inv_mass, b->inv_mass, (size_t)a->n_chains * a->dim * sizeof(double)) == 0;
+           memcmp(a->inv_mass, b->inv_mass, (size_t)a->n_chains * a->dim * sizeof(double)) == 0 &&
+           a->n_generated == b->n_generated && a->generated && b->generated && /* tau, theta[1..8] */
+           memcmp(a->generated, b->generated, n * (size_t)a->n_generated * sizeof(double)) == 0;
 }
 
 static void nuts_free(void *r) { clv_nuts_result_free((clv_nuts_result *)r); }

@@ -489,6 +489,11 @@ static void fuzz_nuts_model(fuzz_bytes *b)
     name[15] = '\0';
     p.name = (flags & 8) ? name : NULL;
     p.f32 = (flags & 16) != 0;
+    if (flags & 32) { /* generated quantities: counts, NULL, repeated and empty names, a source without them */
+        static const char *const names[] = { "a", "b[1]", "a", "", NULL, "c", NULL };
+        p.n_generated = (int)(fuzz_take(b, 1) % 5) - 1;
+        p.generated_names = (flags & 64) ? NULL : names + fuzz_take(b, 1) % 3;
+    }
     clv_nuts *probe = (clv_nuts *)calloc(1, sizeof *probe);
     FUZZ_CHECK(probe != NULL, "out of memory");
     probe->mesh = mesh;

@@ -1,7 +1,7 @@
 /* clv_nuts_opts.share over pretend processes (tests/fake_share.h, threads
  * with their own meshes): 1 process vs 2 and 3 give every chain's draws and
  * statistics bitwise (5 chains: uneven splits; 2 chains over 3 processes:
- * one runs none); a bad option on one process gives every process its
+ * one runs none; those 2 chains' model has generated quantities); a bad option on one process gives every process its
  * status. */
 #define _POSIX_C_SOURCE 200809L /* pthread barriers (fake_share.h) under -std=c99 */
 #include "share_test.h"
@@ -51,7 +51,10 @@ static void compare(const nuts_out *a, const nuts_out *b, int k, int rank)
                st_same(x->final_step_size, y->final_step_size, c * sizeof(double)) &&
                st_same(x->init_tries, y->init_tries, c * sizeof(int)) && x->n_divergent == y->n_divergent &&
                x->n_leapfrog_total == y->n_leapfrog_total && x->max_depth == y->max_depth &&
-               x->target_accept == y->target_accept && x->seed == y->seed && x->block == y->block;
+               x->target_accept == y->target_accept && x->seed == y->seed && x->block == y->block &&
+               y->n_generated == x->n_generated && (!y->generated) == (!x->generated) &&
+               st_same(x->generated, y->generated, n * (size_t)x->n_generated * sizeof(double)) &&
+               (!x->generated || (y->generated_names && !strcmp(x->generated_names[0], y->generated_names[0])));
     TU_CHECK(same, "%d chains, %d processes, rank %d: not bitwise one process's (%d vs %d chains, %llu vs %llu "
              "leapfrogs; %s)", x->n_chains, k, rank, y->n_chains, x->n_chains,
              (unsigned long long)y->n_leapfrog_total, (unsigned long long)x->n_leapfrog_total, b->message);
@@ -64,6 +67,10 @@ int main(void)
     nuts_out ref, outs[3];
     for (int pass = 0; pass < 2; ++pass) {
         n_chains = pass == 0 ? 5 : 2;
+        if (pass == 1) { /* generated quantities too, with a process that runs no chain */
+            nuts_model_free(&model);
+            nuts_model_make("eight_schools", 0, &model);
+        }
         memset(&ref, 0, sizeof ref);
         st_run(0, nuts_job, &ref, sizeof ref);
         TU_CHECK(ref.st == CLV_OK, "one process: %s", ref.message);
