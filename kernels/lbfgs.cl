@@ -587,8 +587,14 @@ __kernel void clv_lbfgs_reset(CLV_ITEMS, __global CLV_REAL *state, __global CLV_
     CLV_GUARD();
     __global clv_real *sc = state + clv_local() * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;
     /* one store per slot with its own value: a loop of zeros becomes a
-     * memset, which oclgrind 21.10 does not mark as initialised */
+     * memset, which oclgrind 21.10 does not mark as initialised. A
+     * cooperative item copies its whole scalar block to every lane and
+     * back (ys, alpha, past included), so all of it is set here. */
+#ifdef CLV_LBFGS_GROUP
+    for (int k = 0; k < CLV_LBFGS__BLOCK; ++k)
+#else
     for (int k = 0; k < CLV_LBFGS__N_SCALARS; ++k)
+#endif
         sc[k] = k == CLV_LBFGS__SC_REASON ? CLV_LBFGS__I(CLV_LBFGS__RUNNING) : CLV_LBFGS__R(0.0);
     clv_lbfgs__summary(state, clv_local(), summary);
 }
