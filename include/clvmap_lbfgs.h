@@ -89,7 +89,8 @@
  *   wolfe (c2) 0.9, min_step 1e-20, max_step 1e20 — liblbfgs's meanings
  *   (liblbfgs's m is 6; 10 is optax's). Negative values and c1 >= c2 are
  *   refused. Batching: chunk (items resident at once), float32,
- *   no_compaction, iterations_per_launch (kernel objectives).
+ *   no_compaction, iterations_per_launch (kernel objectives), local_size
+ *   (cooperative objectives).
  *
  * THE ALGORITHM (and where each piece comes from)
  *   Direction: two-loop recursion (Nocedal & Wright, Alg. 7.4), H0 = gamma I
@@ -112,6 +113,53 @@
  *   NaN/inf trial counts as "not decreased enough" (the step shrinks); if
  *   the search then fails the reason is CLV_LBFGSERR_NONFINITE. Other items
  *   go on.
+ *
+ * COOPERATIVE OBJECTIVES (clv_lbfgs_objective.cooperative = 1)
+ *   One work group runs one problem: its L work items ("lanes") evaluate
+ *   the objective together, and the optimizer's own vectors of length n
+ *   (the two-loop recursion's dot products and updates, the trial point)
+ *   are spread over them too, so a heavy objective (a sum over 10^4-10^6
+ *   observations) or a large n uses the group. The objective takes a fifth
+ *   parameter and every lane calls it with the same x:
+ *       clv_real clv_lbfgs_objective(__global const clv_real *x,
+ *                                    __global clv_real *g, ulong item,
+ *                                    clv_lbfgs_data data, __local clv_real *tmp);
+ *   Each lane takes a strided share (CLV_GROUP_FOR, clv_lane(),
+ *   clv_lanes()) and the prelude's clv_group_sum / clv_group_sum_n combine
+ *   the shares in tmp, clv_lanes() x CLV_LBFGS_TMP values
+ *   (objective.tmp_elems, at least 8). It must return the same value on
+ *   every lane and write every element of g from exactly one lane; every
+ *   lane must make the same clv_group_* calls. A logistic regression in
+ *   plain scalar code (tests/lbfgs/objectives.h, logistic_coop_cl):
+ *       clv_real gp[CLV_LBFGS_N + 1];               // this lane's share
+ *       for (int j = 0; j <= CLV_LBFGS_N; ++j) gp[j] = 0;
+ *       CLV_GROUP_FOR(k, n_samples) { ... gp[j] += r * xk[j]; gp[N] += loss; }
+ *       clv_group_sum_n(gp, CLV_LBFGS_N + 1, tmp);  // tmp_elems = n + 1
+ *       CLV_GROUP_FOR(j, CLV_LBFGS_N) g[j] = gp[j] + lambda * w[j];
+ *       return gp[CLV_LBFGS_N] + ...;                // the same on every lane
+ *   L: param.local_size, or 0 for the default (clv_map_local_size's for
+ *   clv_lbfgs_iterate: 64, lowered to what every device runs);
+ *   clv_lbfgs_local_size(s) says which. The minima depend on L (the order
+ *   of the group sums) and never on the chunk, the device split, the
+ *   compaction or iterations_per_launch: guarantee 1 holds at a fixed L.
+ *   Both line searches, f32 and f64; the same algorithm, so the minima
+ *   agree with the one-work-item form's to rounding (tests/lbfgs/
+ *   test_lbfgs_cooperative.c: a 1000-d Gaussian to 1e-10 of its exact
+ *   minimum; logistic values to 1e-10). Refused: a cooperative host
+ *   callback, local_size or tmp_elems without cooperative, L beyond a
+ *   device's work-group limit, tmp beyond its __local memory, and
+ *   32 + 2m + max(past, 1) > 288 (the scalars every lane keeps).
+ *   When to choose which: one work item per problem for many cheap
+ *   problems (thousands of small fits fill every core); a work group per
+ *   problem when the problems are few and each is heavy, on a GPU above
+ *   all (64 problems are 64 threads in the first form, 64 x L in the
+ *   second), and on CPU runtimes that vectorise across a group's work
+ *   items (Intel's: 64 logistic fits of 10^4 observations ran 3.1x faster
+ *   cooperative than in plain one-work-item code; PoCL 3.1 vectorises
+ *   neither well, there hand-vectorised clv_real4 one-work-item code is
+ *   fastest: README, L-BFGS). PoCL compiles each cooperative program in
+ *   seconds (3-5 s here, 10-18 s at load 10), not the minutes of the
+ *   cooperative NUTS kernels.
  *
  * GUARANTEES
  *   1. Items are independent: an item's iterates depend only on its start,
@@ -136,8 +184,8 @@
  *      their best point, as liblbfgs's rounding-error stops do.
  *
  * LIMITS
- *   One work item per batch item: a kernel objective's inner loops run
- *   serially inside its item (no work-group-per-item objectives yet); on
+ *   One work item per batch item unless the objective is cooperative: a
+ *   kernel objective's inner loops then run serially inside its item; on
  *   PoCL, write exp/log-heavy loops over clv_real4 (four samples at a time:
  *   PoCL 3.1's vector double exp/log1p are several times faster per element
  *   than its scalar ones, 4-6x on the logistic objective of
@@ -177,6 +225,13 @@
  *                      item's x and outputs on every process, bitwise one
  *                      process's); messages, allocation and host memory
  *                      from the core (issue 12).
+ *                      Cooperative kernel objectives
+ *                      (clv_lbfgs_objective.cooperative, .tmp_elems,
+ *                      clv_lbfgs_parameter.local_size,
+ *                      clv_lbfgs_local_size): one work group per problem,
+ *                      the objective and the optimizer's n-vectors over its
+ *                      lanes; the one-work-item form's bits unchanged
+ *                      (issue 13).
  *
  * LICENSE: MIT, as clvmap.h.
  *

@@ -167,6 +167,7 @@ static inline double logistic_host(const double *X, const double *y, int n_sampl
  * the shares. Each comes with its one-work-item twin (the same terms, one
  * loop over everything). */
 
+#ifndef LBFGS_TEST_NO_GAUSS_AR1
 /* A 1000-d (any n) Gaussian: the negative log density of a stationary AR(1)
  * process of unit variance and correlation rho = data.real[0][item] around
  * the mean mu = data.real[1] + item n, up to a constant:
@@ -206,6 +207,9 @@ static const char *gauss_ar1_coop_cl =
     "    return clv_group_sum(f, tmp) / 2;\n"
     "}\n";
 
+#endif
+
+#ifndef LBFGS_TEST_NO_LOGISTIC_SCALAR
 /* L2-regularised logistic regression over n_samples = data.integer[0][0]
  * observations (X = data.real[0], n_samples x n; y = data.real[1] in
  * {0, 1}; lambda = data.real[2][item]), as logistic_cl, in plain scalar
@@ -261,6 +265,7 @@ static const char *logistic_coop_cl =
     "    CLV_GROUP_FOR(j, CLV_LBFGS_N) g[j] = gp[j] + lambda * w[j];\n"
     "    return f;\n"
     "}\n";
+#endif
 #endif
 
 #endif
