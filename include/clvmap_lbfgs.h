@@ -89,7 +89,8 @@
  *   wolfe (c2) 0.9, min_step 1e-20, max_step 1e20 — liblbfgs's meanings
  *   (liblbfgs's m is 6; 10 is optax's). Negative values and c1 >= c2 are
  *   refused. Batching: chunk (items resident at once), float32,
- *   no_compaction, iterations_per_launch (kernel objectives).
+ *   no_compaction, iterations_per_launch (kernel objectives), local_size
+ *   (cooperative objectives).
  *
  * THE ALGORITHM (and where each piece comes from)
  *   Direction: two-loop recursion (Nocedal & Wright, Alg. 7.4), H0 = gamma I
@@ -112,6 +113,53 @@
  *   NaN/inf trial counts as "not decreased enough" (the step shrinks); if
  *   the search then fails the reason is CLV_LBFGSERR_NONFINITE. Other items
  *   go on.
+ *
+ * COOPERATIVE OBJECTIVES (clv_lbfgs_objective.cooperative = 1)
+ *   One work group runs one problem: its L work items ("lanes") evaluate
+ *   the objective together, and the optimizer's own vectors of length n
+ *   (the two-loop recursion's dot products and updates, the trial point)
+ *   are spread over them too, so a heavy objective (a sum over 10^4-10^6
+ *   observations) or a large n uses the group. The objective takes a fifth
+ *   parameter and every lane calls it with the same x:
+ *       clv_real clv_lbfgs_objective(__global const clv_real *x,
+ *                                    __global clv_real *g, ulong item,
+ *                                    clv_lbfgs_data data, __local clv_real *tmp);
+ *   Each lane takes a strided share (CLV_GROUP_FOR, clv_lane(),
+ *   clv_lanes()) and the prelude's clv_group_sum / clv_group_sum_n combine
+ *   the shares in tmp, clv_lanes() x CLV_LBFGS_TMP values
+ *   (objective.tmp_elems, at least 8). It must return the same value on
+ *   every lane and write every element of g from exactly one lane; every
+ *   lane must make the same clv_group_* calls. A logistic regression in
+ *   plain scalar code (tests/lbfgs/objectives.h, logistic_coop_cl):
+ *       clv_real gp[CLV_LBFGS_N + 1];               // this lane's share
+ *       for (int j = 0; j <= CLV_LBFGS_N; ++j) gp[j] = 0;
+ *       CLV_GROUP_FOR(k, n_samples) { ... gp[j] += r * xk[j]; gp[N] += loss; }
+ *       clv_group_sum_n(gp, CLV_LBFGS_N + 1, tmp);  // tmp_elems = n + 1
+ *       CLV_GROUP_FOR(j, CLV_LBFGS_N) g[j] = gp[j] + lambda * w[j];
+ *       return gp[CLV_LBFGS_N] + ...;                // the same on every lane
+ *   L: param.local_size, or 0 for the default (clv_map_local_size's for
+ *   clv_lbfgs_iterate: 64, lowered to what every device runs);
+ *   clv_lbfgs_local_size(s) says which. The minima depend on L (the order
+ *   of the group sums) and never on the chunk, the device split, the
+ *   compaction or iterations_per_launch: guarantee 1 holds at a fixed L.
+ *   Both line searches, f32 and f64; the same algorithm, so the minima
+ *   agree with the one-work-item form's to rounding (tests/lbfgs/
+ *   test_lbfgs_cooperative.c: a 1000-d Gaussian to 1e-10 of its exact
+ *   minimum; logistic values to 1e-10). Refused: a cooperative host
+ *   callback, local_size or tmp_elems without cooperative, L beyond a
+ *   device's work-group limit, tmp beyond its __local memory, and
+ *   32 + 2m + max(past, 1) > 288 (the scalars every lane keeps).
+ *   When to choose which: one work item per problem for many cheap
+ *   problems (thousands of small fits fill every core); a work group per
+ *   problem when the problems are few and each is heavy, on a GPU above
+ *   all (64 problems are 64 threads in the first form, 64 x L in the
+ *   second), and on CPU runtimes that vectorise across a group's work
+ *   items (Intel's: 64 logistic fits of 10^4 observations ran 3.1x faster
+ *   cooperative than in plain one-work-item code; PoCL 3.1 vectorises
+ *   neither well, there hand-vectorised clv_real4 one-work-item code is
+ *   fastest: README, L-BFGS). PoCL compiles each cooperative program in
+ *   seconds (3-5 s here, 10-18 s at load 10), not the minutes of the
+ *   cooperative NUTS kernels.
  *
  * GUARANTEES
  *   1. Items are independent: an item's iterates depend only on its start,
@@ -136,8 +184,8 @@
  *      their best point, as liblbfgs's rounding-error stops do.
  *
  * LIMITS
- *   One work item per batch item: a kernel objective's inner loops run
- *   serially inside its item (no work-group-per-item objectives yet); on
+ *   One work item per batch item unless the objective is cooperative: a
+ *   kernel objective's inner loops then run serially inside its item; on
  *   PoCL, write exp/log-heavy loops over clv_real4 (four samples at a time:
  *   PoCL 3.1's vector double exp/log1p are several times faster per element
  *   than its scalar ones, 4-6x on the logistic objective of
@@ -177,6 +225,13 @@
  *                      item's x and outputs on every process, bitwise one
  *                      process's); messages, allocation and host memory
  *                      from the core (issue 12).
+ *                      Cooperative kernel objectives
+ *                      (clv_lbfgs_objective.cooperative, .tmp_elems,
+ *                      clv_lbfgs_parameter.local_size,
+ *                      clv_lbfgs_local_size): one work group per problem,
+ *                      the objective and the optimizer's n-vectors over its
+ *                      lanes; the one-work-item form's bits unchanged
+ *                      (issue 13).
  *
  * LICENSE: MIT, as clvmap.h.
  *
@@ -248,6 +303,11 @@ typedef struct clv_lbfgs_parameter {
     int iterations_per_launch; /* kernel objectives: iterations of every item per
                            launch, and so per progress report (0: 1); more saves
                            host round trips, results are the same */
+    size_t local_size;  /* cooperative objectives: the lanes (work items) of an item's
+                           work group (0: the default, clv_map_local_size's for
+                           clv_lbfgs_iterate: 64 or the device's limit); the minima
+                           depend on it (the order of the group sums), never on the
+                           chunk or the device split. Refused for other objectives */
     clv_share share;    /* zero: this process solves every item. Else each
                            clv_lbfgs_minimize's items are split between the
                            processes (clv_share_range), each solves its own under
@@ -293,6 +353,12 @@ typedef struct clv_lbfgs_objective {
     const char *options;   /* extra compiler options */
     clv_array *data[4];    /* replicated arrays of the item dtype: data.real[0..3] (NULL: none) */
     clv_array *idata[2];   /* replicated CLV_I32 arrays: data.integer[0..1] */
+    int cooperative;       /* nonzero: one work group runs an item, and the objective takes a
+                              fifth parameter, __local clv_real *tmp, and is evaluated by all
+                              lanes of the group together (COOPERATIVE OBJECTIVES); 0: one
+                              work item runs an item (the default) */
+    size_t tmp_elems;      /* cooperative: values per lane of tmp, CLV_LBFGS_TMP in the
+                              source (0: 8; at least 8, the optimizer's own sums use 5) */
     /* ... or a host callback */
     clv_lbfgs_evaluate_fn evaluate;
     void *user;
@@ -361,6 +427,9 @@ static inline clv_lbfgs_stats clv_lbfgs_get_stats(const clv_lbfgs *s);
 static inline clv_status clv_lbfgs_set_first_item(clv_lbfgs *s, size_t first_item);
 /* The device code (kernels/lbfgs.cl), as the lines embedded in this header. */
 static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines);
+/* The lanes per item of a cooperative solver (its resolved local size, the
+ * same on every device); 0 for a one-work-item solver or NULL. */
+static inline size_t clv_lbfgs_local_size(const clv_lbfgs *s);
 
 #ifdef __cplusplus
 }
@@ -390,6 +459,12 @@ extern "C" {
  * early, kernel objectives late. */
 #define CLV_LBFGS__COMPACT_CALLBACK 0.5
 #define CLV_LBFGS__COMPACT_KERNEL 0.25
+/* Cooperative items keep their scalar block (32 + 2m + max(past, 1) reals,
+ * CLV_LBFGS__BLOCK in kernels/lbfgs.cl) in private memory on every lane:
+ * at most this many reals, so that a work group's copies stay small. */
+#define CLV_LBFGS__GROUP_BLOCK_MAX 288
+/* Smallest tmp of a cooperative objective, per lane (the optimizer sums 5). */
+#define CLV_LBFGS__GROUP_TMP_MIN 8
 
 struct clv_lbfgs {
     clv_mesh *mesh;
@@ -402,6 +477,8 @@ struct clv_lbfgs {
     clv_array *dummy_real, *dummy_int; /* stand-ins for unused data slots */
     clv_lbfgs_stats stats;
     size_t first_item;           /* clv_lbfgs_set_first_item */
+    size_t lanes;                /* cooperative: the resolved local size (0: one work item per item) */
+    size_t tmp_elems;            /* cooperative: CLV_LBFGS_TMP, tmp values per lane */
     char message[CLV_LBFGS_MESSAGE_SIZE];
 };
 
@@ -451,7 +528,20 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         " *   literals of that precision)\n",
         " * With CLV_LBFGS_KERNEL_OBJECTIVE the user's source follows this file and\n",
         " * defines clv_lbfgs_objective (declared below); clv_lbfgs_iterate then\n",
-        " * evaluates and advances in one launch. */\n",
+        " * evaluates and advances in one launch.\n",
+        " *\n",
+        " * Cooperative objectives (clv_lbfgs_objective.cooperative; -DCLV_LBFGS_GROUP,\n",
+        " * with CLV_LBFGS_TMP): one work group runs one item. Every lane runs the\n",
+        " * item's state machine with the same numbers: the scalars (phase, step,\n",
+        " * bracket, ys, alpha, past values) are a private copy on every lane, read\n",
+        " * from the state row at the start of a launch and written back by lane 0\n",
+        " * at its end. Vectors of length n are updated in strided shares (lane\n",
+        " * i % L owns element i of x, g, d, S, Y and the trial point) and their dot\n",
+        " * products are group sums. The few barriers sit at fixed places: before and\n",
+        " * after the objective, one reduction of the dot products every evaluation\n",
+        " * needs (clv_lbfgs__evaluated), the two-loop recursion's 2 count sums and\n",
+        " * the new direction's slope; the line searches' branches hold none (PoCL\n",
+        " * 3.1's work-group compiler is slow on barriers inside many branches). */\n",
         "\n",
         "/* Literals in the item's precision (CLV_LBFGS__R takes a literal with a\n",
         " * decimal point; CLV_LBFGS__I converts an integer). Float programs get\n",
@@ -466,6 +556,29 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "#define CLV_LBFGS__WIDTH_TOL 1e-6f\n",
         "#endif\n",
         "#define CLV_LBFGS__I(v) ((clv_real)(v))\n",
+        "\n",
+        "/* One item per work item, or per work group (cooperative objectives): the\n",
+        " * same code, with these where the two differ. In the one-work-item form\n",
+        " * they expand to exactly the serial loops and __global scalars, so its\n",
+        " * arithmetic (and its bits) are the form's own. */\n",
+        "#ifdef CLV_LBFGS_GROUP\n",
+        "/* Lane l: elements l, l + L, ...; every lane runs the same ceil(n / L)\n",
+        " * rounds and skips an element past n. (The plain strided loop, where lanes\n",
+        " * l >= n run no round at all, made PoCL 3.1 write one element past the\n",
+        " * trial point's buffer when L > n: seen under valgrind.) */\n",
+        "#define CLV_LBFGS__FOR(i)                                                                      \\\n",
+        "    for (int i##_round = 0, i = (int)clv_lane(); i##_round < CLV_LBFGS__N;                    \\\n",
+        "         i##_round += (int)clv_lanes(), i += (int)clv_lanes())                                 \\\n",
+        "        if (i < CLV_LBFGS__N)\n",
+        "#define CLV_LBFGS__SPACE __private\n",
+        "#define CLV_LBFGS__TMP , __local clv_real *tmp /* in parameter lists */\n",
+        "#define CLV_LBFGS__T , tmp                     /* in calls */\n",
+        "#else\n",
+        "#define CLV_LBFGS__FOR(i) for (int i = 0; i < CLV_LBFGS__N; ++i)\n",
+        "#define CLV_LBFGS__SPACE __global\n",
+        "#define CLV_LBFGS__TMP\n",
+        "#define CLV_LBFGS__T\n",
+        "#endif\n",
         "\n",
         "/* Reason codes: the same numbers as enum clv_lbfgs_reason in the header. */\n",
         "#define CLV_LBFGS__CONVERGENCE 0\n",
@@ -495,6 +608,12 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "#define CLV_LBFGS__OFF_PAST (CLV_LBFGS__OFF_ALPHA + CLV_LBFGS__M)\n",
         "#define CLV_LBFGS__PAST_SLOTS (CLV_LBFGS_PAST > 0 \? CLV_LBFGS_PAST : 1)\n",
         "#define CLV_LBFGS__STATE_ELEMS (CLV_LBFGS__OFF_PAST + CLV_LBFGS__PAST_SLOTS)\n",
+        "/* The scalar block [scalars | ys | alpha | past f], from OFF_SC to the end\n",
+        " * (a private copy on every lane of a cooperative item). */\n",
+        "#define CLV_LBFGS__BLOCK (CLV_LBFGS__STATE_ELEMS - CLV_LBFGS__OFF_SC)\n",
+        "#define CLV_LBFGS__B_YS CLV_LBFGS__N_SCALARS\n",
+        "#define CLV_LBFGS__B_ALPHA (CLV_LBFGS__N_SCALARS + CLV_LBFGS__M)\n",
+        "#define CLV_LBFGS__B_PAST (CLV_LBFGS__N_SCALARS + 2 * CLV_LBFGS__M)\n",
         "\n",
         "/* scalar slots (counts are stored as reals: exact up to 2^24 in float) */\n",
         "enum {\n",
@@ -513,7 +632,15 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    CLV_LBFGS__SC_A_PREV, CLV_LBFGS__SC_F_PREV, CLV_LBFGS__SC_DG_PREV,   /* bracketing: the previous trial */\n",
         "    CLV_LBFGS__SC_A_LO, CLV_LBFGS__SC_F_LO, CLV_LBFGS__SC_DG_LO,         /* zoom: the best point so far */\n",
         "    CLV_LBFGS__SC_A_HI, CLV_LBFGS__SC_F_HI, CLV_LBFGS__SC_DG_HI,         /* zoom: the other end */\n",
-        "    CLV_LBFGS__SC_NONFINITE  /* 1 when the latest trial was NaN/inf */\n",
+        "    CLV_LBFGS__SC_NONFINITE, /* 1 when the latest trial was NaN/inf */\n",
+        "    /* cooperative items only: the group sums of the latest evaluation\n",
+        "     * (clv_lbfgs__evaluated) and of the new direction */\n",
+        "    CLV_LBFGS__SC_TDG,       /* gt'd: the trial's slope */\n",
+        "    CLV_LBFGS__SC_TGG,       /* gt'gt */\n",
+        "    CLV_LBFGS__SC_TXX,       /* xt'xt */\n",
+        "    CLV_LBFGS__SC_TYS,       /* (gt - g)'(xt - x): s'y of the trial as a pair */\n",
+        "    CLV_LBFGS__SC_TYY,       /* (gt - g)'(gt - g) */\n",
+        "    CLV_LBFGS__SC_GD         /* g'd of the new direction */\n",
         "};\n",
         "\n",
         "#define CLV_LBFGS__PHASE_INIT 0   /* xt holds the start point */\n",
@@ -528,13 +655,17 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "#define CLV_LBFGS__TRIAL 0     /* a new trial point is in xt, same iteration */\n",
         "#define CLV_LBFGS__ITERATED 1  /* an iteration ended: new direction, trial in xt */\n",
         "#define CLV_LBFGS__FINISHED 2  /* the item is done (reason set) */\n",
+        "#define CLV_LBFGS__ACCEPT 3    /* (line searches) accept the trial point */\n",
         "\n",
         "typedef struct clv_lbfgs__item {\n",
         "    __global clv_real *st; /* the state row */\n",
-        "    __global clv_real *x, *g, *d, *S, *Y, *sc;\n",
+        "    __global clv_real *x, *g, *d, *S, *Y;\n",
+        "    CLV_LBFGS__SPACE clv_real *sc; /* the scalar block (CLV_LBFGS__BLOCK reals) */\n",
         "} clv_lbfgs__item;\n",
         "\n",
-        "inline clv_lbfgs__item clv_lbfgs__view(__global clv_real *state, size_t row)\n",
+        "/* block: the item's scalar block, in the state row (one work item) or a\n",
+        " * private copy (cooperative). */\n",
+        "inline clv_lbfgs__item clv_lbfgs__view(__global clv_real *state, size_t row, CLV_LBFGS__SPACE clv_real *block)\n",
         "{\n",
         "    clv_lbfgs__item v;\n",
         "    v.st = state + row * (size_t)CLV_LBFGS__STATE_ELEMS;\n",
@@ -543,7 +674,7 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    v.d = v.st + CLV_LBFGS__OFF_D;\n",
         "    v.S = v.st + CLV_LBFGS__OFF_S;\n",
         "    v.Y = v.st + CLV_LBFGS__OFF_Y;\n",
-        "    v.sc = v.st + CLV_LBFGS__OFF_SC;\n",
+        "    v.sc = block;\n",
         "    return v;\n",
         "}\n",
         "\n",
@@ -558,11 +689,45 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "\n",
         "inline clv_real clv_lbfgs__norm(__global const clv_real *a) { return sqrt(clv_lbfgs__dot(a, a)); }\n",
         "\n",
+        "/* The products the state machine reads. One work item computes each where\n",
+        " * it is needed, as always; a cooperative item reads the group sums that\n",
+        " * clv_lbfgs__evaluated took once per evaluation (no barrier in a branch). */\n",
+        "#ifdef CLV_LBFGS_GROUP\n",
+        "#define CLV_LBFGS__TRIAL_SLOPE(v, gt) ((v).sc[CLV_LBFGS__SC_TDG])   /* gt'd */\n",
+        "#define CLV_LBFGS__TRIAL_GNORM(v, gt) sqrt((v).sc[CLV_LBFGS__SC_TGG]) /* |gt| */\n",
+        "#define CLV_LBFGS__XNORM(v) sqrt((v).sc[CLV_LBFGS__SC_TXX])          /* |x| = |xt| once accepted */\n",
+        "#define CLV_LBFGS__GNORM(v) sqrt((v).sc[CLV_LBFGS__SC_TGG])          /* |g| = |gt| once accepted */\n",
+        "#define CLV_LBFGS__PAIR_YS(v, y, s) ((v).sc[CLV_LBFGS__SC_TYS])\n",
+        "#define CLV_LBFGS__PAIR_YY(v, y) ((v).sc[CLV_LBFGS__SC_TYY])\n",
+        "#define CLV_LBFGS__GD(v) ((v).sc[CLV_LBFGS__SC_GD])                  /* g'd */\n",
+        "#else\n",
+        "#define CLV_LBFGS__TRIAL_SLOPE(v, gt) clv_lbfgs__dot((gt), (v).d)\n",
+        "#define CLV_LBFGS__TRIAL_GNORM(v, gt) clv_lbfgs__norm(gt)\n",
+        "#define CLV_LBFGS__XNORM(v) clv_lbfgs__norm((v).x)\n",
+        "#define CLV_LBFGS__GNORM(v) clv_lbfgs__norm((v).g)\n",
+        "#define CLV_LBFGS__PAIR_YS(v, y, s) clv_lbfgs__dot((y), (s))\n",
+        "#define CLV_LBFGS__PAIR_YY(v, y) clv_lbfgs__dot((y), (y))\n",
+        "#define CLV_LBFGS__GD(v) clv_lbfgs__dot((v).g, (v).d)\n",
+        "#endif\n",
+        "\n",
+        "/* a'b of two vectors of the item: a group sum of the lanes' shares\n",
+        " * (cooperative), or clv_lbfgs__dot. */\n",
+        "inline clv_real clv_lbfgs__vdot(__global const clv_real *a, __global const clv_real *b CLV_LBFGS__TMP)\n",
+        "{\n",
+        "#ifdef CLV_LBFGS_GROUP\n",
+        "    clv_real s = CLV_LBFGS__R(0.0);\n",
+        "    CLV_LBFGS__FOR(i) s += a[i] * b[i];\n",
+        "    return clv_group_sum(s, tmp);\n",
+        "#else\n",
+        "    return clv_lbfgs__dot(a, b);\n",
+        "#endif\n",
+        "}\n",
+        "\n",
         "/* xt = x + step d: the next point to evaluate. */\n",
         "inline void clv_lbfgs__set_trial(clv_lbfgs__item v, __global clv_real *xt, clv_real step)\n",
         "{\n",
         "    v.sc[CLV_LBFGS__SC_STEP] = step;\n",
-        "    for (int i = 0; i < CLV_LBFGS__N; ++i) xt[i] = v.x[i] + step * v.d[i];\n",
+        "    CLV_LBFGS__FOR(i) xt[i] = v.x[i] + step * v.d[i];\n",
         "}\n",
         "\n",
         "inline int clv_lbfgs__finish(clv_lbfgs__item v, int reason)\n",
@@ -575,7 +740,7 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "/* A new line search along d from x, starting at step. */\n",
         "inline void clv_lbfgs__start_search(clv_lbfgs__item v, __global clv_real *xt, clv_real step)\n",
         "{\n",
-        "    const clv_real dginit = clv_lbfgs__dot(v.g, v.d);\n",
+        "    const clv_real dginit = CLV_LBFGS__GD(v);\n",
         "    v.sc[CLV_LBFGS__SC_DGINIT] = dginit;\n",
         "    v.sc[CLV_LBFGS__SC_LSCOUNT] = CLV_LBFGS__R(0.0);\n",
         "    v.sc[CLV_LBFGS__SC_STAGE] = CLV_LBFGS__I(CLV_LBFGS__STAGE_BRACKET);\n",
@@ -592,7 +757,10 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         " * L-BFGS direction is not a descent direction (memory reset). */\n",
         "inline void clv_lbfgs__steepest(clv_lbfgs__item v, __global clv_real *xt, clv_real gnorm)\n",
         "{\n",
-        "    for (int i = 0; i < CLV_LBFGS__N; ++i) v.d[i] = -v.g[i];\n",
+        "    CLV_LBFGS__FOR(i) v.d[i] = -v.g[i];\n",
+        "#ifdef CLV_LBFGS_GROUP\n",
+        "    v.sc[CLV_LBFGS__SC_GD] = -v.sc[CLV_LBFGS__SC_TGG]; /* g'(-g), g = gt: exactly -(g'g) */\n",
+        "#endif\n",
         "    v.sc[CLV_LBFGS__SC_MEMCOUNT] = CLV_LBFGS__R(0.0);\n",
         "    v.sc[CLV_LBFGS__SC_MEMEND] = CLV_LBFGS__R(0.0);\n",
         "    clv_lbfgs__start_search(v, xt, fmin(CLV_LBFGS__R(1.0), CLV_LBFGS__R(1.0) / gnorm));\n",
@@ -601,8 +769,8 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "/* The gradient test of liblbfgs: |g| / max(1, |x|) <= epsilon. */\n",
         "inline int clv_lbfgs__gradient_small(clv_lbfgs__item v, clv_real *gnorm)\n",
         "{\n",
-        "    const clv_real xnorm = fmax(CLV_LBFGS__R(1.0), clv_lbfgs__norm(v.x));\n",
-        "    *gnorm = clv_lbfgs__norm(v.g);\n",
+        "    const clv_real xnorm = fmax(CLV_LBFGS__R(1.0), CLV_LBFGS__XNORM(v));\n",
+        "    *gnorm = CLV_LBFGS__GNORM(v);\n",
         "    return *gnorm / xnorm <= (CLV_LBFGS_EPSILON);\n",
         "}\n",
         "\n",
@@ -610,13 +778,13 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "inline int clv_lbfgs__consume_start(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt, clv_real ft)\n",
         "{\n",
         "    clv_real gnorm;\n",
-        "    for (int i = 0; i < CLV_LBFGS__N; ++i) {\n",
+        "    CLV_LBFGS__FOR(i) {\n",
         "        v.x[i] = xt[i];\n",
         "        v.g[i] = gt[i];\n",
         "    }\n",
         "    v.sc[CLV_LBFGS__SC_F] = ft;\n",
         "    v.sc[CLV_LBFGS__SC_GAMMA] = CLV_LBFGS__R(1.0);\n",
-        "    for (int k = 0; k < CLV_LBFGS__PAST_SLOTS; ++k) v.st[CLV_LBFGS__OFF_PAST + k] = ft;\n",
+        "    for (int k = 0; k < CLV_LBFGS__PAST_SLOTS; ++k) v.sc[CLV_LBFGS__B_PAST + k] = ft;\n",
         "    const int small = clv_lbfgs__gradient_small(v, &gnorm);\n",
         "    if (!isfinite(ft) || !isfinite(gnorm)) return clv_lbfgs__finish(v, CLV_LBFGS__ERR_NONFINITE);\n",
         "    if (small) return clv_lbfgs__finish(v, CLV_LBFGS__ALREADY_MINIMIZED);\n",
@@ -626,26 +794,26 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "\n",
         "/* d = -H g by the two-loop recursion (Nocedal & Wright Alg. 7.4), newest\n",
         " * pair first in the first loop, H0 = gamma I. */\n",
-        "inline void clv_lbfgs__two_loop(clv_lbfgs__item v)\n",
+        "inline void clv_lbfgs__two_loop(clv_lbfgs__item v CLV_LBFGS__TMP)\n",
         "{\n",
-        "    __global clv_real *alpha = v.st + CLV_LBFGS__OFF_ALPHA;\n",
-        "    __global const clv_real *ys = v.st + CLV_LBFGS__OFF_YS;\n",
+        "    CLV_LBFGS__SPACE clv_real *alpha = v.sc + CLV_LBFGS__B_ALPHA;\n",
+        "    CLV_LBFGS__SPACE const clv_real *ys = v.sc + CLV_LBFGS__B_YS;\n",
         "    const int count = (int)v.sc[CLV_LBFGS__SC_MEMCOUNT], end = (int)v.sc[CLV_LBFGS__SC_MEMEND];\n",
-        "    for (int i = 0; i < CLV_LBFGS__N; ++i) v.d[i] = -v.g[i];\n",
+        "    CLV_LBFGS__FOR(i) v.d[i] = -v.g[i];\n",
         "    for (int k = 0; k < count; ++k) {\n",
         "        const int j = (end - 1 - k + CLV_LBFGS__M) % CLV_LBFGS__M;\n",
         "        __global const clv_real *s = v.S + j * CLV_LBFGS__N, *y = v.Y + j * CLV_LBFGS__N;\n",
-        "        const clv_real a = clv_lbfgs__dot(s, v.d) / ys[j];\n",
+        "        const clv_real a = clv_lbfgs__vdot(s, v.d CLV_LBFGS__T) / ys[j];\n",
         "        alpha[j] = a;\n",
-        "        for (int i = 0; i < CLV_LBFGS__N; ++i) v.d[i] -= a * y[i];\n",
+        "        CLV_LBFGS__FOR(i) v.d[i] -= a * y[i];\n",
         "    }\n",
         "    const clv_real gamma = v.sc[CLV_LBFGS__SC_GAMMA];\n",
-        "    for (int i = 0; i < CLV_LBFGS__N; ++i) v.d[i] *= gamma;\n",
+        "    CLV_LBFGS__FOR(i) v.d[i] *= gamma;\n",
         "    for (int k = 0; k < count; ++k) {\n",
         "        const int j = (end - count + k + CLV_LBFGS__M) % CLV_LBFGS__M;\n",
         "        __global const clv_real *s = v.S + j * CLV_LBFGS__N, *y = v.Y + j * CLV_LBFGS__N;\n",
-        "        const clv_real b = clv_lbfgs__dot(y, v.d) / ys[j];\n",
-        "        for (int i = 0; i < CLV_LBFGS__N; ++i) v.d[i] += (alpha[j] - b) * s[i];\n",
+        "        const clv_real b = clv_lbfgs__vdot(y, v.d CLV_LBFGS__T) / ys[j];\n",
+        "        CLV_LBFGS__FOR(i) v.d[i] += (alpha[j] - b) * s[i];\n",
         "    }\n",
         "}\n",
         "\n",
@@ -655,13 +823,13 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "{\n",
         "    const int end = (int)v.sc[CLV_LBFGS__SC_MEMEND];\n",
         "    __global clv_real *s = v.S + end * CLV_LBFGS__N, *y = v.Y + end * CLV_LBFGS__N;\n",
-        "    for (int i = 0; i < CLV_LBFGS__N; ++i) {\n",
+        "    CLV_LBFGS__FOR(i) {\n",
         "        s[i] = xt[i] - v.x[i];\n",
         "        y[i] = gt[i] - v.g[i];\n",
         "    }\n",
-        "    const clv_real ys = clv_lbfgs__dot(y, s), yy = clv_lbfgs__dot(y, y);\n",
+        "    const clv_real ys = CLV_LBFGS__PAIR_YS(v, y, s), yy = CLV_LBFGS__PAIR_YY(v, y);\n",
         "    if (!(ys > (clv_real)CLV_LBFGS__EPSILON * yy) || !isfinite(ys)) return;\n",
-        "    v.st[CLV_LBFGS__OFF_YS + end] = ys;\n",
+        "    v.sc[CLV_LBFGS__B_YS + end] = ys;\n",
         "    v.sc[CLV_LBFGS__SC_GAMMA] = ys / yy;\n",
         "    v.sc[CLV_LBFGS__SC_MEMEND] = CLV_LBFGS__I((end + 1) % CLV_LBFGS__M);\n",
         "    v.sc[CLV_LBFGS__SC_MEMCOUNT] = fmin(v.sc[CLV_LBFGS__SC_MEMCOUNT] + CLV_LBFGS__R(1.0), CLV_LBFGS__I(CLV_LBFGS__M));\n",
@@ -675,7 +843,7 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "#if CLV_LBFGS_PAST > 0\n",
         "    {\n",
         "        /* delta test: (f_{k-past} - f_k) / |f_k| < delta */\n",
-        "        __global clv_real *pf = v.st + CLV_LBFGS__OFF_PAST;\n",
+        "        CLV_LBFGS__SPACE clv_real *pf = v.sc + CLV_LBFGS__B_PAST;\n",
         "        const clv_real f = v.sc[CLV_LBFGS__SC_F];\n",
         "        const int slot = k % CLV_LBFGS_PAST;\n",
         "        if (k >= CLV_LBFGS_PAST && (pf[slot] - f) / fabs(f) < (CLV_LBFGS_DELTA)) return CLV_LBFGS__STOP;\n",
@@ -689,12 +857,14 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "}\n",
         "\n",
         "/* Accept the trial point: update the memory, test, and set up the next\n",
-        " * line search. */\n",
-        "inline int clv_lbfgs__accept(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt, clv_real ft)\n",
+        " * line search. (Called from clv_lbfgs__advance only: one call site, so\n",
+        " * the two-loop recursion's group sums are compiled once.) */\n",
+        "inline int clv_lbfgs__accept(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt,\n",
+        "                             clv_real ft CLV_LBFGS__TMP)\n",
         "{\n",
         "    clv_real gnorm;\n",
         "    clv_lbfgs__store_pair(v, xt, gt);\n",
-        "    for (int i = 0; i < CLV_LBFGS__N; ++i) {\n",
+        "    CLV_LBFGS__FOR(i) {\n",
         "        v.x[i] = xt[i];\n",
         "        v.g[i] = gt[i];\n",
         "    }\n",
@@ -702,8 +872,11 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    v.sc[CLV_LBFGS__SC_ITER] += CLV_LBFGS__R(1.0);\n",
         "    const int reason = clv_lbfgs__stop_reason(v, &gnorm);\n",
         "    if (reason != CLV_LBFGS__RUNNING) return clv_lbfgs__finish(v, reason);\n",
-        "    clv_lbfgs__two_loop(v);\n",
-        "    if (!(clv_lbfgs__dot(v.g, v.d) < CLV_LBFGS__R(0.0))) { /* rounding broke descent: restart */\n",
+        "    clv_lbfgs__two_loop(v CLV_LBFGS__T);\n",
+        "#ifdef CLV_LBFGS_GROUP\n",
+        "    v.sc[CLV_LBFGS__SC_GD] = clv_lbfgs__vdot(v.g, v.d, tmp);\n",
+        "#endif\n",
+        "    if (!(CLV_LBFGS__GD(v) < CLV_LBFGS__R(0.0))) { /* rounding broke descent: restart */\n",
         "        clv_lbfgs__steepest(v, xt, gnorm);\n",
         "        return CLV_LBFGS__ITERATED;\n",
         "    }\n",
@@ -739,8 +912,8 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    const clv_real step = v.sc[CLV_LBFGS__SC_STEP];\n",
         "    clv_real width = CLV_LBFGS__R(0.5);\n",
         "    if (ok && clv_lbfgs__armijo(v, ft, step)) {\n",
-        "        if (!(clv_lbfgs__dot(gt, v.d) < (CLV_LBFGS_WOLFE) * v.sc[CLV_LBFGS__SC_DGINIT]))\n",
-        "            return clv_lbfgs__accept(v, xt, gt, ft);\n",
+        "        if (!(CLV_LBFGS__TRIAL_SLOPE(v, gt) < (CLV_LBFGS_WOLFE) * v.sc[CLV_LBFGS__SC_DGINIT]))\n",
+        "            return CLV_LBFGS__ACCEPT;\n",
         "        width = CLV_LBFGS__R(2.1);\n",
         "    }\n",
         "    if (v.sc[CLV_LBFGS__SC_LSCOUNT] >= CLV_LBFGS__I(CLV_LBFGS_MAX_LINESEARCH))\n",
@@ -828,18 +1001,18 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "inline int clv_lbfgs__zoom(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt, clv_real ft, int ok)\n",
         "{\n",
         "    const clv_real a = v.sc[CLV_LBFGS__SC_STEP], dginit = v.sc[CLV_LBFGS__SC_DGINIT];\n",
-        "    const clv_real dg = ok \? clv_lbfgs__dot(gt, v.d) : CLV_LBFGS__R(0.0);\n",
+        "    const clv_real dg = ok \? CLV_LBFGS__TRIAL_SLOPE(v, gt) : CLV_LBFGS__R(0.0);\n",
         "    const int armijo = ok && clv_lbfgs__armijo(v, ft, a);\n",
         "    const int curvature = ok && fabs(dg) <= -(CLV_LBFGS_WOLFE) * dginit;\n",
         "    const int stage = (int)v.sc[CLV_LBFGS__SC_STAGE];\n",
-        "    if (stage == CLV_LBFGS__STAGE_REEVAL) return clv_lbfgs__accept(v, xt, gt, ft);\n",
+        "    if (stage == CLV_LBFGS__STAGE_REEVAL) return CLV_LBFGS__ACCEPT;\n",
         "    if (stage == CLV_LBFGS__STAGE_BRACKET) {\n",
         "        if (!armijo || (v.sc[CLV_LBFGS__SC_LSCOUNT] > CLV_LBFGS__R(1.0) && ft >= v.sc[CLV_LBFGS__SC_F_PREV])) {\n",
         "            clv_lbfgs__set_lo(v, v.sc[CLV_LBFGS__SC_A_PREV], v.sc[CLV_LBFGS__SC_F_PREV], v.sc[CLV_LBFGS__SC_DG_PREV]);\n",
         "            clv_lbfgs__set_hi(v, a, ok \? ft : INFINITY, dg);\n",
         "            return clv_lbfgs__zoom_next(v, xt);\n",
         "        }\n",
-        "        if (curvature) return clv_lbfgs__accept(v, xt, gt, ft);\n",
+        "        if (curvature) return CLV_LBFGS__ACCEPT;\n",
         "        if (dg >= CLV_LBFGS__R(0.0)) {\n",
         "            clv_lbfgs__set_lo(v, a, ft, dg);\n",
         "            clv_lbfgs__set_hi(v, v.sc[CLV_LBFGS__SC_A_PREV], v.sc[CLV_LBFGS__SC_F_PREV], v.sc[CLV_LBFGS__SC_DG_PREV]);\n",
@@ -860,7 +1033,7 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    if (!armijo || ft >= v.sc[CLV_LBFGS__SC_F_LO]) {\n",
         "        clv_lbfgs__set_hi(v, a, ok \? ft : INFINITY, dg);\n",
         "    } else {\n",
-        "        if (curvature) return clv_lbfgs__accept(v, xt, gt, ft);\n",
+        "        if (curvature) return CLV_LBFGS__ACCEPT;\n",
         "        if (dg * (v.sc[CLV_LBFGS__SC_A_HI] - v.sc[CLV_LBFGS__SC_A_LO]) >= CLV_LBFGS__R(0.0))\n",
         "            clv_lbfgs__set_hi(v, v.sc[CLV_LBFGS__SC_A_LO], v.sc[CLV_LBFGS__SC_F_LO], v.sc[CLV_LBFGS__SC_DG_LO]);\n",
         "        clv_lbfgs__set_lo(v, a, ft, dg);\n",
@@ -869,24 +1042,24 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "}\n",
         "#endif\n",
         "\n",
-        "/* Consume one evaluation (ft, gt at xt) of item row `row`; leave the next\n",
-        " * point to evaluate in xt. */\n",
-        "inline int clv_lbfgs__advance(__global clv_real *state, size_t row, __global clv_real *xt,\n",
-        "                              __global const clv_real *gt, clv_real ft)\n",
+        "/* Consume one evaluation (ft, gt at xt) of item v; leave the next point to\n",
+        " * evaluate in xt. */\n",
+        "inline int clv_lbfgs__advance(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt,\n",
+        "                              clv_real ft CLV_LBFGS__TMP)\n",
         "{\n",
-        "    clv_lbfgs__item v = clv_lbfgs__view(state, row);\n",
         "    const int phase = (int)v.sc[CLV_LBFGS__SC_PHASE];\n",
         "    if (phase == CLV_LBFGS__PHASE_DONE) return CLV_LBFGS__FINISHED;\n",
         "    v.sc[CLV_LBFGS__SC_EVALS] += CLV_LBFGS__R(1.0);\n",
         "    if (phase == CLV_LBFGS__PHASE_INIT) return clv_lbfgs__consume_start(v, xt, gt, ft);\n",
         "    v.sc[CLV_LBFGS__SC_LSCOUNT] += CLV_LBFGS__R(1.0);\n",
-        "    const int ok = isfinite(ft) && isfinite(clv_lbfgs__norm(gt));\n",
+        "    const int ok = isfinite(ft) && isfinite(CLV_LBFGS__TRIAL_GNORM(v, gt));\n",
         "    v.sc[CLV_LBFGS__SC_NONFINITE] = ok \? CLV_LBFGS__R(0.0) : CLV_LBFGS__R(1.0);\n",
         "#if CLV_LBFGS_ZOOM\n",
-        "    return clv_lbfgs__zoom(v, xt, gt, ft, ok);\n",
+        "    const int what = clv_lbfgs__zoom(v, xt, gt, ft, ok);\n",
         "#else\n",
-        "    return clv_lbfgs__backtracking(v, xt, gt, ft, ok);\n",
+        "    const int what = clv_lbfgs__backtracking(v, xt, gt, ft, ok);\n",
         "#endif\n",
+        "    return what == CLV_LBFGS__ACCEPT \? clv_lbfgs__accept(v, xt, gt, ft CLV_LBFGS__T) : what;\n",
         "}\n",
         "\n",
         "/* What the host reads after every launch: reason, iterations, evaluations, f. */\n",
@@ -910,12 +1083,19 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    CLV_GUARD();\n",
         "    __global clv_real *sc = state + clv_local() * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;\n",
         "    /* one store per slot with its own value: a loop of zeros becomes a\n",
-        "     * memset, which oclgrind 21.10 does not mark as initialised */\n",
+        "     * memset, which oclgrind 21.10 does not mark as initialised. A\n",
+        "     * cooperative item copies its whole scalar block to every lane and\n",
+        "     * back (ys, alpha, past included), so all of it is set here. */\n",
+        "#ifdef CLV_LBFGS_GROUP\n",
+        "    for (int k = 0; k < CLV_LBFGS__BLOCK; ++k)\n",
+        "#else\n",
         "    for (int k = 0; k < CLV_LBFGS__N_SCALARS; ++k)\n",
+        "#endif\n",
         "        sc[k] = k == CLV_LBFGS__SC_REASON \? CLV_LBFGS__I(CLV_LBFGS__RUNNING) : CLV_LBFGS__R(0.0);\n",
         "    clv_lbfgs__summary(state, clv_local(), summary);\n",
         "}\n",
         "\n",
+        "#ifndef CLV_LBFGS_GROUP\n",
         "/* One step of every item after the host evaluated xt (host-callback\n",
         " * objectives): one launch per evaluation round. */\n",
         "__kernel void clv_lbfgs_advance(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *xt,\n",
@@ -924,9 +1104,12 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "{\n",
         "    CLV_GUARD();\n",
         "    const size_t row = clv_local();\n",
-        "    clv_lbfgs__advance(state, row, xt + row * CLV_LBFGS__N, gt + row * CLV_LBFGS__N, ft[row]);\n",
+        "    __global clv_real *block = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;\n",
+        "    clv_lbfgs__advance(clv_lbfgs__view(state, row, block), xt + row * CLV_LBFGS__N, gt + row * CLV_LBFGS__N,\n",
+        "                       ft[row]);\n",
         "    clv_lbfgs__summary(state, row, summary);\n",
         "}\n",
+        "#endif\n",
         "\n",
         "#ifdef CLV_LBFGS_KERNEL_OBJECTIVE\n",
         "/* The user's data: replicated arrays passed through (unused ones point at a\n",
@@ -938,10 +1121,22 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "\n",
         "/* Defined by the user's source, which follows this file: the value at x\n",
         " * (CLV_LBFGS_N reals) with the gradient written to g. item: the item's\n",
-        " * index in the caller's batch (stable across chunks, devices, compaction). */\n",
+        " * index in the caller's batch (stable across chunks, devices, compaction).\n",
+        " * Cooperative objectives take tmp, a __local buffer of clv_lanes() x\n",
+        " * CLV_LBFGS_TMP values for the prelude's clv_group_* helpers: every lane\n",
+        " * of the item's group calls the objective with the same x (all of it\n",
+        " * readable by every lane), each works on a share, and the objective returns\n",
+        " * the same value on every lane and writes every element of g from exactly\n",
+        " * one lane (the optimizer waits for all lanes before it reads g). */\n",
+        "#ifdef CLV_LBFGS_GROUP\n",
+        "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g, ulong item,\n",
+        "                             clv_lbfgs_data data, __local clv_real *tmp);\n",
+        "#else\n",
         "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g, ulong item,\n",
         "                             clv_lbfgs_data data);\n",
+        "#endif\n",
         "\n",
+        "#ifndef CLV_LBFGS_GROUP\n",
         "/* L-BFGS iterations of every running item in one launch: evaluate and\n",
         " * advance until the item has accepted CLV_LBFGS_ITERATIONS_PER_LAUNCH steps\n",
         " * or ended. */\n",
@@ -962,7 +1157,8 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    data.integer[1] = i1;\n",
         "    __global clv_real *x = xt + row * CLV_LBFGS__N, *g = gt + row * CLV_LBFGS__N;\n",
         "    const ulong item = (ulong)index[row];\n",
-        "    __global const clv_real *sc = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;\n",
+        "    __global clv_real *sc = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;\n",
+        "    const clv_lbfgs__item v = clv_lbfgs__view(state, row, sc);\n",
         "    /* CLV_LBFGS_ITERATIONS_PER_LAUNCH iterations, each at most a line\n",
         "     * search's worth of evaluations plus a re-evaluation */\n",
         "    int iterations = 0;\n",
@@ -970,12 +1166,85 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "        if (sc[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_DONE)) break;\n",
         "        const clv_real f = clv_lbfgs_objective(x, g, item, data);\n",
         "        ft[row] = f;\n",
-        "        const int what = clv_lbfgs__advance(state, row, x, g, f);\n",
+        "        const int what = clv_lbfgs__advance(v, x, g, f);\n",
         "        if (what == CLV_LBFGS__FINISHED) break;\n",
         "        if (what == CLV_LBFGS__ITERATED && ++iterations == CLV_LBFGS_ITERATIONS_PER_LAUNCH) break;\n",
         "    }\n",
         "    clv_lbfgs__summary(state, row, summary);\n",
         "}\n",
+        "#else\n",
+        "/* After the objective: wait until g is complete, then take, in one group\n",
+        " * reduction, every product of the evaluation the state machine may read\n",
+        " * (the trial's slope and norms, and s'y, y'y of the pair it would make). */\n",
+        "inline void clv_lbfgs__evaluated(clv_lbfgs__item v, __global const clv_real *xt, __global const clv_real *gt,\n",
+        "                                 __local clv_real *tmp)\n",
+        "{\n",
+        "    const int start = v.sc[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_INIT); /* x, g, d unset */\n",
+        "    clv_real p[5] = { CLV_LBFGS__R(0.0), CLV_LBFGS__R(0.0), CLV_LBFGS__R(0.0), CLV_LBFGS__R(0.0),\n",
+        "                      CLV_LBFGS__R(0.0) };\n",
+        "    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);\n",
+        "    CLV_LBFGS__FOR(i) {\n",
+        "        const clv_real gi = gt[i], xi = xt[i];\n",
+        "        p[1] += gi * gi;\n",
+        "        p[2] += xi * xi;\n",
+        "        if (start) continue;\n",
+        "        const clv_real yi = gi - v.g[i], si = xi - v.x[i];\n",
+        "        p[0] += gi * v.d[i];\n",
+        "        p[3] += yi * si;\n",
+        "        p[4] += yi * yi;\n",
+        "    }\n",
+        "    clv_group_sum_n(p, 5, tmp);\n",
+        "    v.sc[CLV_LBFGS__SC_TDG] = p[0];\n",
+        "    v.sc[CLV_LBFGS__SC_TGG] = p[1];\n",
+        "    v.sc[CLV_LBFGS__SC_TXX] = p[2];\n",
+        "    v.sc[CLV_LBFGS__SC_TYS] = p[3];\n",
+        "    v.sc[CLV_LBFGS__SC_TYY] = p[4];\n",
+        "}\n",
+        "\n",
+        "/* The same launch with one work group per item (CLV_ITEM_PER_GROUP): the\n",
+        " * item's scalar block is a private copy on every lane, written back by\n",
+        " * lane 0 at the end. */\n",
+        "__kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *xt,\n",
+        "                                __global CLV_REAL *gt, __global CLV_REAL *ft, __global CLV_REAL *summary,\n",
+        "                                __global const int *index, __global const CLV_REAL *r0,\n",
+        "                                __global const CLV_REAL *r1, __global const CLV_REAL *r2,\n",
+        "                                __global const CLV_REAL *r3, __global const int *i0, __global const int *i1,\n",
+        "                                __local CLV_REAL *tmp)\n",
+        "{\n",
+        "    CLV_GUARD(); /* the whole group: one item */\n",
+        "    const size_t row = clv_local();\n",
+        "    clv_lbfgs_data data;\n",
+        "    data.real[0] = r0;\n",
+        "    data.real[1] = r1;\n",
+        "    data.real[2] = r2;\n",
+        "    data.real[3] = r3;\n",
+        "    data.integer[0] = i0;\n",
+        "    data.integer[1] = i1;\n",
+        "    __global clv_real *x = xt + row * CLV_LBFGS__N, *g = gt + row * CLV_LBFGS__N;\n",
+        "    const ulong item = (ulong)index[row];\n",
+        "    __global clv_real *sc = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;\n",
+        "    clv_real block[CLV_LBFGS__BLOCK];\n",
+        "    for (int k = 0; k < CLV_LBFGS__BLOCK; ++k) block[k] = sc[k];\n",
+        "    const clv_lbfgs__item v = clv_lbfgs__view(state, row, block);\n",
+        "    int iterations = 0, evaluated = 0;\n",
+        "    clv_real f = CLV_LBFGS__R(0.0);\n",
+        "    for (int e = 0; e < CLV_LBFGS_ITERATIONS_PER_LAUNCH * (CLV_LBFGS_MAX_LINESEARCH + 2); ++e) {\n",
+        "        if (block[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_DONE)) break;\n",
+        "        barrier(CLK_GLOBAL_MEM_FENCE); /* every lane's share of the trial point is written */\n",
+        "        f = clv_lbfgs_objective(x, g, item, data, tmp);\n",
+        "        evaluated = 1;\n",
+        "        clv_lbfgs__evaluated(v, x, g, tmp);\n",
+        "        const int what = clv_lbfgs__advance(v, x, g, f, tmp);\n",
+        "        if (what == CLV_LBFGS__FINISHED) break;\n",
+        "        if (what == CLV_LBFGS__ITERATED && ++iterations == CLV_LBFGS_ITERATIONS_PER_LAUNCH) break;\n",
+        "    }\n",
+        "    barrier(CLK_GLOBAL_MEM_FENCE); /* every lane has read the block before lane 0 rewrites it */\n",
+        "    if (clv_lane() != 0) return;\n",
+        "    for (int k = 0; k < CLV_LBFGS__BLOCK; ++k) sc[k] = block[k];\n",
+        "    if (evaluated) ft[row] = f;\n",
+        "    clv_lbfgs__summary(state, row, summary);\n",
+        "}\n",
+        "#endif\n",
         "#endif\n",
     };
     if (n_lines) *n_lines = sizeof lines / sizeof lines[0];
@@ -1034,6 +1303,8 @@ static inline clv_status clv_lbfgs_set_first_item(clv_lbfgs *s, size_t first_ite
     s->first_item = first_item;
     return CLV_OK;
 }
+
+static inline size_t clv_lbfgs_local_size(const clv_lbfgs *s) { return s ? s->lanes : 0; }
 
 static inline clv_lbfgs_stats clv_lbfgs_get_stats(const clv_lbfgs *s)
 {
@@ -1094,6 +1365,32 @@ static inline clv_status clv_lbfgs__check_objective(clv_lbfgs *s, const clv_lbfg
     if (o->evaluate && (o->data[0] || o->data[1] || o->data[2] || o->data[3] || o->idata[0] || o->idata[1]))
         return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: data/idata are passed to kernel "
                                "objectives only (a callback has its own user pointer)");
+    if (o->cooperative && o->evaluate)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: cooperative is for kernel "
+                               "objectives (source); a host callback runs its own kernels, with any shape");
+    if (o->tmp_elems && !o->cooperative)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: tmp_elems is the __local tmp of "
+                               "cooperative objectives; set cooperative too, or leave tmp_elems 0");
+    if (o->tmp_elems > 1u << 20)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: tmp_elems %zu is above 2^20 "
+                               "values per lane (tmp lives in __local memory)", o->tmp_elems);
+    return CLV_OK;
+}
+
+/* What only a cooperative objective may set, and the size of its private
+ * scalar block. */
+static inline clv_status clv_lbfgs__check_group(clv_lbfgs *s, const clv_lbfgs_objective *o,
+                                                const clv_lbfgs_parameter *p)
+{
+    if (p->local_size && !o->cooperative)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: local_size %zu is the work-group "
+                               "size of cooperative objectives (clv_lbfgs_objective.cooperative); leave it 0 "
+                               "for this one", p->local_size);
+    uint64_t block = CLV_LBFGS__N_SCALARS + 2 * (uint64_t)p->m + (uint64_t)(p->past > 0 ? p->past : 1);
+    if (o->cooperative && block > CLV_LBFGS__GROUP_BLOCK_MAX)
+        return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: a cooperative item keeps 32 + 2 m + "
+                               "max(past, 1) = %llu reals on every lane (m %d, past %d), at most %d: use a smaller "
+                               "m or past", (unsigned long long)block, p->m, p->past, CLV_LBFGS__GROUP_BLOCK_MAX);
     return CLV_OK;
 }
 
@@ -1114,7 +1411,9 @@ static inline int clv_lbfgs__literal(char *buf, size_t size, double v, int float
 static inline clv_status clv_lbfgs__options(clv_lbfgs *s, char *opt, size_t size)
 {
     const clv_lbfgs_parameter *p = &s->param;
-    char eps[40], delta[40], ftol[40], wolfe[40], lo[40], hi[40];
+    char eps[40], delta[40], ftol[40], wolfe[40], lo[40], hi[40], group[64] = "";
+    if (s->objective.cooperative)
+        snprintf(group, sizeof group, " -DCLV_LBFGS_GROUP -DCLV_LBFGS_TMP=%zu", s->tmp_elems);
     const char *bad = !clv_lbfgs__literal(eps, sizeof eps, p->epsilon, p->float32) ? "epsilon"
                       : !clv_lbfgs__literal(delta, sizeof delta, p->delta, p->float32) ? "delta"
                       : !clv_lbfgs__literal(ftol, sizeof ftol, p->ftol, p->float32) ? "ftol"
@@ -1127,14 +1426,51 @@ static inline clv_status clv_lbfgs__options(clv_lbfgs *s, char *opt, size_t size
                      "-DCLV_LBFGS_N=%lu -DCLV_LBFGS_M=%d -DCLV_LBFGS_PAST=%d -DCLV_LBFGS_EPSILON=%s "
                      "-DCLV_LBFGS_DELTA=%s -DCLV_LBFGS_FTOL=%s -DCLV_LBFGS_WOLFE=%s -DCLV_LBFGS_MIN_STEP=%s "
                      "-DCLV_LBFGS_MAX_STEP=%s -DCLV_LBFGS_MAX_ITERATIONS=%d -DCLV_LBFGS_MAX_LINESEARCH=%d "
-                     "-DCLV_LBFGS_ZOOM=%d -DCLV_LBFGS_DOUBLE=%d -DCLV_LBFGS_ITERATIONS_PER_LAUNCH=%d%s %s",
+                     "-DCLV_LBFGS_ZOOM=%d -DCLV_LBFGS_DOUBLE=%d -DCLV_LBFGS_ITERATIONS_PER_LAUNCH=%d%s%s %s",
                      (unsigned long)s->n, p->m, p->past, eps, delta, ftol, wolfe, lo, hi, p->max_iterations,
                      p->max_linesearch, p->linesearch == CLV_LBFGS_LINESEARCH_STRONG_WOLFE, !p->float32,
                      p->iterations_per_launch,
-                     s->objective.source ? " -DCLV_LBFGS_KERNEL_OBJECTIVE" : "",
+                     s->objective.source ? " -DCLV_LBFGS_KERNEL_OBJECTIVE" : "", group,
                      s->objective.options ? s->objective.options : "");
     if (w < 0 || (size_t)w >= size)
         return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: objective.options too long");
+    return CLV_OK;
+}
+
+static inline clv_map_opts clv_lbfgs__map_opts(const clv_lbfgs *s)
+{
+    clv_map_opts mo;
+    memset(&mo, 0, sizeof mo);
+    if (s->objective.cooperative) {
+        mo.shape = CLV_ITEM_PER_GROUP;
+        mo.local_size = s->lanes ? s->lanes : s->param.local_size;
+    }
+    return mo;
+}
+
+/* A cooperative solver's lanes, decided once (the core's one place:
+ * clv_map_local_size), and its tmp against every device's __local memory. */
+static inline clv_status clv_lbfgs__resolve_lanes(clv_lbfgs *s)
+{
+    clv_map_opts mo = clv_lbfgs__map_opts(s);
+    size_t lanes = 0;
+    clv_status st = clv_map_local_size(s->program, "clv_lbfgs_iterate", &mo, &lanes);
+    if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_new: the cooperative work-group size (local_size)");
+    uint64_t bytes = clv_lbfgs__bytes(0, lanes, s->tmp_elems, clv_dtype_size(s->dtype));
+    for (int d = 0; d < clv_mesh_device_count(s->mesh); ++d) {
+        cl_ulong have = 0;
+        clv_device_info info;
+        if (clGetDeviceInfo(clv_mesh_device_id(s->mesh, d), CL_DEVICE_LOCAL_MEM_SIZE, sizeof have, &have, NULL) !=
+                CL_SUCCESS || clv_mesh_device_info(s->mesh, d, &info) != CLV_OK)
+            continue;
+        if (bytes > (uint64_t)have)
+            return clv_lbfgs__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_lbfgs_new: the cooperative objective's tmp "
+                                   "(%zu lanes x %zu values, %llu bytes of __local memory) does not fit device %d "
+                                   "(%s: %llu bytes, CL_DEVICE_LOCAL_MEM_SIZE); use a smaller local_size or "
+                                   "tmp_elems", lanes, s->tmp_elems, (unsigned long long)bytes, d, info.name,
+                                   (unsigned long long)have);
+    }
+    s->lanes = lanes;
     return CLV_OK;
 }
 
@@ -1161,7 +1497,7 @@ static inline clv_status clv_lbfgs__build(clv_lbfgs *s)
     st = clv_array_new(&s->dummy_int, s->mesh, CLV_I32, 1, 1, CLV_REPLICATED);
     if (st == CLV_OK) st = clv_array_write(s->dummy_int, &zero_int);
     if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_new: device arrays");
-    return CLV_OK;
+    return s->objective.cooperative ? clv_lbfgs__resolve_lanes(s) : CLV_OK;
 }
 
 static inline void clv_lbfgs_free(clv_lbfgs *s)
@@ -1190,9 +1526,13 @@ static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n
                                (unsigned long)n);
     clv_status st = clv_lbfgs__check_objective(s, objective);
     if (st == CLV_OK) st = clv_lbfgs__check_parameter(s, &s->param);
+    if (st == CLV_OK) st = clv_lbfgs__check_group(s, objective, &s->param);
     if (st != CLV_OK) return st;
     s->n = n;
     s->objective = *objective;
+    if (objective->cooperative)
+        s->tmp_elems = objective->tmp_elems > CLV_LBFGS__GROUP_TMP_MIN ? objective->tmp_elems
+                                                                       : CLV_LBFGS__GROUP_TMP_MIN;
     s->dtype = s->param.float32 ? CLV_F32 : CLV_F64;
     uint64_t elems = clv_lbfgs__bytes(CLV_LBFGS__N_SCALARS + 2 * (uint64_t)s->param.m +
                                       (uint64_t)(s->param.past > 0 ? s->param.past : 1), 3 + 2 * (uint64_t)s->param.m, n, 1);
@@ -1282,7 +1622,7 @@ static inline clv_status clv_lbfgs__work_start(clv_lbfgs *s, clv_lbfgs__work *w,
 
 static inline clv_status clv_lbfgs__round_kernel(clv_lbfgs *s, clv_lbfgs__work *w)
 {
-    clv_arg args[13];
+    clv_arg args[14];
     int k = 0;
     args[k++] = clv_inout(w->state);
     args[k++] = clv_inout(w->xt);
@@ -1292,7 +1632,9 @@ static inline clv_status clv_lbfgs__round_kernel(clv_lbfgs *s, clv_lbfgs__work *
     args[k++] = clv_in(w->index);
     for (int i = 0; i < 4; ++i) args[k++] = clv_in(s->objective.data[i] ? s->objective.data[i] : s->dummy_real);
     for (int i = 0; i < 2; ++i) args[k++] = clv_in(s->objective.idata[i] ? s->objective.idata[i] : s->dummy_int);
-    clv_status st = clv_map(s->program, "clv_lbfgs_iterate", w->count, NULL, args, k);
+    clv_map_opts mo = clv_lbfgs__map_opts(s);
+    if (s->objective.cooperative) args[k++] = clv_local_mem(s->lanes * s->tmp_elems * clv_dtype_size(s->dtype));
+    clv_status st = clv_map(s->program, "clv_lbfgs_iterate", w->count, s->objective.cooperative ? &mo : NULL, args, k);
     return st == CLV_OK ? CLV_OK : clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: clv_lbfgs_iterate");
 }
 

@@ -32,7 +32,20 @@
  *   literals of that precision)
  * With CLV_LBFGS_KERNEL_OBJECTIVE the user's source follows this file and
  * defines clv_lbfgs_objective (declared below); clv_lbfgs_iterate then
- * evaluates and advances in one launch. */
+ * evaluates and advances in one launch.
+ *
+ * Cooperative objectives (clv_lbfgs_objective.cooperative; -DCLV_LBFGS_GROUP,
+ * with CLV_LBFGS_TMP): one work group runs one item. Every lane runs the
+ * item's state machine with the same numbers: the scalars (phase, step,
+ * bracket, ys, alpha, past values) are a private copy on every lane, read
+ * from the state row at the start of a launch and written back by lane 0
+ * at its end. Vectors of length n are updated in strided shares (lane
+ * i % L owns element i of x, g, d, S, Y and the trial point) and their dot
+ * products are group sums. The few barriers sit at fixed places: before and
+ * after the objective, one reduction of the dot products every evaluation
+ * needs (clv_lbfgs__evaluated), the two-loop recursion's 2 count sums and
+ * the new direction's slope; the line searches' branches hold none (PoCL
+ * 3.1's work-group compiler is slow on barriers inside many branches). */
 
 /* Literals in the item's precision (CLV_LBFGS__R takes a literal with a
  * decimal point; CLV_LBFGS__I converts an integer). Float programs get
@@ -47,6 +60,29 @@
 #define CLV_LBFGS__WIDTH_TOL 1e-6f
 #endif
 #define CLV_LBFGS__I(v) ((clv_real)(v))
+
+/* One item per work item, or per work group (cooperative objectives): the
+ * same code, with these where the two differ. In the one-work-item form
+ * they expand to exactly the serial loops and __global scalars, so its
+ * arithmetic (and its bits) are the form's own. */
+#ifdef CLV_LBFGS_GROUP
+/* Lane l: elements l, l + L, ...; every lane runs the same ceil(n / L)
+ * rounds and skips an element past n. (The plain strided loop, where lanes
+ * l >= n run no round at all, made PoCL 3.1 write one element past the
+ * trial point's buffer when L > n: seen under valgrind.) */
+#define CLV_LBFGS__FOR(i)                                                                      \
+    for (int i##_round = 0, i = (int)clv_lane(); i##_round < CLV_LBFGS__N;                    \
+         i##_round += (int)clv_lanes(), i += (int)clv_lanes())                                 \
+        if (i < CLV_LBFGS__N)
+#define CLV_LBFGS__SPACE __private
+#define CLV_LBFGS__TMP , __local clv_real *tmp /* in parameter lists */
+#define CLV_LBFGS__T , tmp                     /* in calls */
+#else
+#define CLV_LBFGS__FOR(i) for (int i = 0; i < CLV_LBFGS__N; ++i)
+#define CLV_LBFGS__SPACE __global
+#define CLV_LBFGS__TMP
+#define CLV_LBFGS__T
+#endif
 
 /* Reason codes: the same numbers as enum clv_lbfgs_reason in the header. */
 #define CLV_LBFGS__CONVERGENCE 0
@@ -76,6 +112,12 @@
 #define CLV_LBFGS__OFF_PAST (CLV_LBFGS__OFF_ALPHA + CLV_LBFGS__M)
 #define CLV_LBFGS__PAST_SLOTS (CLV_LBFGS_PAST > 0 ? CLV_LBFGS_PAST : 1)
 #define CLV_LBFGS__STATE_ELEMS (CLV_LBFGS__OFF_PAST + CLV_LBFGS__PAST_SLOTS)
+/* The scalar block [scalars | ys | alpha | past f], from OFF_SC to the end
+ * (a private copy on every lane of a cooperative item). */
+#define CLV_LBFGS__BLOCK (CLV_LBFGS__STATE_ELEMS - CLV_LBFGS__OFF_SC)
+#define CLV_LBFGS__B_YS CLV_LBFGS__N_SCALARS
+#define CLV_LBFGS__B_ALPHA (CLV_LBFGS__N_SCALARS + CLV_LBFGS__M)
+#define CLV_LBFGS__B_PAST (CLV_LBFGS__N_SCALARS + 2 * CLV_LBFGS__M)
 
 /* scalar slots (counts are stored as reals: exact up to 2^24 in float) */
 enum {
@@ -94,7 +136,15 @@ enum {
     CLV_LBFGS__SC_A_PREV, CLV_LBFGS__SC_F_PREV, CLV_LBFGS__SC_DG_PREV,   /* bracketing: the previous trial */
     CLV_LBFGS__SC_A_LO, CLV_LBFGS__SC_F_LO, CLV_LBFGS__SC_DG_LO,         /* zoom: the best point so far */
     CLV_LBFGS__SC_A_HI, CLV_LBFGS__SC_F_HI, CLV_LBFGS__SC_DG_HI,         /* zoom: the other end */
-    CLV_LBFGS__SC_NONFINITE  /* 1 when the latest trial was NaN/inf */
+    CLV_LBFGS__SC_NONFINITE, /* 1 when the latest trial was NaN/inf */
+    /* cooperative items only: the group sums of the latest evaluation
+     * (clv_lbfgs__evaluated) and of the new direction */
+    CLV_LBFGS__SC_TDG,       /* gt'd: the trial's slope */
+    CLV_LBFGS__SC_TGG,       /* gt'gt */
+    CLV_LBFGS__SC_TXX,       /* xt'xt */
+    CLV_LBFGS__SC_TYS,       /* (gt - g)'(xt - x): s'y of the trial as a pair */
+    CLV_LBFGS__SC_TYY,       /* (gt - g)'(gt - g) */
+    CLV_LBFGS__SC_GD         /* g'd of the new direction */
 };
 
 #define CLV_LBFGS__PHASE_INIT 0   /* xt holds the start point */
@@ -109,13 +159,17 @@ enum {
 #define CLV_LBFGS__TRIAL 0     /* a new trial point is in xt, same iteration */
 #define CLV_LBFGS__ITERATED 1  /* an iteration ended: new direction, trial in xt */
 #define CLV_LBFGS__FINISHED 2  /* the item is done (reason set) */
+#define CLV_LBFGS__ACCEPT 3    /* (line searches) accept the trial point */
 
 typedef struct clv_lbfgs__item {
     __global clv_real *st; /* the state row */
-    __global clv_real *x, *g, *d, *S, *Y, *sc;
+    __global clv_real *x, *g, *d, *S, *Y;
+    CLV_LBFGS__SPACE clv_real *sc; /* the scalar block (CLV_LBFGS__BLOCK reals) */
 } clv_lbfgs__item;
 
-inline clv_lbfgs__item clv_lbfgs__view(__global clv_real *state, size_t row)
+/* block: the item's scalar block, in the state row (one work item) or a
+ * private copy (cooperative). */
+inline clv_lbfgs__item clv_lbfgs__view(__global clv_real *state, size_t row, CLV_LBFGS__SPACE clv_real *block)
 {
     clv_lbfgs__item v;
     v.st = state + row * (size_t)CLV_LBFGS__STATE_ELEMS;
@@ -124,7 +178,7 @@ inline clv_lbfgs__item clv_lbfgs__view(__global clv_real *state, size_t row)
     v.d = v.st + CLV_LBFGS__OFF_D;
     v.S = v.st + CLV_LBFGS__OFF_S;
     v.Y = v.st + CLV_LBFGS__OFF_Y;
-    v.sc = v.st + CLV_LBFGS__OFF_SC;
+    v.sc = block;
     return v;
 }
 
@@ -139,11 +193,45 @@ inline clv_real clv_lbfgs__dot(__global const clv_real *a, __global const clv_re
 
 inline clv_real clv_lbfgs__norm(__global const clv_real *a) { return sqrt(clv_lbfgs__dot(a, a)); }
 
+/* The products the state machine reads. One work item computes each where
+ * it is needed, as always; a cooperative item reads the group sums that
+ * clv_lbfgs__evaluated took once per evaluation (no barrier in a branch). */
+#ifdef CLV_LBFGS_GROUP
+#define CLV_LBFGS__TRIAL_SLOPE(v, gt) ((v).sc[CLV_LBFGS__SC_TDG])   /* gt'd */
+#define CLV_LBFGS__TRIAL_GNORM(v, gt) sqrt((v).sc[CLV_LBFGS__SC_TGG]) /* |gt| */
+#define CLV_LBFGS__XNORM(v) sqrt((v).sc[CLV_LBFGS__SC_TXX])          /* |x| = |xt| once accepted */
+#define CLV_LBFGS__GNORM(v) sqrt((v).sc[CLV_LBFGS__SC_TGG])          /* |g| = |gt| once accepted */
+#define CLV_LBFGS__PAIR_YS(v, y, s) ((v).sc[CLV_LBFGS__SC_TYS])
+#define CLV_LBFGS__PAIR_YY(v, y) ((v).sc[CLV_LBFGS__SC_TYY])
+#define CLV_LBFGS__GD(v) ((v).sc[CLV_LBFGS__SC_GD])                  /* g'd */
+#else
+#define CLV_LBFGS__TRIAL_SLOPE(v, gt) clv_lbfgs__dot((gt), (v).d)
+#define CLV_LBFGS__TRIAL_GNORM(v, gt) clv_lbfgs__norm(gt)
+#define CLV_LBFGS__XNORM(v) clv_lbfgs__norm((v).x)
+#define CLV_LBFGS__GNORM(v) clv_lbfgs__norm((v).g)
+#define CLV_LBFGS__PAIR_YS(v, y, s) clv_lbfgs__dot((y), (s))
+#define CLV_LBFGS__PAIR_YY(v, y) clv_lbfgs__dot((y), (y))
+#define CLV_LBFGS__GD(v) clv_lbfgs__dot((v).g, (v).d)
+#endif
+
+/* a'b of two vectors of the item: a group sum of the lanes' shares
+ * (cooperative), or clv_lbfgs__dot. */
+inline clv_real clv_lbfgs__vdot(__global const clv_real *a, __global const clv_real *b CLV_LBFGS__TMP)
+{
+#ifdef CLV_LBFGS_GROUP
+    clv_real s = CLV_LBFGS__R(0.0);
+    CLV_LBFGS__FOR(i) s += a[i] * b[i];
+    return clv_group_sum(s, tmp);
+#else
+    return clv_lbfgs__dot(a, b);
+#endif
+}
+
 /* xt = x + step d: the next point to evaluate. */
 inline void clv_lbfgs__set_trial(clv_lbfgs__item v, __global clv_real *xt, clv_real step)
 {
     v.sc[CLV_LBFGS__SC_STEP] = step;
-    for (int i = 0; i < CLV_LBFGS__N; ++i) xt[i] = v.x[i] + step * v.d[i];
+    CLV_LBFGS__FOR(i) xt[i] = v.x[i] + step * v.d[i];
 }
 
 inline int clv_lbfgs__finish(clv_lbfgs__item v, int reason)
@@ -156,7 +244,7 @@ inline int clv_lbfgs__finish(clv_lbfgs__item v, int reason)
 /* A new line search along d from x, starting at step. */
 inline void clv_lbfgs__start_search(clv_lbfgs__item v, __global clv_real *xt, clv_real step)
 {
-    const clv_real dginit = clv_lbfgs__dot(v.g, v.d);
+    const clv_real dginit = CLV_LBFGS__GD(v);
     v.sc[CLV_LBFGS__SC_DGINIT] = dginit;
     v.sc[CLV_LBFGS__SC_LSCOUNT] = CLV_LBFGS__R(0.0);
     v.sc[CLV_LBFGS__SC_STAGE] = CLV_LBFGS__I(CLV_LBFGS__STAGE_BRACKET);
@@ -173,7 +261,10 @@ inline void clv_lbfgs__start_search(clv_lbfgs__item v, __global clv_real *xt, cl
  * L-BFGS direction is not a descent direction (memory reset). */
 inline void clv_lbfgs__steepest(clv_lbfgs__item v, __global clv_real *xt, clv_real gnorm)
 {
-    for (int i = 0; i < CLV_LBFGS__N; ++i) v.d[i] = -v.g[i];
+    CLV_LBFGS__FOR(i) v.d[i] = -v.g[i];
+#ifdef CLV_LBFGS_GROUP
+    v.sc[CLV_LBFGS__SC_GD] = -v.sc[CLV_LBFGS__SC_TGG]; /* g'(-g), g = gt: exactly -(g'g) */
+#endif
     v.sc[CLV_LBFGS__SC_MEMCOUNT] = CLV_LBFGS__R(0.0);
     v.sc[CLV_LBFGS__SC_MEMEND] = CLV_LBFGS__R(0.0);
     clv_lbfgs__start_search(v, xt, fmin(CLV_LBFGS__R(1.0), CLV_LBFGS__R(1.0) / gnorm));
@@ -182,8 +273,8 @@ inline void clv_lbfgs__steepest(clv_lbfgs__item v, __global clv_real *xt, clv_re
 /* The gradient test of liblbfgs: |g| / max(1, |x|) <= epsilon. */
 inline int clv_lbfgs__gradient_small(clv_lbfgs__item v, clv_real *gnorm)
 {
-    const clv_real xnorm = fmax(CLV_LBFGS__R(1.0), clv_lbfgs__norm(v.x));
-    *gnorm = clv_lbfgs__norm(v.g);
+    const clv_real xnorm = fmax(CLV_LBFGS__R(1.0), CLV_LBFGS__XNORM(v));
+    *gnorm = CLV_LBFGS__GNORM(v);
     return *gnorm / xnorm <= (CLV_LBFGS_EPSILON);
 }
 
@@ -191,13 +282,13 @@ inline int clv_lbfgs__gradient_small(clv_lbfgs__item v, clv_real *gnorm)
 inline int clv_lbfgs__consume_start(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt, clv_real ft)
 {
     clv_real gnorm;
-    for (int i = 0; i < CLV_LBFGS__N; ++i) {
+    CLV_LBFGS__FOR(i) {
         v.x[i] = xt[i];
         v.g[i] = gt[i];
     }
     v.sc[CLV_LBFGS__SC_F] = ft;
     v.sc[CLV_LBFGS__SC_GAMMA] = CLV_LBFGS__R(1.0);
-    for (int k = 0; k < CLV_LBFGS__PAST_SLOTS; ++k) v.st[CLV_LBFGS__OFF_PAST + k] = ft;
+    for (int k = 0; k < CLV_LBFGS__PAST_SLOTS; ++k) v.sc[CLV_LBFGS__B_PAST + k] = ft;
     const int small = clv_lbfgs__gradient_small(v, &gnorm);
     if (!isfinite(ft) || !isfinite(gnorm)) return clv_lbfgs__finish(v, CLV_LBFGS__ERR_NONFINITE);
     if (small) return clv_lbfgs__finish(v, CLV_LBFGS__ALREADY_MINIMIZED);
@@ -207,26 +298,26 @@ inline int clv_lbfgs__consume_start(clv_lbfgs__item v, __global clv_real *xt, __
 
 /* d = -H g by the two-loop recursion (Nocedal & Wright Alg. 7.4), newest
  * pair first in the first loop, H0 = gamma I. */
-inline void clv_lbfgs__two_loop(clv_lbfgs__item v)
+inline void clv_lbfgs__two_loop(clv_lbfgs__item v CLV_LBFGS__TMP)
 {
-    __global clv_real *alpha = v.st + CLV_LBFGS__OFF_ALPHA;
-    __global const clv_real *ys = v.st + CLV_LBFGS__OFF_YS;
+    CLV_LBFGS__SPACE clv_real *alpha = v.sc + CLV_LBFGS__B_ALPHA;
+    CLV_LBFGS__SPACE const clv_real *ys = v.sc + CLV_LBFGS__B_YS;
     const int count = (int)v.sc[CLV_LBFGS__SC_MEMCOUNT], end = (int)v.sc[CLV_LBFGS__SC_MEMEND];
-    for (int i = 0; i < CLV_LBFGS__N; ++i) v.d[i] = -v.g[i];
+    CLV_LBFGS__FOR(i) v.d[i] = -v.g[i];
     for (int k = 0; k < count; ++k) {
         const int j = (end - 1 - k + CLV_LBFGS__M) % CLV_LBFGS__M;
         __global const clv_real *s = v.S + j * CLV_LBFGS__N, *y = v.Y + j * CLV_LBFGS__N;
-        const clv_real a = clv_lbfgs__dot(s, v.d) / ys[j];
+        const clv_real a = clv_lbfgs__vdot(s, v.d CLV_LBFGS__T) / ys[j];
         alpha[j] = a;
-        for (int i = 0; i < CLV_LBFGS__N; ++i) v.d[i] -= a * y[i];
+        CLV_LBFGS__FOR(i) v.d[i] -= a * y[i];
     }
     const clv_real gamma = v.sc[CLV_LBFGS__SC_GAMMA];
-    for (int i = 0; i < CLV_LBFGS__N; ++i) v.d[i] *= gamma;
+    CLV_LBFGS__FOR(i) v.d[i] *= gamma;
     for (int k = 0; k < count; ++k) {
         const int j = (end - count + k + CLV_LBFGS__M) % CLV_LBFGS__M;
         __global const clv_real *s = v.S + j * CLV_LBFGS__N, *y = v.Y + j * CLV_LBFGS__N;
-        const clv_real b = clv_lbfgs__dot(y, v.d) / ys[j];
-        for (int i = 0; i < CLV_LBFGS__N; ++i) v.d[i] += (alpha[j] - b) * s[i];
+        const clv_real b = clv_lbfgs__vdot(y, v.d CLV_LBFGS__T) / ys[j];
+        CLV_LBFGS__FOR(i) v.d[i] += (alpha[j] - b) * s[i];
     }
 }
 
@@ -236,13 +327,13 @@ inline void clv_lbfgs__store_pair(clv_lbfgs__item v, __global const clv_real *xt
 {
     const int end = (int)v.sc[CLV_LBFGS__SC_MEMEND];
     __global clv_real *s = v.S + end * CLV_LBFGS__N, *y = v.Y + end * CLV_LBFGS__N;
-    for (int i = 0; i < CLV_LBFGS__N; ++i) {
+    CLV_LBFGS__FOR(i) {
         s[i] = xt[i] - v.x[i];
         y[i] = gt[i] - v.g[i];
     }
-    const clv_real ys = clv_lbfgs__dot(y, s), yy = clv_lbfgs__dot(y, y);
+    const clv_real ys = CLV_LBFGS__PAIR_YS(v, y, s), yy = CLV_LBFGS__PAIR_YY(v, y);
     if (!(ys > (clv_real)CLV_LBFGS__EPSILON * yy) || !isfinite(ys)) return;
-    v.st[CLV_LBFGS__OFF_YS + end] = ys;
+    v.sc[CLV_LBFGS__B_YS + end] = ys;
     v.sc[CLV_LBFGS__SC_GAMMA] = ys / yy;
     v.sc[CLV_LBFGS__SC_MEMEND] = CLV_LBFGS__I((end + 1) % CLV_LBFGS__M);
     v.sc[CLV_LBFGS__SC_MEMCOUNT] = fmin(v.sc[CLV_LBFGS__SC_MEMCOUNT] + CLV_LBFGS__R(1.0), CLV_LBFGS__I(CLV_LBFGS__M));
@@ -256,7 +347,7 @@ inline int clv_lbfgs__stop_reason(clv_lbfgs__item v, clv_real *gnorm)
 #if CLV_LBFGS_PAST > 0
     {
         /* delta test: (f_{k-past} - f_k) / |f_k| < delta */
-        __global clv_real *pf = v.st + CLV_LBFGS__OFF_PAST;
+        CLV_LBFGS__SPACE clv_real *pf = v.sc + CLV_LBFGS__B_PAST;
         const clv_real f = v.sc[CLV_LBFGS__SC_F];
         const int slot = k % CLV_LBFGS_PAST;
         if (k >= CLV_LBFGS_PAST && (pf[slot] - f) / fabs(f) < (CLV_LBFGS_DELTA)) return CLV_LBFGS__STOP;
@@ -270,12 +361,14 @@ inline int clv_lbfgs__stop_reason(clv_lbfgs__item v, clv_real *gnorm)
 }
 
 /* Accept the trial point: update the memory, test, and set up the next
- * line search. */
-inline int clv_lbfgs__accept(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt, clv_real ft)
+ * line search. (Called from clv_lbfgs__advance only: one call site, so
+ * the two-loop recursion's group sums are compiled once.) */
+inline int clv_lbfgs__accept(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt,
+                             clv_real ft CLV_LBFGS__TMP)
 {
     clv_real gnorm;
     clv_lbfgs__store_pair(v, xt, gt);
-    for (int i = 0; i < CLV_LBFGS__N; ++i) {
+    CLV_LBFGS__FOR(i) {
         v.x[i] = xt[i];
         v.g[i] = gt[i];
     }
@@ -283,8 +376,11 @@ inline int clv_lbfgs__accept(clv_lbfgs__item v, __global clv_real *xt, __global 
     v.sc[CLV_LBFGS__SC_ITER] += CLV_LBFGS__R(1.0);
     const int reason = clv_lbfgs__stop_reason(v, &gnorm);
     if (reason != CLV_LBFGS__RUNNING) return clv_lbfgs__finish(v, reason);
-    clv_lbfgs__two_loop(v);
-    if (!(clv_lbfgs__dot(v.g, v.d) < CLV_LBFGS__R(0.0))) { /* rounding broke descent: restart */
+    clv_lbfgs__two_loop(v CLV_LBFGS__T);
+#ifdef CLV_LBFGS_GROUP
+    v.sc[CLV_LBFGS__SC_GD] = clv_lbfgs__vdot(v.g, v.d, tmp);
+#endif
+    if (!(CLV_LBFGS__GD(v) < CLV_LBFGS__R(0.0))) { /* rounding broke descent: restart */
         clv_lbfgs__steepest(v, xt, gnorm);
         return CLV_LBFGS__ITERATED;
     }
@@ -320,8 +416,8 @@ inline int clv_lbfgs__backtracking(clv_lbfgs__item v, __global clv_real *xt, __g
     const clv_real step = v.sc[CLV_LBFGS__SC_STEP];
     clv_real width = CLV_LBFGS__R(0.5);
     if (ok && clv_lbfgs__armijo(v, ft, step)) {
-        if (!(clv_lbfgs__dot(gt, v.d) < (CLV_LBFGS_WOLFE) * v.sc[CLV_LBFGS__SC_DGINIT]))
-            return clv_lbfgs__accept(v, xt, gt, ft);
+        if (!(CLV_LBFGS__TRIAL_SLOPE(v, gt) < (CLV_LBFGS_WOLFE) * v.sc[CLV_LBFGS__SC_DGINIT]))
+            return CLV_LBFGS__ACCEPT;
         width = CLV_LBFGS__R(2.1);
     }
     if (v.sc[CLV_LBFGS__SC_LSCOUNT] >= CLV_LBFGS__I(CLV_LBFGS_MAX_LINESEARCH))
@@ -409,18 +505,18 @@ inline int clv_lbfgs__zoom_next(clv_lbfgs__item v, __global clv_real *xt)
 inline int clv_lbfgs__zoom(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt, clv_real ft, int ok)
 {
     const clv_real a = v.sc[CLV_LBFGS__SC_STEP], dginit = v.sc[CLV_LBFGS__SC_DGINIT];
-    const clv_real dg = ok ? clv_lbfgs__dot(gt, v.d) : CLV_LBFGS__R(0.0);
+    const clv_real dg = ok ? CLV_LBFGS__TRIAL_SLOPE(v, gt) : CLV_LBFGS__R(0.0);
     const int armijo = ok && clv_lbfgs__armijo(v, ft, a);
     const int curvature = ok && fabs(dg) <= -(CLV_LBFGS_WOLFE) * dginit;
     const int stage = (int)v.sc[CLV_LBFGS__SC_STAGE];
-    if (stage == CLV_LBFGS__STAGE_REEVAL) return clv_lbfgs__accept(v, xt, gt, ft);
+    if (stage == CLV_LBFGS__STAGE_REEVAL) return CLV_LBFGS__ACCEPT;
     if (stage == CLV_LBFGS__STAGE_BRACKET) {
         if (!armijo || (v.sc[CLV_LBFGS__SC_LSCOUNT] > CLV_LBFGS__R(1.0) && ft >= v.sc[CLV_LBFGS__SC_F_PREV])) {
             clv_lbfgs__set_lo(v, v.sc[CLV_LBFGS__SC_A_PREV], v.sc[CLV_LBFGS__SC_F_PREV], v.sc[CLV_LBFGS__SC_DG_PREV]);
             clv_lbfgs__set_hi(v, a, ok ? ft : INFINITY, dg);
             return clv_lbfgs__zoom_next(v, xt);
         }
-        if (curvature) return clv_lbfgs__accept(v, xt, gt, ft);
+        if (curvature) return CLV_LBFGS__ACCEPT;
         if (dg >= CLV_LBFGS__R(0.0)) {
             clv_lbfgs__set_lo(v, a, ft, dg);
             clv_lbfgs__set_hi(v, v.sc[CLV_LBFGS__SC_A_PREV], v.sc[CLV_LBFGS__SC_F_PREV], v.sc[CLV_LBFGS__SC_DG_PREV]);
@@ -441,7 +537,7 @@ inline int clv_lbfgs__zoom(clv_lbfgs__item v, __global clv_real *xt, __global co
     if (!armijo || ft >= v.sc[CLV_LBFGS__SC_F_LO]) {
         clv_lbfgs__set_hi(v, a, ok ? ft : INFINITY, dg);
     } else {
-        if (curvature) return clv_lbfgs__accept(v, xt, gt, ft);
+        if (curvature) return CLV_LBFGS__ACCEPT;
         if (dg * (v.sc[CLV_LBFGS__SC_A_HI] - v.sc[CLV_LBFGS__SC_A_LO]) >= CLV_LBFGS__R(0.0))
             clv_lbfgs__set_hi(v, v.sc[CLV_LBFGS__SC_A_LO], v.sc[CLV_LBFGS__SC_F_LO], v.sc[CLV_LBFGS__SC_DG_LO]);
         clv_lbfgs__set_lo(v, a, ft, dg);
@@ -450,24 +546,24 @@ inline int clv_lbfgs__zoom(clv_lbfgs__item v, __global clv_real *xt, __global co
 }
 #endif
 
-/* Consume one evaluation (ft, gt at xt) of item row `row`; leave the next
- * point to evaluate in xt. */
-inline int clv_lbfgs__advance(__global clv_real *state, size_t row, __global clv_real *xt,
-                              __global const clv_real *gt, clv_real ft)
+/* Consume one evaluation (ft, gt at xt) of item v; leave the next point to
+ * evaluate in xt. */
+inline int clv_lbfgs__advance(clv_lbfgs__item v, __global clv_real *xt, __global const clv_real *gt,
+                              clv_real ft CLV_LBFGS__TMP)
 {
-    clv_lbfgs__item v = clv_lbfgs__view(state, row);
     const int phase = (int)v.sc[CLV_LBFGS__SC_PHASE];
     if (phase == CLV_LBFGS__PHASE_DONE) return CLV_LBFGS__FINISHED;
     v.sc[CLV_LBFGS__SC_EVALS] += CLV_LBFGS__R(1.0);
     if (phase == CLV_LBFGS__PHASE_INIT) return clv_lbfgs__consume_start(v, xt, gt, ft);
     v.sc[CLV_LBFGS__SC_LSCOUNT] += CLV_LBFGS__R(1.0);
-    const int ok = isfinite(ft) && isfinite(clv_lbfgs__norm(gt));
+    const int ok = isfinite(ft) && isfinite(CLV_LBFGS__TRIAL_GNORM(v, gt));
     v.sc[CLV_LBFGS__SC_NONFINITE] = ok ? CLV_LBFGS__R(0.0) : CLV_LBFGS__R(1.0);
 #if CLV_LBFGS_ZOOM
-    return clv_lbfgs__zoom(v, xt, gt, ft, ok);
+    const int what = clv_lbfgs__zoom(v, xt, gt, ft, ok);
 #else
-    return clv_lbfgs__backtracking(v, xt, gt, ft, ok);
+    const int what = clv_lbfgs__backtracking(v, xt, gt, ft, ok);
 #endif
+    return what == CLV_LBFGS__ACCEPT ? clv_lbfgs__accept(v, xt, gt, ft CLV_LBFGS__T) : what;
 }
 
 /* What the host reads after every launch: reason, iterations, evaluations, f. */
@@ -491,12 +587,19 @@ __kernel void clv_lbfgs_reset(CLV_ITEMS, __global CLV_REAL *state, __global CLV_
     CLV_GUARD();
     __global clv_real *sc = state + clv_local() * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;
     /* one store per slot with its own value: a loop of zeros becomes a
-     * memset, which oclgrind 21.10 does not mark as initialised */
+     * memset, which oclgrind 21.10 does not mark as initialised. A
+     * cooperative item copies its whole scalar block to every lane and
+     * back (ys, alpha, past included), so all of it is set here. */
+#ifdef CLV_LBFGS_GROUP
+    for (int k = 0; k < CLV_LBFGS__BLOCK; ++k)
+#else
     for (int k = 0; k < CLV_LBFGS__N_SCALARS; ++k)
+#endif
         sc[k] = k == CLV_LBFGS__SC_REASON ? CLV_LBFGS__I(CLV_LBFGS__RUNNING) : CLV_LBFGS__R(0.0);
     clv_lbfgs__summary(state, clv_local(), summary);
 }
 
+#ifndef CLV_LBFGS_GROUP
 /* One step of every item after the host evaluated xt (host-callback
  * objectives): one launch per evaluation round. */
 __kernel void clv_lbfgs_advance(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *xt,
@@ -505,9 +608,12 @@ __kernel void clv_lbfgs_advance(CLV_ITEMS, __global CLV_REAL *state, __global CL
 {
     CLV_GUARD();
     const size_t row = clv_local();
-    clv_lbfgs__advance(state, row, xt + row * CLV_LBFGS__N, gt + row * CLV_LBFGS__N, ft[row]);
+    __global clv_real *block = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;
+    clv_lbfgs__advance(clv_lbfgs__view(state, row, block), xt + row * CLV_LBFGS__N, gt + row * CLV_LBFGS__N,
+                       ft[row]);
     clv_lbfgs__summary(state, row, summary);
 }
+#endif
 
 #ifdef CLV_LBFGS_KERNEL_OBJECTIVE
 /* The user's data: replicated arrays passed through (unused ones point at a
@@ -519,10 +625,22 @@ typedef struct clv_lbfgs_data {
 
 /* Defined by the user's source, which follows this file: the value at x
  * (CLV_LBFGS_N reals) with the gradient written to g. item: the item's
- * index in the caller's batch (stable across chunks, devices, compaction). */
+ * index in the caller's batch (stable across chunks, devices, compaction).
+ * Cooperative objectives take tmp, a __local buffer of clv_lanes() x
+ * CLV_LBFGS_TMP values for the prelude's clv_group_* helpers: every lane
+ * of the item's group calls the objective with the same x (all of it
+ * readable by every lane), each works on a share, and the objective returns
+ * the same value on every lane and writes every element of g from exactly
+ * one lane (the optimizer waits for all lanes before it reads g). */
+#ifdef CLV_LBFGS_GROUP
+clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g, ulong item,
+                             clv_lbfgs_data data, __local clv_real *tmp);
+#else
 clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g, ulong item,
                              clv_lbfgs_data data);
+#endif
 
+#ifndef CLV_LBFGS_GROUP
 /* L-BFGS iterations of every running item in one launch: evaluate and
  * advance until the item has accepted CLV_LBFGS_ITERATIONS_PER_LAUNCH steps
  * or ended. */
@@ -543,7 +661,8 @@ __kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CL
     data.integer[1] = i1;
     __global clv_real *x = xt + row * CLV_LBFGS__N, *g = gt + row * CLV_LBFGS__N;
     const ulong item = (ulong)index[row];
-    __global const clv_real *sc = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;
+    __global clv_real *sc = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;
+    const clv_lbfgs__item v = clv_lbfgs__view(state, row, sc);
     /* CLV_LBFGS_ITERATIONS_PER_LAUNCH iterations, each at most a line
      * search's worth of evaluations plus a re-evaluation */
     int iterations = 0;
@@ -551,10 +670,83 @@ __kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CL
         if (sc[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_DONE)) break;
         const clv_real f = clv_lbfgs_objective(x, g, item, data);
         ft[row] = f;
-        const int what = clv_lbfgs__advance(state, row, x, g, f);
+        const int what = clv_lbfgs__advance(v, x, g, f);
         if (what == CLV_LBFGS__FINISHED) break;
         if (what == CLV_LBFGS__ITERATED && ++iterations == CLV_LBFGS_ITERATIONS_PER_LAUNCH) break;
     }
     clv_lbfgs__summary(state, row, summary);
 }
+#else
+/* After the objective: wait until g is complete, then take, in one group
+ * reduction, every product of the evaluation the state machine may read
+ * (the trial's slope and norms, and s'y, y'y of the pair it would make). */
+inline void clv_lbfgs__evaluated(clv_lbfgs__item v, __global const clv_real *xt, __global const clv_real *gt,
+                                 __local clv_real *tmp)
+{
+    const int start = v.sc[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_INIT); /* x, g, d unset */
+    clv_real p[5] = { CLV_LBFGS__R(0.0), CLV_LBFGS__R(0.0), CLV_LBFGS__R(0.0), CLV_LBFGS__R(0.0),
+                      CLV_LBFGS__R(0.0) };
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    CLV_LBFGS__FOR(i) {
+        const clv_real gi = gt[i], xi = xt[i];
+        p[1] += gi * gi;
+        p[2] += xi * xi;
+        if (start) continue;
+        const clv_real yi = gi - v.g[i], si = xi - v.x[i];
+        p[0] += gi * v.d[i];
+        p[3] += yi * si;
+        p[4] += yi * yi;
+    }
+    clv_group_sum_n(p, 5, tmp);
+    v.sc[CLV_LBFGS__SC_TDG] = p[0];
+    v.sc[CLV_LBFGS__SC_TGG] = p[1];
+    v.sc[CLV_LBFGS__SC_TXX] = p[2];
+    v.sc[CLV_LBFGS__SC_TYS] = p[3];
+    v.sc[CLV_LBFGS__SC_TYY] = p[4];
+}
+
+/* The same launch with one work group per item (CLV_ITEM_PER_GROUP): the
+ * item's scalar block is a private copy on every lane, written back by
+ * lane 0 at the end. */
+__kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *xt,
+                                __global CLV_REAL *gt, __global CLV_REAL *ft, __global CLV_REAL *summary,
+                                __global const int *index, __global const CLV_REAL *r0,
+                                __global const CLV_REAL *r1, __global const CLV_REAL *r2,
+                                __global const CLV_REAL *r3, __global const int *i0, __global const int *i1,
+                                __local CLV_REAL *tmp)
+{
+    CLV_GUARD(); /* the whole group: one item */
+    const size_t row = clv_local();
+    clv_lbfgs_data data;
+    data.real[0] = r0;
+    data.real[1] = r1;
+    data.real[2] = r2;
+    data.real[3] = r3;
+    data.integer[0] = i0;
+    data.integer[1] = i1;
+    __global clv_real *x = xt + row * CLV_LBFGS__N, *g = gt + row * CLV_LBFGS__N;
+    const ulong item = (ulong)index[row];
+    __global clv_real *sc = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;
+    clv_real block[CLV_LBFGS__BLOCK];
+    for (int k = 0; k < CLV_LBFGS__BLOCK; ++k) block[k] = sc[k];
+    const clv_lbfgs__item v = clv_lbfgs__view(state, row, block);
+    int iterations = 0, evaluated = 0;
+    clv_real f = CLV_LBFGS__R(0.0);
+    for (int e = 0; e < CLV_LBFGS_ITERATIONS_PER_LAUNCH * (CLV_LBFGS_MAX_LINESEARCH + 2); ++e) {
+        if (block[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_DONE)) break;
+        barrier(CLK_GLOBAL_MEM_FENCE); /* every lane's share of the trial point is written */
+        f = clv_lbfgs_objective(x, g, item, data, tmp);
+        evaluated = 1;
+        clv_lbfgs__evaluated(v, x, g, tmp);
+        const int what = clv_lbfgs__advance(v, x, g, f, tmp);
+        if (what == CLV_LBFGS__FINISHED) break;
+        if (what == CLV_LBFGS__ITERATED && ++iterations == CLV_LBFGS_ITERATIONS_PER_LAUNCH) break;
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE); /* every lane has read the block before lane 0 rewrites it */
+    if (clv_lane() != 0) return;
+    for (int k = 0; k < CLV_LBFGS__BLOCK; ++k) sc[k] = block[k];
+    if (evaluated) ft[row] = f;
+    clv_lbfgs__summary(state, row, summary);
+}
+#endif
 #endif

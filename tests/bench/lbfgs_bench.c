@@ -9,7 +9,10 @@
  *               (liblbfgs: zoom runs More-Thuente, backtracking its default
  *               backtracking, LBFGS_LINESEARCH_BACKTRACKING = _WOLFE)
  *               [--no-compaction 1] [--per-launch K]   (clvmap's iterations per launch)
- *   lbfgs_bench --dump DIR      write the problems for lbfgs_ref.py
+ *               [--samples N] [--features D]   (logistic; default 256 x 16)
+ *               [--local-size L]   (--variant coop: lanes per problem; 0: default)
+ *   lbfgs_bench --dump DIR      write the problems for lbfgs_ref.py (with
+ *               --samples/--features: lbfgs_logistic_ITEMS_NxD.bin)
  *
  * Problems (the same bits in every tool):
  *   rosenbrock  extended Rosenbrock (liblbfgs's sample), n = 32, from
@@ -28,13 +31,21 @@
  * host callback the way XLA runs the vmapped one: Z = W X^T and G = R X as
  * CLBlast GEMMs over the batch, the loss terms by a kernel with one work
  * group per item (PoCL vectorises its straight-line body across the group,
- * exp and log1p included), instead of a kernel objective's per-item loop. */
+ * exp and log1p included), instead of a kernel objective's per-item loop.
+ *
+ * --variant plain (logistic, clvmap): logistic_plain_cl, one work item per
+ * problem in plain scalar code (no clv_real4). --variant coop: the
+ * cooperative form, logistic_coop_cl (clv_lbfgs_objective.cooperative: one
+ * work group per problem, each lane a strided share of the samples, plain
+ * scalar code); the output line says lanes=L. */
 #define _POSIX_C_SOURCE 199309L
 #ifdef LBFGS_BENCH_CLBLAST
 #define CLV_LBFGS_CLBLAST /* the gemm variant */
 #endif
 #include "clvmap_lbfgs.h"
 #define LBFGS_TEST_NO_QUADRATIC
+#define LBFGS_TEST_COOPERATIVE /* logistic_plain_cl, logistic_coop_cl */
+#define LBFGS_TEST_NO_GAUSS_AR1
 #include "../lbfgs/objectives.h"
 
 #include <lbfgs.h>
@@ -44,11 +55,14 @@
 #include <sys/resource.h>
 #include <time.h>
 
-enum { N_ROSEN = 32, N_FEATURES = 16, N_SAMPLES = 256 };
+enum { N_ROSEN = 32 };
+/* the logistic problem's size (--samples, --features) */
+static int N_SAMPLES = 256, N_FEATURES = 16;
 
 typedef struct bench {
     const char *tool, *problem, *linesearch, *variant;
-    int items, n, no_compaction, per_launch;
+    int items, n, no_compaction, per_launch, lanes;
+    size_t local_size;
     double *x0, *X, *y, *lambda;
 } bench;
 
@@ -72,7 +86,7 @@ static void make_problems(bench *b)
     b->lambda = (double *)malloc((size_t)b->items * sizeof *b->lambda);
     for (int i = 0; i < b->items; ++i)
         for (int j = 0; rosen && j < b->n; ++j) b->x0[(size_t)i * b->n + j] = (j % 2 ? 1.0 : -1.2) + uniform() - 0.5;
-    double truth[N_FEATURES];
+    double *truth = (double *)malloc((size_t)N_FEATURES * sizeof *truth);
     for (int j = 0; j < N_FEATURES; ++j) truth[j] = normal();
     for (int k = 0; k < N_SAMPLES; ++k) {
         double z = 0;
@@ -82,6 +96,7 @@ static void make_problems(bench *b)
         }
         b->y[k] = uniform() < 1 / (1 + exp(-z)) ? 1.0 : 0.0;
     }
+    free(truth);
     for (int i = 0; i < b->items; ++i) b->lambda[i] = pow(10.0, -3.0 + 4.0 * i / (b->items > 1 ? b->items - 1 : 1));
 }
 
@@ -206,7 +221,14 @@ static int run_clvmap(const bench *b, outcome *o)
     int rosen = strcmp(b->problem, "rosenbrock") == 0;
     clv_lbfgs_objective obj;
     memset(&obj, 0, sizeof obj);
-    obj.source = rosen ? rosenbrock_cl : logistic_cl;
+    int plain = strcmp(b->variant, "plain") == 0, coop = strcmp(b->variant, "coop") == 0;
+    obj.source = rosen ? rosenbrock_cl : coop ? logistic_coop_cl : plain ? logistic_plain_cl : logistic_cl;
+    if (rosen && (plain || coop)) {
+        printf("--variant %s is for --problem logistic\n", b->variant);
+        return 1;
+    }
+    obj.cooperative = coop;
+    if (coop) obj.tmp_elems = (size_t)N_FEATURES + 1;
     if (!rosen) {
         clv_array_new(&Xa, m, CLV_F64, N_SAMPLES, N_FEATURES, CLV_REPLICATED);
         clv_array_write(Xa, b->X);
@@ -239,6 +261,7 @@ static int run_clvmap(const bench *b, outcome *o)
     p.max_iterations = 10000;
     p.no_compaction = b->no_compaction;
     p.iterations_per_launch = b->per_launch;
+    p.local_size = b->local_size;
     clv_lbfgs *s = NULL;
     double t0 = now();
     clv_status st = clv_lbfgs_new(&s, m, (size_t)b->n, &obj, &p);
@@ -256,6 +279,7 @@ static int run_clvmap(const bench *b, outcome *o)
     o->seconds = now() - t0;
     o->cpu_seconds = cpu_now() - c0;
     if (st != CLV_OK) printf("clvmap: %s\n", clv_lbfgs_message(s));
+    ((bench *)b)->lanes = (int)clv_lbfgs_local_size(s);
     clv_lbfgs_stats stats = clv_lbfgs_get_stats(s);
     uint64_t kernel_ns = 0;
     for (int d = 0; d < clv_mesh_device_count(m); ++d) {
@@ -346,22 +370,28 @@ static void print_line(const bench *b, outcome *o)
     qsort(o->iters, (size_t)b->items, sizeof *o->iters, cmp_int);
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
-    printf("lbfgs tool=%s problem=%s linesearch=%s variant=%s items=%d n=%d seconds=%.6f cpu_seconds=%.4f "
-           "build_s=%.3f iters_median=%d iters_mean=%.2f evals_mean=%.2f converged=%d fsum=%.10e rss_kb=%ld\n",
-           b->tool, b->problem, b->linesearch, b->variant, b->items, b->n, o->seconds, o->cpu_seconds,
-           o->build_seconds, o->iters[b->items / 2], mean_it / b->items, mean_ev / b->items, converged, fsum,
-           u.ru_maxrss);
+    printf("lbfgs tool=%s problem=%s linesearch=%s variant=%s items=%d n=%d samples=%d lanes=%d seconds=%.6f "
+           "cpu_seconds=%.4f build_s=%.3f iters_median=%d iters_mean=%.2f evals_mean=%.2f converged=%d fsum=%.10e "
+           "rss_kb=%ld\n",
+           b->tool, b->problem, b->linesearch, b->variant, b->items, b->n, N_SAMPLES, b->lanes, o->seconds,
+           o->cpu_seconds, o->build_seconds, o->iters[b->items / 2], mean_it / b->items, mean_ev / b->items,
+           converged, fsum, u.ru_maxrss);
 }
 
 static void dump(bench *b, const char *dir)
 {
     const char *problems[2] = { "rosenbrock", "logistic" };
     for (int k = 0; k < 2; ++k) {
+        int sized = N_SAMPLES != 256 || N_FEATURES != 16; /* only the logistic problem has these sizes */
+        if (sized && k == 0) continue;
         rng = 20261121ULL;
         b->problem = problems[k];
         make_problems(b);
         char path[4096];
-        snprintf(path, sizeof path, "%s/lbfgs_%s_%d.bin", dir, problems[k], b->items);
+        if (sized)
+            snprintf(path, sizeof path, "%s/lbfgs_logistic_%d_%dx%d.bin", dir, b->items, N_SAMPLES, N_FEATURES);
+        else
+            snprintf(path, sizeof path, "%s/lbfgs_%s_%d.bin", dir, problems[k], b->items);
         FILE *f = fopen(path, "wb");
         if (!f) {
             printf("cannot write %s\n", path);
@@ -395,12 +425,15 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--dump")) dump_dir = argv[i + 1];
         else if (!strcmp(argv[i], "--no-compaction")) b.no_compaction = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--per-launch")) b.per_launch = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--samples")) N_SAMPLES = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--features")) N_FEATURES = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--local-size")) b.local_size = (size_t)atol(argv[i + 1]);
         else {
             printf("unknown option %s (see the top of tests/bench/lbfgs_bench.c)\n", argv[i]);
             return 2;
         }
     }
-    if (b.items < 1) return 2;
+    if (b.items < 1 || N_SAMPLES < 1 || N_FEATURES < 2) return 2;
     if (dump_dir) {
         dump(&b, dump_dir);
         return 0;

@@ -160,4 +160,112 @@ static inline double logistic_host(const double *X, const double *y, int n_sampl
 }
 #endif
 
+#ifdef LBFGS_TEST_COOPERATIVE /* opt in: only their users see them */
+/* ---- cooperative objectives (clv_lbfgs_objective.cooperative) -------------
+ * Plain scalar code, no vector types: every lane of the item's work group
+ * takes a strided share (CLV_GROUP_FOR) and clv_group_sum / _sum_n combine
+ * the shares. Each comes with its one-work-item twin (the same terms, one
+ * loop over everything). */
+
+#ifndef LBFGS_TEST_NO_GAUSS_AR1
+/* A 1000-d (any n) Gaussian: the negative log density of a stationary AR(1)
+ * process of unit variance and correlation rho = data.real[0][item] around
+ * the mean mu = data.real[1] + item n, up to a constant:
+ *   f = 1/2 r' P r, r = x - mu, P = tridiag(-rho, 1 + rho^2, -rho) / (1 - rho^2)
+ *   with 1 instead of 1 + rho^2 in the two corners.
+ * Minimum exactly at mu (f = 0); P's condition number ((1+rho)/(1-rho))^2. */
+#define GAUSS_AR1_TERM                                                                   \
+    "        const clv_real r = x[i] - mu[i];\n"                                              \
+    "        const clv_real left = i > 0 ? x[i - 1] - mu[i - 1] : (clv_real)0;\n"              \
+    "        const clv_real right = i + 1 < CLV_LBFGS_N ? x[i + 1] - mu[i + 1] : (clv_real)0;\n" \
+    "        const clv_real a = i == 0 || i + 1 == CLV_LBFGS_N ? (clv_real)1 : 1 + rho * rho;\n" \
+    "        const clv_real gi = c * (a * r - rho * (left + right));\n"                       \
+    "        g[i] = gi;\n"                                                                     \
+    "        f += r * gi;\n"
+#define GAUSS_AR1_HEAD                                                                   \
+    "    const clv_real rho = data.real[0][item], c = 1 / (1 - rho * rho);\n"                 \
+    "    __global const clv_real *mu = data.real[1] + item * CLV_LBFGS_N;\n"                  \
+    "    clv_real f = 0;\n"
+
+static const char *gauss_ar1_cl =
+    "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
+    "                             ulong item, clv_lbfgs_data data) {\n"
+    GAUSS_AR1_HEAD
+    "    for (int i = 0; i < CLV_LBFGS_N; ++i) {\n"
+    GAUSS_AR1_TERM
+    "    }\n"
+    "    return f / 2;\n"
+    "}\n";
+
+static const char *gauss_ar1_coop_cl =
+    "clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g,\n"
+    "                             ulong item, clv_lbfgs_data data, __local clv_real *tmp) {\n"
+    GAUSS_AR1_HEAD
+    "    CLV_GROUP_FOR(i, CLV_LBFGS_N) {  /* lane l: elements l, l + L, ... */\n"
+    GAUSS_AR1_TERM
+    "    }\n"
+    "    return clv_group_sum(f, tmp) / 2;\n"
+    "}\n";
+
+#endif
+
+#ifndef LBFGS_TEST_NO_LOGISTIC_SCALAR
+/* L2-regularised logistic regression over n_samples = data.integer[0][0]
+ * observations (X = data.real[0], n_samples x n; y = data.real[1] in
+ * {0, 1}; lambda = data.real[2][item]), as logistic_cl, in plain scalar
+ * code: one observation's terms (LOGISTIC_TERM) added to f and gp[0..n-1]. */
+#define LOGISTIC_TERM                                                                    \
+    "        __global const clv_real *xk = X + (size_t)k * CLV_LBFGS_N;\n"                    \
+    "        clv_real z = 0;\n"                                                                \
+    "        for (int j = 0; j < CLV_LBFGS_N; ++j) z += xk[j] * w[j];\n"                       \
+    "        const clv_real e = exp(-fabs(z));\n"                                              \
+    "        f += fmax(z, (clv_real)0) + log1p(e) - y[k] * z;\n"                               \
+    "        const clv_real r = (z >= 0 ? 1 / (1 + e) : e / (1 + e)) - y[k];  /* sigmoid - y */\n" \
+    "        for (int j = 0; j < CLV_LBFGS_N; ++j) gp[j] += r * xk[j];\n"
+#define LOGISTIC_HEAD                                                                    \
+    "    __global const clv_real *X = data.real[0], *y = data.real[1];\n"                     \
+    "    const clv_real lambda = data.real[2][item];\n"                                        \
+    "    const int n_samples = data.integer[0][0];\n"
+
+/* One work item per problem, scalar (no clv_real4): g itself holds the sums. */
+static const char *logistic_plain_cl =
+    "clv_real clv_lbfgs_objective(__global const clv_real *w, __global clv_real *g,\n"
+    "                             ulong item, clv_lbfgs_data data) {\n"
+    LOGISTIC_HEAD
+    "    __global clv_real *gp = g;\n"
+    "    clv_real f = 0;\n"
+    "    for (int j = 0; j < CLV_LBFGS_N; ++j) gp[j] = 0;\n"
+    "    for (int k = 0; k < n_samples; ++k) {\n"
+    LOGISTIC_TERM
+    "    }\n"
+    "    for (int j = 0; j < CLV_LBFGS_N; ++j) {\n"
+    "        g[j] += lambda * w[j];\n"
+    "        f += lambda * w[j] * w[j] / 2;\n"
+    "    }\n"
+    "    return f;\n"
+    "}\n";
+
+/* Cooperative: lane l sums observations l, l + L, ... into its private
+ * gp[0..n-1] and gp[n] (the loss), one clv_group_sum_n adds the lanes'
+ * shares (tmp_elems = n + 1), and each lane writes its elements of g. */
+static const char *logistic_coop_cl =
+    "clv_real clv_lbfgs_objective(__global const clv_real *w, __global clv_real *g,\n"
+    "                             ulong item, clv_lbfgs_data data, __local clv_real *tmp) {\n"
+    LOGISTIC_HEAD
+    "    clv_real gp[CLV_LBFGS_N + 1];\n"
+    "    for (int j = 0; j <= CLV_LBFGS_N; ++j) gp[j] = 0;\n"
+    "    CLV_GROUP_FOR(k, n_samples) {\n"
+    "        clv_real f = 0;\n"
+    LOGISTIC_TERM
+    "        gp[CLV_LBFGS_N] += f;\n"
+    "    }\n"
+    "    clv_group_sum_n(gp, CLV_LBFGS_N + 1, tmp);\n"
+    "    clv_real f = gp[CLV_LBFGS_N];\n"
+    "    for (int j = 0; j < CLV_LBFGS_N; ++j) f += lambda * w[j] * w[j] / 2;\n"
+    "    CLV_GROUP_FOR(j, CLV_LBFGS_N) g[j] = gp[j] + lambda * w[j];\n"
+    "    return f;\n"
+    "}\n";
+#endif
+#endif
+
 #endif

@@ -13,6 +13,11 @@
  *                                strong-Wolfe line search, 3 items
  *   og_fresh lbfgs-backtracking  the same, backtracking line search
  *   og_fresh lbfgs-f32           the same in float (strong Wolfe)
+ *   og_fresh lbfgs-cooperative   a cooperative objective (gauss_ar1_coop_cl,
+ *                                n = 12, a work group of 5 lanes per item),
+ *                                strong Wolfe, double
+ *   og_fresh lbfgs-cooperative-bt  the same in float, backtracking, n = 4 on
+ *                                8 lanes (lanes without an element)
  *   og_fresh nuts-gradcheck      clv_nuts__gradcheck on eight_schools
  *   og_fresh nuts-cooperative    clv_nuts__init and clv_nuts__run of a
  *                                cooperative model (logistic_coop, 2 chains,
@@ -23,6 +28,8 @@
 #define LBFGS_TEST_NO_ROSENBROCK /* objectives.h: only ROSENBROCK_CHAINED_CL */
 #define LBFGS_TEST_NO_QUADRATIC
 #define LBFGS_TEST_NO_LOGISTIC
+#define LBFGS_TEST_COOPERATIVE
+#define LBFGS_TEST_NO_LOGISTIC_SCALAR
 #include "objectives.h"
 #include "clvmap_nuts.h"
 #include "nuts_models.h"
@@ -34,6 +41,51 @@
 /* A shifted quadratic with a Rosenbrock coupling: item i's minimum is at
  * x = 1 for every coordinate. */
 static const char *objective = ROSENBROCK_CHAINED_CL("1 + (clv_real)item");
+
+/* The AR(1) Gaussian of 3 items, cooperative: its minimum is its mean. */
+static int lbfgs_cooperative(clv_mesh *m, clv_lbfgs_linesearch linesearch, int float32, int n, size_t lanes)
+{
+    enum { B = 3 };
+    (void)gauss_ar1_cl; /* the one-work-item twin, unused here */
+    double x[B * 12], rho[B] = { 0.3, 0.5, 0.7 }, mu[B * 12];
+    for (int i = 0; i < B * n; ++i) {
+        x[i] = 0;
+        mu[i] = 0.25 * (i % 7) - 0.5;
+    }
+    clv_dtype dt = float32 ? CLV_F32 : CLV_F64;
+    clv_array *a_rho = NULL, *a_mu = NULL;
+    clv_status st = clv_array_new(&a_rho, m, dt, B, 1, CLV_REPLICATED);
+    if (st == CLV_OK) st = clv_array_write_f64(a_rho, rho);
+    if (st == CLV_OK) st = clv_array_new(&a_mu, m, dt, B, (size_t)n, CLV_REPLICATED);
+    if (st == CLV_OK) st = clv_array_write_f64(a_mu, mu);
+    clv_lbfgs_objective obj;
+    memset(&obj, 0, sizeof obj);
+    obj.source = gauss_ar1_coop_cl;
+    obj.cooperative = 1;
+    obj.data[0] = a_rho;
+    obj.data[1] = a_mu;
+    clv_lbfgs_parameter param;
+    memset(&param, 0, sizeof param);
+    param.linesearch = linesearch;
+    param.float32 = float32;
+    param.local_size = lanes;
+    param.epsilon = float32 ? 1e-4 : 1e-10;
+    clv_lbfgs *s = NULL;
+    if (st == CLV_OK) st = clv_lbfgs_new(&s, m, (size_t)n, &obj, &param);
+    if (st == CLV_OK) st = clv_lbfgs_minimize(s, B, x, NULL, NULL, NULL);
+    int ok = st == CLV_OK;
+    if (!ok) printf("FAIL: %s\n", s ? clv_lbfgs_message(s) : clv_mesh_message(m));
+    for (int i = 0; ok && i < B * n; ++i)
+        if (!(fabs(x[i] - mu[i]) < (float32 ? 1e-3 : 1e-6))) {
+            printf("FAIL: x[%d] = %.6f, not the mean %.6f\n", i, x[i], mu[i]);
+            ok = 0;
+        }
+    if (ok) printf("cooperative AR(1) Gaussian, n = %d, %zu lanes: the mean reached\n", n, clv_lbfgs_local_size(s));
+    clv_lbfgs_free(s);
+    clv_array_free(a_rho);
+    clv_array_free(a_mu);
+    return ok;
+}
 
 static int lbfgs(clv_mesh *m, clv_lbfgs_linesearch linesearch, int float32)
 {
@@ -124,10 +176,14 @@ int main(int argc, char **argv)
     if (!strcmp(what, "lbfgs-wolfe")) ok = lbfgs(m, CLV_LBFGS_LINESEARCH_STRONG_WOLFE, 0);
     else if (!strcmp(what, "lbfgs-backtracking")) ok = lbfgs(m, CLV_LBFGS_LINESEARCH_BACKTRACKING, 0);
     else if (!strcmp(what, "lbfgs-f32")) ok = lbfgs(m, CLV_LBFGS_LINESEARCH_STRONG_WOLFE, 1);
+    else if (!strcmp(what, "lbfgs-cooperative")) ok = lbfgs_cooperative(m, CLV_LBFGS_LINESEARCH_STRONG_WOLFE, 0, 12, 5);
+    else if (!strcmp(what, "lbfgs-cooperative-bt"))
+        ok = lbfgs_cooperative(m, CLV_LBFGS_LINESEARCH_BACKTRACKING, 1, 4, 8);
     else if (!strcmp(what, "nuts-gradcheck")) ok = gradcheck(m);
     else if (!strcmp(what, "nuts-cooperative")) ok = cooperative(m);
     else {
-        printf("usage: og_fresh lbfgs-wolfe | lbfgs-backtracking | lbfgs-f32 | nuts-gradcheck | nuts-cooperative\n");
+        printf("usage: og_fresh lbfgs-wolfe | lbfgs-backtracking | lbfgs-f32 | lbfgs-cooperative | "
+               "lbfgs-cooperative-bt | nuts-gradcheck | nuts-cooperative\n");
         ok = 0;
     }
     clv_mesh_close(m);
