@@ -140,6 +140,16 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* The 1-minute load average (Linux), -1 when unknown: the figures' context. */
+static double load_average(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double load = -1;
+    if (f && fscanf(f, "%lf", &load) != 1) load = -1;
+    if (f) fclose(f);
+    return load;
+}
+
 /* The process's peak resident memory (Linux: VmHWM), 0 when unknown. */
 static unsigned long long peak_rss_bytes(void)
 {
@@ -193,11 +203,11 @@ static int run_setting(clv_mesh *mesh, clv_nss *s, const settings *set, int coop
     long used = r.n_devices > 0 ? (long)r.device[0].chunk_used : 0;
     printf("result form=%s n=%d chunk=%s chunk_used=%ld local=%zu logZ=%.6f error=%.4f reference=%.6f "
            "iterations=%ld evaluations=%llu seconds=%.3f ms_per_eval=%.4f peak_device_bytes=%llu "
-           "peak_scratch_bytes=%llu peak_rss_bytes=%llu runs=%d\n",
+           "peak_scratch_bytes=%llu peak_rss_bytes=%llu runs=%d loadavg=%.2f\n",
            coop ? "coop" : "plain", set->side * set->side, chunk_name(chunk, buf, sizeof buf), used,
            coop ? o.local_size : (size_t)0, r.logZ, r.logZ_error, reference, r.iterations,
            (unsigned long long)r.evaluations, median, 1e3 * median / (double)r.evaluations,
-           (unsigned long long)r.peak_device_bytes, (unsigned long long)r.peak_scratch_bytes, peak_rss_bytes(), set->runs);
+           (unsigned long long)r.peak_device_bytes, (unsigned long long)r.peak_scratch_bytes, peak_rss_bytes(), set->runs, load_average());
     fflush(stdout);
     if (keep) *keep = r;
     else clv_nss_result_free(&r);
