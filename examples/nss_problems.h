@@ -124,4 +124,76 @@ static inline clv_nss *nss_sampler(clv_mesh *m, const char *source, int dim, siz
     return s;
 }
 
+/* ---- many observations: a likelihood worth sharing ----------------------
+ * n_obs points y_i in R^D, each N(mu, I), mu on the uniform prior [-a, a]^D.
+ * With ybar the mean and S the sum of squared deviations from it,
+ *   log Z = -n D/2 log(2 pi) - S/2 + D/2 log(2 pi / n) - D log(2a)
+ * (the mass outside the box is negligible when ybar is well inside it).
+ * data: a, n_obs, then the n_obs x D observations. The plain form loops
+ * over all observations in one work item; the cooperative form
+ * (clv_nss_problem.cooperative) gives each lane a strided share and sums
+ * the shares with clv_group_sum (the same sum, in another order). */
+#define NSS_OBS_BODY(LOOP)                                                       \
+    "    const int n = (int)data[1];\n"                                           \
+    "    __global const clv_real *y = data + 2;\n"                                \
+    "    clv_real s = 0;\n"                                                       \
+    LOOP                                                                          \
+    "        for (int k = 0; k < CLV_NSS_DIM; ++k) {\n"                           \
+    "            const clv_real e = y[(size_t)i * CLV_NSS_DIM + k] - x[k];\n"     \
+    "            s += e * e;\n"                                                   \
+    "        }\n"
+#define NSS_OBS_PRIOR                                                            \
+    "clv_real logprior(const clv_real *x, __global const clv_real *data) {\n"     \
+    "    for (int k = 0; k < CLV_NSS_DIM; ++k)\n"                                 \
+    "        if (!(fabs(x[k]) <= data[0])) return -INFINITY;\n"                   \
+    "    return -CLV_NSS_DIM * log(2 * data[0]);\n"                               \
+    "}\n"                                                                         \
+    "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data) {\n" \
+    "    for (int k = 0; k < CLV_NSS_DIM; ++k) x[k] = data[0] * (2 * u[k] - 1);\n" \
+    "}\n"
+#define NSS_OBS_NORM "(clv_real)0.91893853320467274 * n * CLV_NSS_DIM"
+
+static const char *const nss_obs_plain_source =
+    "clv_real loglikelihood(const clv_real *x, __global const clv_real *data,\n"
+    "                       __global clv_real *work) {\n"
+    NSS_OBS_BODY("    for (int i = 0; i < n; ++i)\n")
+    "    return (clv_real)-0.5 * s - " NSS_OBS_NORM ";\n"
+    "}\n" NSS_OBS_PRIOR;
+
+static const char *const nss_obs_coop_source =
+    "clv_real loglikelihood(const clv_real *x, __global const clv_real *data,\n"
+    "                       __global clv_real *work, __local clv_real *tmp) {\n"
+    NSS_OBS_BODY("    CLV_GROUP_FOR(i, n)\n")
+    "    return (clv_real)-0.5 * clv_group_sum(s, tmp) - " NSS_OBS_NORM ";\n"
+    "}\n" NSS_OBS_PRIOR;
+
+/* data for n_obs observations of dim values around mu0 (host splitmix64
+ * and Box-Muller: numbers nobody here chose), and the exact log Z. The
+ * caller frees *data. */
+static inline double nss_obs_make(int dim, int n_obs, double half_width, unsigned long long seed, double **data,
+                                  size_t *n_data)
+{
+    size_t n = (size_t)n_obs * (size_t)dim;
+    double *d = (double *)malloc((n + 2) * sizeof(double)), mean[CLV_NSS_MAX_DIM] = { 0 }, S = 0;
+    *data = d;
+    *n_data = n + 2;
+    if (!d) return NAN;
+    d[0] = half_width;
+    d[1] = n_obs;
+    for (size_t i = 0; i < n; ++i) {
+        seed += 0x9E3779B97F4A7C15ULL;
+        unsigned long long z = seed;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z ^= z >> 31;
+        double u1 = ((double)(z >> 11) + 0.5) / 9007199254740992.0;
+        double u2 = ((double)(z & 0x7FF) + 0.5) / 2048.0;
+        d[2 + i] = 0.3 * (double)(i % (size_t)dim) - 0.4 + sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+    }
+    for (size_t i = 0; i < n; ++i) mean[i % (size_t)dim] += d[2 + i] / n_obs;
+    for (size_t i = 0; i < n; ++i) S += (d[2 + i] - mean[i % (size_t)dim]) * (d[2 + i] - mean[i % (size_t)dim]);
+    const double log2pi = 1.8378770664093453;
+    return -0.5 * n * log2pi - 0.5 * S + 0.5 * dim * (log2pi - log((double)n_obs)) - dim * log(2 * half_width);
+}
+
 #endif

@@ -82,6 +82,38 @@
  *   The core's prelude (clv_rng, ...) is available; names starting clv_nss_
  *   are reserved.
  *
+ * COOPERATIVE LIKELIHOODS (clv_nss_problem.cooperative = 1)
+ *   One work group runs one particle (the shape is CLV_ITEM_PER_GROUP,
+ *   clv_nss_opts.local_size lanes; 0: clv_map_local_size's default), and
+ *   the likelihood takes a fourth parameter:
+ *     clv_real loglikelihood(const clv_real *x, __global const clv_real *data,
+ *                            __global clv_real *work, __local clv_real *tmp);
+ *   Every lane calls it with the same x and the same work; each lane does a
+ *   share of the work (CLV_GROUP_FOR over the observations, rows of a
+ *   matrix) and the shares are combined with the prelude's clv_group_*
+ *   helpers, whose tmp is this one (clv_lanes() x CLV_NSS_TMP values,
+ *   CLV_NSS_TMP = clv_nss_problem.tmp_elems, default 1). It must return
+ *   the same value on every lane, call the clv_group_* helpers on every
+ *   lane the same number of times, and put a barrier(CLK_GLOBAL_MEM_FENCE)
+ *   between one lane writing work and another reading it. The slice
+ *   sampler's bookkeeping (random numbers, the interval, logprior,
+ *   prior_transform, the decisions) runs on lane 0 only, in the order of
+ *   the one-work-item form; the points it needs evaluated reach the other
+ *   lanes through __local memory. Guarantee 1 holds at a fixed local size
+ *   (the lanes' sums are added in lane order; two local sizes may round
+ *   apart). Each particle's walk ends with one evaluation of its final
+ *   point whose value is not used (PoCL 3.1 hung a group on the loop's
+ *   other form); result.evaluations does not count it.
+ *   Which form: one work item per particle (the default) for cheap
+ *   likelihoods, where num_delete particles already fill the device; a
+ *   cooperative likelihood when one evaluation is heavy (a sum over
+ *   thousands of observations, a linear solve: examples/nss_inversion.c's
+ *   Cholesky of an n x n matrix per particle) and the particles per launch
+ *   are few (num_delete, or a small chunk to bound the scratch): the lanes
+ *   of each group keep the device busy instead of one work item per
+ *   particle. On a CPU runtime a group is run by one core, so the gain is
+ *   the vector lanes; on a GPU it is the whole compute unit.
+ *
  * ALGORITHM (blackjax.ns.nss, checked against blackjax's source)
  *   Each iteration: sort the live points by log-likelihood; the num_delete
  *   lowest die; L0 = the largest of them; num_delete start points are drawn
@@ -149,7 +181,11 @@
  *                      fails before its first step still takes part; the
  *                      groundwork (messages, allocation, option checks,
  *                      building with data, CSV names, host memory) is the
- *                      core's (issue 12).
+ *                      core's (issue 12); cooperative likelihoods
+ *                      (clv_nss_problem.cooperative and tmp_elems: one work
+ *                      group per particle, the likelihood shared by its
+ *                      lanes; CLV_NSS_COOPERATIVE) and the inversion
+ *                      example (examples/nss_inversion.c; issue 15).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
@@ -170,6 +206,8 @@ extern "C" {
 #define CLV_NSS_VERSION_PATCH 1
 /* clv_nss_opts has share (a clv_share) */
 #define CLV_NSS_SHARE 1
+/* clv_nss_problem has cooperative and tmp_elems */
+#define CLV_NSS_COOPERATIVE 1
 
 /* Largest dimension (the kernels keep a few points in private memory). */
 #define CLV_NSS_MAX_DIM 256
@@ -185,6 +223,11 @@ typedef struct clv_nss_problem {
     size_t work_elems;   /* clv_real elements of __global work space per particle (0: none) */
     const char *options; /* extra compiler options, e.g. "-DN_OBS=100" */
     int f32;             /* nonzero: clv_real is float (devices without fp64); default double */
+    int cooperative;     /* nonzero: loglikelihood takes a fourth parameter, __local clv_real *tmp,
+                            and is evaluated by all work items of the particle's work group
+                            together (COOPERATIVE LIKELIHOODS); 0: one work item runs a
+                            particle (the default) */
+    size_t tmp_elems;    /* cooperative: clv_real values of tmp per lane (CLV_NSS_TMP); 0: 1 */
 } clv_nss_problem;
 
 typedef struct clv_nss clv_nss;
@@ -237,8 +280,10 @@ typedef struct clv_nss_opts {
     uint64_t seed;         /* the run is a pure function of the seed and the options */
     clv_shape shape;       /* CLV_ITEM_PER_WORK_ITEM (default), or CLV_ITEM_PER_GROUP: one
                               work group per particle, its first work item working (GPUs:
-                              particles of uneven length do not wait for each other) */
-    size_t local_size;     /* work group size; 0: 64 per work item, 1 per group */
+                              particles of uneven length do not wait for each other);
+                              a cooperative problem always runs one group per particle */
+    size_t local_size;     /* work group size; 0: 64 per work item, 1 per group; cooperative
+                              problems: the lanes per particle, 0: clv_map_local_size's */
     clv_nss_progress_fn progress; /* NULL: none */
     void *progress_user;   /* passed to progress */
     clv_share share;       /* zero: this process runs every particle */
@@ -326,6 +371,8 @@ struct clv_nss {
     int dim;
     int f32;
     size_t work_elems;      /* at least 1 */
+    int cooperative;        /* clv_nss_problem.cooperative */
+    size_t tmp_elems;       /* at least 1 */
     char message[CLV_NSS_MESSAGE_SIZE];
 };
 
@@ -397,8 +444,26 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "/* ---- what the user defines ----------------------------------------------\n",
         " * x, u: CLV_NSS_DIM values in private memory. data: the problem's\n",
         " * replicated array. work: CLV_NSS_WORK elements of __global scratch that\n",
-        " * belong to this particle for the duration of one evaluation. */\n",
+        " * belong to this particle for the duration of one evaluation.\n",
+        " *\n",
+        " * Cooperative likelihoods (clv_nss_problem.cooperative; -DCLV_NSS_GROUP):\n",
+        " * one work group runs one particle. loglikelihood takes a fourth\n",
+        " * parameter, tmp, a __local buffer of clv_lanes() x CLV_NSS_TMP values for\n",
+        " * the prelude's clv_group_* helpers; all lanes of the group call it\n",
+        " * together with the same x and the same work, each lane does a share\n",
+        " * (CLV_GROUP_FOR over the observations, the rows of a matrix), and it must\n",
+        " * return the same value on every lane (a group reduction's result is). A\n",
+        " * lane that writes work for another to read puts a barrier between. The\n",
+        " * slice sampler's bookkeeping (random numbers, the interval, the prior,\n",
+        " * the decisions) runs on lane 0 only; the points it needs evaluated reach\n",
+        " * the other lanes through __local memory. logprior and prior_transform run\n",
+        " * on lane 0 only. */\n",
+        "#ifdef CLV_NSS_GROUP\n",
+        "clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work,\n",
+        "                       __local clv_real *tmp);\n",
+        "#else\n",
         "clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work);\n",
+        "#endif\n",
         "clv_real logprior(const clv_real *x, __global const clv_real *data);\n",
         "void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data);\n",
         "\n",
@@ -407,6 +472,9 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "#endif\n",
         "#ifndef CLV_NSS_WORK\n",
         "#define CLV_NSS_WORK 1\n",
+        "#endif\n",
+        "#ifndef CLV_NSS_TMP\n",
+        "#define CLV_NSS_TMP 1\n",
         "#endif\n",
         "\n",
         "/* Codes the init kernel reports per particle (host: clv_nss__init_check). */\n",
@@ -423,6 +491,7 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "\n",
         "/* ---- initial draws: n_live points from the prior ------------------------\n",
         " * Stream 0 of item i is particle i's; u ~ U(0,1)^D, x = prior_transform(u). */\n",
+        "#ifndef CLV_NSS_GROUP\n",
         "__kernel void clv_nss__init(CLV_ITEMS,\n",
         "                            __global clv_real *x_out,   /* n_live x D */\n",
         "                            __global clv_real *ll_out,  /* n_live */\n",
@@ -453,6 +522,7 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "    lp_out[i] = lp;\n",
         "    code_out[i] = code;\n",
         "}\n",
+        "#endif\n",
         "\n",
         "/* ---- one hit-and-run slice step ------------------------------------------ */\n",
         "\n",
@@ -501,6 +571,7 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "    }\n",
         "}\n",
         "\n",
+        "#ifndef CLV_NSS_GROUP /* the one-work-item form's slice step */\n",
         "/* Is x0 + t d inside the slice {logprior >= logslice} and the constraint\n",
         " * {loglikelihood > L0}\? The likelihood is evaluated only where the prior\n",
         " * test passes (outside the prior's support it may be undefined). */\n",
@@ -554,6 +625,7 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "    }\n",
         "    w->exhausted += 1; /* stay put, as blackjax does */\n",
         "}\n",
+        "#endif\n",
         "\n",
         "/* ---- the update: num_delete particles, each from its start point --------\n",
         " * A particle's state is D + 2 values: x, then its log-likelihood and\n",
@@ -562,6 +634,7 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         " * the chunk and the device. */\n",
         "#define CLV_NSS__STATE (CLV_NSS_DIM + 2)\n",
         "\n",
+        "#ifndef CLV_NSS_GROUP\n",
         "__kernel void clv_nss__update(CLV_ITEMS,\n",
         "                              __global const clv_real *start,  /* num_delete x (D + 2) */\n",
         "                              __global clv_real *state_out,    /* num_delete x (D + 2) */\n",
@@ -599,6 +672,230 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "    counts_out[2 * i] = w.evals;\n",
         "    counts_out[2 * i + 1] = w.exhausted;\n",
         "}\n",
+        "#endif\n",
+        "\n",
+        "/* ---- cooperative likelihoods: one work group per particle ----------------\n",
+        " * The same sampler as above, written as a walker that lane 0 advances\n",
+        " * until it needs a likelihood: the point goes to every lane through\n",
+        " * __local memory, the group evaluates it, and lane 0 takes the result.\n",
+        " * Lane 0 draws the same random numbers in the same order and makes the\n",
+        " * same decisions as clv_nss__slice_step; the other lanes only evaluate.\n",
+        " * The loops holding barriers (the user's and the two below) run the same\n",
+        " * number of times on every lane, since every lane reads the same flag. */\n",
+        "#ifdef CLV_NSS_GROUP\n",
+        "\n",
+        "#define CLV_NSS__START 0  /* draw a direction, a slice and an interval */\n",
+        "#define CLV_NSS__LEFT 1   /* stepping out to the left */\n",
+        "#define CLV_NSS__RIGHT 2  /* stepping out to the right */\n",
+        "#define CLV_NSS__SHRINK 3 /* shrinkage */\n",
+        "\n",
+        "typedef struct clv_nss__slice {\n",
+        "    clv_real d[CLV_NSS_DIM];     /* the direction */\n",
+        "    clv_real x_new[CLV_NSS_DIM]; /* the point waiting for its likelihood */\n",
+        "    clv_real lp_new, logslice, left, right, t;\n",
+        "    int j, k, shrinks, step, phase;\n",
+        "} clv_nss__slice;\n",
+        "\n",
+        "/* x + t d and its prior; 1 when it lies in the slice (its likelihood is\n",
+        " * needed), 0 when the prior already rules it out. */\n",
+        "inline int clv_nss__propose(const clv_nss__walker *w, clv_nss__slice *sl, __global const clv_real *data)\n",
+        "{\n",
+        "    for (int q = 0; q < CLV_NSS_DIM; ++q) sl->x_new[q] = w->x[q] + sl->t * sl->d[q];\n",
+        "    sl->lp_new = logprior(sl->x_new, data);\n",
+        "    return sl->lp_new >= sl->logslice;\n",
+        "}\n",
+        "\n",
+        "/* A rejected shrinkage proposal narrows the interval (Neal 2003, fig. 5). */\n",
+        "inline void clv_nss__narrow(clv_nss__slice *sl)\n",
+        "{\n",
+        "    if (sl->t < 0) sl->left = sl->t;\n",
+        "    else sl->right = sl->t;\n",
+        "}\n",
+        "\n",
+        "/* Advance the walker to its next likelihood evaluation (1, the point in\n",
+        " * sl->x_new) or to the end of its num_inner_steps slice steps (0). */\n",
+        "inline int clv_nss__next(clv_nss__walker *w, clv_nss__slice *sl, clv_rng *r, __global const clv_real *chol,\n",
+        "                         __global const clv_real *data, const int num_inner_steps, const int max_steps,\n",
+        "                         const int max_shrinkage)\n",
+        "{\n",
+        "    for (;;) {\n",
+        "        if (sl->phase == CLV_NSS__START) {\n",
+        "            if (sl->step == num_inner_steps) return 0;\n",
+        "            clv_nss__direction(r, chol, sl->d);\n",
+        "            sl->logslice = w->lp + log(clv_nss__uniform(r));\n",
+        "            sl->left = -clv_nss__uniform(r);\n",
+        "            sl->right = sl->left + 1;\n",
+        "            sl->j = (int)floor((clv_real)max_steps * clv_nss__uniform(r));\n",
+        "            if (sl->j > max_steps - 1) sl->j = max_steps - 1;\n",
+        "            sl->k = max_steps - 1 - sl->j;\n",
+        "            sl->shrinks = 0;\n",
+        "            sl->phase = CLV_NSS__LEFT;\n",
+        "        } else if (sl->phase == CLV_NSS__LEFT) {\n",
+        "            sl->t = sl->left;\n",
+        "            if (sl->j > 0 && clv_nss__propose(w, sl, data)) return 1;\n",
+        "            sl->phase = CLV_NSS__RIGHT;\n",
+        "        } else if (sl->phase == CLV_NSS__RIGHT) {\n",
+        "            sl->t = sl->right;\n",
+        "            if (sl->k > 0 && clv_nss__propose(w, sl, data)) return 1;\n",
+        "            sl->phase = CLV_NSS__SHRINK;\n",
+        "        } else {\n",
+        "            if (sl->shrinks == max_shrinkage) {\n",
+        "                w->exhausted += 1; /* stay put, as blackjax does */\n",
+        "                sl->step += 1;\n",
+        "                sl->phase = CLV_NSS__START;\n",
+        "                continue;\n",
+        "            }\n",
+        "            sl->shrinks += 1;\n",
+        "            sl->t = sl->left + clv_nss__uniform(r) * (sl->right - sl->left);\n",
+        "            if (clv_nss__propose(w, sl, data)) return 1;\n",
+        "            clv_nss__narrow(sl);\n",
+        "        }\n",
+        "    }\n",
+        "}\n",
+        "\n",
+        "/* The likelihood of the waiting point: the walker's next move. */\n",
+        "inline void clv_nss__take(clv_nss__walker *w, clv_nss__slice *sl, const clv_real ll)\n",
+        "{\n",
+        "    const int inside = ll > w->threshold;\n",
+        "    w->evals += 1;\n",
+        "    if (sl->phase == CLV_NSS__LEFT) {\n",
+        "        if (inside) {\n",
+        "            sl->left -= 1;\n",
+        "            sl->j -= 1;\n",
+        "        } else {\n",
+        "            sl->phase = CLV_NSS__RIGHT;\n",
+        "        }\n",
+        "    } else if (sl->phase == CLV_NSS__RIGHT) {\n",
+        "        if (inside) {\n",
+        "            sl->right += 1;\n",
+        "            sl->k -= 1;\n",
+        "        } else {\n",
+        "            sl->phase = CLV_NSS__SHRINK;\n",
+        "        }\n",
+        "    } else if (inside) {\n",
+        "        for (int q = 0; q < CLV_NSS_DIM; ++q) w->x[q] = sl->x_new[q];\n",
+        "        w->ll = ll;\n",
+        "        w->lp = sl->lp_new;\n",
+        "        sl->step += 1;\n",
+        "        sl->phase = CLV_NSS__START;\n",
+        "    } else {\n",
+        "        clv_nss__narrow(sl);\n",
+        "    }\n",
+        "}\n",
+        "\n",
+        "/* Lane 0's point (and a flag: more work or not) to every lane: shared\n",
+        " * holds CLV_NSS_DIM + 1 values. */\n",
+        "inline int clv_nss__share(const clv_real *x_lead, const int flag, clv_real *x, __local clv_real *shared)\n",
+        "{\n",
+        "    if (clv_lane() == 0) {\n",
+        "        for (int q = 0; q < CLV_NSS_DIM; ++q) shared[q] = x_lead[q];\n",
+        "        shared[CLV_NSS_DIM] = (clv_real)flag;\n",
+        "    }\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE);\n",
+        "    for (int q = 0; q < CLV_NSS_DIM; ++q) x[q] = shared[q];\n",
+        "    const int got = (int)shared[CLV_NSS_DIM];\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE); /* every lane has read before lane 0 writes again */\n",
+        "    return got;\n",
+        "}\n",
+        "\n",
+        "__kernel void clv_nss__init(CLV_ITEMS,\n",
+        "                            __global clv_real *x_out,   /* n_live x D */\n",
+        "                            __global clv_real *ll_out,  /* n_live */\n",
+        "                            __global clv_real *lp_out,  /* n_live */\n",
+        "                            __global int *code_out,     /* n_live */\n",
+        "                            __global const clv_real *data,\n",
+        "                            __global clv_real *work,    /* scratch */\n",
+        "                            const int one_per_group,\n",
+        "                            __local clv_real *tmp,      /* lanes x CLV_NSS_TMP */\n",
+        "                            __local clv_real *shared)   /* CLV_NSS_DIM + 1 */\n",
+        "{\n",
+        "    if (!clv_in_batch()) return; /* the whole group: clv_item() is the group's */\n",
+        "    clv_real u[CLV_NSS_DIM], x_lead[CLV_NSS_DIM], x[CLV_NSS_DIM], lp = -INFINITY;\n",
+        "    int code = CLV_NSS__OK;\n",
+        "    if (clv_lane() == 0) {\n",
+        "        clv_rng r = clv_rng_init(clv_seed(), clv_item(), 0u);\n",
+        "        for (int k = 0; k < CLV_NSS_DIM; ++k) u[k] = clv_uniform(&r);\n",
+        "        prior_transform(u, x_lead, data);\n",
+        "        for (int k = 0; k < CLV_NSS_DIM; ++k)\n",
+        "            if (!isfinite(x_lead[k])) code = CLV_NSS__BAD_POINT;\n",
+        "        if (code == CLV_NSS__OK) {\n",
+        "            lp = logprior(x_lead, data);\n",
+        "            if (!(lp > -INFINITY)) code = CLV_NSS__BAD_PRIOR;\n",
+        "        }\n",
+        "    } else {\n",
+        "        for (int k = 0; k < CLV_NSS_DIM; ++k) x_lead[k] = 0;\n",
+        "    }\n",
+        "    code = clv_nss__share(x_lead, code, x, shared);\n",
+        "    const clv_real ll = code == CLV_NSS__OK \? loglikelihood(x, data, CLV_NSS__WORK(work), tmp) : -INFINITY;\n",
+        "    (void)one_per_group;\n",
+        "    if (clv_lane() != 0) return;\n",
+        "    const ulong i = clv_local();\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) x_out[i * CLV_NSS_DIM + k] = x_lead[k];\n",
+        "    ll_out[i] = ll;\n",
+        "    lp_out[i] = lp;\n",
+        "    code_out[i] = code;\n",
+        "}\n",
+        "\n",
+        "__kernel void clv_nss__update(CLV_ITEMS,\n",
+        "                              __global const clv_real *start,  /* num_delete x (D + 2) */\n",
+        "                              __global clv_real *state_out,    /* num_delete x (D + 2) */\n",
+        "                              __global uint *counts_out,       /* num_delete x 2 */\n",
+        "                              __global const clv_real *chol,   /* D x D, lower */\n",
+        "                              __global const clv_real *data,\n",
+        "                              __global clv_real *work,         /* scratch */\n",
+        "                              const clv_real threshold,\n",
+        "                              const uint iteration,\n",
+        "                              const int num_inner_steps,\n",
+        "                              const int max_steps,\n",
+        "                              const int max_shrinkage,\n",
+        "                              const int one_per_group,\n",
+        "                              __local clv_real *tmp,           /* lanes x CLV_NSS_TMP */\n",
+        "                              __local clv_real *shared)        /* CLV_NSS_DIM + 1 */\n",
+        "{\n",
+        "    if (!clv_in_batch()) return; /* the whole group */\n",
+        "    const ulong i = clv_local();\n",
+        "    clv_rng r = clv_rng_init(clv_seed(), clv_item(), iteration);\n",
+        "    clv_nss__walker w;\n",
+        "    clv_nss__slice sl;\n",
+        "    clv_real x[CLV_NSS_DIM];\n",
+        "    __global const clv_real *in = start + i * CLV_NSS__STATE;\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) w.x[k] = in[k];\n",
+        "    w.ll = in[CLV_NSS_DIM];\n",
+        "    w.lp = in[CLV_NSS_DIM + 1];\n",
+        "    w.threshold = threshold;\n",
+        "    w.evals = 0;\n",
+        "    w.exhausted = 0;\n",
+        "    sl.step = 0;\n",
+        "    sl.phase = CLV_NSS__START;\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) sl.x_new[k] = 0;\n",
+        "    __global clv_real *my_work = CLV_NSS__WORK(work);\n",
+        "    (void)one_per_group;\n",
+        "    /* No break out of this loop, and the likelihood is called on every\n",
+        "     * pass: PoCL 3.1's work-group compiler hung the group on a loop left\n",
+        "     * by a break after a barrier (with 3 or more lanes). So the pass that\n",
+        "     * finds the walker done evaluates its current point once more, and the\n",
+        "     * value is not used. */\n",
+        "    int more = 1;\n",
+        "    while (more) {\n",
+        "        int lead_more = 0;\n",
+        "        if (clv_lane() == 0) {\n",
+        "            lead_more = clv_nss__next(&w, &sl, &r, chol, data, num_inner_steps, max_steps, max_shrinkage);\n",
+        "            if (!lead_more)\n",
+        "                for (int k = 0; k < CLV_NSS_DIM; ++k) sl.x_new[k] = w.x[k];\n",
+        "        }\n",
+        "        more = clv_nss__share(sl.x_new, lead_more, x, shared);\n",
+        "        const clv_real ll = loglikelihood(x, data, my_work, tmp);\n",
+        "        if (clv_lane() == 0 && more) clv_nss__take(&w, &sl, ll);\n",
+        "    }\n",
+        "    if (clv_lane() != 0) return;\n",
+        "    __global clv_real *out = state_out + i * CLV_NSS__STATE;\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) out[k] = w.x[k];\n",
+        "    out[CLV_NSS_DIM] = w.ll;\n",
+        "    out[CLV_NSS_DIM + 1] = w.lp;\n",
+        "    counts_out[2 * i] = w.evals;\n",
+        "    counts_out[2 * i + 1] = w.exhausted;\n",
+        "}\n",
+        "#endif\n",
     };
     if (n_lines) *n_lines = sizeof lines / sizeof lines[0];
     return lines;
@@ -630,6 +927,9 @@ static inline clv_status clv_nss__check_problem(clv_nss *s, const clv_nss_proble
     if (p->name && (strlen(p->name) > 200 || strpbrk(p->name, "\"\\\n")))
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: problem->name must be at most 200 "
                              "characters without quotes, backslashes or newlines");
+    if (p->tmp_elems > ((size_t)1 << 20))
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: tmp_elems %zu is absurdly large (it is "
+                             "__local memory per lane)", p->tmp_elems);
     if (p->work_elems > ((size_t)1 << 40))
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: work_elems %zu is absurdly large",
                              p->work_elems);
@@ -641,7 +941,8 @@ static inline clv_status clv_nss__check_problem(clv_nss *s, const clv_nss_proble
 static inline clv_status clv_nss__build(clv_nss *s, const clv_nss_problem *p)
 {
     char options[2048];
-    int w = snprintf(options, sizeof options, "-DCLV_NSS_DIM=%d -DCLV_NSS_WORK=%zu %s", p->dim, s->work_elems,
+    int w = snprintf(options, sizeof options, "-DCLV_NSS_DIM=%d -DCLV_NSS_WORK=%zu%s -DCLV_NSS_TMP=%zu %s", p->dim,
+                     s->work_elems, s->cooperative ? " -DCLV_NSS_GROUP" : "", s->tmp_elems,
                      p->options ? p->options : "");
     if (w < 0 || (size_t)w >= sizeof options)
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: problem->options is too long");
@@ -677,6 +978,8 @@ static inline clv_status clv_nss_new(clv_nss **out, clv_mesh *m, const clv_nss_p
     s->dim = problem->dim;
     s->f32 = problem->f32 != 0;
     s->work_elems = problem->work_elems > 0 ? problem->work_elems : 1;
+    s->cooperative = problem->cooperative != 0;
+    s->tmp_elems = problem->tmp_elems > 0 ? problem->tmp_elems : 1;
     return clv_nss__build(s, problem);
 }
 
@@ -740,7 +1043,8 @@ static inline clv_status clv_nss__resolve(clv_nss *s, const clv_nss_opts *in, cl
     if (o->max_steps == 0) o->max_steps = 10;
     if (o->max_shrinkage == 0) o->max_shrinkage = 100;
     if (o->termination == 0) o->termination = 3;
-    if (o->local_size == 0) o->local_size = o->shape == CLV_ITEM_PER_GROUP ? 1 : 0;
+    if (s->cooperative) o->shape = CLV_ITEM_PER_GROUP; /* local_size 0: clv_map_local_size's */
+    else if (o->local_size == 0) o->local_size = o->shape == CLV_ITEM_PER_GROUP ? 1 : 0;
     if (o->num_delete >= o->n_live)
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: num_delete (%d) must be less than "
                              "n_live (%d): new points start from the survivors", o->num_delete, o->n_live);
@@ -912,6 +1216,22 @@ static inline clv_map_opts clv_nss__map_opts(const clv_nss__state *t)
     return mo;
 }
 
+/* Cooperative likelihoods: the kernels' last two arguments, the group's
+ * __local tmp (CLV_NSS_TMP values per lane) and the point shared by lane 0
+ * (dim + 1 values). */
+static inline clv_status clv_nss__group_args(clv_nss__state *t, const char *kernel, const clv_map_opts *mo,
+                                             clv_arg *args, int *n)
+{
+    clv_nss *s = t->s;
+    size_t lanes = 0, real = s->f32 ? sizeof(float) : sizeof(double);
+    if (!s->cooperative) return CLV_OK;
+    clv_status st = clv_map_local_size(s->program, kernel, mo, &lanes);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: the cooperative likelihood's work-group size");
+    args[(*n)++] = clv_local_mem(lanes * s->tmp_elems * real);
+    args[(*n)++] = clv_local_mem(((size_t)t->dim + 1) * real);
+    return CLV_OK;
+}
+
 /* ---- a run: the initial draws ------------------------------------------- */
 
 /* The u that the device drew for coordinate k of initial point `item`. */
@@ -958,7 +1278,8 @@ static inline clv_status clv_nss__init_map(clv_nss__state *t, clv_array *x, clv_
     clv_nss *s = t->s;
     clv_map_opts mo = clv_nss__map_opts(t);
     mo.item_offset = first;
-    clv_arg args[7];
+    clv_arg args[9];
+    int n = 7;
     args[0] = clv_out(x);
     args[1] = clv_out(ll);
     args[2] = clv_out(lp);
@@ -966,7 +1287,9 @@ static inline clv_status clv_nss__init_map(clv_nss__state *t, clv_array *x, clv_
     args[4] = clv_in(s->data);
     args[5] = clv_scratch(s->work_elems * (s->f32 ? sizeof(float) : sizeof(double)));
     args[6] = clv_int(t->o.shape == CLV_ITEM_PER_GROUP);
-    clv_status st = clv_map(s->program, "clv_nss__init", count, &mo, args, 7);
+    clv_status st = clv_nss__group_args(t, "clv_nss__init", &mo, args, &n);
+    if (st != CLV_OK) return st;
+    st = clv_map(s->program, "clv_nss__init", count, &mo, args, n);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: initial draws");
     return CLV_OK;
 }
@@ -1201,7 +1524,7 @@ static inline clv_status clv_nss__update_local(clv_nss__state *t, double thresho
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: uploading the start points");
     clv_map_opts mo = clv_nss__map_opts(t);
     mo.item_offset = t->first;
-    clv_arg args[12];
+    clv_arg args[14];
     int n = 0;
     args[n++] = clv_in(t->a_start);
     args[n++] = clv_out(t->a_next);
@@ -1217,6 +1540,8 @@ static inline clv_status clv_nss__update_local(clv_nss__state *t, double thresho
     args[n++] = clv_int(t->o.max_steps);
     args[n++] = clv_int(t->o.max_shrinkage);
     args[n++] = clv_int(t->o.shape == CLV_ITEM_PER_GROUP);
+    st = clv_nss__group_args(t, "clv_nss__update", &mo, args, &n);
+    if (st != CLV_OK) return st;
     st = clv_map(s->program, "clv_nss__update", t->count, &mo, args, n);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: particle update");
     st = clv_array_read_f64(t->a_next, t->next + t->first * (d + 2));

@@ -16,8 +16,26 @@
 /* ---- what the user defines ----------------------------------------------
  * x, u: CLV_NSS_DIM values in private memory. data: the problem's
  * replicated array. work: CLV_NSS_WORK elements of __global scratch that
- * belong to this particle for the duration of one evaluation. */
+ * belong to this particle for the duration of one evaluation.
+ *
+ * Cooperative likelihoods (clv_nss_problem.cooperative; -DCLV_NSS_GROUP):
+ * one work group runs one particle. loglikelihood takes a fourth
+ * parameter, tmp, a __local buffer of clv_lanes() x CLV_NSS_TMP values for
+ * the prelude's clv_group_* helpers; all lanes of the group call it
+ * together with the same x and the same work, each lane does a share
+ * (CLV_GROUP_FOR over the observations, the rows of a matrix), and it must
+ * return the same value on every lane (a group reduction's result is). A
+ * lane that writes work for another to read puts a barrier between. The
+ * slice sampler's bookkeeping (random numbers, the interval, the prior,
+ * the decisions) runs on lane 0 only; the points it needs evaluated reach
+ * the other lanes through __local memory. logprior and prior_transform run
+ * on lane 0 only. */
+#ifdef CLV_NSS_GROUP
+clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work,
+                       __local clv_real *tmp);
+#else
 clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work);
+#endif
 clv_real logprior(const clv_real *x, __global const clv_real *data);
 void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *data);
 
@@ -26,6 +44,9 @@ void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *da
 #endif
 #ifndef CLV_NSS_WORK
 #define CLV_NSS_WORK 1
+#endif
+#ifndef CLV_NSS_TMP
+#define CLV_NSS_TMP 1
 #endif
 
 /* Codes the init kernel reports per particle (host: clv_nss__init_check). */
@@ -42,6 +63,7 @@ void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *da
 
 /* ---- initial draws: n_live points from the prior ------------------------
  * Stream 0 of item i is particle i's; u ~ U(0,1)^D, x = prior_transform(u). */
+#ifndef CLV_NSS_GROUP
 __kernel void clv_nss__init(CLV_ITEMS,
                             __global clv_real *x_out,   /* n_live x D */
                             __global clv_real *ll_out,  /* n_live */
@@ -72,6 +94,7 @@ __kernel void clv_nss__init(CLV_ITEMS,
     lp_out[i] = lp;
     code_out[i] = code;
 }
+#endif
 
 /* ---- one hit-and-run slice step ------------------------------------------ */
 
@@ -120,6 +143,7 @@ inline void clv_nss__direction(clv_rng *r, __global const clv_real *chol, clv_re
     }
 }
 
+#ifndef CLV_NSS_GROUP /* the one-work-item form's slice step */
 /* Is x0 + t d inside the slice {logprior >= logslice} and the constraint
  * {loglikelihood > L0}? The likelihood is evaluated only where the prior
  * test passes (outside the prior's support it may be undefined). */
@@ -173,6 +197,7 @@ inline void clv_nss__slice_step(clv_nss__walker *w, clv_rng *r, __global const c
     }
     w->exhausted += 1; /* stay put, as blackjax does */
 }
+#endif
 
 /* ---- the update: num_delete particles, each from its start point --------
  * A particle's state is D + 2 values: x, then its log-likelihood and
@@ -181,6 +206,7 @@ inline void clv_nss__slice_step(clv_nss__walker *w, clv_rng *r, __global const c
  * the chunk and the device. */
 #define CLV_NSS__STATE (CLV_NSS_DIM + 2)
 
+#ifndef CLV_NSS_GROUP
 __kernel void clv_nss__update(CLV_ITEMS,
                               __global const clv_real *start,  /* num_delete x (D + 2) */
                               __global clv_real *state_out,    /* num_delete x (D + 2) */
@@ -218,3 +244,227 @@ __kernel void clv_nss__update(CLV_ITEMS,
     counts_out[2 * i] = w.evals;
     counts_out[2 * i + 1] = w.exhausted;
 }
+#endif
+
+/* ---- cooperative likelihoods: one work group per particle ----------------
+ * The same sampler as above, written as a walker that lane 0 advances
+ * until it needs a likelihood: the point goes to every lane through
+ * __local memory, the group evaluates it, and lane 0 takes the result.
+ * Lane 0 draws the same random numbers in the same order and makes the
+ * same decisions as clv_nss__slice_step; the other lanes only evaluate.
+ * The loops holding barriers (the user's and the two below) run the same
+ * number of times on every lane, since every lane reads the same flag. */
+#ifdef CLV_NSS_GROUP
+
+#define CLV_NSS__START 0  /* draw a direction, a slice and an interval */
+#define CLV_NSS__LEFT 1   /* stepping out to the left */
+#define CLV_NSS__RIGHT 2  /* stepping out to the right */
+#define CLV_NSS__SHRINK 3 /* shrinkage */
+
+typedef struct clv_nss__slice {
+    clv_real d[CLV_NSS_DIM];     /* the direction */
+    clv_real x_new[CLV_NSS_DIM]; /* the point waiting for its likelihood */
+    clv_real lp_new, logslice, left, right, t;
+    int j, k, shrinks, step, phase;
+} clv_nss__slice;
+
+/* x + t d and its prior; 1 when it lies in the slice (its likelihood is
+ * needed), 0 when the prior already rules it out. */
+inline int clv_nss__propose(const clv_nss__walker *w, clv_nss__slice *sl, __global const clv_real *data)
+{
+    for (int q = 0; q < CLV_NSS_DIM; ++q) sl->x_new[q] = w->x[q] + sl->t * sl->d[q];
+    sl->lp_new = logprior(sl->x_new, data);
+    return sl->lp_new >= sl->logslice;
+}
+
+/* A rejected shrinkage proposal narrows the interval (Neal 2003, fig. 5). */
+inline void clv_nss__narrow(clv_nss__slice *sl)
+{
+    if (sl->t < 0) sl->left = sl->t;
+    else sl->right = sl->t;
+}
+
+/* Advance the walker to its next likelihood evaluation (1, the point in
+ * sl->x_new) or to the end of its num_inner_steps slice steps (0). */
+inline int clv_nss__next(clv_nss__walker *w, clv_nss__slice *sl, clv_rng *r, __global const clv_real *chol,
+                         __global const clv_real *data, const int num_inner_steps, const int max_steps,
+                         const int max_shrinkage)
+{
+    for (;;) {
+        if (sl->phase == CLV_NSS__START) {
+            if (sl->step == num_inner_steps) return 0;
+            clv_nss__direction(r, chol, sl->d);
+            sl->logslice = w->lp + log(clv_nss__uniform(r));
+            sl->left = -clv_nss__uniform(r);
+            sl->right = sl->left + 1;
+            sl->j = (int)floor((clv_real)max_steps * clv_nss__uniform(r));
+            if (sl->j > max_steps - 1) sl->j = max_steps - 1;
+            sl->k = max_steps - 1 - sl->j;
+            sl->shrinks = 0;
+            sl->phase = CLV_NSS__LEFT;
+        } else if (sl->phase == CLV_NSS__LEFT) {
+            sl->t = sl->left;
+            if (sl->j > 0 && clv_nss__propose(w, sl, data)) return 1;
+            sl->phase = CLV_NSS__RIGHT;
+        } else if (sl->phase == CLV_NSS__RIGHT) {
+            sl->t = sl->right;
+            if (sl->k > 0 && clv_nss__propose(w, sl, data)) return 1;
+            sl->phase = CLV_NSS__SHRINK;
+        } else {
+            if (sl->shrinks == max_shrinkage) {
+                w->exhausted += 1; /* stay put, as blackjax does */
+                sl->step += 1;
+                sl->phase = CLV_NSS__START;
+                continue;
+            }
+            sl->shrinks += 1;
+            sl->t = sl->left + clv_nss__uniform(r) * (sl->right - sl->left);
+            if (clv_nss__propose(w, sl, data)) return 1;
+            clv_nss__narrow(sl);
+        }
+    }
+}
+
+/* The likelihood of the waiting point: the walker's next move. */
+inline void clv_nss__take(clv_nss__walker *w, clv_nss__slice *sl, const clv_real ll)
+{
+    const int inside = ll > w->threshold;
+    w->evals += 1;
+    if (sl->phase == CLV_NSS__LEFT) {
+        if (inside) {
+            sl->left -= 1;
+            sl->j -= 1;
+        } else {
+            sl->phase = CLV_NSS__RIGHT;
+        }
+    } else if (sl->phase == CLV_NSS__RIGHT) {
+        if (inside) {
+            sl->right += 1;
+            sl->k -= 1;
+        } else {
+            sl->phase = CLV_NSS__SHRINK;
+        }
+    } else if (inside) {
+        for (int q = 0; q < CLV_NSS_DIM; ++q) w->x[q] = sl->x_new[q];
+        w->ll = ll;
+        w->lp = sl->lp_new;
+        sl->step += 1;
+        sl->phase = CLV_NSS__START;
+    } else {
+        clv_nss__narrow(sl);
+    }
+}
+
+/* Lane 0's point (and a flag: more work or not) to every lane: shared
+ * holds CLV_NSS_DIM + 1 values. */
+inline int clv_nss__share(const clv_real *x_lead, const int flag, clv_real *x, __local clv_real *shared)
+{
+    if (clv_lane() == 0) {
+        for (int q = 0; q < CLV_NSS_DIM; ++q) shared[q] = x_lead[q];
+        shared[CLV_NSS_DIM] = (clv_real)flag;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int q = 0; q < CLV_NSS_DIM; ++q) x[q] = shared[q];
+    const int got = (int)shared[CLV_NSS_DIM];
+    barrier(CLK_LOCAL_MEM_FENCE); /* every lane has read before lane 0 writes again */
+    return got;
+}
+
+__kernel void clv_nss__init(CLV_ITEMS,
+                            __global clv_real *x_out,   /* n_live x D */
+                            __global clv_real *ll_out,  /* n_live */
+                            __global clv_real *lp_out,  /* n_live */
+                            __global int *code_out,     /* n_live */
+                            __global const clv_real *data,
+                            __global clv_real *work,    /* scratch */
+                            const int one_per_group,
+                            __local clv_real *tmp,      /* lanes x CLV_NSS_TMP */
+                            __local clv_real *shared)   /* CLV_NSS_DIM + 1 */
+{
+    if (!clv_in_batch()) return; /* the whole group: clv_item() is the group's */
+    clv_real u[CLV_NSS_DIM], x_lead[CLV_NSS_DIM], x[CLV_NSS_DIM], lp = -INFINITY;
+    int code = CLV_NSS__OK;
+    if (clv_lane() == 0) {
+        clv_rng r = clv_rng_init(clv_seed(), clv_item(), 0u);
+        for (int k = 0; k < CLV_NSS_DIM; ++k) u[k] = clv_uniform(&r);
+        prior_transform(u, x_lead, data);
+        for (int k = 0; k < CLV_NSS_DIM; ++k)
+            if (!isfinite(x_lead[k])) code = CLV_NSS__BAD_POINT;
+        if (code == CLV_NSS__OK) {
+            lp = logprior(x_lead, data);
+            if (!(lp > -INFINITY)) code = CLV_NSS__BAD_PRIOR;
+        }
+    } else {
+        for (int k = 0; k < CLV_NSS_DIM; ++k) x_lead[k] = 0;
+    }
+    code = clv_nss__share(x_lead, code, x, shared);
+    const clv_real ll = code == CLV_NSS__OK ? loglikelihood(x, data, CLV_NSS__WORK(work), tmp) : -INFINITY;
+    (void)one_per_group;
+    if (clv_lane() != 0) return;
+    const ulong i = clv_local();
+    for (int k = 0; k < CLV_NSS_DIM; ++k) x_out[i * CLV_NSS_DIM + k] = x_lead[k];
+    ll_out[i] = ll;
+    lp_out[i] = lp;
+    code_out[i] = code;
+}
+
+__kernel void clv_nss__update(CLV_ITEMS,
+                              __global const clv_real *start,  /* num_delete x (D + 2) */
+                              __global clv_real *state_out,    /* num_delete x (D + 2) */
+                              __global uint *counts_out,       /* num_delete x 2 */
+                              __global const clv_real *chol,   /* D x D, lower */
+                              __global const clv_real *data,
+                              __global clv_real *work,         /* scratch */
+                              const clv_real threshold,
+                              const uint iteration,
+                              const int num_inner_steps,
+                              const int max_steps,
+                              const int max_shrinkage,
+                              const int one_per_group,
+                              __local clv_real *tmp,           /* lanes x CLV_NSS_TMP */
+                              __local clv_real *shared)        /* CLV_NSS_DIM + 1 */
+{
+    if (!clv_in_batch()) return; /* the whole group */
+    const ulong i = clv_local();
+    clv_rng r = clv_rng_init(clv_seed(), clv_item(), iteration);
+    clv_nss__walker w;
+    clv_nss__slice sl;
+    clv_real x[CLV_NSS_DIM];
+    __global const clv_real *in = start + i * CLV_NSS__STATE;
+    for (int k = 0; k < CLV_NSS_DIM; ++k) w.x[k] = in[k];
+    w.ll = in[CLV_NSS_DIM];
+    w.lp = in[CLV_NSS_DIM + 1];
+    w.threshold = threshold;
+    w.evals = 0;
+    w.exhausted = 0;
+    sl.step = 0;
+    sl.phase = CLV_NSS__START;
+    for (int k = 0; k < CLV_NSS_DIM; ++k) sl.x_new[k] = 0;
+    __global clv_real *my_work = CLV_NSS__WORK(work);
+    (void)one_per_group;
+    /* No break out of this loop, and the likelihood is called on every
+     * pass: PoCL 3.1's work-group compiler hung the group on a loop left
+     * by a break after a barrier (with 3 or more lanes). So the pass that
+     * finds the walker done evaluates its current point once more, and the
+     * value is not used. */
+    int more = 1;
+    while (more) {
+        int lead_more = 0;
+        if (clv_lane() == 0) {
+            lead_more = clv_nss__next(&w, &sl, &r, chol, data, num_inner_steps, max_steps, max_shrinkage);
+            if (!lead_more)
+                for (int k = 0; k < CLV_NSS_DIM; ++k) sl.x_new[k] = w.x[k];
+        }
+        more = clv_nss__share(sl.x_new, lead_more, x, shared);
+        const clv_real ll = loglikelihood(x, data, my_work, tmp);
+        if (clv_lane() == 0 && more) clv_nss__take(&w, &sl, ll);
+    }
+    if (clv_lane() != 0) return;
+    __global clv_real *out = state_out + i * CLV_NSS__STATE;
+    for (int k = 0; k < CLV_NSS_DIM; ++k) out[k] = w.x[k];
+    out[CLV_NSS_DIM] = w.ll;
+    out[CLV_NSS_DIM + 1] = w.lp;
+    counts_out[2 * i] = w.evals;
+    counts_out[2 * i + 1] = w.exhausted;
+}
+#endif
