@@ -42,6 +42,15 @@ typedef struct settings {
     clv_nss_opts opts;
 } settings;
 
+/* The options that take a value (the rest: --help, --memory). */
+static int takes_value(const char *a)
+{
+    static const char *const names[] = { "--side", "--form", "--chunk", "--local", "--n-live", "--num-delete", "--steps", "--max-iterations", "--runs", "--seed", "--quad", "--devices", "--dump" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; ++i)
+        if (!strcmp(a, names[i])) return 1;
+    return 0;
+}
+
 static void usage(void)
 {
     printf("usage: nss_inversion [options]\n"
@@ -90,8 +99,11 @@ static int parse(int argc, char **argv, settings *s)
             exit(0);
         } else if (!strcmp(a, "--memory")) {
             s->memory = 1;
+        } else if (!takes_value(a)) {
+            fprintf(stderr, "nss_inversion: unknown option %s (see --help)\n", a);
+            return 0;
         } else if (!v) {
-            printf("nss_inversion: %s needs a value (or is unknown; see --help)\n", a);
+            fprintf(stderr, "nss_inversion: %s needs a value\n", a);
             return 0;
         } else if (!strcmp(a, "--side")) s->side = atoi(v), ++i;
         else if (!strcmp(a, "--form")) {
@@ -115,12 +127,12 @@ static int parse(int argc, char **argv, settings *s)
         else if (!strcmp(a, "--devices")) s->devices = v, ++i;
         else if (!strcmp(a, "--dump")) s->dump = v, ++i;
         else {
-            printf("nss_inversion: unknown option %s (see --help)\n", a);
+            fprintf(stderr, "nss_inversion: unknown option %s (see --help)\n", a);
             return 0;
         }
     }
     if (s->side < 2 || s->side > 64 || s->runs < 1 || s->runs > 99 || (!s->plain && !s->coop) || s->n_chunks < 1) {
-        printf("nss_inversion: --side must be 2 .. 64, --runs 1 .. 99, --form plain, coop or both\n");
+        fprintf(stderr, "nss_inversion: --side must be 2 .. 64, --runs 1 .. 99, --form plain, coop or both\n");
         return 0;
     }
     if (getenv("CLV_TEST_SMALL") && !s->memory) {
@@ -282,7 +294,7 @@ int main(int argc, char **argv)
     clv_mesh *m = NULL;
     int ok = 1;
     if (clv_mesh_open(&m, &desc) != CLV_OK) {
-        printf("nss_inversion: %s\n", clv_mesh_message(m));
+        fprintf(stderr, "nss_inversion: %s\n", clv_mesh_message(m));
         ok = 0;
     }
     for (int coop = 0; ok && coop < 2; ++coop) {
