@@ -69,6 +69,39 @@
  *   Parameters are unconstrained: transform constrained ones yourself and
  *   add the log Jacobian (as Stan does).
  *
+ * COOPERATIVE MODELS (clv_nuts_model.cooperative = 1)
+ *   When: few chains and an expensive log density (a likelihood over 10^4 or
+ *   more observations, a gradient in many dimensions). One work item per
+ *   chain (the default) is right for many chains of a cheap density; 4
+ *   chains of a 10^5-row regression use 4 threads that way, and a GPU or a
+ *   runtime that vectorises across work items (Intel's CPU runtime) stays
+ *   idle. Cooperative: one work group of L lanes runs each chain.
+ *   The model takes a fourth parameter and is called by every lane of the
+ *   chain's group together, with the same x:
+ *     clv_real logdensity(__global const clv_real *x, __global clv_real *grad,
+ *                         __global const clv_real *data, __local clv_real *tmp);
+ *   Each lane takes a share of the work (CLV_GROUP_FOR(i, N_OBS) over the
+ *   observations), the group combines the shares with the prelude's helpers
+ *   (clv_group_sum for log p, clv_group_sum_n for the gradient's D shares
+ *   in one reduction), and the function must return the same value on every
+ *   lane and write each element of grad on exactly one lane (e.g. lane 0,
+ *   clv_lane() == 0). Every lane must call the clv_group_* helpers the same
+ *   number of times (they hold barriers: no early return before them).
+ *   tmp holds clv_lanes() x CLV_NUTS_TMP values (CLV_NUTS_TMP = the larger
+ *   of CLV_NUTS_DIM and 2 max_depth + 2), enough for clv_group_sum_n over
+ *   the whole gradient. examples/nuts_models.h has a logistic regression in
+ *   both forms (logistic_plain, logistic_coop).
+ *   Local size: clv_nuts_opts.local_size is the lanes per chain; 0 takes
+ *   clv_map_local_size's choice for the device. The tree building runs on
+ *   every lane with the same numbers (vectors in strided shares, dot
+ *   products as group sums), so the draws depend on L through the order of
+ *   the sums: bitwise the same for every chunk and device split at a fixed
+ *   L (guarantee 1), different (equal in distribution) between two values
+ *   of L, and never bitwise equal to the one-work-item form's.
+ *   PoCL: the first run builds the work-group functions for L, about 2.5
+ *   minutes cold on 2 loaded cores (seconds from PoCL's kernel cache
+ *   afterwards); Intel's CPU runtime builds them in about 40 s.
+ *
  * ALGORITHM
  *   Transition: NumPyro's iterative multinomial NUTS (numpyro/infer/
  *   hmc_util.py): the trajectory doubles in a random direction; each new
