@@ -37,7 +37,13 @@
  * The tree building runs on every lane with the same numbers; vectors of
  * length CLV_NUTS_DIM are updated in strided shares (lane k % L owns
  * element k), their dot products are group sums, and scalars in __global
- * memory are written by lane 0 between barriers. */
+ * memory are written by lane 0 between barriers.
+ * Rule for this file: no call that holds a barrier under a condition and
+ * no early exit from a loop that holds one (steps run unconditionally and
+ * act on a flag). PoCL's work-group compiler replicates the code after
+ * each conditional barrier; with them the cooperative run kernel did not
+ * build in 15 minutes, without them it builds in about 2 (2 loaded cores).
+ * The one-work-item form's arithmetic is the same either way. */
 #ifdef CLV_NUTS_GROUP
 clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __global const clv_real *data,
                     __local clv_real *tmp);
