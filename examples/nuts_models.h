@@ -21,6 +21,8 @@
  *   logistic_plain logistic regression as a user first writes it: plain scalar
  *                  OpenCL C, one work item per chain; N observations (default
  *                  10^4), D coefficients (--dim, default 20), data as logistic.
+ *   logistic_vec   the same model, hand-vectorised (logistic's clv_real4 code,
+ *                  N a multiple of 4).
  *   logistic_coop  the same model in the cooperative form
  *                  (clv_nuts_model.cooperative): the chain's work group shares
  *                  the observations, clv_group_sum combines them. Plain
@@ -315,7 +317,7 @@ static inline void nuts_models_logistic_data(nuts_model_def *m, int n, int d)
 }
 
 /* Fill m for a model name; dim matters for gauss (0: 100) and the
- * logistic_plain / _coop pair (0: 20), n_obs for that pair only (0: 10^4).
+ * logistic_plain / _coop / _vec forms (0: 20), n_obs for them only (0: 10^4).
  * 0 on an unknown name. */
 static inline int nuts_model_make_sized(const char *name, int dim, int n_obs, nuts_model_def *m)
 {
@@ -355,10 +357,14 @@ static inline int nuts_model_make_sized(const char *name, int dim, int n_obs, nu
     } else if (strcmp(name, "funnel") == 0) {
         m->source = nuts_models_funnel_src;
         m->dim = 10;
-    } else if (strcmp(name, "logistic_plain") == 0 || strcmp(name, "logistic_coop") == 0) {
+    } else if (strcmp(name, "logistic_plain") == 0 || strcmp(name, "logistic_coop") == 0 ||
+               strcmp(name, "logistic_vec") == 0) {
         int n = n_obs > 0 ? n_obs : 10000;
+        if (name[9] == 'v') n = (n + 3) / 4 * 4; /* the clv_real4 loop takes 4 rows at a time */
         m->cooperative = strcmp(name, "logistic_coop") == 0;
-        m->source = m->cooperative ? nuts_models_logistic_coop_src : nuts_models_logistic_plain_src;
+        m->source = m->cooperative ? nuts_models_logistic_coop_src
+                    : name[9] == 'v'  ? nuts_models_logistic_src
+                                      : nuts_models_logistic_plain_src;
         m->dim = dim > 0 ? dim : 20;
         nuts_models_logistic_data(m, n, m->dim);
         snprintf(m->options, sizeof m->options, "-DN_OBS=%d", n);

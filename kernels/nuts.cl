@@ -37,7 +37,13 @@
  * The tree building runs on every lane with the same numbers; vectors of
  * length CLV_NUTS_DIM are updated in strided shares (lane k % L owns
  * element k), their dot products are group sums, and scalars in __global
- * memory are written by lane 0 between barriers. */
+ * memory are written by lane 0 between barriers.
+ * Rule for this file: no call that holds a barrier under a condition and
+ * no early exit from a loop that holds one (steps run unconditionally and
+ * act on a flag). PoCL's work-group compiler replicates the code after
+ * each conditional barrier; with them the cooperative run kernel did not
+ * build in 15 minutes, without them it builds in about 2 (2 loaded cores).
+ * The one-work-item form's arithmetic is the same either way. */
 #ifdef CLV_NUTS_GROUP
 clv_real logdensity(__global const clv_real *x, __global clv_real *grad, __global const clv_real *data,
                     __local clv_real *tmp);
@@ -316,7 +322,8 @@ clv_nuts__subtree clv_nuts__build_subtree(__global clv_real *sc, __global const 
     t.turning = 0;
     t.diverging = 0;
     const int n_leaves = 1 << depth;
-    for (int leaf = 0; leaf < n_leaves; ++leaf) {
+    int go = 1;
+    for (int leaf = 0; go && leaf < n_leaves; ++leaf) {
         int ok;
         const clv_real lp = clv_nuts__leapfrog(z, r, g, m, step, data, &ok CLV_NUTS__T);
         const clv_real energy = -lp + clv_nuts__kinetic(m, r CLV_NUTS__T);
@@ -335,19 +342,23 @@ clv_nuts__subtree clv_nuts__build_subtree(__global clv_real *sc, __global const 
         }
         t.weight = combined;
         CLV_NUTS__FOR(k) srsum[k] = (leaf == 0 ? 0 : srsum[k]) + r[k];
-        if (delta > max_de) {
-            t.diverging = 1;
-            break;
-        }
         int idx_min, idx_max;
         clv_nuts__ckpt_idxs(leaf, &idx_min, &idx_max);
         if ((leaf & 1) == 0) {
             clv_nuts__copy(sc + CLV_NUTS__CKR + idx_max * CLV_NUTS__D, r);
             clv_nuts__copy(sc + CLV_NUTS__CKS + idx_max * CLV_NUTS__D, srsum);
         }
-        if (clv_nuts__iterative_turning(m, r, srsum, sc, idx_min, idx_max CLV_NUTS__T)) {
+        /* asked even after a divergence (whose transition ends anyway, so
+         * the checkpoint written above is never read): a call that holds
+         * barriers under a condition makes PoCL's work-group compiler
+         * replicate code, exponentially in the number of such branches */
+        const int turning = clv_nuts__iterative_turning(m, r, srsum, sc, idx_min, idx_max CLV_NUTS__T);
+        if (delta > max_de) {
+            t.diverging = 1;
+            go = 0;
+        } else if (turning) {
             t.turning = 1;
-            break;
+            go = 0;
         }
     }
     return t;
@@ -378,7 +389,8 @@ void clv_nuts__transition(__global clv_real *st, __global clv_real *sc, clv_real
     info->depth = 0;
     info->divergent = 0;
     info->energy = e0;
-    while (info->depth < max_depth) {
+    int go = max_depth > 0;
+    while (go) { /* one exit and no barrier under a condition (see build_subtree) */
         const int right = (int)(clv_rng_u32(rng) & 1u);
         const clv_nuts__subtree t =
             clv_nuts__build_subtree(sc, m, info->depth, right, eps, e0, max_de, data, rng, info CLV_NUTS__T);
@@ -392,12 +404,9 @@ void clv_nuts__transition(__global clv_real *st, __global clv_real *sc, clv_real
         weight = clv_nuts__logaddexp(weight, t.weight);
         CLV_NUTS__FOR(k) sc[CLV_NUTS__RSUM + k] += sc[CLV_NUTS__SRSUM + k];
         info->depth += 1;
-        if (t.diverging) {
-            info->divergent = 1;
-            break;
-        }
-        if (t.turning || clv_nuts__turning(m, sc + CLV_NUTS__RL, sc + CLV_NUTS__RR, sc + CLV_NUTS__RSUM CLV_NUTS__T))
-            break;
+        const int turning = clv_nuts__turning(m, sc + CLV_NUTS__RL, sc + CLV_NUTS__RR, sc + CLV_NUTS__RSUM CLV_NUTS__T);
+        if (t.diverging) info->divergent = 1;
+        go = !t.diverging && !t.turning && !turning && info->depth < max_depth;
     }
     clv_nuts__copy(st + CLV_NUTS__S_Z, sc + CLV_NUTS__ZP);
     clv_nuts__copy(st + CLV_NUTS__S_G, sc + CLV_NUTS__GP);
@@ -428,23 +437,32 @@ clv_real clv_nuts__trial_step(__global clv_real *st, __global clv_real *sc, clv_
 /* Stan's base_hmc::init_stepsize: double or halve eps until the acceptance
  * of one leapfrog step crosses 0.8. Bounded (Stan throws instead). */
 clv_real clv_nuts__init_step_size(__global clv_real *st, __global clv_real *sc, clv_real eps,
-                                  __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)
+                                  __global const clv_real *data, clv_rng *rng, int enabled CLV_NUTS__TMP)
 {
+    /* Step 0 picks the direction, steps 1 .. 100 move; one loop with one
+     * exit, run zero times when not enabled (no barrier under a condition:
+     * see build_subtree). */
     const clv_real log08 = log((clv_real)0.8);
-    const int up = clv_nuts__trial_step(st, sc, eps, data, rng CLV_NUTS__T) > log08;
-    for (int tries = 0; tries < 100; ++tries) {
+    int up = 0, go = enabled;
+    for (int i = 0; go; ++i) {
         const clv_real dh = clv_nuts__trial_step(st, sc, eps, data, rng CLV_NUTS__T);
-        if (up ? !(dh > log08) : !(dh < log08)) break;
-        const clv_real next = up ? eps * 2 : eps * (clv_real)0.5;
-        if (next > (clv_real)1e7 || next < (clv_real)1e-12) break;
-        eps = next;
+        if (i == 0) {
+            up = dh > log08;
+        } else if (up ? !(dh > log08) : !(dh < log08)) {
+            go = 0;
+        } else {
+            const clv_real next = up ? eps * 2 : eps * (clv_real)0.5;
+            if (next > (clv_real)1e7 || next < (clv_real)1e-12) go = 0;
+            else eps = next;
+        }
+        if (i == 100) go = 0;
     }
     return eps;
 }
 
 /* Stan's stepsize_adaptation::learn_stepsize (Nesterov dual averaging,
  * Hoffman & Gelman 2014, algorithm 5). */
-void clv_nuts__dual_average(__global clv_real *st, clv_real accept, __global const clv_real *config)
+void clv_nuts__dual_average(__global clv_real *st, clv_real accept, __global const clv_real *config, int on)
 {
     const clv_real n = st[CLV_NUTS__S_DAN] + 1;
     accept = accept > 1 ? 1 : accept;
@@ -454,7 +472,7 @@ void clv_nuts__dual_average(__global clv_real *st, clv_real accept, __global con
     const clv_real x_eta = pow(n, -config[CLV_NUTS__C_KAPPA]);
     const clv_real xbar = (1 - x_eta) * st[CLV_NUTS__S_XBAR] + x_eta * x;
     CLV_NUTS__SYNC(); /* every lane has read the old values */
-    if (CLV_NUTS__LEAD) {
+    if (CLV_NUTS__LEAD && on) {
         st[CLV_NUTS__S_DAN] = n;
         st[CLV_NUTS__S_SBAR] = sbar;
         st[CLV_NUTS__S_XBAR] = xbar;
@@ -463,14 +481,14 @@ void clv_nuts__dual_average(__global clv_real *st, clv_real accept, __global con
     CLV_NUTS__SYNC();
 }
 
-/* Stan's welford_var_estimator::add_sample. */
-void clv_nuts__welford_add(__global clv_real *st)
+/* Stan's welford_var_estimator::add_sample (when on). */
+void clv_nuts__welford_add(__global clv_real *st, int on)
 {
     const clv_real n = st[CLV_NUTS__S_WN] + 1;
     CLV_NUTS__SYNC();
-    if (CLV_NUTS__LEAD) st[CLV_NUTS__S_WN] = n;
+    if (CLV_NUTS__LEAD && on) st[CLV_NUTS__S_WN] = n;
     CLV_NUTS__SYNC(); /* end_window may read it next */
-    CLV_NUTS__FOR(k) {
+    if (on) CLV_NUTS__FOR(k) {
         const clv_real z = st[CLV_NUTS__S_Z + k];
         const clv_real delta = z - st[CLV_NUTS__S_WMEAN + k];
         st[CLV_NUTS__S_WMEAN + k] += delta / n;
@@ -483,22 +501,24 @@ void clv_nuts__welford_add(__global clv_real *st)
  * (n / (n + 5)) var + 1e-3 (5 / (n + 5)); then a fresh step size search
  * and a dual averaging restart around log(10 eps). */
 void clv_nuts__end_window(__global clv_real *st, __global clv_real *sc, __global const clv_real *config,
-                          __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)
+                          __global const clv_real *data, clv_rng *rng, int on CLV_NUTS__TMP)
 {
     const clv_real n = st[CLV_NUTS__S_WN];
-    if (n >= 2) {
-        CLV_NUTS__FOR(k) {
-            const clv_real var = st[CLV_NUTS__S_WM2 + k] / (n - 1);
-            st[CLV_NUTS__S_M + k] = (n / (n + 5)) * var + (clv_real)1e-3 * (5 / (n + 5));
+    if (on) {
+        if (n >= 2) {
+            CLV_NUTS__FOR(k) {
+                const clv_real var = st[CLV_NUTS__S_WM2 + k] / (n - 1);
+                st[CLV_NUTS__S_M + k] = (n / (n + 5)) * var + (clv_real)1e-3 * (5 / (n + 5));
+            }
         }
+        CLV_NUTS__FOR(k) st[CLV_NUTS__S_WMEAN + k] = st[CLV_NUTS__S_WM2 + k] = 0;
     }
-    CLV_NUTS__FOR(k) st[CLV_NUTS__S_WMEAN + k] = st[CLV_NUTS__S_WM2 + k] = 0;
     clv_real eps = st[CLV_NUTS__S_EPS];
     CLV_NUTS__SYNC();
-    if (CLV_NUTS__LEAD) st[CLV_NUTS__S_WN] = 0;
-    if (config[CLV_NUTS__C_HEURISTIC] != 0) eps = clv_nuts__init_step_size(st, sc, eps, data, rng CLV_NUTS__T);
+    if (CLV_NUTS__LEAD && on) st[CLV_NUTS__S_WN] = 0;
+    eps = clv_nuts__init_step_size(st, sc, eps, data, rng, on && config[CLV_NUTS__C_HEURISTIC] != 0 CLV_NUTS__T);
     CLV_NUTS__SYNC();
-    if (CLV_NUTS__LEAD) {
+    if (CLV_NUTS__LEAD && on) {
         st[CLV_NUTS__S_EPS] = eps;
         st[CLV_NUTS__S_MU] = log(10 * eps);
         st[CLV_NUTS__S_DAN] = st[CLV_NUTS__S_SBAR] = st[CLV_NUTS__S_XBAR] = 0;
@@ -506,19 +526,20 @@ void clv_nuts__end_window(__global clv_real *st, __global clv_real *sc, __global
     CLV_NUTS__SYNC();
 }
 
-void clv_nuts__adapt(__global clv_real *st, __global clv_real *sc, clv_real accept, int flags, int last,
+/* Every step is called in every iteration and acts only when its flag is
+ * set: no barrier under a condition (see build_subtree). warm: a warmup
+ * iteration (flags and last count only then). */
+void clv_nuts__adapt(__global clv_real *st, __global clv_real *sc, clv_real accept, int warm, int flags, int last,
                      __global const clv_real *config, __global const clv_real *data, clv_rng *rng CLV_NUTS__TMP)
 {
-    const int adapt_eps = config[CLV_NUTS__C_ADAPT_EPS] != 0;
-    if (adapt_eps) clv_nuts__dual_average(st, accept, config);
-    if (flags & CLV_NUTS__ADD) clv_nuts__welford_add(st);
-    if (flags & CLV_NUTS__END) clv_nuts__end_window(st, sc, config, data, rng CLV_NUTS__T);
-    if (last && adapt_eps) {
-        const clv_real eps = exp(st[CLV_NUTS__S_XBAR]);
-        CLV_NUTS__SYNC();
-        if (CLV_NUTS__LEAD) st[CLV_NUTS__S_EPS] = eps;
-        CLV_NUTS__SYNC();
-    }
+    const int adapt_eps = warm && config[CLV_NUTS__C_ADAPT_EPS] != 0;
+    clv_nuts__dual_average(st, accept, config, adapt_eps);
+    clv_nuts__welford_add(st, warm && (flags & CLV_NUTS__ADD) != 0);
+    clv_nuts__end_window(st, sc, config, data, rng, warm && (flags & CLV_NUTS__END) != 0 CLV_NUTS__T);
+    const clv_real eps = exp(st[CLV_NUTS__S_XBAR]);
+    CLV_NUTS__SYNC();
+    if (CLV_NUTS__LEAD && last && adapt_eps) st[CLV_NUTS__S_EPS] = eps;
+    CLV_NUTS__SYNC();
 }
 
 /* ---- kernels ------------------------------------------------------------- */
@@ -559,7 +580,7 @@ __kernel void clv_nuts__init(CLV_ITEMS,
     CLV_NUTS__SYNC(); /* st[S_LP] and the metric, for the step size search */
     clv_real eps = config[CLV_NUTS__C_EPS0];
     if (CLV_NUTS__LEAD) st[CLV_NUTS__S_MU] = log(10 * eps); /* Stan: set_mu(log(10 * stepsize)) before the search */
-    if (ok && heuristic) eps = clv_nuts__init_step_size(st, sc, eps, data, &rng CLV_NUTS__T);
+    eps = clv_nuts__init_step_size(st, sc, eps, data, &rng, ok && heuristic CLV_NUTS__T);
     if (CLV_NUTS__LEAD) {
         st[CLV_NUTS__S_EPS] = eps;
         st[CLV_NUTS__S_XBAR] = st[CLV_NUTS__S_SBAR] = st[CLV_NUTS__S_DAN] = st[CLV_NUTS__S_WN] = 0;
@@ -606,8 +627,9 @@ __kernel void clv_nuts__run(CLV_ITEMS,
             s[5] = info.divergent;
             s[6] = info.energy;
         }
-        if (t < num_warmup)
-            clv_nuts__adapt(st, sc, accept, schedule[t], t == num_warmup - 1, config, data, &rng CLV_NUTS__T);
+        const int warm = t < num_warmup;
+        clv_nuts__adapt(st, sc, accept, warm, warm ? schedule[t] : 0, t == num_warmup - 1, config, data,
+                        &rng CLV_NUTS__T);
         CLV_NUTS__SYNC(); /* the next iteration reads st[S_EPS] */
     }
 }

@@ -22,6 +22,14 @@
 #   NUTS_VENV=tests/bench/results/.venv-nuts   venv with jax, blackjax, numpyro, arviz (created if needed)
 #   POCL_DEVICES=pthread         clvmap's devices (one CPU device using every core)
 #   SKIP_JAX=1          clvmap only
+#   COOP=1              instead of MODELS: the logistic regression (OBS x DIMS) in its
+#                       three forms — plain scalar one work item per chain
+#                       (logistic_plain), hand-vectorised (logistic_vec), cooperative
+#                       (logistic_coop, LOCAL lanes per chain; 0: the device's default)
+#                       — and BlackJAX (jit(vmap) over chains) on the same data
+#   OBS="10000" DIMS="20 100" LOCAL=0 FORMS="logistic_plain logistic_vec logistic_coop"
+#   OCL_ICD_VENDORS=/work/intel-rt/vendors   Intel's CPU runtime instead of PoCL
+#                       (results then go to nuts_coop_*_intel.txt)
 # Results: tests/bench/results/nuts_raw.txt (every run's line) and
 # tests/bench/results/nuts_summary.txt (medians and ratios), nuts_table.md
 # (rows of the README's table, for tests/bench/run_all.sh).
@@ -69,9 +77,69 @@ if [ "${SKIP_JAX:-0}" != 1 ] && [ ! -x "$NUTS_VENV/bin/python" ]; then
 fi
 PY="$NUTS_VENV/bin/python"
 
+COMMON="--chains $CHAINS --warmup $WARMUP --draws $DRAWS"
+
+if [ "${COOP:-0}" = 1 ]; then
+    RT=pocl
+    case "${OCL_ICD_VENDORS:-}" in *intel*) RT=intel ;; esac
+    RAW=$RESULTS/nuts_coop_raw_$RT.txt
+    SUMMARY=$RESULTS/nuts_coop_summary_$RT.txt
+    LOAD0=$(uptime | sed 's/.*load average: //')
+    : > "$RAW"
+    for n in ${OBS:-10000}; do
+        for d in ${DIMS:-20 100}; do
+            tag="n${n}_d${d}"
+            for form in ${FORMS:-logistic_plain logistic_vec logistic_coop}; do
+                echo "== $form $tag ($RT)" >&2
+                "$BENCH" --model "$form" --obs "$n" --dim "$d" --local "${LOCAL:-0}" $COMMON --runs "$RUNS" \
+                    --dump-data "$TMP/$tag.txt" | sed "s/model=$form /model=${form}_$tag /" | tee -a "$RAW"
+            done
+            if [ "${SKIP_JAX:-0}" != 1 ]; then
+                "$PY" tests/bench/nuts_ref.py --lib blackjax --data "$TMP/$tag.txt" $COMMON --runs "$RUNS" |
+                    sed "s/model=logistic /model=blackjax_$tag /" | tee -a "$RAW"
+            fi
+        done
+    done
+    {
+        echo "# NUTS logistic regression, $CHAINS chains x $DRAWS draws after $WARMUP warmup, median of $RUNS runs"
+        echo "# $(date -u '+%Y-%m-%d %H:%M') runtime=$RT POCL_DEVICES=$POCL_DEVICES LOCAL=${LOCAL:-0} $(nproc) cores"
+        echo "# load average at start: $LOAD0; at end: $(uptime | sed 's/.*load average: //')"
+        awk '
+        function field(name,   i, kv) { for (i = 1; i <= NF; ++i) { split($i, kv, "="); if (kv[1] == name) return kv[2] } return "" }
+        function median(list,   n, a, i, j, t) {
+            n = split(list, a, " ")
+            for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        ($1 == "clvmap" || $1 == "blackjax") && field("compile") != "1" {
+            key = field("model"); n = split(key, p, "_"); tag = p[n - 1] "_" p[n]
+            form = substr(key, 1, length(key) - length(tag) - 1)
+            wall[key] = wall[key] " " field("wall_s"); ess[key] = ess[key] " " field("min_ess_bulk")
+            eps[key] = eps[key] " " field("ess_per_s"); tags[tag] = 1; forms[form] = 1
+        }
+        END {
+            printf "%-13s %-15s %9s %12s %10s %11s %10s\n", "size", "form", "wall_s", "min_ess_bulk", "ess_per_s",
+                   "x_blackjax", "x_plain"
+            for (t in tags) {
+                bj = ("blackjax_" t) in eps ? median(eps["blackjax_" t]) : 0
+                pl = ("logistic_plain_" t) in eps ? median(eps["logistic_plain_" t]) : 0
+                split("logistic_plain logistic_vec logistic_coop blackjax", fl, " ")
+                for (i = 1; i <= 4; ++i) {
+                    key = fl[i] "_" t
+                    if (!(key in eps)) continue
+                    r = median(eps[key])
+                    printf "%-13s %-15s %9.2f %12.0f %10.1f %11s %10s\n", t, fl[i], median(wall[key]), median(ess[key]), r,
+                           bj > 0 ? sprintf("%.2f", r / bj) : "-", pl > 0 ? sprintf("%.2f", r / pl) : "-"
+                }
+            }
+        }' "$RAW"
+    } > "$SUMMARY"
+    cat "$SUMMARY"
+    exit 0
+fi
+
 RAW=$RESULTS/nuts_raw.txt
 : > "$RAW"
-COMMON="--chains $CHAINS --warmup $WARMUP --draws $DRAWS"
 for model in $MODELS; do
     echo "== $model" >&2
     for rt in $RUNTIMES; do
