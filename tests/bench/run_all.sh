@@ -28,7 +28,10 @@
 #   BUILD_DIR=build-bench  meson build directory (release; set up if needed)
 #   BENCH_VENV=tests/bench/results/.venv-all   one venv for every Python
 #                          reference (jax[cpu], blackjax, numpyro, arviz, optax, scipy)
-#   SKIP="mpi ..."         benchmarks to leave out (gmm nss nuts lbfgs mpi)
+#   SKIP="mpi ..."         benchmarks to leave out (gmm nss nuts lbfgs mpi); their rows
+#                          from an earlier run (results/*_table.md) stay in the table
+#   TABLE_ONLY=1           measure nothing: the table again from the results there
+#                          (the GMM summary redone against results/limits.txt)
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -45,6 +48,7 @@ export RUNTIMES INTEL_VENDORS BUILD_DIR
 START=$(date -u +"%Y-%m-%d %H:%M UTC")
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 skipped() { case " $SKIP " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+if [ "${TABLE_ONLY:-0}" = 1 ]; then SKIP="gmm nss nuts lbfgs mpi limits"; fi
 
 # ---- build and venv ----------------------------------------------------------
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
@@ -65,19 +69,23 @@ fi
 VERSIONS=$("$BENCH_VENV/bin/python" -c 'import jax, blackjax, numpyro, optax, scipy; print("JAX %s, BlackJAX %s, NumPyro %s, optax %s, scipy %s" % (jax.__version__, blackjax.__version__, numpyro.__version__, optax.__version__, scipy.__version__))')
 
 # ---- the machine's limits ----------------------------------------------------------
-echo "== machine limits (runtimes: $RUNTIMES; load $(cut -d' ' -f1-3 /proc/loadavg))"
 LIMITS_BIN="$BUILD_DIR/tests/bench/machine_limits"
 LIMITS=$RESULTS/limits.txt
-: > "$LIMITS"
-bench_limits "$LIMITS"
-cat "$LIMITS"
+if ! skipped limits; then
+    echo "== machine limits (runtimes: $RUNTIMES; load $(cut -d' ' -f1-3 /proc/loadavg))"
+    : > "$LIMITS"
+    bench_limits "$LIMITS"
+    cat "$LIMITS"
+fi
 
 # ---- the benchmarks ------------------------------------------------------------------
 Q=${QUICK:+--quick}
-for b in gmm nss nuts lbfgs; do rm -f "$RESULTS/${b}_table.md"; done
+for b in gmm nss nuts lbfgs; do skipped $b || rm -f "$RESULTS/${b}_table.md"; done
 if ! skipped gmm; then
     echo "== GMM"
     LIMITS_FILE=$LIMITS BENCH_VENV=$BENCH_VENV sh tests/bench/run_gmm_bench.sh $Q
+elif [ "${TABLE_ONLY:-0}" = 1 ] && [ -s "$RESULTS/raw.txt" ]; then
+    SUMMARY_ONLY=1 LIMITS_FILE=$LIMITS sh tests/bench/run_gmm_bench.sh >/dev/null
 fi
 if ! skipped nss; then
     echo "== NSS"
@@ -96,6 +104,8 @@ if ! skipped mpi && [ -x "$BUILD_DIR/tests/mpi/mpi_bench" ] && command -v mpirun
     echo "== MPI"
     if [ -n "$QUICK" ]; then MPI_ARGS="--items 8192 --work 500 --repeats 3"; else MPI_ARGS="--items 32768 --work 2000 --repeats 5"; fi
     bash tests/bench/mpi_bench.sh "$BUILD_DIR/tests/mpi/mpi_bench" -- $MPI_ARGS | tee "$RESULTS/mpi_summary.txt"
+fi
+if [ -s "$RESULTS/mpi_summary.txt" ]; then
     # the "2" row of its table: ranks, total (median, best), speed-up (median, best)
     others=$(echo $RUNTIMES | wc -w)
     MPI_ROW=$(awk -v n="$others" '$1 == 2 && NF >= 5 && $4 ~ /^[0-9.]+$/ {
@@ -107,8 +117,13 @@ fi
 # ---- the table -------------------------------------------------------------------------
 TABLE=$RESULTS/bench_table.md
 {
-    echo "Measured by \`bash tests/bench/run_all.sh${QUICK:+ --quick}\` on $START (load average $LOAD_START at the start," \
-         "$(cut -d' ' -f1-3 /proc/loadavg) at the end; every line of the raw files in tests/bench/results/ carries its own)."
+    if [ "${TABLE_ONLY:-0}" = 1 ]; then
+        echo "Measured by \`bash tests/bench/run_all.sh${QUICK:+ --quick}\` (table assembled $START; every line of the" \
+             "raw files in tests/bench/results/ carries the load average it ran at)."
+    else
+        echo "Measured by \`bash tests/bench/run_all.sh${QUICK:+ --quick}\` on $START (load average $LOAD_START at the start," \
+             "$(cut -d' ' -f1-3 /proc/loadavg) at the end; every line of the raw files in tests/bench/results/ carries its own)."
+    fi
     echo "References: $VERSIONS. Ratios are of medians taken in one interleaved run; \"N×\" is how many times faster clvmap was."
     echo
     python3 tests/bench/limits.py "$LIMITS"
