@@ -24,6 +24,9 @@ static size_t n_obs_data;
 static clv_status run(clv_mesh *m, int cooperative, const char *source, long chunk, size_t local,
                       clv_nss_result *r, char *why, size_t why_size)
 {
+    /* clv_nss_new can fail before clv_nss_run touches *r: start it empty so
+       the caller may always clv_nss_result_free it */
+    memset(r, 0, sizeof *r);
     clv_nss_problem p;
     memset(&p, 0, sizeof p);
     p.source = source;
