@@ -28,6 +28,7 @@
 #                       (logistic_coop, LOCAL lanes per chain; 0: the device's default)
 #                       — and BlackJAX (jit(vmap) over chains) on the same data
 #   OBS="10000" DIMS="20 100" LOCAL=0 FORMS="logistic_plain logistic_vec logistic_coop"
+#   SUMMARY_ONLY=1      (with COOP=1) no runs: the summary of the raw file again
 #   OCL_ICD_VENDORS=/work/intel-rt/vendors   Intel's CPU runtime instead of PoCL
 #                       (results then go to nuts_coop_*_intel.txt)
 # Results: tests/bench/results/nuts_raw.txt (every run's line) and
@@ -85,8 +86,9 @@ if [ "${COOP:-0}" = 1 ]; then
     RAW=$RESULTS/nuts_coop_raw_$RT.txt
     SUMMARY=$RESULTS/nuts_coop_summary_$RT.txt
     LOAD0=$(uptime | sed 's/.*load average: //')
-    : > "$RAW"
+    if [ "${SUMMARY_ONLY:-0}" != 1 ]; then : > "$RAW"; fi
     for n in ${OBS:-10000}; do
+        [ "${SUMMARY_ONLY:-0}" = 1 ] && break
         for d in ${DIMS:-20 100}; do
             tag="n${n}_d${d}"
             for form in ${FORMS:-logistic_plain logistic_vec logistic_coop}; do
@@ -128,8 +130,9 @@ if [ "${COOP:-0}" = 1 ]; then
                     key = fl[i] "_" t
                     if (!(key in eps)) continue
                     r = median(eps[key])
+                    # the conditionals in parentheses: a bare ">" in printf arguments is a redirection
                     printf "%-13s %-15s %9.2f %12.0f %10.1f %11s %10s\n", t, fl[i], median(wall[key]), median(ess[key]), r,
-                           bj > 0 ? sprintf("%.2f", r / bj) : "-", pl > 0 ? sprintf("%.2f", r / pl) : "-"
+                           (bj > 0 ? sprintf("%.2f", r / bj) : "-"), (pl > 0 ? sprintf("%.2f", r / pl) : "-")
                 }
             }
         }' "$RAW"
