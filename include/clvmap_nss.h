@@ -114,6 +114,61 @@
  *   particle. On a CPU runtime a group is run by one core, so the gain is
  *   the vector lanes; on a GPU it is the whole compute unit.
  *
+ * BATCHED CALLBACK LIKELIHOODS (clv_nss_problem.evaluate)
+ *   The likelihood is a host function that evaluates a batch of points at
+ *   once, with whatever it likes on the devices: clvmap maps, CLBlast (one
+ *   strided-batched GEMM over the batch), your own OpenCL:
+ *     clv_status evaluate(void *user, const clv_nss_batch *batch);
+ *   batch->x holds batch->count points (count x dim reals, CLV_SHARDED
+ *   over the mesh like a clv_map of count items: clv_array_buffer and
+ *   clv_mesh_queue give each device's cl_mem and queue); write their
+ *   log-likelihoods to batch->loglikelihood (count x 1). batch->data is
+ *   the problem's data, batch->scratch count x work_elems reals of work
+ *   space for this batch only (NULL when work_elems is 0: put large
+ *   per-point state there, so that it is allocated for one batch and
+ *   counted). The source then defines only logprior and prior_transform
+ *   (a loglikelihood in it is left unused). A call gets at most chunk
+ *   points (clv_nss_opts.chunk, for the initial draws and the updates
+ *   alike; CLV_CHUNK_NONE: all that wait; CLV_CHUNK_AUTO: the most whose x,
+ *   log-likelihood and scratch fit in 3/4 of what the run leaves free on
+ *   every device, times the devices; a callback's own buffers beyond
+ *   scratch are not known to it). The updates run in ROUNDS: every
+ *   particle's walker (the same slice sampler, the same random numbers,
+ *   its interval and stepping-out state kept on the device) runs to its
+ *   next point that needs a likelihood; the waiting points of all
+ *   particles that still walk, in particle order, go to the callback a
+ *   chunk at a time; the walkers take the values; until every particle has
+ *   made num_inner_steps slice steps. Each round copies the waiting points
+ *   and their values through the host (dim + 1 values a particle).
+ *   Errors: a nonzero status from the callback stops the run with that
+ *   status and the callback's batch->message (a value that is no
+ *   clv_status: CLV_ERROR_INVALID_ARGUMENT); a NaN written is
+ *   CLV_ERROR_INVALID_ARGUMENT naming the point (write -inf outside the
+ *   support: unlike a kernel likelihood's NaN, a callback's is taken for a
+ *   bug); rows left unwritten (each is preset to a NaN no arithmetic
+ *   makes) are CLV_ERROR_SHAPE with how many were written; in every case
+ *   the result is empty, the run's device and host memory is freed and
+ *   the sampler can run again. Guarantee 1 holds when a row's value
+ *   depends on that row only, not on count or the other rows (beware
+ *   library calls that pick kernels by batch size). With the same
+ *   likelihood arithmetic the results are those of the kernel form bit
+ *   for bit (tests/nss/test_nss_batched.c checks a Gaussian: equal on
+ *   PoCL); cooperative and tmp_elems are refused with a callback, shape
+ *   and local_size are ignored. Device memory: guarantee 2, with the
+ *   walkers' state (4 dim + 9 reals and 19 words a particle) in place of
+ *   the kernel's scratch, plus one batch: chunk x (dim + 1 + work_elems)
+ *   reals.
+ *   Which form: a kernel likelihood (one work item, or cooperative) when
+ *   the likelihood is written in OpenCL C and one evaluation fits a work
+ *   item or a work group: nothing leaves the device, one launch per
+ *   iteration. A callback when the likelihood is best done batched by a
+ *   library (a GEMM over the chunk's points, a forward model shared by
+ *   the batch) or needs host code; it costs a few launches and a small
+ *   host round trip per round (a round is one evaluation of every walking
+ *   particle), so it pays when an evaluation is heavy (a matrix per point,
+ *   examples/nss_inversion.c --form callback) and the chunk is large
+ *   enough for the library to fill the device.
+ *
  * ALGORITHM (blackjax.ns.nss, checked against blackjax's source)
  *   Each iteration: sort the live points by log-likelihood; the num_delete
  *   lowest die; L0 = the largest of them; num_delete start points are drawn
@@ -185,7 +240,12 @@
  *                      (clv_nss_problem.cooperative and tmp_elems: one work
  *                      group per particle, the likelihood shared by its
  *                      lanes; CLV_NSS_COOPERATIVE) and the inversion
- *                      example (examples/nss_inversion.c; issue 15).
+ *                      example (examples/nss_inversion.c; issue 15);
+ *                      batched host-callback likelihoods
+ *                      (clv_nss_problem.evaluate and user, clv_nss_batch,
+ *                      clv_nss_evaluate_fn; CLV_NSS_BATCHED): the updates
+ *                      in rounds, the chunk bounding the points per call;
+ *                      examples/nss_inversion.c --form callback (issue 15).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
