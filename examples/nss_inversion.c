@@ -7,16 +7,26 @@
  * side x side source; theta = (log10 lambda, background b); the source is
  * marginalised analytically, which takes a Cholesky of F + lambda H
  * (n = side^2) and two triangular solves per evaluation. The likelihood is
- * written once and runs in both forms:
+ * written once and runs in both kernel forms:
  *   plain        one work item per particle;
  *   cooperative  one work group per particle (clv_nss_problem.cooperative),
- *                its lanes sharing the Cholesky and the solves.
+ *                its lanes sharing the Cholesky and the solves;
+ * and as a batched host callback (clv_nss_problem.evaluate,
+ * examples/nss_inversion_callback.h):
+ *   callback     the sampler hands the callback a chunk of points; it builds
+ *                the chunk's matrices with a clvmap map and factors them
+ *                with CLBlast's strided-batched GEMMs (blocked Cholesky;
+ *                without CLBlast, a map).
+ * With more than one form the program checks that their log Z agree within
+ * 4 combined errors, and with more than one chunk that each form's results
+ * are bitwise the same for every chunk (exit status 1 otherwise).
  * Printed: log Z against the quadrature reference, wall time, time per
  * likelihood evaluation, and the device memory the library counted (peak
  * bytes and scratch): the scratch is chunk x (n^2 + n) values, whatever
  * n_live and num_delete.
  *
- *   ./nss_inversion                          side 16 (n = 256), both forms
+ *   ./nss_inversion                          side 16 (n = 256), the kernel forms
+ *   ./nss_inversion --form all               plain, cooperative and callback
  *   ./nss_inversion --side 32 --chunk 4      n = 1024, 4 particles per launch
  *   ./nss_inversion --memory                 peak bytes for chunk 1, 4, 16, all, auto
  *   POCL_MEMORY_LIMIT=1 ./nss_inversion --side 32 --memory   auto under 1 GB
@@ -27,6 +37,7 @@
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "clvmap_nss.h"
 #include "nss_inversion.h"
+#include "nss_inversion_callback.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -35,7 +46,7 @@
 #include <time.h>
 
 typedef struct settings {
-    int side, runs, memory, quad_points, plain, coop;
+    int side, runs, memory, quad_points, plain, coop, callback;
     const char *devices, *dump;
     long chunks[16];
     int n_chunks;
@@ -55,7 +66,7 @@ static void usage(void)
 {
     printf("usage: nss_inversion [options]\n"
            "  --side S            source and image are S x S pixels, n = S^2 (default 16: n = 256; 32: n = 1024)\n"
-           "  --form F            plain, coop or both (default both)\n"
+           "  --form F            plain, coop, callback, both (plain and coop) or all (default both)\n"
            "  --chunk LIST        particles per launch, comma-separated: none, auto or k (default none)\n"
            "  --local L           lanes per particle of the cooperative form (default 16)\n"
            "  --n-live N          live points (default 50)\n"
@@ -107,8 +118,9 @@ static int parse(int argc, char **argv, settings *s)
             return 0;
         } else if (!strcmp(a, "--side")) s->side = atoi(v), ++i;
         else if (!strcmp(a, "--form")) {
-            s->plain = !strcmp(v, "plain") || !strcmp(v, "both");
-            s->coop = !strcmp(v, "coop") || !strcmp(v, "both");
+            s->plain = !strcmp(v, "plain") || !strcmp(v, "both") || !strcmp(v, "all");
+            s->coop = !strcmp(v, "coop") || !strcmp(v, "both") || !strcmp(v, "all");
+            s->callback = !strcmp(v, "callback") || !strcmp(v, "all");
             ++i;
         } else if (!strcmp(a, "--chunk")) {
             char buf[256];
@@ -131,8 +143,10 @@ static int parse(int argc, char **argv, settings *s)
             return 0;
         }
     }
-    if (s->side < 2 || s->side > 64 || s->runs < 1 || s->runs > 99 || (!s->plain && !s->coop) || s->n_chunks < 1) {
-        fprintf(stderr, "nss_inversion: --side must be 2 .. 64, --runs 1 .. 99, --form plain, coop or both\n");
+    if (s->side < 2 || s->side > 64 || s->runs < 1 || s->runs > 99 || (!s->plain && !s->coop && !s->callback) ||
+        s->n_chunks < 1) {
+        fprintf(stderr, "nss_inversion: --side must be 2 .. 64, --runs 1 .. 99, --form plain, coop, callback, both or "
+                "all\n");
         return 0;
     }
     if (getenv("CLV_TEST_SMALL") && !s->memory) {
@@ -188,9 +202,14 @@ static const char *chunk_name(long chunk, char *buf, size_t size)
     return buf;
 }
 
-/* Runs of one form and chunk; prints the result line. 0 on failure. */
-static int run_setting(clv_mesh *mesh, clv_nss *s, const settings *set, int coop, long chunk, double reference, clv_nss_result *keep)
+static const char *const form_names[3] = { "plain", "coop", "callback" };
+
+/* Runs of one form (0 plain, 1 cooperative, 2 callback) and chunk; prints
+ * the result line. 0 on failure. */
+static int run_setting(clv_mesh *mesh, clv_nss *s, const settings *set, int form, long chunk, double reference,
+                       clv_nss_result *keep)
 {
+    const int coop = form == 1;
     double times[99];
     clv_nss_result r;
     memset(&r, 0, sizeof r);
@@ -216,7 +235,7 @@ static int run_setting(clv_mesh *mesh, clv_nss *s, const settings *set, int coop
     printf("result form=%s n=%d chunk=%s chunk_used=%ld local=%zu logZ=%.6f error=%.4f reference=%.6f "
            "iterations=%ld evaluations=%llu seconds=%.3f ms_per_eval=%.4f peak_device_bytes=%llu "
            "peak_scratch_bytes=%llu peak_rss_bytes=%llu runs=%d loadavg=%.2f\n",
-           coop ? "coop" : "plain", set->side * set->side, chunk_name(chunk, buf, sizeof buf), used,
+           form_names[form], set->side * set->side, chunk_name(chunk, buf, sizeof buf), used,
            coop ? o.local_size : (size_t)0, r.logZ, r.logZ_error, reference, r.iterations,
            (unsigned long long)r.evaluations, median, 1e3 * median / (double)r.evaluations,
            (unsigned long long)r.peak_device_bytes, (unsigned long long)r.peak_scratch_bytes, peak_rss_bytes(), set->runs, load_average());
@@ -229,15 +248,17 @@ static int run_setting(clv_mesh *mesh, clv_nss *s, const settings *set, int coop
 /* chunk 1, 4, 16, n_live and auto: the counted bytes, and the bits of
  * every chunk that ran against chunk 1's. A chunk that does not fit the
  * device (all n_live under a memory limit) is reported and left out. */
-static int memory_table(clv_mesh *mesh, clv_nss *s, const settings *set, int coop)
+static int memory_table(clv_mesh *mesh, clv_nss *s, const settings *set, int form, size_t work)
 {
     settings m = *set;
     m.runs = 1;
     if (!m.opts.max_iterations) m.opts.max_iterations = 2;
     const long chunks[5] = { 1, 4, 16, m.opts.n_live, CLV_CHUNK_AUTO };
-    size_t n = (size_t)set->side * set->side, per = (n * n + n) * 8;
-    printf("memory: per-particle state (work space) %zu bytes, shared data %zu bytes\n", per,
-           (size_t)(INV_HEADER + 2 * n * n + 2 * n) * 8);
+    /* a callback's point: its scratch, x and log-likelihood (batch arrays) */
+    size_t n = (size_t)set->side * set->side, per = form == 2 ? (work + 3) * 8 : work * 8;
+    uint64_t peak1 = 0;
+    printf("memory: per-particle state (%s) %zu bytes, shared data %zu bytes\n",
+           form == 2 ? "the callback's batch" : "work space", per, (size_t)(INV_HEADER + 2 * n * n + 2 * n) * 8);
     clv_nss_result first, r;
     clv_nss_opts warm = m.opts; /* compile every launch shape before timing */
     warm.chunk = 1;
@@ -248,14 +269,18 @@ static int memory_table(clv_mesh *mesh, clv_nss *s, const settings *set, int coo
     }
     int same = 1, ran = 0;
     for (int c = 0; c < 5; ++c) {
-        if (!run_setting(mesh, s, &m, coop, chunks[c], NAN, &r)) {
+        if (!run_setting(mesh, s, &m, form, chunks[c], NAN, &r)) {
             printf("memory: chunk %ld refused (above), left out\n", chunks[c]);
             if (c == 0 || c == 4) same = 0; /* chunk 1 and auto must run */
             continue;
         }
         ++ran;
         same &= memcmp(&first.logZ, &r.logZ, sizeof(double)) == 0 && first.evaluations == r.evaluations;
-        if (c == 4)
+        if (c == 0) peak1 = r.peak_device_bytes;
+        if (c == 4 && form == 2) /* the batch is arrays, not map scratch: counted in the device bytes */
+            printf("memory: auto held at most %llu points' batch at once ((peak - peak at chunk 1) / per-point "
+                   "state + 1)\n", (unsigned long long)((r.peak_device_bytes - peak1) / per + 1));
+        else if (c == 4)
             printf("memory: auto held at most %llu particles' state at once (scratch high-water / per-particle "
                    "state); the update ran chunk %llu\n", (unsigned long long)(r.peak_scratch_bytes / per),
                    (unsigned long long)r.device[0].chunk_used);
@@ -297,17 +322,55 @@ int main(int argc, char **argv)
         fprintf(stderr, "nss_inversion: %s\n", clv_mesh_message(m));
         ok = 0;
     }
-    for (int coop = 0; ok && coop < 2; ++coop) {
-        if (!(coop ? set.coop : set.plain)) continue;
+    double logZ[3][16], error[3][16];
+    uint64_t evaluations[3][16];
+    int ran[3] = { 0, 0, 0 };
+    for (int form = 0; ok && form < 3; ++form) {
+        if (!(form == 0 ? set.plain : form == 1 ? set.coop : set.callback)) continue;
         clv_nss *s = NULL;
-        if (inv_sampler(&s, m, &p, coop) != CLV_OK) {
-            printf("nss_inversion: %s\n", clv_nss_message(s));
+        inv_cb cb;
+        memset(&cb, 0, sizeof cb);
+        clv_status st = form < 2 ? inv_sampler(&s, m, &p, form) : inv_cb_new(&cb, m, &p);
+        if (st == CLV_OK && form == 2) st = inv_sampler_callback(&s, m, &p, &cb);
+        if (st != CLV_OK) {
+            printf("nss_inversion: %s\n", s ? clv_nss_message(s) : clv_mesh_message(m));
             ok = 0;
         }
-        if (ok && set.memory) ok = memory_table(m, s, &set, coop);
-        for (int c = 0; ok && !set.memory && c < set.n_chunks; ++c) ok = run_setting(m, s, &set, coop, set.chunks[c], reference, NULL);
+        if (ok && form == 2) printf("callback: blocked Cholesky, %s (block %d)\n", cb.clblast ? "CLBlast "
+                                    "strided-batched GEMMs" : "no CLBlast: one block, a map", cb.nb);
+        size_t work = form == 2 ? cb.stride : (size_t)p.n * p.n + (size_t)p.n;
+        if (ok && set.memory) ok = memory_table(m, s, &set, form, work);
+        for (int c = 0; ok && !set.memory && c < set.n_chunks; ++c) {
+            clv_nss_result r;
+            ok = run_setting(m, s, &set, form, set.chunks[c], reference, &r);
+            if (!ok) break;
+            logZ[form][c] = r.logZ;
+            error[form][c] = r.logZ_error;
+            evaluations[form][c] = r.evaluations;
+            ran[form] = c + 1;
+            clv_nss_result_free(&r);
+        }
         clv_nss_free(s);
+        clv_program_free(cb.program);
     }
+    /* the checks: every chunk the same bits; the forms within their errors */
+    for (int form = 0; ok && form < 3; ++form)
+        for (int c = 1; c < ran[form]; ++c)
+            if (memcmp(&logZ[form][c], &logZ[form][0], sizeof(double)) || evaluations[form][c] != evaluations[form][0]) {
+                printf("check FAILED: %s: log Z %.17g at chunk %ld, %.17g at chunk %ld\n", form_names[form],
+                       logZ[form][c], set.chunks[c], logZ[form][0], set.chunks[0]);
+                ok = 0;
+            }
+    for (int a = 0; ok && a < 3; ++a)
+        for (int b = a + 1; b < 3; ++b) {
+            if (!ran[a] || !ran[b]) continue;
+            double e = sqrt(error[a][0] * error[a][0] + error[b][0] * error[b][0]);
+            int agree = fabs(logZ[a][0] - logZ[b][0]) <= 4 * e;
+            printf("check %s: %s log Z %.6f and %s %.6f differ by %.4f (4 combined errors: %.4f)\n",
+                   agree ? "ok" : "FAILED", form_names[a], logZ[a][0], form_names[b], logZ[b][0],
+                   fabs(logZ[a][0] - logZ[b][0]), 4 * e);
+            ok &= agree;
+        }
     clv_mesh_close(m);
     inv_problem_free(&p);
     return ok ? 0 : 1;

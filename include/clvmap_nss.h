@@ -114,6 +114,61 @@
  *   particle. On a CPU runtime a group is run by one core, so the gain is
  *   the vector lanes; on a GPU it is the whole compute unit.
  *
+ * BATCHED CALLBACK LIKELIHOODS (clv_nss_problem.evaluate)
+ *   The likelihood is a host function that evaluates a batch of points at
+ *   once, with whatever it likes on the devices: clvmap maps, CLBlast (one
+ *   strided-batched GEMM over the batch), your own OpenCL:
+ *     clv_status evaluate(void *user, const clv_nss_batch *batch);
+ *   batch->x holds batch->count points (count x dim reals, CLV_SHARDED
+ *   over the mesh like a clv_map of count items: clv_array_buffer and
+ *   clv_mesh_queue give each device's cl_mem and queue); write their
+ *   log-likelihoods to batch->loglikelihood (count x 1). batch->data is
+ *   the problem's data, batch->scratch count x work_elems reals of work
+ *   space for this batch only (NULL when work_elems is 0: put large
+ *   per-point state there, so that it is allocated for one batch and
+ *   counted). The source then defines only logprior and prior_transform
+ *   (a loglikelihood in it is left unused). A call gets at most chunk
+ *   points (clv_nss_opts.chunk, for the initial draws and the updates
+ *   alike; CLV_CHUNK_NONE: all that wait; CLV_CHUNK_AUTO: the most whose x,
+ *   log-likelihood and scratch fit in 3/4 of what the run leaves free on
+ *   every device, times the devices; a callback's own buffers beyond
+ *   scratch are not known to it). The updates run in ROUNDS: every
+ *   particle's walker (the same slice sampler, the same random numbers,
+ *   its interval and stepping-out state kept on the device) runs to its
+ *   next point that needs a likelihood; the waiting points of all
+ *   particles that still walk, in particle order, go to the callback a
+ *   chunk at a time; the walkers take the values; until every particle has
+ *   made num_inner_steps slice steps. Each round copies the waiting points
+ *   and their values through the host (dim + 1 values a particle).
+ *   Errors: a nonzero status from the callback stops the run with that
+ *   status and the callback's batch->message (a value that is no
+ *   clv_status: CLV_ERROR_INVALID_ARGUMENT); a NaN written is
+ *   CLV_ERROR_INVALID_ARGUMENT naming the point (write -inf outside the
+ *   support: unlike a kernel likelihood's NaN, a callback's is taken for a
+ *   bug); rows left unwritten (each is preset to a NaN no arithmetic
+ *   makes) are CLV_ERROR_SHAPE with how many were written; in every case
+ *   the result is empty, the run's device and host memory is freed and
+ *   the sampler can run again. Guarantee 1 holds when a row's value
+ *   depends on that row only, not on count or the other rows (beware
+ *   library calls that pick kernels by batch size). With the same
+ *   likelihood arithmetic the results are those of the kernel form bit
+ *   for bit (tests/nss/test_nss_batched.c checks a Gaussian: equal on
+ *   PoCL); cooperative and tmp_elems are refused with a callback, shape
+ *   and local_size are ignored. Device memory: guarantee 2, with the
+ *   walkers' state (4 dim + 9 reals and 19 words a particle) in place of
+ *   the kernel's scratch, plus one batch: chunk x (dim + 1 + work_elems)
+ *   reals.
+ *   Which form: a kernel likelihood (one work item, or cooperative) when
+ *   the likelihood is written in OpenCL C and one evaluation fits a work
+ *   item or a work group: nothing leaves the device, one launch per
+ *   iteration. A callback when the likelihood is best done batched by a
+ *   library (a GEMM over the chunk's points, a forward model shared by
+ *   the batch) or needs host code; it costs a few launches and a small
+ *   host round trip per round (a round is one evaluation of every walking
+ *   particle), so it pays when an evaluation is heavy (a matrix per point,
+ *   examples/nss_inversion.c --form callback) and the chunk is large
+ *   enough for the library to fill the device.
+ *
  * ALGORITHM (blackjax.ns.nss, checked against blackjax's source)
  *   Each iteration: sort the live points by log-likelihood; the num_delete
  *   lowest die; L0 = the largest of them; num_delete start points are drawn
@@ -185,7 +240,12 @@
  *                      (clv_nss_problem.cooperative and tmp_elems: one work
  *                      group per particle, the likelihood shared by its
  *                      lanes; CLV_NSS_COOPERATIVE) and the inversion
- *                      example (examples/nss_inversion.c; issue 15).
+ *                      example (examples/nss_inversion.c; issue 15);
+ *                      batched host-callback likelihoods
+ *                      (clv_nss_problem.evaluate and user, clv_nss_batch,
+ *                      clv_nss_evaluate_fn; CLV_NSS_BATCHED): the updates
+ *                      in rounds, the chunk bounding the points per call;
+ *                      examples/nss_inversion.c --form callback (issue 15).
  *
  * ------------------------------------------------------------------------
  * Stop reading here if you only want the API.
@@ -208,11 +268,39 @@ extern "C" {
 #define CLV_NSS_SHARE 1
 /* clv_nss_problem has cooperative and tmp_elems */
 #define CLV_NSS_COOPERATIVE 1
+/* clv_nss_problem has evaluate and user (batched host-callback likelihoods) */
+#define CLV_NSS_BATCHED 1
 
 /* Largest dimension (the kernels keep a few points in private memory). */
 #define CLV_NSS_MAX_DIM 256
 
 /* ---- the problem: built once per sampler --------------------------------- */
+
+/* What a batched likelihood callback is given each call (BATCHED CALLBACK
+ * LIKELIHOODS): count points, at most clv_nss_opts.chunk of them. */
+typedef struct clv_nss_batch {
+    clv_mesh *mesh;
+    size_t count;        /* points this call, split over the mesh like any clv_map of count */
+    int dim;
+    clv_dtype dtype;     /* CLV_F64 (CLV_F32 with problem.f32) */
+    clv_array *x;        /* count x dim, sharded: the points (do not write) */
+    clv_array *loglikelihood; /* count x 1, sharded: write every point's log-likelihood */
+    clv_array *data;     /* the problem's data, replicated (a dummy element when none) */
+    clv_array *scratch;  /* count x problem.work_elems reals, sharded, or NULL (work_elems 0) */
+    long call;           /* the run's calls, from 1 */
+    char *message;       /* on failure write why here (message_size bytes) */
+    size_t message_size;
+} clv_nss_batch;
+
+/* Write the log-likelihood of every row of batch->x to batch->loglikelihood
+ * (-inf for a point outside the likelihood's support). Return CLV_OK, or a
+ * status that stops the run (with batch->message filled). A row's value
+ * must depend on that row only, never on count or on the other rows: then
+ * the run's bits do not depend on the chunk or the device split. With
+ * clv_array_buffer and clv_mesh_queue you may run your own OpenCL or
+ * CLBlast on the arrays; finish your queued work before returning (the
+ * sampler reads loglikelihood on the same in-order queues). */
+typedef clv_status (*clv_nss_evaluate_fn)(void *user, const clv_nss_batch *batch);
 
 typedef struct clv_nss_problem {
     const char *source;  /* OpenCL C defining loglikelihood, logprior, prior_transform */
@@ -228,6 +316,11 @@ typedef struct clv_nss_problem {
                             together (COOPERATIVE LIKELIHOODS); 0: one work item runs a
                             particle (the default) */
     size_t tmp_elems;    /* cooperative: clv_real values of tmp per lane (CLV_NSS_TMP); 0: 1 */
+    clv_nss_evaluate_fn evaluate; /* non-NULL: the likelihood is this host callback, called on
+                            batches of points (BATCHED CALLBACK LIKELIHOODS), and source
+                            defines only logprior and prior_transform; NULL: source's
+                            loglikelihood (the default) */
+    void *user;          /* passed to evaluate */
 } clv_nss_problem;
 
 typedef struct clv_nss clv_nss;
@@ -363,6 +456,11 @@ extern "C" {
 #define CLV_NSS__SHRINK_DRAWS 100
 /* Rows of a shared run's stop vote (each process owns some of them). */
 #define CLV_NSS__VOTES 1024
+/* A walker between rounds (kernels/nss.cl, CLV_NSS__REALS and
+ * CLV_NSS__WORDS), plus its waiting point and its likelihood: reals and
+ * 32-bit words per particle. */
+#define CLV_NSS__WALK_REALS(d) (4 * (uint64_t)(d) + 9)
+#define CLV_NSS__WALK_WORDS 18
 
 struct clv_nss {
     clv_mesh *mesh;
@@ -373,6 +471,9 @@ struct clv_nss {
     size_t work_elems;      /* at least 1 */
     int cooperative;        /* clv_nss_problem.cooperative */
     size_t tmp_elems;       /* at least 1 */
+    clv_nss_evaluate_fn evaluate; /* a batched host-callback likelihood, or NULL */
+    void *user;
+    size_t batch_work;      /* problem.work_elems as given: a callback's scratch per point */
     char message[CLV_NSS_MESSAGE_SIZE];
 };
 
@@ -458,10 +559,10 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         " * the decisions) runs on lane 0 only; the points it needs evaluated reach\n",
         " * the other lanes through __local memory. logprior and prior_transform run\n",
         " * on lane 0 only. */\n",
-        "#ifdef CLV_NSS_GROUP\n",
+        "#if defined(CLV_NSS_GROUP)\n",
         "clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work,\n",
         "                       __local clv_real *tmp);\n",
-        "#else\n",
+        "#elif !defined(CLV_NSS_BATCH) /* a batched host callback evaluates the likelihood */\n",
         "clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work);\n",
         "#endif\n",
         "clv_real logprior(const clv_real *x, __global const clv_real *data);\n",
@@ -491,7 +592,7 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "\n",
         "/* ---- initial draws: n_live points from the prior ------------------------\n",
         " * Stream 0 of item i is particle i's; u ~ U(0,1)^D, x = prior_transform(u). */\n",
-        "#ifndef CLV_NSS_GROUP\n",
+        "#if !defined(CLV_NSS_GROUP) && !defined(CLV_NSS_BATCH)\n",
         "__kernel void clv_nss__init(CLV_ITEMS,\n",
         "                            __global clv_real *x_out,   /* n_live x D */\n",
         "                            __global clv_real *ll_out,  /* n_live */\n",
@@ -571,7 +672,7 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "    }\n",
         "}\n",
         "\n",
-        "#ifndef CLV_NSS_GROUP /* the one-work-item form's slice step */\n",
+        "#if !defined(CLV_NSS_GROUP) && !defined(CLV_NSS_BATCH) /* the one-work-item form's slice step */\n",
         "/* Is x0 + t d inside the slice {logprior >= logslice} and the constraint\n",
         " * {loglikelihood > L0}\? The likelihood is evaluated only where the prior\n",
         " * test passes (outside the prior's support it may be undefined). */\n",
@@ -634,7 +735,7 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         " * the chunk and the device. */\n",
         "#define CLV_NSS__STATE (CLV_NSS_DIM + 2)\n",
         "\n",
-        "#ifndef CLV_NSS_GROUP\n",
+        "#if !defined(CLV_NSS_GROUP) && !defined(CLV_NSS_BATCH)\n",
         "__kernel void clv_nss__update(CLV_ITEMS,\n",
         "                              __global const clv_real *start,  /* num_delete x (D + 2) */\n",
         "                              __global clv_real *state_out,    /* num_delete x (D + 2) */\n",
@@ -681,8 +782,10 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         " * Lane 0 draws the same random numbers in the same order and makes the\n",
         " * same decisions as clv_nss__slice_step; the other lanes only evaluate.\n",
         " * The loops holding barriers (the user's and the two below) run the same\n",
-        " * number of times on every lane, since every lane reads the same flag. */\n",
-        "#ifdef CLV_NSS_GROUP\n",
+        " * number of times on every lane, since every lane reads the same flag.\n",
+        " * A batched host callback (-DCLV_NSS_BATCH) uses the same walker, one work\n",
+        " * item per particle, its state kept in __global memory between rounds. */\n",
+        "#if defined(CLV_NSS_GROUP) || defined(CLV_NSS_BATCH)\n",
         "\n",
         "#define CLV_NSS__START 0  /* draw a direction, a slice and an interval */\n",
         "#define CLV_NSS__LEFT 1   /* stepping out to the left */\n",
@@ -783,6 +886,9 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "    }\n",
         "}\n",
         "\n",
+        "#endif /* the walker */\n",
+        "\n",
+        "#ifdef CLV_NSS_GROUP\n",
         "/* Lane 0's point (and a flag: more work or not) to every lane: shared\n",
         " * holds CLV_NSS_DIM + 1 values. */\n",
         "inline int clv_nss__share(const clv_real *x_lead, const int flag, clv_real *x, __local clv_real *shared)\n",
@@ -896,6 +1002,207 @@ static inline const char *const *clv_nss_kernel_lines(size_t *n_lines)
         "    counts_out[2 * i + 1] = w.exhausted;\n",
         "}\n",
         "#endif\n",
+        "\n",
+        "/* ---- batched host-callback likelihoods (-DCLV_NSS_BATCH) ------------------\n",
+        " * The update runs in rounds over the particles: clv_nss__walk_start and\n",
+        " * clv_nss__walk_take advance each particle's walker (the cooperative\n",
+        " * form's, so the same random numbers in the same order and the same\n",
+        " * decisions as clv_nss__slice_step) to its next point that needs a\n",
+        " * likelihood (written to prop, need = 1) or to the end of its walk (need =\n",
+        " * 0); the host has the callback evaluate the waiting points, a chunk at a\n",
+        " * time, and clv_nss__walk_take takes their values. Between launches a\n",
+        " * particle's walker, slice and random stream live in CLV_NSS__REALS reals\n",
+        " * and CLV_NSS__WORDS words of __global memory. */\n",
+        "#ifdef CLV_NSS_BATCH\n",
+        "#define CLV_NSS__REALS (3 * CLV_NSS_DIM + 8)\n",
+        "#define CLV_NSS__WORDS 18\n",
+        "\n",
+        "/* The initial draws without the likelihood: clv_nss__init's first half. */\n",
+        "__kernel void clv_nss__draw(CLV_ITEMS,\n",
+        "                            __global clv_real *x_out,   /* n_live x D */\n",
+        "                            __global clv_real *lp_out,  /* n_live */\n",
+        "                            __global int *code_out,     /* n_live */\n",
+        "                            __global const clv_real *data)\n",
+        "{\n",
+        "    CLV_GUARD();\n",
+        "    clv_rng r = clv_rng_init(clv_seed(), clv_item(), 0u);\n",
+        "    clv_real u[CLV_NSS_DIM], x[CLV_NSS_DIM];\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) u[k] = clv_uniform(&r);\n",
+        "    prior_transform(u, x, data);\n",
+        "    int code = CLV_NSS__OK;\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k)\n",
+        "        if (!isfinite(x[k])) code = CLV_NSS__BAD_POINT;\n",
+        "    clv_real lp = -INFINITY;\n",
+        "    if (code == CLV_NSS__OK) {\n",
+        "        lp = logprior(x, data);\n",
+        "        if (!(lp > -INFINITY)) code = CLV_NSS__BAD_PRIOR;\n",
+        "    }\n",
+        "    const ulong i = clv_local();\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) x_out[i * CLV_NSS_DIM + k] = x[k];\n",
+        "    lp_out[i] = lp;\n",
+        "    code_out[i] = code;\n",
+        "}\n",
+        "\n",
+        "inline void clv_nss__save(const clv_nss__walker *w, const clv_nss__slice *sl, const clv_rng *r,\n",
+        "                          __global clv_real *re, __global uint *wo)\n",
+        "{\n",
+        "    for (int q = 0; q < CLV_NSS_DIM; ++q) {\n",
+        "        re[q] = w->x[q];\n",
+        "        re[CLV_NSS_DIM + q] = sl->d[q];\n",
+        "        re[2 * CLV_NSS_DIM + q] = sl->x_new[q];\n",
+        "    }\n",
+        "    __global clv_real *v = re + 3 * CLV_NSS_DIM;\n",
+        "    v[0] = w->ll;\n",
+        "    v[1] = w->lp;\n",
+        "    v[2] = w->threshold;\n",
+        "    v[3] = sl->lp_new;\n",
+        "    v[4] = sl->logslice;\n",
+        "    v[5] = sl->left;\n",
+        "    v[6] = sl->right;\n",
+        "    v[7] = sl->t;\n",
+        "    wo[0] = w->evals;\n",
+        "    wo[1] = w->exhausted;\n",
+        "    wo[2] = (uint)sl->j;\n",
+        "    wo[3] = (uint)sl->k;\n",
+        "    wo[4] = (uint)sl->shrinks;\n",
+        "    wo[5] = (uint)sl->step;\n",
+        "    wo[6] = (uint)sl->phase;\n",
+        "    wo[7] = r->key.x;\n",
+        "    wo[8] = r->key.y;\n",
+        "    wo[9] = r->stream;\n",
+        "    wo[10] = r->draw;\n",
+        "    wo[11] = (uint)r->item;\n",
+        "    wo[12] = (uint)(r->item >> 32);\n",
+        "    wo[13] = r->block.x;\n",
+        "    wo[14] = r->block.y;\n",
+        "    wo[15] = r->block.z;\n",
+        "    wo[16] = r->block.w;\n",
+        "    wo[17] = r->used;\n",
+        "}\n",
+        "\n",
+        "inline void clv_nss__load(clv_nss__walker *w, clv_nss__slice *sl, clv_rng *r, __global const clv_real *re,\n",
+        "                          __global const uint *wo)\n",
+        "{\n",
+        "    for (int q = 0; q < CLV_NSS_DIM; ++q) {\n",
+        "        w->x[q] = re[q];\n",
+        "        sl->d[q] = re[CLV_NSS_DIM + q];\n",
+        "        sl->x_new[q] = re[2 * CLV_NSS_DIM + q];\n",
+        "    }\n",
+        "    __global const clv_real *v = re + 3 * CLV_NSS_DIM;\n",
+        "    w->ll = v[0];\n",
+        "    w->lp = v[1];\n",
+        "    w->threshold = v[2];\n",
+        "    sl->lp_new = v[3];\n",
+        "    sl->logslice = v[4];\n",
+        "    sl->left = v[5];\n",
+        "    sl->right = v[6];\n",
+        "    sl->t = v[7];\n",
+        "    w->evals = wo[0];\n",
+        "    w->exhausted = wo[1];\n",
+        "    sl->j = (int)wo[2];\n",
+        "    sl->k = (int)wo[3];\n",
+        "    sl->shrinks = (int)wo[4];\n",
+        "    sl->step = (int)wo[5];\n",
+        "    sl->phase = (int)wo[6];\n",
+        "    r->key = (uint2)(wo[7], wo[8]);\n",
+        "    r->stream = wo[9];\n",
+        "    r->draw = wo[10];\n",
+        "    r->item = (ulong)wo[11] | ((ulong)wo[12] << 32);\n",
+        "    r->block = (uint4)(wo[13], wo[14], wo[15], wo[16]);\n",
+        "    r->used = wo[17];\n",
+        "}\n",
+        "\n",
+        "/* Walk particle i to its next point that needs a likelihood, or to the\n",
+        " * end; keep the state for the next round. */\n",
+        "inline void clv_nss__walk(clv_nss__walker *w, clv_nss__slice *sl, clv_rng *r, __global const clv_real *chol,\n",
+        "                          __global const clv_real *data, const int num_inner_steps, const int max_steps,\n",
+        "                          const int max_shrinkage, const ulong i, __global clv_real *reals, __global uint *words,\n",
+        "                          __global clv_real *prop, __global int *need)\n",
+        "{\n",
+        "    const int more = clv_nss__next(w, sl, r, chol, data, num_inner_steps, max_steps, max_shrinkage);\n",
+        "    for (int q = 0; q < CLV_NSS_DIM; ++q) prop[i * CLV_NSS_DIM + q] = more \? sl->x_new[q] : w->x[q];\n",
+        "    need[i] = more;\n",
+        "    clv_nss__save(w, sl, r, reals + i * CLV_NSS__REALS, words + i * CLV_NSS__WORDS);\n",
+        "}\n",
+        "\n",
+        "__kernel void clv_nss__walk_start(CLV_ITEMS,\n",
+        "                                  __global const clv_real *start, /* num_delete x (D + 2) */\n",
+        "                                  __global clv_real *reals,       /* num_delete x CLV_NSS__REALS */\n",
+        "                                  __global uint *words,           /* num_delete x CLV_NSS__WORDS */\n",
+        "                                  __global clv_real *prop,        /* num_delete x D: points to evaluate */\n",
+        "                                  __global int *need,             /* num_delete: 1 when prop waits */\n",
+        "                                  __global const clv_real *chol,  /* D x D, lower */\n",
+        "                                  __global const clv_real *data,\n",
+        "                                  const clv_real threshold,\n",
+        "                                  const uint iteration,\n",
+        "                                  const int num_inner_steps,\n",
+        "                                  const int max_steps,\n",
+        "                                  const int max_shrinkage)\n",
+        "{\n",
+        "    CLV_GUARD();\n",
+        "    const ulong i = clv_local();\n",
+        "    clv_rng r = clv_rng_init(clv_seed(), clv_item(), iteration);\n",
+        "    clv_nss__walker w;\n",
+        "    clv_nss__slice sl;\n",
+        "    __global const clv_real *in = start + i * CLV_NSS__STATE;\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) {\n",
+        "        w.x[k] = in[k];\n",
+        "        sl.d[k] = 0;\n",
+        "        sl.x_new[k] = 0;\n",
+        "    }\n",
+        "    w.ll = in[CLV_NSS_DIM];\n",
+        "    w.lp = in[CLV_NSS_DIM + 1];\n",
+        "    w.threshold = threshold;\n",
+        "    w.evals = 0;\n",
+        "    w.exhausted = 0;\n",
+        "    sl.lp_new = sl.logslice = sl.left = sl.right = sl.t = 0;\n",
+        "    sl.j = sl.k = sl.shrinks = 0;\n",
+        "    sl.step = 0;\n",
+        "    sl.phase = CLV_NSS__START;\n",
+        "    clv_nss__walk(&w, &sl, &r, chol, data, num_inner_steps, max_steps, max_shrinkage, i, reals, words, prop, need);\n",
+        "}\n",
+        "\n",
+        "__kernel void clv_nss__walk_take(CLV_ITEMS,\n",
+        "                                 __global clv_real *reals,\n",
+        "                                 __global uint *words,\n",
+        "                                 __global clv_real *prop,\n",
+        "                                 __global int *need,\n",
+        "                                 __global const clv_real *ll,    /* num_delete: prop's likelihoods */\n",
+        "                                 __global const clv_real *chol,\n",
+        "                                 __global const clv_real *data,\n",
+        "                                 const int num_inner_steps,\n",
+        "                                 const int max_steps,\n",
+        "                                 const int max_shrinkage)\n",
+        "{\n",
+        "    CLV_GUARD();\n",
+        "    const ulong i = clv_local();\n",
+        "    if (!need[i]) return;\n",
+        "    clv_rng r;\n",
+        "    clv_nss__walker w;\n",
+        "    clv_nss__slice sl;\n",
+        "    clv_nss__load(&w, &sl, &r, reals + i * CLV_NSS__REALS, words + i * CLV_NSS__WORDS);\n",
+        "    clv_nss__take(&w, &sl, ll[i]);\n",
+        "    clv_nss__walk(&w, &sl, &r, chol, data, num_inner_steps, max_steps, max_shrinkage, i, reals, words, prop, need);\n",
+        "}\n",
+        "\n",
+        "/* The finished walkers as clv_nss__update writes them. */\n",
+        "__kernel void clv_nss__walk_end(CLV_ITEMS,\n",
+        "                                __global const clv_real *reals,\n",
+        "                                __global const uint *words,\n",
+        "                                __global clv_real *state_out,   /* num_delete x (D + 2) */\n",
+        "                                __global uint *counts_out)      /* num_delete x 2 */\n",
+        "{\n",
+        "    CLV_GUARD();\n",
+        "    const ulong i = clv_local();\n",
+        "    __global const clv_real *re = reals + i * CLV_NSS__REALS;\n",
+        "    __global clv_real *out = state_out + i * CLV_NSS__STATE;\n",
+        "    for (int k = 0; k < CLV_NSS_DIM; ++k) out[k] = re[k];\n",
+        "    out[CLV_NSS_DIM] = re[3 * CLV_NSS_DIM];\n",
+        "    out[CLV_NSS_DIM + 1] = re[3 * CLV_NSS_DIM + 1];\n",
+        "    counts_out[2 * i] = words[i * CLV_NSS__WORDS];\n",
+        "    counts_out[2 * i + 1] = words[i * CLV_NSS__WORDS + 1];\n",
+        "}\n",
+        "#endif\n",
     };
     if (n_lines) *n_lines = sizeof lines / sizeof lines[0];
     return lines;
@@ -933,6 +1240,9 @@ static inline clv_status clv_nss__check_problem(clv_nss *s, const clv_nss_proble
     if (p->work_elems > ((size_t)1 << 40))
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: work_elems %zu is absurdly large",
                              p->work_elems);
+    if (p->evaluate && (p->cooperative || p->tmp_elems))
+        return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: a likelihood callback (evaluate) runs "
+                             "its own kernels: cooperative and tmp_elems are for kernel likelihoods");
     return CLV_OK;
 }
 
@@ -941,9 +1251,9 @@ static inline clv_status clv_nss__check_problem(clv_nss *s, const clv_nss_proble
 static inline clv_status clv_nss__build(clv_nss *s, const clv_nss_problem *p)
 {
     char options[2048];
-    int w = snprintf(options, sizeof options, "-DCLV_NSS_DIM=%d -DCLV_NSS_WORK=%zu%s -DCLV_NSS_TMP=%zu %s", p->dim,
-                     s->work_elems, s->cooperative ? " -DCLV_NSS_GROUP" : "", s->tmp_elems,
-                     p->options ? p->options : "");
+    int w = snprintf(options, sizeof options, "-DCLV_NSS_DIM=%d -DCLV_NSS_WORK=%zu%s%s -DCLV_NSS_TMP=%zu %s",
+                     p->dim, s->work_elems, s->cooperative ? " -DCLV_NSS_GROUP" : "",
+                     s->evaluate ? " -DCLV_NSS_BATCH" : "", s->tmp_elems, p->options ? p->options : "");
     if (w < 0 || (size_t)w >= sizeof options)
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_new: problem->options is too long");
     clv_library_desc desc;
@@ -980,6 +1290,9 @@ static inline clv_status clv_nss_new(clv_nss **out, clv_mesh *m, const clv_nss_p
     s->work_elems = problem->work_elems > 0 ? problem->work_elems : 1;
     s->cooperative = problem->cooperative != 0;
     s->tmp_elems = problem->tmp_elems > 0 ? problem->tmp_elems : 1;
+    s->evaluate = problem->evaluate;
+    s->user = problem->user;
+    s->batch_work = problem->work_elems;
     return clv_nss__build(s, problem);
 }
 
@@ -1002,6 +1315,16 @@ typedef struct clv_nss__state {
     double *cov, *chol;      /* dim x dim */
     clv_array *a_start, *a_next, *a_counts, *a_chol; /* a_start, a_next, a_counts: this process's rows */
     size_t first, count;     /* this process's rows of an update (clv_nss_share) */
+    /* a batched callback likelihood: the walkers between rounds (count rows) */
+    clv_array *a_reals, *a_words, *a_prop, *a_need, *a_ll;
+    int32_t *need;           /* count: 1 when the particle's point waits for a likelihood */
+    size_t *active;          /* count: the waiting particles, in index order */
+    double *prop, *pack, *pll, *ll_rows; /* count x dim, count x dim, count, count */
+    size_t cb_chunk;         /* points per callback at most */
+    clv_array *b_x, *b_ll, *b_scratch; /* the callback's batch, b_n rows */
+    size_t b_n;
+    unsigned char *b_raw;    /* a batch's log-likelihoods as the device holds them */
+    long calls;
     double logX, logZ, logZ_live;
     uint64_t evaluations, shrink_exhausted, nan_count;
     long iteration;
@@ -1011,7 +1334,10 @@ static inline void clv_nss__state_free(clv_nss__state *t)
 {
     double *reals[] = { t->live_x, t->live_ll, t->live_lp, t->live_birth, t->live_born, t->dead_x, t->dead_ll,
                         t->dead_birth, t->dead_born, t->start, t->next, t->cov, t->chol };
-    clv_array *arrays[] = { t->a_start, t->a_next, t->a_counts, t->a_chol };
+    clv_array *arrays[] = { t->a_start, t->a_next, t->a_counts, t->a_chol, t->a_reals, t->a_words,
+                            t->a_prop, t->a_need, t->a_ll, t->b_x, t->b_ll, t->b_scratch };
+    void *more[] = { t->need, t->active, t->prop, t->pack, t->pll, t->ll_rows, t->b_raw };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; ++i) CLV_FREE(more[i]);
     for (size_t i = 0; i < sizeof reals / sizeof reals[0]; ++i) CLV_FREE(reals[i]);
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; ++i) clv_array_free(arrays[i]);
     CLV_FREE(t->order);
@@ -1043,7 +1369,10 @@ static inline clv_status clv_nss__resolve(clv_nss *s, const clv_nss_opts *in, cl
     if (o->max_steps == 0) o->max_steps = 10;
     if (o->max_shrinkage == 0) o->max_shrinkage = 100;
     if (o->termination == 0) o->termination = 3;
-    if (s->cooperative) o->shape = CLV_ITEM_PER_GROUP; /* local_size 0: clv_map_local_size's */
+    if (s->evaluate) { /* the walkers run one work item each; the callback its own kernels */
+        o->shape = CLV_ITEM_PER_WORK_ITEM;
+        o->local_size = 0;
+    } else if (s->cooperative) o->shape = CLV_ITEM_PER_GROUP; /* local_size 0: clv_map_local_size's */
     else if (o->local_size == 0) o->local_size = o->shape == CLV_ITEM_PER_GROUP ? 1 : 0;
     if (o->num_delete >= o->n_live)
         return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: num_delete (%d) must be less than "
@@ -1075,6 +1404,11 @@ static inline uint64_t clv_nss__host_bytes(const clv_nss__state *t)
     b = clv_nss__bytes(b, d, 2 * d, sizeof(double));               /* cov, chol */
     b = clv_nss__bytes(b, n, 1, sizeof(int32_t) + sizeof(double) + sizeof(size_t)); /* codes, sort keys */
     if (t->o.share.exchange) b = clv_nss__bytes(b, n, d + 3, sizeof(double)); /* the init's exchanged rows */
+    if (t->s->evaluate) { /* clv_nss__batch_alloc's */
+        b = clv_nss__bytes(b, k, 2 * d + 2, sizeof(double));
+        b = clv_nss__bytes(b, k, 1, sizeof(int32_t) + sizeof(size_t));
+        b = clv_nss__bytes(b, n > k ? n : k, 1, sizeof(double));
+    }
     return b;
 }
 
@@ -1100,7 +1434,13 @@ static inline uint64_t clv_nss__device_bytes(const clv_nss__state *t, uint64_t n
     }
     b = clv_nss__bytes(b, n, 2 * rs + sizeof(int32_t), 1); /* initial ll, lp, code */
     b = clv_nss__bytes(b, buffers[1], 1, 1);               /* next */
-    return clv_nss__bytes(b, k, 2, sizeof(uint32_t));      /* counts */
+    b = clv_nss__bytes(b, k, 2, sizeof(uint32_t));         /* counts */
+    if (t->s->evaluate) { /* the walkers between rounds, and one point of a callback's batch */
+        b = clv_nss__bytes(b, k, CLV_NSS__WALK_REALS(d), rs);
+        b = clv_nss__bytes(b, k, CLV_NSS__WALK_WORDS + 1, sizeof(uint32_t));
+        b = clv_nss__bytes(b, d + 1 + t->s->batch_work, rs, 1);
+    }
+    return b;
 }
 
 /* Refuse, before anything is allocated, a run whose arrays cannot fit: a
@@ -1188,6 +1528,8 @@ static inline clv_status clv_nss__exchange(clv_nss__state *t, clv_status st, dou
                               t->s->message, sizeof t->s->message, what);
 }
 
+static inline clv_status clv_nss__batch_alloc(clv_nss__state *t);
+
 /* The device arrays of the update map (num_delete particles). */
 static inline clv_status clv_nss__arrays_new(clv_nss__state *t)
 {
@@ -1202,7 +1544,7 @@ static inline clv_status clv_nss__arrays_new(clv_nss__state *t)
     if (st == CLV_OK && k > 0) st = clv_array_new(&t->a_counts, s->mesh, CLV_U32, k, 2, CLV_SHARDED);
     if (st == CLV_OK) st = clv_array_new(&t->a_chol, s->mesh, real, d * d, 1, CLV_REPLICATED);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: allocating the particle arrays");
-    return CLV_OK;
+    return s->evaluate ? clv_nss__batch_alloc(t) : CLV_OK;
 }
 
 static inline clv_map_opts clv_nss__map_opts(const clv_nss__state *t)
@@ -1230,6 +1572,315 @@ static inline clv_status clv_nss__group_args(clv_nss__state *t, const char *kern
     args[(*n)++] = clv_local_mem(lanes * s->tmp_elems * real);
     args[(*n)++] = clv_local_mem(((size_t)t->dim + 1) * real);
     return CLV_OK;
+}
+
+/* ---- a run: a batched host-callback likelihood -------------------------- */
+
+/* What a batch's log-likelihoods are set to before the callback: a quiet
+ * NaN with a payload no arithmetic makes, so that a row the callback did
+ * not write is told apart from a NaN it wrote. */
+static const uint64_t clv_nss__unwritten64 = 0x7FFC1A5C1A5C1A5CULL;
+static const uint32_t clv_nss__unwritten32 = 0x7FE1A5C1u;
+
+/* Points per callback at most: chunk; all of a batch for CLV_CHUNK_NONE;
+ * for CLV_CHUNK_AUTO the most whose batch (x, log-likelihood, scratch)
+ * fits in CLV__AUTO_MARGIN of what the run leaves free on every device
+ * (the callback's own buffers are its business: put them in work_elems
+ * to have them counted). */
+static inline size_t clv_nss__callback_chunk(const clv_nss__state *t)
+{
+    clv_nss *s = t->s;
+    size_t most = t->n_live > t->n_delete ? t->n_live : t->n_delete;
+    if (t->o.chunk > 0) return (size_t)t->o.chunk < most ? (size_t)t->o.chunk : most;
+    if (t->o.chunk == CLV_CHUNK_NONE) return most;
+    uint64_t rs = s->f32 ? sizeof(float) : sizeof(double), d = (uint64_t)t->dim, largest = 0;
+    uint64_t point = clv_nss__bytes(0, d + 1 + s->batch_work, rs, 1);
+    uint64_t widest = clv_nss__bytes(0, d > s->batch_work ? d : s->batch_work, rs, 1);
+    uint64_t base = clv_nss__device_bytes(t, t->n_live, t->n_delete, &largest), per_device = UINT64_MAX;
+    int alive = 0;
+    for (int i = 0; i < clv_mesh_device_count(s->mesh); ++i) {
+        clv_device_info info;
+        if (clv_mesh_device_info(s->mesh, i, &info) != CLV_OK || info.lost) continue;
+        alive++;
+        uint64_t free_bytes = info.global_mem_bytes > base ? info.global_mem_bytes - base : 0;
+        uint64_t fit = (uint64_t)(CLV__AUTO_MARGIN * (double)free_bytes) / point;
+        if (info.max_alloc_bytes / widest < fit) fit = info.max_alloc_bytes / widest;
+        if (fit < per_device) per_device = fit;
+    }
+    uint64_t total = alive > 0 && per_device <= UINT64_MAX / (uint64_t)alive ? per_device * (uint64_t)alive
+                                                                             : per_device;
+    if (total < 1) total = 1;
+    return total < most ? (size_t)total : most;
+}
+
+/* The walkers' device arrays (this process's count rows) and the host's
+ * rows for the rounds. */
+static inline clv_status clv_nss__batch_alloc(clv_nss__state *t)
+{
+    clv_nss *s = t->s;
+    clv_dtype real = s->f32 ? CLV_F32 : CLV_F64;
+    size_t d = (size_t)t->dim, k = t->count, rs = s->f32 ? sizeof(float) : sizeof(double);
+    t->cb_chunk = clv_nss__callback_chunk(t);
+    clv_status st = CLV_OK;
+    if (k > 0) {
+        st = clv_array_new(&t->a_reals, s->mesh, real, k, (size_t)CLV_NSS__WALK_REALS(d) - d - 1, CLV_SHARDED);
+        if (st == CLV_OK) st = clv_array_new(&t->a_words, s->mesh, CLV_U32, k, CLV_NSS__WALK_WORDS, CLV_SHARDED);
+        if (st == CLV_OK) st = clv_array_new(&t->a_prop, s->mesh, real, k, d, CLV_SHARDED);
+        if (st == CLV_OK) st = clv_array_new(&t->a_need, s->mesh, CLV_I32, k, 1, CLV_SHARDED);
+        if (st == CLV_OK) st = clv_array_new(&t->a_ll, s->mesh, real, k, 1, CLV_SHARDED);
+        if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: allocating the walkers");
+    }
+    size_t rows = k > 0 ? k : 1;
+    t->need = (int32_t *)clv_calloc(rows, sizeof(int32_t));
+    t->active = (size_t *)clv_calloc(rows, sizeof(size_t));
+    t->prop = (double *)clv_calloc(rows * d, sizeof(double));
+    t->pack = (double *)clv_calloc(rows * d, sizeof(double));
+    t->pll = (double *)clv_calloc(rows, sizeof(double));
+    t->ll_rows = (double *)clv_calloc(rows, sizeof(double));
+    t->b_raw = (unsigned char *)clv_calloc(t->cb_chunk, rs);
+    if (!t->need || !t->active || !t->prop || !t->pack || !t->pll || !t->ll_rows || !t->b_raw)
+        return clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
+    return CLV_OK;
+}
+
+/* The callback's arrays for a batch of m points (made again when m
+ * changes, so that a device never holds more than one batch). */
+static inline clv_status clv_nss__batch_arrays(clv_nss__state *t, size_t m)
+{
+    clv_nss *s = t->s;
+    clv_dtype real = s->f32 ? CLV_F32 : CLV_F64;
+    if (t->b_n == m) return CLV_OK;
+    clv_array_free(t->b_x);
+    clv_array_free(t->b_ll);
+    clv_array_free(t->b_scratch);
+    t->b_x = t->b_ll = t->b_scratch = NULL;
+    t->b_n = 0;
+    clv_status st = clv_array_new(&t->b_x, s->mesh, real, m, (size_t)t->dim, CLV_SHARDED);
+    if (st == CLV_OK) st = clv_array_new(&t->b_ll, s->mesh, real, m, 1, CLV_SHARDED);
+    if (st == CLV_OK && s->batch_work) st = clv_array_new(&t->b_scratch, s->mesh, real, m, s->batch_work, CLV_SHARDED);
+    if (st != CLV_OK)
+        return clv_nss__fail(s, st, "clv_nss_run: allocating the likelihood callback's batch of %zu points (chunk "
+                             "%zu): %s", m, t->cb_chunk, clv_mesh_message(s->mesh));
+    t->b_n = m;
+    return CLV_OK;
+}
+
+/* "x = (x0, x1, ...)" of a point, for messages. */
+static inline void clv_nss__describe(const clv_nss__state *t, const double *x, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "x = (");
+    for (int k = 0; k < t->dim && used + 40 < size; ++k)
+        used += (size_t)snprintf(buf + used, size - used, "%s%.17g", k ? ", " : "", x[k]);
+    if (used + 2 < size) snprintf(buf + used, size - used, ")");
+}
+
+/* The batch's values after a call: a row left unwritten or a NaN is an
+ * error naming the point; the others go to ll. Row r is point x[r] and
+ * global `what` index[r] (index NULL: base + r). */
+static inline clv_status clv_nss__take_batch(clv_nss__state *t, const double *x, size_t m, double *ll,
+                                             const size_t *index, size_t base, const char *what)
+{
+    clv_nss *s = t->s;
+    size_t rs = s->f32 ? sizeof(float) : sizeof(double), unwritten = 0, first = 0;
+    char where[600];
+    for (size_t r = 0; r < m; ++r) {
+        const unsigned char *v = t->b_raw + r * rs;
+        double value;
+        int blank;
+        if (s->f32) {
+            float f;
+            memcpy(&f, v, sizeof f);
+            value = f;
+            blank = memcmp(v, &clv_nss__unwritten32, sizeof f) == 0;
+        } else {
+            memcpy(&value, v, sizeof value);
+            blank = memcmp(v, &clv_nss__unwritten64, sizeof value) == 0;
+        }
+        if (blank) {
+            if (unwritten++ == 0) first = r;
+            continue;
+        }
+        if (isnan(value)) {
+            clv_nss__describe(t, x + r * (size_t)t->dim, where, sizeof where);
+            return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: the likelihood callback wrote NaN for "
+                                 "%s %zu (row %zu of call %ld, %s): write -inf for a point outside the "
+                                 "likelihood's support", what, index ? t->first + index[r] : base + r, r, t->calls,
+                                 where);
+        }
+        ll[r] = value;
+    }
+    if (unwritten)
+        return clv_nss__fail(s, CLV_ERROR_SHAPE, "clv_nss_run: the likelihood callback wrote %zu of the %zu "
+                             "log-likelihoods of call %ld (the first left unwritten: row %zu, %s %zu): it must "
+                             "write batch->count values", m - unwritten, m, t->calls, first, what,
+                             index ? t->first + index[first] : base + first);
+    return CLV_OK;
+}
+
+/* One call of the callback on m points (host rows x, m <= cb_chunk). */
+static inline clv_status clv_nss__call(clv_nss__state *t, const double *x, size_t m, double *ll,
+                                       const size_t *index, size_t base, const char *what)
+{
+    clv_nss *s = t->s;
+    size_t rs = s->f32 ? sizeof(float) : sizeof(double);
+    clv_status st = clv_nss__batch_arrays(t, m);
+    if (st != CLV_OK) return st;
+    for (size_t r = 0; r < m; ++r)
+        memcpy(t->b_raw + r * rs, s->f32 ? (const void *)&clv_nss__unwritten32 : (const void *)&clv_nss__unwritten64,
+               rs);
+    st = clv_array_write_f64(t->b_x, x);
+    if (st == CLV_OK) st = clv_array_write(t->b_ll, t->b_raw);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: uploading a batch for the likelihood callback");
+    clv_nss_batch b;
+    char why[1024] = "";
+    memset(&b, 0, sizeof b);
+    b.mesh = s->mesh;
+    b.count = m;
+    b.dim = t->dim;
+    b.dtype = s->f32 ? CLV_F32 : CLV_F64;
+    b.x = t->b_x;
+    b.loglikelihood = t->b_ll;
+    b.data = s->data;
+    b.scratch = t->b_scratch;
+    b.call = ++t->calls;
+    b.message = why;
+    b.message_size = sizeof why;
+    clv_status cst = s->evaluate(s->user, &b);
+    why[sizeof why - 1] = '\0';
+    if (cst != CLV_OK) {
+        int known = (int)cst > 0 && (int)cst < (int)CLV_STATUS_COUNT;
+        if (!known)
+            return clv_nss__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_nss_run: the likelihood callback returned %d, "
+                                 "which is no clv_status, in call %ld (%zu points, %ss from %zu)%s%s", (int)cst,
+                                 t->calls, m, what, index ? t->first + index[0] : base, why[0] ? ": " : "", why);
+        return clv_nss__fail(s, cst, "clv_nss_run: the likelihood callback failed in call %ld (%zu points, %ss "
+                             "from %zu): %s (%s)", t->calls, m, what, index ? t->first + index[0] : base,
+                             why[0] ? why : "no message", clv_status_string(cst));
+    }
+    /* the callback may have written with its own OpenCL: a failover mesh's
+     * host copy must see it (no-op otherwise) */
+    st = clv_array_sync_host(t->b_ll);
+    if (st == CLV_OK) st = clv_array_read(t->b_ll, t->b_raw);
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: reading the likelihood callback's values");
+    return clv_nss__take_batch(t, x, m, ll, index, base, what);
+}
+
+/* Log-likelihoods of n host points (rows of x) by the callback, at most
+ * cb_chunk a call, in row order. */
+static inline clv_status clv_nss__evaluate(clv_nss__state *t, const double *x, size_t n, double *ll,
+                                           const size_t *index, size_t base, const char *what)
+{
+    size_t d = (size_t)t->dim;
+    for (size_t off = 0; off < n; off += t->cb_chunk) {
+        size_t m = n - off < t->cb_chunk ? n - off : t->cb_chunk;
+        clv_status st = clv_nss__call(t, x + off * d, m, ll + off, index ? index + off : NULL, base + off, what);
+        if (st != CLV_OK) return st;
+    }
+    return CLV_OK;
+}
+
+/* A walker kernel over this process's particles: one launch per device
+ * (they hold no scratch). */
+static inline clv_status clv_nss__walk_map(clv_nss__state *t, const char *kernel, const clv_arg *args, int n)
+{
+    clv_map_opts mo = clv_nss__map_opts(t);
+    mo.chunk = CLV_CHUNK_NONE;
+    mo.item_offset = t->first;
+    clv_status st = clv_map(t->s->program, kernel, t->count, &mo, args, n);
+    if (st != CLV_OK) return clv_nss__fail(t->s, st, "clv_nss_run: %s: %s", kernel, clv_mesh_message(t->s->mesh));
+    return CLV_OK;
+}
+
+/* The update in rounds: the walkers run to their next point that needs a
+ * likelihood, the callback evaluates the waiting points in particle order
+ * (a chunk at a time), the walkers take the values; until every walker has
+ * made its num_inner_steps slice steps. */
+static inline clv_status clv_nss__update_batch(clv_nss__state *t, double threshold)
+{
+    clv_nss *s = t->s;
+    size_t d = (size_t)t->dim;
+    clv_arg args[12];
+    int n = 0;
+    args[n++] = clv_in(t->a_start);
+    args[n++] = clv_out(t->a_reals);
+    args[n++] = clv_out(t->a_words);
+    args[n++] = clv_out(t->a_prop);
+    args[n++] = clv_out(t->a_need);
+    args[n++] = clv_in(t->a_chol);
+    args[n++] = clv_in(s->data);
+    args[n++] = s->f32 ? clv_float((float)threshold) : clv_double(threshold);
+    args[n++] = clv_uint((uint32_t)(t->iteration + 1));
+    args[n++] = clv_int(t->o.num_inner_steps);
+    args[n++] = clv_int(t->o.max_steps);
+    args[n++] = clv_int(t->o.max_shrinkage);
+    clv_status st = clv_nss__walk_map(t, "clv_nss__walk_start", args, n);
+    for (;;) {
+        if (st != CLV_OK) return st;
+        st = clv_array_read(t->a_need, t->need);
+        if (st == CLV_OK) st = clv_array_read_f64(t->a_prop, t->prop);
+        if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: reading the walkers' points");
+        size_t n_active = 0;
+        for (size_t j = 0; j < t->count; ++j)
+            if (t->need[j]) {
+                memcpy(t->pack + n_active * d, t->prop + j * d, d * sizeof(double));
+                t->active[n_active++] = j;
+            }
+        if (n_active == 0) break;
+        st = clv_nss__evaluate(t, t->pack, n_active, t->pll, t->active, 0, "particle");
+        if (st != CLV_OK) return st;
+        memset(t->ll_rows, 0, t->count * sizeof(double));
+        for (size_t r = 0; r < n_active; ++r) t->ll_rows[t->active[r]] = t->pll[r];
+        st = clv_array_write_f64(t->a_ll, t->ll_rows);
+        if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: uploading the walkers' likelihoods");
+        n = 0;
+        args[n++] = clv_inout(t->a_reals);
+        args[n++] = clv_inout(t->a_words);
+        args[n++] = clv_inout(t->a_prop);
+        args[n++] = clv_inout(t->a_need);
+        args[n++] = clv_in(t->a_ll);
+        args[n++] = clv_in(t->a_chol);
+        args[n++] = clv_in(s->data);
+        args[n++] = clv_int(t->o.num_inner_steps);
+        args[n++] = clv_int(t->o.max_steps);
+        args[n++] = clv_int(t->o.max_shrinkage);
+        st = clv_nss__walk_map(t, "clv_nss__walk_take", args, n);
+    }
+    n = 0;
+    args[n++] = clv_in(t->a_reals);
+    args[n++] = clv_in(t->a_words);
+    args[n++] = clv_out(t->a_next);
+    args[n++] = clv_out(t->a_counts);
+    return clv_nss__walk_map(t, "clv_nss__walk_end", args, n);
+}
+
+/* The initial draws of a callback likelihood: the points and their prior
+ * on the device, then (when every point is valid: else clv_nss__init_check
+ * names the first bad one) the callback on them a chunk at a time. */
+static inline clv_status clv_nss__draw_map(clv_nss__state *t, clv_array *x, clv_array *lp, clv_array *code,
+                                           size_t first, size_t count)
+{
+    clv_arg args[4];
+    args[0] = clv_out(x);
+    args[1] = clv_out(lp);
+    args[2] = clv_out(code);
+    args[3] = clv_in(t->s->data);
+    clv_map_opts mo = clv_nss__map_opts(t);
+    mo.chunk = CLV_CHUNK_NONE;
+    mo.item_offset = first;
+    clv_status st = clv_map(t->s->program, "clv_nss__draw", count, &mo, args, 4);
+    if (st != CLV_OK) return clv_nss__fail_core(t->s, st, "clv_nss_run: initial draws");
+    return CLV_OK;
+}
+
+static inline clv_status clv_nss__init_evaluate(clv_nss__state *t, const int32_t *codes, size_t first, size_t count)
+{
+    for (size_t i = first; i < first + count; ++i)
+        if (codes[i] != 0) {
+            for (size_t j = first; j < first + count; ++j) t->live_ll[j] = -INFINITY;
+            return CLV_OK;
+        }
+    return clv_nss__evaluate(t, t->live_x + first * (size_t)t->dim, count, t->live_ll + first, NULL, first,
+                             "initial point");
 }
 
 /* ---- a run: the initial draws ------------------------------------------- */
@@ -1307,15 +1958,18 @@ static inline clv_status clv_nss__init(clv_nss__state *t)
                     : clv_nss__fail(s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: out of host memory");
     if (st == CLV_OK && count > 0) {
         st = clv_array_new(&x, s->mesh, real, count, d, CLV_SHARDED);
-        if (st == CLV_OK) st = clv_array_new(&ll, s->mesh, real, count, 1, CLV_SHARDED);
+        if (st == CLV_OK && !s->evaluate) st = clv_array_new(&ll, s->mesh, real, count, 1, CLV_SHARDED);
         if (st == CLV_OK) st = clv_array_new(&lp, s->mesh, real, count, 1, CLV_SHARDED);
         if (st == CLV_OK) st = clv_array_new(&code, s->mesh, CLV_I32, count, 1, CLV_SHARDED);
         if (st != CLV_OK) st = clv_nss__fail_core(s, st, "clv_nss_run: allocating the initial points");
-        if (st == CLV_OK) st = clv_nss__init_map(t, x, ll, lp, code, first, count);
+        if (st == CLV_OK)
+            st = s->evaluate ? clv_nss__draw_map(t, x, lp, code, first, count)
+                             : clv_nss__init_map(t, x, ll, lp, code, first, count);
         if (st == CLV_OK) st = clv_array_read_f64(x, t->live_x + first * d);
-        if (st == CLV_OK) st = clv_array_read_f64(ll, t->live_ll + first);
+        if (st == CLV_OK && !s->evaluate) st = clv_array_read_f64(ll, t->live_ll + first);
         if (st == CLV_OK) st = clv_array_read_f64(lp, t->live_lp + first);
         if (st == CLV_OK) st = clv_array_read(code, codes + first);
+        if (st == CLV_OK && s->evaluate) st = clv_nss__init_evaluate(t, codes, first, count);
     }
     if (t->o.share.exchange && !rows) { /* still take part, so that no process waits */
         double none = 0;
@@ -1515,13 +2169,10 @@ static inline clv_status clv_nss__choose_starts(clv_nss__state *t, double thresh
     return CLV_OK;
 }
 
-/* This process's particles: rows first .. first + count - 1. */
-static inline clv_status clv_nss__update_local(clv_nss__state *t, double threshold)
+/* The update of a kernel likelihood: one launch (a chunk) runs whole walks. */
+static inline clv_status clv_nss__update_kernel(clv_nss__state *t, double threshold)
 {
     clv_nss *s = t->s;
-    size_t d = (size_t)t->dim;
-    clv_status st = clv_array_write_f64(t->a_start, t->start + t->first * (d + 2));
-    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: uploading the start points");
     clv_map_opts mo = clv_nss__map_opts(t);
     mo.item_offset = t->first;
     clv_arg args[14];
@@ -1540,10 +2191,22 @@ static inline clv_status clv_nss__update_local(clv_nss__state *t, double thresho
     args[n++] = clv_int(t->o.max_steps);
     args[n++] = clv_int(t->o.max_shrinkage);
     args[n++] = clv_int(t->o.shape == CLV_ITEM_PER_GROUP);
-    st = clv_nss__group_args(t, "clv_nss__update", &mo, args, &n);
+    clv_status st = clv_nss__group_args(t, "clv_nss__update", &mo, args, &n);
     if (st != CLV_OK) return st;
     st = clv_map(s->program, "clv_nss__update", t->count, &mo, args, n);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: particle update");
+    return CLV_OK;
+}
+
+/* This process's particles: rows first .. first + count - 1. */
+static inline clv_status clv_nss__update_local(clv_nss__state *t, double threshold)
+{
+    clv_nss *s = t->s;
+    size_t d = (size_t)t->dim;
+    clv_status st = clv_array_write_f64(t->a_start, t->start + t->first * (d + 2));
+    if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: uploading the start points");
+    st = s->evaluate ? clv_nss__update_batch(t, threshold) : clv_nss__update_kernel(t, threshold);
+    if (st != CLV_OK) return st;
     st = clv_array_read_f64(t->a_next, t->next + t->first * (d + 2));
     if (st == CLV_OK) st = clv_array_read(t->a_counts, t->counts + 2 * t->first);
     if (st != CLV_OK) return clv_nss__fail_core(s, st, "clv_nss_run: reading the particles");

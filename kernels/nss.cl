@@ -30,10 +30,10 @@
  * the decisions) runs on lane 0 only; the points it needs evaluated reach
  * the other lanes through __local memory. logprior and prior_transform run
  * on lane 0 only. */
-#ifdef CLV_NSS_GROUP
+#if defined(CLV_NSS_GROUP)
 clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work,
                        __local clv_real *tmp);
-#else
+#elif !defined(CLV_NSS_BATCH) /* a batched host callback evaluates the likelihood */
 clv_real loglikelihood(const clv_real *x, __global const clv_real *data, __global clv_real *work);
 #endif
 clv_real logprior(const clv_real *x, __global const clv_real *data);
@@ -63,7 +63,7 @@ void prior_transform(const clv_real *u, clv_real *x, __global const clv_real *da
 
 /* ---- initial draws: n_live points from the prior ------------------------
  * Stream 0 of item i is particle i's; u ~ U(0,1)^D, x = prior_transform(u). */
-#ifndef CLV_NSS_GROUP
+#if !defined(CLV_NSS_GROUP) && !defined(CLV_NSS_BATCH)
 __kernel void clv_nss__init(CLV_ITEMS,
                             __global clv_real *x_out,   /* n_live x D */
                             __global clv_real *ll_out,  /* n_live */
@@ -143,7 +143,7 @@ inline void clv_nss__direction(clv_rng *r, __global const clv_real *chol, clv_re
     }
 }
 
-#ifndef CLV_NSS_GROUP /* the one-work-item form's slice step */
+#if !defined(CLV_NSS_GROUP) && !defined(CLV_NSS_BATCH) /* the one-work-item form's slice step */
 /* Is x0 + t d inside the slice {logprior >= logslice} and the constraint
  * {loglikelihood > L0}? The likelihood is evaluated only where the prior
  * test passes (outside the prior's support it may be undefined). */
@@ -206,7 +206,7 @@ inline void clv_nss__slice_step(clv_nss__walker *w, clv_rng *r, __global const c
  * the chunk and the device. */
 #define CLV_NSS__STATE (CLV_NSS_DIM + 2)
 
-#ifndef CLV_NSS_GROUP
+#if !defined(CLV_NSS_GROUP) && !defined(CLV_NSS_BATCH)
 __kernel void clv_nss__update(CLV_ITEMS,
                               __global const clv_real *start,  /* num_delete x (D + 2) */
                               __global clv_real *state_out,    /* num_delete x (D + 2) */
@@ -253,8 +253,10 @@ __kernel void clv_nss__update(CLV_ITEMS,
  * Lane 0 draws the same random numbers in the same order and makes the
  * same decisions as clv_nss__slice_step; the other lanes only evaluate.
  * The loops holding barriers (the user's and the two below) run the same
- * number of times on every lane, since every lane reads the same flag. */
-#ifdef CLV_NSS_GROUP
+ * number of times on every lane, since every lane reads the same flag.
+ * A batched host callback (-DCLV_NSS_BATCH) uses the same walker, one work
+ * item per particle, its state kept in __global memory between rounds. */
+#if defined(CLV_NSS_GROUP) || defined(CLV_NSS_BATCH)
 
 #define CLV_NSS__START 0  /* draw a direction, a slice and an interval */
 #define CLV_NSS__LEFT 1   /* stepping out to the left */
@@ -355,6 +357,9 @@ inline void clv_nss__take(clv_nss__walker *w, clv_nss__slice *sl, const clv_real
     }
 }
 
+#endif /* the walker */
+
+#ifdef CLV_NSS_GROUP
 /* Lane 0's point (and a flag: more work or not) to every lane: shared
  * holds CLV_NSS_DIM + 1 values. */
 inline int clv_nss__share(const clv_real *x_lead, const int flag, clv_real *x, __local clv_real *shared)
@@ -466,5 +471,206 @@ __kernel void clv_nss__update(CLV_ITEMS,
     out[CLV_NSS_DIM + 1] = w.lp;
     counts_out[2 * i] = w.evals;
     counts_out[2 * i + 1] = w.exhausted;
+}
+#endif
+
+/* ---- batched host-callback likelihoods (-DCLV_NSS_BATCH) ------------------
+ * The update runs in rounds over the particles: clv_nss__walk_start and
+ * clv_nss__walk_take advance each particle's walker (the cooperative
+ * form's, so the same random numbers in the same order and the same
+ * decisions as clv_nss__slice_step) to its next point that needs a
+ * likelihood (written to prop, need = 1) or to the end of its walk (need =
+ * 0); the host has the callback evaluate the waiting points, a chunk at a
+ * time, and clv_nss__walk_take takes their values. Between launches a
+ * particle's walker, slice and random stream live in CLV_NSS__REALS reals
+ * and CLV_NSS__WORDS words of __global memory. */
+#ifdef CLV_NSS_BATCH
+#define CLV_NSS__REALS (3 * CLV_NSS_DIM + 8)
+#define CLV_NSS__WORDS 18
+
+/* The initial draws without the likelihood: clv_nss__init's first half. */
+__kernel void clv_nss__draw(CLV_ITEMS,
+                            __global clv_real *x_out,   /* n_live x D */
+                            __global clv_real *lp_out,  /* n_live */
+                            __global int *code_out,     /* n_live */
+                            __global const clv_real *data)
+{
+    CLV_GUARD();
+    clv_rng r = clv_rng_init(clv_seed(), clv_item(), 0u);
+    clv_real u[CLV_NSS_DIM], x[CLV_NSS_DIM];
+    for (int k = 0; k < CLV_NSS_DIM; ++k) u[k] = clv_uniform(&r);
+    prior_transform(u, x, data);
+    int code = CLV_NSS__OK;
+    for (int k = 0; k < CLV_NSS_DIM; ++k)
+        if (!isfinite(x[k])) code = CLV_NSS__BAD_POINT;
+    clv_real lp = -INFINITY;
+    if (code == CLV_NSS__OK) {
+        lp = logprior(x, data);
+        if (!(lp > -INFINITY)) code = CLV_NSS__BAD_PRIOR;
+    }
+    const ulong i = clv_local();
+    for (int k = 0; k < CLV_NSS_DIM; ++k) x_out[i * CLV_NSS_DIM + k] = x[k];
+    lp_out[i] = lp;
+    code_out[i] = code;
+}
+
+inline void clv_nss__save(const clv_nss__walker *w, const clv_nss__slice *sl, const clv_rng *r,
+                          __global clv_real *re, __global uint *wo)
+{
+    for (int q = 0; q < CLV_NSS_DIM; ++q) {
+        re[q] = w->x[q];
+        re[CLV_NSS_DIM + q] = sl->d[q];
+        re[2 * CLV_NSS_DIM + q] = sl->x_new[q];
+    }
+    __global clv_real *v = re + 3 * CLV_NSS_DIM;
+    v[0] = w->ll;
+    v[1] = w->lp;
+    v[2] = w->threshold;
+    v[3] = sl->lp_new;
+    v[4] = sl->logslice;
+    v[5] = sl->left;
+    v[6] = sl->right;
+    v[7] = sl->t;
+    wo[0] = w->evals;
+    wo[1] = w->exhausted;
+    wo[2] = (uint)sl->j;
+    wo[3] = (uint)sl->k;
+    wo[4] = (uint)sl->shrinks;
+    wo[5] = (uint)sl->step;
+    wo[6] = (uint)sl->phase;
+    wo[7] = r->key.x;
+    wo[8] = r->key.y;
+    wo[9] = r->stream;
+    wo[10] = r->draw;
+    wo[11] = (uint)r->item;
+    wo[12] = (uint)(r->item >> 32);
+    wo[13] = r->block.x;
+    wo[14] = r->block.y;
+    wo[15] = r->block.z;
+    wo[16] = r->block.w;
+    wo[17] = r->used;
+}
+
+inline void clv_nss__load(clv_nss__walker *w, clv_nss__slice *sl, clv_rng *r, __global const clv_real *re,
+                          __global const uint *wo)
+{
+    for (int q = 0; q < CLV_NSS_DIM; ++q) {
+        w->x[q] = re[q];
+        sl->d[q] = re[CLV_NSS_DIM + q];
+        sl->x_new[q] = re[2 * CLV_NSS_DIM + q];
+    }
+    __global const clv_real *v = re + 3 * CLV_NSS_DIM;
+    w->ll = v[0];
+    w->lp = v[1];
+    w->threshold = v[2];
+    sl->lp_new = v[3];
+    sl->logslice = v[4];
+    sl->left = v[5];
+    sl->right = v[6];
+    sl->t = v[7];
+    w->evals = wo[0];
+    w->exhausted = wo[1];
+    sl->j = (int)wo[2];
+    sl->k = (int)wo[3];
+    sl->shrinks = (int)wo[4];
+    sl->step = (int)wo[5];
+    sl->phase = (int)wo[6];
+    r->key = (uint2)(wo[7], wo[8]);
+    r->stream = wo[9];
+    r->draw = wo[10];
+    r->item = (ulong)wo[11] | ((ulong)wo[12] << 32);
+    r->block = (uint4)(wo[13], wo[14], wo[15], wo[16]);
+    r->used = wo[17];
+}
+
+/* Walk particle i to its next point that needs a likelihood, or to the
+ * end; keep the state for the next round. */
+inline void clv_nss__walk(clv_nss__walker *w, clv_nss__slice *sl, clv_rng *r, __global const clv_real *chol,
+                          __global const clv_real *data, const int num_inner_steps, const int max_steps,
+                          const int max_shrinkage, const ulong i, __global clv_real *reals, __global uint *words,
+                          __global clv_real *prop, __global int *need)
+{
+    const int more = clv_nss__next(w, sl, r, chol, data, num_inner_steps, max_steps, max_shrinkage);
+    for (int q = 0; q < CLV_NSS_DIM; ++q) prop[i * CLV_NSS_DIM + q] = more ? sl->x_new[q] : w->x[q];
+    need[i] = more;
+    clv_nss__save(w, sl, r, reals + i * CLV_NSS__REALS, words + i * CLV_NSS__WORDS);
+}
+
+__kernel void clv_nss__walk_start(CLV_ITEMS,
+                                  __global const clv_real *start, /* num_delete x (D + 2) */
+                                  __global clv_real *reals,       /* num_delete x CLV_NSS__REALS */
+                                  __global uint *words,           /* num_delete x CLV_NSS__WORDS */
+                                  __global clv_real *prop,        /* num_delete x D: points to evaluate */
+                                  __global int *need,             /* num_delete: 1 when prop waits */
+                                  __global const clv_real *chol,  /* D x D, lower */
+                                  __global const clv_real *data,
+                                  const clv_real threshold,
+                                  const uint iteration,
+                                  const int num_inner_steps,
+                                  const int max_steps,
+                                  const int max_shrinkage)
+{
+    CLV_GUARD();
+    const ulong i = clv_local();
+    clv_rng r = clv_rng_init(clv_seed(), clv_item(), iteration);
+    clv_nss__walker w;
+    clv_nss__slice sl;
+    __global const clv_real *in = start + i * CLV_NSS__STATE;
+    for (int k = 0; k < CLV_NSS_DIM; ++k) {
+        w.x[k] = in[k];
+        sl.d[k] = 0;
+        sl.x_new[k] = 0;
+    }
+    w.ll = in[CLV_NSS_DIM];
+    w.lp = in[CLV_NSS_DIM + 1];
+    w.threshold = threshold;
+    w.evals = 0;
+    w.exhausted = 0;
+    sl.lp_new = sl.logslice = sl.left = sl.right = sl.t = 0;
+    sl.j = sl.k = sl.shrinks = 0;
+    sl.step = 0;
+    sl.phase = CLV_NSS__START;
+    clv_nss__walk(&w, &sl, &r, chol, data, num_inner_steps, max_steps, max_shrinkage, i, reals, words, prop, need);
+}
+
+__kernel void clv_nss__walk_take(CLV_ITEMS,
+                                 __global clv_real *reals,
+                                 __global uint *words,
+                                 __global clv_real *prop,
+                                 __global int *need,
+                                 __global const clv_real *ll,    /* num_delete: prop's likelihoods */
+                                 __global const clv_real *chol,
+                                 __global const clv_real *data,
+                                 const int num_inner_steps,
+                                 const int max_steps,
+                                 const int max_shrinkage)
+{
+    CLV_GUARD();
+    const ulong i = clv_local();
+    if (!need[i]) return;
+    clv_rng r;
+    clv_nss__walker w;
+    clv_nss__slice sl;
+    clv_nss__load(&w, &sl, &r, reals + i * CLV_NSS__REALS, words + i * CLV_NSS__WORDS);
+    clv_nss__take(&w, &sl, ll[i]);
+    clv_nss__walk(&w, &sl, &r, chol, data, num_inner_steps, max_steps, max_shrinkage, i, reals, words, prop, need);
+}
+
+/* The finished walkers as clv_nss__update writes them. */
+__kernel void clv_nss__walk_end(CLV_ITEMS,
+                                __global const clv_real *reals,
+                                __global const uint *words,
+                                __global clv_real *state_out,   /* num_delete x (D + 2) */
+                                __global uint *counts_out)      /* num_delete x 2 */
+{
+    CLV_GUARD();
+    const ulong i = clv_local();
+    __global const clv_real *re = reals + i * CLV_NSS__REALS;
+    __global clv_real *out = state_out + i * CLV_NSS__STATE;
+    for (int k = 0; k < CLV_NSS_DIM; ++k) out[k] = re[k];
+    out[CLV_NSS_DIM] = re[3 * CLV_NSS_DIM];
+    out[CLV_NSS_DIM + 1] = re[3 * CLV_NSS_DIM + 1];
+    counts_out[2 * i] = words[i * CLV_NSS__WORDS];
+    counts_out[2 * i + 1] = words[i * CLV_NSS__WORDS + 1];
 }
 #endif
