@@ -19,6 +19,8 @@
 #   CHUNKS="1 4 10"    chunk sizes besides none (none = every particle at once)
 #   N_LIVE=50 NUM_DELETE=10 STEPS=5
 #   LOCAL=16           lanes per particle of clvmap's cooperative form
+#   FORMS=both         clvmap forms: both (plain, coop), all (also the batched host callback,
+#                      examples/nss_inversion_callback.h: CLBlast GEMMs), plain, coop or callback
 #   BUILD_DIR=build-nss-bench   meson build directory (set up and built if needed)
 #   NSS_VENV=tests/bench/results/.venv-nss   venv with jax and blackjax (created if needed)
 #   SKIP_JAX=1         clvmap only
@@ -73,7 +75,7 @@ RAW="$RESULTS/nss_inversion_raw.txt"
 echo "== side $SIDE (n = $((SIDE * SIDE))), $RUNS runs per variant, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for chunk in none $CHUNKS; do
     POCL_DEVICES=pthread "$EXE" --side "$SIDE" $COMMON --steps "$STEPS" --chunk "$chunk" --runs "$RUNS" \
-        --local "$LOCAL" --quad 0 | grep '^result' | tee -a "$RAW"
+        --local "$LOCAL" --form "${FORMS:-both}" --quad 0 | grep '^result' | tee -a "$RAW"
     if [ "${SKIP_JAX:-0}" != 1 ]; then
         jchunk=$chunk
         [ "$chunk" = none ] && jchunk=0
@@ -87,10 +89,10 @@ import sys
 rows = [dict(kv.split("=", 1) for kv in line.split()[1:]) for line in open(sys.argv[1]) if line.startswith("result")]
 def mb(v):
     return f"{int(v) / 2**20:8.1f}" if v else "       -"
-print("form   chunk  ms/eval  evals  seconds   log Z +- error       device MB  scratch MB  RSS MB  load")
+print("form     chunk  ms/eval  evals  seconds   log Z +- error       device MB  scratch MB  RSS MB  load")
 jax = {r["chunk"]: r for r in rows if r["form"] == "jax"}
 for r in rows:
-    print(f"{r['form']:6} {r['chunk']:>5} {float(r['ms_per_eval']):8.3f} {r['evaluations']:>6} {float(r['seconds']):8.2f}"
+    print(f"{r['form']:8} {r['chunk']:>5} {float(r['ms_per_eval']):8.3f} {r['evaluations']:>6} {float(r['seconds']):8.2f}"
           f"  {float(r['logZ']):9.3f} +- {float(r['error']):.3f}  {mb(r.get('peak_device_bytes'))}  "
           f"{mb(r.get('peak_scratch_bytes'))}  {mb(r.get('peak_rss_bytes'))}  {r.get('loadavg', '-')}")
 for r in rows:
