@@ -565,6 +565,10 @@ static inline void *clv_calloc(size_t n, size_t size);
 static inline void clv_free(void *p);
 /* *bytes = n x size; 0 when that overflows size_t or exceeds limit (0: no limit). */
 static inline int clv_size_mul(size_t n, size_t size, size_t limit, size_t *bytes);
+/* total + a x b x c, saturating at UINT64_MAX: for adding up a plan's
+ * bytes, where a size that overflows cannot be allocated and saturation
+ * keeps every later sum honest (compare the result with what fits). */
+static inline uint64_t clv_bytes_add(uint64_t total, uint64_t a, uint64_t b, uint64_t c);
 /* printf fmt into buf[size] (nothing when buf is NULL) and return status:
  * `return clv_message(s->message, sizeof s->message, CLV_ERROR_..., ...)`. */
 static inline clv_status clv_message(char *buf, size_t size, clv_status status, const char *fmt, ...);
@@ -4101,6 +4105,15 @@ static inline clv_status clv_reduce(const clv_array *a, clv_reduce_op op, double
 
 static inline void *clv_calloc(size_t n, size_t size) { return clv__calloc(n, size); }
 static inline void clv_free(void *p) { CLV_FREE(p); }
+
+static inline uint64_t clv_bytes_add(uint64_t total, uint64_t a, uint64_t b, uint64_t c)
+{
+    if (b != 0 && a > UINT64_MAX / b) return UINT64_MAX;
+    uint64_t p = a * b;
+    if (c != 0 && p > UINT64_MAX / c) return UINT64_MAX;
+    p *= c;
+    return p > UINT64_MAX - total ? UINT64_MAX : total + p;
+}
 
 static inline int clv_size_mul(size_t n, size_t size, size_t limit, size_t *bytes)
 {

@@ -1278,17 +1278,6 @@ static inline clv_status clv_lbfgs__fail_mesh(clv_lbfgs *s, clv_status status, c
     return clv_lbfgs__fail(s, status, "%s: %s (%s)", what, clv_status_string(status), clv_mesh_message(s->mesh));
 }
 
-/* total + a b c bytes, saturating at UINT64_MAX: a size that overflows
- * cannot be allocated, and saturation keeps every later sum honest. */
-static inline uint64_t clv_lbfgs__bytes(uint64_t total, uint64_t a, uint64_t b, uint64_t c)
-{
-    if (b != 0 && a > UINT64_MAX / b) return UINT64_MAX;
-    uint64_t p = a * b;
-    if (c != 0 && p > UINT64_MAX / c) return UINT64_MAX;
-    p *= c;
-    return p > UINT64_MAX - total ? UINT64_MAX : total + p;
-}
-
 static inline const char *clv_lbfgs_message(const clv_lbfgs *s)
 {
     return s ? s->message : "no solver (host out of memory, or NULL passed)";
@@ -1456,7 +1445,7 @@ static inline clv_status clv_lbfgs__resolve_lanes(clv_lbfgs *s)
     size_t lanes = 0;
     clv_status st = clv_map_local_size(s->program, "clv_lbfgs_iterate", &mo, &lanes);
     if (st != CLV_OK) return clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_new: the cooperative work-group size (local_size)");
-    uint64_t bytes = clv_lbfgs__bytes(0, lanes, s->tmp_elems, clv_dtype_size(s->dtype));
+    uint64_t bytes = clv_bytes_add(0, lanes, s->tmp_elems, clv_dtype_size(s->dtype));
     for (int d = 0; d < clv_mesh_device_count(s->mesh); ++d) {
         cl_ulong have = 0;
         clv_device_info info;
@@ -1534,9 +1523,9 @@ static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n
         s->tmp_elems = objective->tmp_elems > CLV_LBFGS__GROUP_TMP_MIN ? objective->tmp_elems
                                                                        : CLV_LBFGS__GROUP_TMP_MIN;
     s->dtype = s->param.float32 ? CLV_F32 : CLV_F64;
-    uint64_t elems = clv_lbfgs__bytes(CLV_LBFGS__N_SCALARS + 2 * (uint64_t)s->param.m +
+    uint64_t elems = clv_bytes_add(CLV_LBFGS__N_SCALARS + 2 * (uint64_t)s->param.m +
                                       (uint64_t)(s->param.past > 0 ? s->param.past : 1), 3 + 2 * (uint64_t)s->param.m, n, 1);
-    if (clv_lbfgs__bytes(0, elems, sizeof(double), 1) > (uint64_t)SIZE_MAX)
+    if (clv_bytes_add(0, elems, sizeof(double), 1) > (uint64_t)SIZE_MAX)
         return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: one item's state (n = %lu, m %d, "
                                "past %d) has more bytes than size_t can count", (unsigned long)n, s->param.m,
                                s->param.past);
@@ -1839,16 +1828,16 @@ static inline uint64_t clv_lbfgs__device_bytes(const clv_lbfgs *s, uint64_t rows
 {
     uint64_t es = clv_dtype_size(s->dtype), sum = 0;
     uint64_t buffers[3];
-    buffers[0] = clv_lbfgs__bytes(0, rows, s->state_elems, es);
-    buffers[1] = clv_lbfgs__bytes(0, rows, s->n, es); /* xt (gt is as large) */
-    buffers[2] = s->objective.evaluate ? clv_lbfgs__bytes(0, rows, s->objective.scratch_elems, es) : 0;
+    buffers[0] = clv_bytes_add(0, rows, s->state_elems, es);
+    buffers[1] = clv_bytes_add(0, rows, s->n, es); /* xt (gt is as large) */
+    buffers[2] = s->objective.evaluate ? clv_bytes_add(0, rows, s->objective.scratch_elems, es) : 0;
     *largest = 0;
     for (int i = 0; i < 3; ++i) {
-        sum = clv_lbfgs__bytes(sum, buffers[i], 1, 1);
+        sum = clv_bytes_add(sum, buffers[i], 1, 1);
         if (buffers[i] > *largest) *largest = buffers[i];
     }
-    sum = clv_lbfgs__bytes(sum, buffers[1], 1, 1);                    /* gt */
-    return clv_lbfgs__bytes(sum, rows, 5 * es + sizeof(int32_t), 1); /* ft, summary, index */
+    sum = clv_bytes_add(sum, buffers[1], 1, 1);                    /* gt */
+    return clv_bytes_add(sum, rows, 5 * es + sizeof(int32_t), 1); /* ft, summary, index */
 }
 
 /* Host bytes of a run: the done flags, a working set's ids, summary and
@@ -1856,9 +1845,9 @@ static inline uint64_t clv_lbfgs__device_bytes(const clv_lbfgs *s, uint64_t rows
 static inline uint64_t clv_lbfgs__host_bytes(const clv_lbfgs *s, uint64_t n_items, uint64_t rows)
 {
     uint64_t es = clv_dtype_size(s->dtype);
-    uint64_t sum = clv_lbfgs__bytes(n_items, rows, sizeof(size_t) + 4 * es + sizeof(int32_t), 1);
-    sum = clv_lbfgs__bytes(sum, rows, s->state_elems, es);
-    return clv_lbfgs__bytes(sum, rows, s->n, es);
+    uint64_t sum = clv_bytes_add(n_items, rows, sizeof(size_t) + 4 * es + sizeof(int32_t), 1);
+    sum = clv_bytes_add(sum, rows, s->state_elems, es);
+    return clv_bytes_add(sum, rows, s->n, es);
 }
 
 /* Refuse, before anything is allocated, a working set of `rows` items that

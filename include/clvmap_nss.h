@@ -488,17 +488,6 @@ static inline clv_status clv_nss__fail_core(clv_nss *s, clv_status status, const
     return clv_nss__fail(s, status, "%s: %s", what, clv_mesh_message(s->mesh));
 }
 
-/* total + a b c bytes, saturating at UINT64_MAX: a size that overflows
- * cannot be allocated, and saturation keeps every later sum honest. */
-static inline uint64_t clv_nss__bytes(uint64_t total, uint64_t a, uint64_t b, uint64_t c)
-{
-    if (b != 0 && a > UINT64_MAX / b) return UINT64_MAX;
-    uint64_t p = a * b;
-    if (c != 0 && p > UINT64_MAX / c) return UINT64_MAX;
-    p *= c;
-    return p > UINT64_MAX - total ? UINT64_MAX : total + p;
-}
-
 static inline double clv_nss__logaddexp(double a, double b)
 {
     if (a == -INFINITY) return b;
@@ -1384,8 +1373,8 @@ static inline clv_status clv_nss__resolve(clv_nss *s, const clv_nss_opts *in, cl
  * more than max_iterations can fill, never less than one iteration's. */
 static inline size_t clv_nss__dead_capacity(const clv_nss__state *t)
 {
-    uint64_t cap = clv_nss__bytes(0, t->n_live, 4, 1);
-    uint64_t most = clv_nss__bytes(0, t->n_delete, (uint64_t)t->o.max_iterations, 1);
+    uint64_t cap = clv_bytes_add(0, t->n_live, 4, 1);
+    uint64_t most = clv_bytes_add(0, t->n_delete, (uint64_t)t->o.max_iterations, 1);
     if (t->o.max_iterations > 0 && most < cap) cap = most;
     if (cap < t->n_delete) cap = t->n_delete;
     return cap > (uint64_t)SIZE_MAX ? SIZE_MAX : (size_t)cap;
@@ -1396,18 +1385,18 @@ static inline size_t clv_nss__dead_capacity(const clv_nss__state *t)
 static inline uint64_t clv_nss__host_bytes(const clv_nss__state *t)
 {
     uint64_t n = t->n_live, k = t->n_delete, d = (uint64_t)t->dim, b = 0;
-    b = clv_nss__bytes(b, n, d + 4, sizeof(double));               /* live x, ll, lp, birth, born */
-    b = clv_nss__bytes(b, t->dead_capacity, d + 3, sizeof(double)); /* dead x, ll, birth, born */
-    b = clv_nss__bytes(b, n, 2, sizeof(size_t));                   /* order, survivors */
-    b = clv_nss__bytes(b, k, 2 * (d + 2), sizeof(double));         /* start, next */
-    b = clv_nss__bytes(b, k, 2, sizeof(uint32_t));                 /* counts */
-    b = clv_nss__bytes(b, d, 2 * d, sizeof(double));               /* cov, chol */
-    b = clv_nss__bytes(b, n, 1, sizeof(int32_t) + sizeof(double) + sizeof(size_t)); /* codes, sort keys */
-    if (t->o.share.exchange) b = clv_nss__bytes(b, n, d + 3, sizeof(double)); /* the init's exchanged rows */
+    b = clv_bytes_add(b, n, d + 4, sizeof(double));               /* live x, ll, lp, birth, born */
+    b = clv_bytes_add(b, t->dead_capacity, d + 3, sizeof(double)); /* dead x, ll, birth, born */
+    b = clv_bytes_add(b, n, 2, sizeof(size_t));                   /* order, survivors */
+    b = clv_bytes_add(b, k, 2 * (d + 2), sizeof(double));         /* start, next */
+    b = clv_bytes_add(b, k, 2, sizeof(uint32_t));                 /* counts */
+    b = clv_bytes_add(b, d, 2 * d, sizeof(double));               /* cov, chol */
+    b = clv_bytes_add(b, n, 1, sizeof(int32_t) + sizeof(double) + sizeof(size_t)); /* codes, sort keys */
+    if (t->o.share.exchange) b = clv_bytes_add(b, n, d + 3, sizeof(double)); /* the init's exchanged rows */
     if (t->s->evaluate) { /* clv_nss__batch_alloc's */
-        b = clv_nss__bytes(b, k, 2 * d + 2, sizeof(double));
-        b = clv_nss__bytes(b, k, 1, sizeof(int32_t) + sizeof(size_t));
-        b = clv_nss__bytes(b, n > k ? n : k, 1, sizeof(double));
+        b = clv_bytes_add(b, k, 2 * d + 2, sizeof(double));
+        b = clv_bytes_add(b, k, 1, sizeof(int32_t) + sizeof(size_t));
+        b = clv_bytes_add(b, n > k ? n : k, 1, sizeof(double));
     }
     return b;
 }
@@ -1422,23 +1411,23 @@ static inline uint64_t clv_nss__device_bytes(const clv_nss__state *t, uint64_t n
     size_t n_data = 1;
     clv_array_shape(t->s->data, NULL, NULL, &n_data, NULL);
     uint64_t buffers[5];
-    buffers[0] = clv_nss__bytes(0, n, d, rs);     /* initial points */
-    buffers[1] = clv_nss__bytes(0, k, d + 2, rs); /* start (next is as large) */
-    buffers[2] = clv_nss__bytes(0, d, d, rs);     /* Cholesky factor */
-    buffers[3] = clv_nss__bytes(0, t->s->work_elems, 1, rs);
-    buffers[4] = clv_nss__bytes(0, n_data, 1, rs);
+    buffers[0] = clv_bytes_add(0, n, d, rs);     /* initial points */
+    buffers[1] = clv_bytes_add(0, k, d + 2, rs); /* start (next is as large) */
+    buffers[2] = clv_bytes_add(0, d, d, rs);     /* Cholesky factor */
+    buffers[3] = clv_bytes_add(0, t->s->work_elems, 1, rs);
+    buffers[4] = clv_bytes_add(0, n_data, 1, rs);
     *largest = 0;
     for (int i = 0; i < 5; ++i) {
-        b = clv_nss__bytes(b, buffers[i], 1, 1);
+        b = clv_bytes_add(b, buffers[i], 1, 1);
         if (buffers[i] > *largest) *largest = buffers[i];
     }
-    b = clv_nss__bytes(b, n, 2 * rs + sizeof(int32_t), 1); /* initial ll, lp, code */
-    b = clv_nss__bytes(b, buffers[1], 1, 1);               /* next */
-    b = clv_nss__bytes(b, k, 2, sizeof(uint32_t));         /* counts */
+    b = clv_bytes_add(b, n, 2 * rs + sizeof(int32_t), 1); /* initial ll, lp, code */
+    b = clv_bytes_add(b, buffers[1], 1, 1);               /* next */
+    b = clv_bytes_add(b, k, 2, sizeof(uint32_t));         /* counts */
     if (t->s->evaluate) { /* the walkers between rounds, and one point of a callback's batch */
-        b = clv_nss__bytes(b, k, CLV_NSS__WALK_REALS(d), rs);
-        b = clv_nss__bytes(b, k, CLV_NSS__WALK_WORDS + 1, sizeof(uint32_t));
-        b = clv_nss__bytes(b, d + 1 + t->s->batch_work, rs, 1);
+        b = clv_bytes_add(b, k, CLV_NSS__WALK_REALS(d), rs);
+        b = clv_bytes_add(b, k, CLV_NSS__WALK_WORDS + 1, sizeof(uint32_t));
+        b = clv_bytes_add(b, d + 1 + t->s->batch_work, rs, 1);
     }
     return b;
 }
@@ -1594,8 +1583,8 @@ static inline size_t clv_nss__callback_chunk(const clv_nss__state *t)
     if (t->o.chunk > 0) return (size_t)t->o.chunk < most ? (size_t)t->o.chunk : most;
     if (t->o.chunk == CLV_CHUNK_NONE) return most;
     uint64_t rs = s->f32 ? sizeof(float) : sizeof(double), d = (uint64_t)t->dim, largest = 0;
-    uint64_t point = clv_nss__bytes(0, d + 1 + s->batch_work, rs, 1);
-    uint64_t widest = clv_nss__bytes(0, d > s->batch_work ? d : s->batch_work, rs, 1);
+    uint64_t point = clv_bytes_add(0, d + 1 + s->batch_work, rs, 1);
+    uint64_t widest = clv_bytes_add(0, d > s->batch_work ? d : s->batch_work, rs, 1);
     uint64_t base = clv_nss__device_bytes(t, t->n_live, t->n_delete, &largest), per_device = UINT64_MAX;
     int alive = 0;
     for (int i = 0; i < clv_mesh_device_count(s->mesh); ++i) {
@@ -2103,7 +2092,7 @@ static inline clv_status clv_nss__grow_dead(clv_nss__state *t)
 {
     if (t->n_dead + t->n_delete <= t->dead_capacity) return CLV_OK;
     size_t cap = 2 * t->dead_capacity, d = (size_t)t->dim;
-    if (clv_nss__bytes(0, t->dead_capacity, 2 * (uint64_t)d, sizeof(double)) > (uint64_t)SIZE_MAX)
+    if (clv_bytes_add(0, t->dead_capacity, 2 * (uint64_t)d, sizeof(double)) > (uint64_t)SIZE_MAX)
         return clv_nss__fail(t->s, CLV_ERROR_OUT_OF_MEMORY, "clv_nss_run: twice %zu dead points of dim %d need "
                              "more host memory than size_t can count", t->dead_capacity, t->dim);
     double *x = (double *)CLV_REALLOC(t->dead_x, cap * d * sizeof(double));

@@ -485,17 +485,6 @@ static inline clv_status clv_nuts__fail_core(clv_nuts *s, clv_status status, con
     return clv_nuts__fail(s, status, "%s: %s", what, clv_mesh_message(s->mesh));
 }
 
-/* total + a b c bytes, saturating at UINT64_MAX: a size that overflows
- * cannot be allocated, and saturation keeps every later sum honest. */
-static inline uint64_t clv_nuts__bytes(uint64_t total, uint64_t a, uint64_t b, uint64_t c)
-{
-    if (b != 0 && a > UINT64_MAX / b) return UINT64_MAX;
-    uint64_t p = a * b;
-    if (c != 0 && p > UINT64_MAX / c) return UINT64_MAX;
-    p *= c;
-    return p > UINT64_MAX - total ? UINT64_MAX : total + p;
-}
-
 /* Refuse `bytes` of host memory for `what` when they overflow size_t or are
  * more than the host has. */
 static inline clv_status clv_nuts__check_host(clv_nuts *s, uint64_t bytes, const char *what)
@@ -1538,13 +1527,13 @@ static inline void clv_nuts__run_free(clv_nuts__run_state *t)
 static inline uint64_t clv_nuts__host_bytes(const clv_nuts__run_state *t)
 {
     uint64_t c = t->n_chains, d = t->d, g = t->g, b = (uint64_t)t->o.block, n = (uint64_t)t->o.num_draws, sum = 0;
-    sum = clv_nuts__bytes(sum, c, b, (d + g + CLV_NUTS__N_STATS) * sizeof(double)); /* a block's draws, stats */
-    sum = clv_nuts__bytes(sum, c, n, g * sizeof(double));                     /* the generated values */
-    sum = clv_nuts__bytes(sum, c, CLV_NUTS__STATE_ELEMS(d), sizeof(double));  /* the state rows */
-    sum = clv_nuts__bytes(sum, (uint64_t)t->o.num_warmup + 1 + c, 1, sizeof(int)); /* flags, codes */
-    sum = clv_nuts__bytes(sum, c, n, d * sizeof(double));                     /* the draws */
-    sum = clv_nuts__bytes(sum, c, n, 5 * sizeof(double) + 3 * sizeof(int));  /* their statistics */
-    return clv_nuts__bytes(sum, c, d + 1, sizeof(double) + sizeof(int));      /* metric, step size, tries */
+    sum = clv_bytes_add(sum, c, b, (d + g + CLV_NUTS__N_STATS) * sizeof(double)); /* a block's draws, stats */
+    sum = clv_bytes_add(sum, c, n, g * sizeof(double));                     /* the generated values */
+    sum = clv_bytes_add(sum, c, CLV_NUTS__STATE_ELEMS(d), sizeof(double));  /* the state rows */
+    sum = clv_bytes_add(sum, (uint64_t)t->o.num_warmup + 1 + c, 1, sizeof(int)); /* flags, codes */
+    sum = clv_bytes_add(sum, c, n, d * sizeof(double));                     /* the draws */
+    sum = clv_bytes_add(sum, c, n, 5 * sizeof(double) + 3 * sizeof(int));  /* their statistics */
+    return clv_bytes_add(sum, c, d + 1, sizeof(double) + sizeof(int));      /* metric, step size, tries */
 }
 
 /* Device bytes of a device holding `chains` chains: their state, initial
@@ -1557,21 +1546,21 @@ static inline uint64_t clv_nuts__device_bytes(const clv_nuts__run_state *t, uint
     size_t n_data = 1;
     clv_array_shape(t->s->data, NULL, NULL, &n_data, NULL);
     uint64_t buffers[8];
-    buffers[7] = clv_nuts__bytes(0, chains, b, (uint64_t)t->g * rs);
-    buffers[0] = clv_nuts__bytes(0, chains, CLV_NUTS__STATE_ELEMS(d), rs);
-    buffers[1] = clv_nuts__bytes(0, chains, d, rs);
-    buffers[2] = clv_nuts__bytes(0, chains, b, d * rs);
-    buffers[3] = clv_nuts__bytes(0, chains, b, CLV_NUTS__N_STATS * rs);
-    buffers[4] = clv_nuts__bytes(0, (uint64_t)t->o.num_warmup + 1, 1, sizeof(int32_t));
-    buffers[5] = clv_nuts__bytes(0, CLV_NUTS__SCRATCH_ELEMS(d, t->s->max_depth), 1, rs);
-    buffers[6] = clv_nuts__bytes(0, n_data, 1, rs);
+    buffers[7] = clv_bytes_add(0, chains, b, (uint64_t)t->g * rs);
+    buffers[0] = clv_bytes_add(0, chains, CLV_NUTS__STATE_ELEMS(d), rs);
+    buffers[1] = clv_bytes_add(0, chains, d, rs);
+    buffers[2] = clv_bytes_add(0, chains, b, d * rs);
+    buffers[3] = clv_bytes_add(0, chains, b, CLV_NUTS__N_STATS * rs);
+    buffers[4] = clv_bytes_add(0, (uint64_t)t->o.num_warmup + 1, 1, sizeof(int32_t));
+    buffers[5] = clv_bytes_add(0, CLV_NUTS__SCRATCH_ELEMS(d, t->s->max_depth), 1, rs);
+    buffers[6] = clv_bytes_add(0, n_data, 1, rs);
     *largest = 0;
     for (int i = 0; i < 8; ++i) {
-        sum = clv_nuts__bytes(sum, buffers[i], 1, 1);
+        sum = clv_bytes_add(sum, buffers[i], 1, 1);
         if (buffers[i] > *largest) *largest = buffers[i];
     }
-    sum = clv_nuts__bytes(sum, chains, sizeof(int32_t), 1);  /* codes */
-    return clv_nuts__bytes(sum, CLV_NUTS__N_CONFIG, rs, 1); /* the configuration */
+    sum = clv_bytes_add(sum, chains, sizeof(int32_t), 1);  /* codes */
+    return clv_bytes_add(sum, CLV_NUTS__N_CONFIG, rs, 1); /* the configuration */
 }
 
 /* Refuse, before anything is allocated, a run that cannot fit a device's
@@ -1995,10 +1984,10 @@ static inline void clv_nuts__fields(clv_nuts_result *r, unsigned char **at, size
  * (UINT64_MAX: too many). */
 static inline uint64_t clv_nuts__row_bytes(uint64_t n, uint64_t d, uint64_t g)
 {
-    uint64_t b = clv_nuts__bytes(0, n, d + g + 4, sizeof(double));
-    b = clv_nuts__bytes(b, n, 3, sizeof(int));
-    b = clv_nuts__bytes(b, d + 1, sizeof(double), 1);
-    return clv_nuts__bytes(b, 1, sizeof(int) + 3 * sizeof(uint64_t), 1);
+    uint64_t b = clv_bytes_add(0, n, d + g + 4, sizeof(double));
+    b = clv_bytes_add(b, n, 3, sizeof(int));
+    b = clv_bytes_add(b, d + 1, sizeof(double), 1);
+    return clv_bytes_add(b, 1, sizeof(int) + 3 * sizeof(uint64_t), 1);
 }
 
 /* Chain c of r to row (to_row) or back. */
@@ -2026,7 +2015,7 @@ static inline clv_status clv_nuts__share_results(clv_nuts__run_state *t, clv_sta
     char what[200];
     snprintf(what, sizeof what, "clv_nuts_run: every process's copy of n_chains %d x num_draws %d draws of dim %zu",
              t->o.n_chains, t->o.num_draws, t->d);
-    if (st == CLV_OK) st = clv_nuts__check_host(s, clv_nuts__bytes(0, t->n_chains, row64, 2), what);
+    if (st == CLV_OK) st = clv_nuts__check_host(s, clv_bytes_add(0, t->n_chains, row64, 2), what);
     size_t row = st == CLV_OK ? (size_t)row64 : 0;
     unsigned char *rows = NULL;
     if (st == CLV_OK) st = clv_nuts__result_alloc(t, r);
@@ -2335,7 +2324,7 @@ static inline clv_status clv_nuts_summarize(const double *x, int n_chains, int n
 {
     if (!x || !out || n_chains < 1 || n_draws < 1) return CLV_ERROR_INVALID_ARGUMENT;
     /* the split chains are counted in int (2 n_chains), the draws in size_t */
-    if (n_chains > 0x3FFFFFFF || clv_nuts__bytes(0, (uint64_t)n_chains, (uint64_t)n_draws, 3 * sizeof(double)) >
+    if (n_chains > 0x3FFFFFFF || clv_bytes_add(0, (uint64_t)n_chains, (uint64_t)n_draws, 3 * sizeof(double)) >
                                      (uint64_t)SIZE_MAX - 1)
         return CLV_ERROR_INVALID_ARGUMENT;
     size_t total = (size_t)n_chains * (size_t)n_draws;
@@ -2557,7 +2546,7 @@ static inline clv_status clv_nuts_check_gradient(clv_nuts *s, const clv_nuts_gra
     int n = o.n_points > 0 ? o.n_points : 10;
     char what[120];
     snprintf(what, sizeof what, "clv_nuts_check_gradient: n_points %d of dim %d", n, s->dim);
-    st = clv_nuts__check_host(s, clv_nuts__bytes(0, (uint64_t)n, 2 + 2 * (uint64_t)s->dim,
+    st = clv_nuts__check_host(s, clv_bytes_add(0, (uint64_t)n, 2 + 2 * (uint64_t)s->dim,
                                                             sizeof(double)), what);
     if (st != CLV_OK) return st;
     double config[CLV_NUTS__N_CONFIG] = { 0 };

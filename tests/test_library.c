@@ -23,6 +23,11 @@ static void test_helpers(void)
     TU_CHECK(clv_size_mul(3, 5, 0, &bytes) && bytes == 15, "clv_size_mul 3 x 5");
     TU_CHECK(!clv_size_mul((size_t)-1 / 2, 3, 0, &bytes) && bytes == 0, "clv_size_mul overflow");
     TU_CHECK(!clv_size_mul(1000, 1000, 999999, &bytes), "clv_size_mul over the limit");
+    TU_CHECK(clv_bytes_add(7, 2, 3, 4) == 31, "clv_bytes_add 7 + 2 x 3 x 4");
+    TU_CHECK(clv_bytes_add(0, UINT64_MAX / 2, 3, 1) == UINT64_MAX, "clv_bytes_add saturates a x b");
+    TU_CHECK(clv_bytes_add(0, 1u << 31, 1u << 31, 1u << 31) == UINT64_MAX, "clv_bytes_add saturates a x b x c");
+    TU_CHECK(clv_bytes_add(UINT64_MAX - 1, 1, 2, 1) == UINT64_MAX, "clv_bytes_add saturates the sum");
+    TU_CHECK(clv_bytes_add(5, 0, UINT64_MAX, UINT64_MAX) == 5, "clv_bytes_add of a zero size");
     TU_CHECK(clv_message(buf, sizeof buf, CLV_ERROR_SHAPE, "x %d", 5) == CLV_ERROR_SHAPE && !strcmp(buf, "x 5"),
              "clv_message: %s", buf);
     TU_CHECK(clv_check_number(buf, sizeof buf, "opts.step", NAN, 0, 1) == CLV_ERROR_INVALID_ARGUMENT &&
