@@ -1524,7 +1524,7 @@ static inline clv_status clv_lbfgs_new(clv_lbfgs **out, clv_mesh *mesh, size_t n
                                                                        : CLV_LBFGS__GROUP_TMP_MIN;
     s->dtype = s->param.float32 ? CLV_F32 : CLV_F64;
     uint64_t elems = clv_bytes_add(CLV_LBFGS__N_SCALARS + 2 * (uint64_t)s->param.m +
-                                      (uint64_t)(s->param.past > 0 ? s->param.past : 1), 3 + 2 * (uint64_t)s->param.m, n, 1);
+                                   (uint64_t)(s->param.past > 0 ? s->param.past : 1), 3 + 2 * (uint64_t)s->param.m, n, 1);
     if (clv_bytes_add(0, elems, sizeof(double), 1) > (uint64_t)SIZE_MAX)
         return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: one item's state (n = %lu, m %d, "
                                "past %d) has more bytes than size_t can count", (unsigned long)n, s->param.m,

@@ -2324,8 +2324,8 @@ static inline clv_status clv_nuts_summarize(const double *x, int n_chains, int n
 {
     if (!x || !out || n_chains < 1 || n_draws < 1) return CLV_ERROR_INVALID_ARGUMENT;
     /* the split chains are counted in int (2 n_chains), the draws in size_t */
-    if (n_chains > 0x3FFFFFFF || clv_bytes_add(0, (uint64_t)n_chains, (uint64_t)n_draws, 3 * sizeof(double)) >
-                                     (uint64_t)SIZE_MAX - 1)
+    if (n_chains > 0x3FFFFFFF ||
+        clv_bytes_add(0, (uint64_t)n_chains, (uint64_t)n_draws, 3 * sizeof(double)) > (uint64_t)SIZE_MAX - 1)
         return CLV_ERROR_INVALID_ARGUMENT;
     size_t total = (size_t)n_chains * (size_t)n_draws;
     out->ess_bulk = out->ess_tail = out->rhat = NAN;
@@ -2546,8 +2546,7 @@ static inline clv_status clv_nuts_check_gradient(clv_nuts *s, const clv_nuts_gra
     int n = o.n_points > 0 ? o.n_points : 10;
     char what[120];
     snprintf(what, sizeof what, "clv_nuts_check_gradient: n_points %d of dim %d", n, s->dim);
-    st = clv_nuts__check_host(s, clv_bytes_add(0, (uint64_t)n, 2 + 2 * (uint64_t)s->dim,
-                                                            sizeof(double)), what);
+    st = clv_nuts__check_host(s, clv_bytes_add(0, (uint64_t)n, 2 + 2 * (uint64_t)s->dim, sizeof(double)), what);
     if (st != CLV_OK) return st;
     double config[CLV_NUTS__N_CONFIG] = { 0 };
     config[8] = o.step > 0 ? o.step : s->f32 ? 1e-2 : 1e-5;

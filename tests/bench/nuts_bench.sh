@@ -86,26 +86,31 @@ if [ "${COOP:-0}" = 1 ]; then
     RAW=$RESULTS/nuts_coop_raw_$RT.txt
     SUMMARY=$RESULTS/nuts_coop_summary_$RT.txt
     LOAD0=$(uptime | sed 's/.*load average: //')
-    if [ "${SUMMARY_ONLY:-0}" != 1 ]; then : > "$RAW"; fi
-    for n in ${OBS:-10000}; do
-        [ "${SUMMARY_ONLY:-0}" = 1 ] && break
-        for d in ${DIMS:-20 100}; do
-            tag="n${n}_d${d}"
-            for form in ${FORMS:-logistic_plain logistic_vec logistic_coop}; do
-                echo "== $form $tag ($RT)" >&2
-                "$BENCH" --model "$form" --obs "$n" --dim "$d" --local "${LOCAL:-0}" $COMMON --runs "$RUNS" \
-                    --dump-data "$TMP/$tag.txt" | sed "s/model=$form /model=${form}_$tag /" | tee -a "$RAW"
+    if [ "${SUMMARY_ONLY:-0}" != 1 ]; then
+        : > "$RAW"
+        for n in ${OBS:-10000}; do
+            for d in ${DIMS:-20 100}; do
+                tag="n${n}_d${d}"
+                for form in ${FORMS:-logistic_plain logistic_vec logistic_coop}; do
+                    echo "== $form $tag ($RT)" >&2
+                    "$BENCH" --model "$form" --obs "$n" --dim "$d" --local "${LOCAL:-0}" $COMMON --runs "$RUNS" \
+                        --dump-data "$TMP/$tag.txt" | sed "s/model=$form /model=${form}_$tag /" | tee -a "$RAW"
+                done
+                if [ "${SKIP_JAX:-0}" != 1 ]; then
+                    "$PY" tests/bench/nuts_ref.py --lib blackjax --data "$TMP/$tag.txt" $COMMON --runs "$RUNS" |
+                        sed "s/model=logistic /model=blackjax_$tag /" | tee -a "$RAW"
+                fi
             done
-            if [ "${SKIP_JAX:-0}" != 1 ]; then
-                "$PY" tests/bench/nuts_ref.py --lib blackjax --data "$TMP/$tag.txt" $COMMON --runs "$RUNS" |
-                    sed "s/model=logistic /model=blackjax_$tag /" | tee -a "$RAW"
-            fi
         done
-    done
+    fi
     {
         echo "# NUTS logistic regression, $CHAINS chains x $DRAWS draws after $WARMUP warmup, median of $RUNS runs"
         echo "# $(date -u '+%Y-%m-%d %H:%M') runtime=$RT POCL_DEVICES=$POCL_DEVICES LOCAL=${LOCAL:-0} $(nproc) cores"
-        echo "# load average at start: $LOAD0; at end: $(uptime | sed 's/.*load average: //')"
+        if [ "${SUMMARY_ONLY:-0}" = 1 ]; then
+            echo "# summarised again from $RAW (SUMMARY_ONLY=1): the runs' date and load are not in it"
+        else
+            echo "# load average at start: $LOAD0; at end: $(uptime | sed 's/.*load average: //')"
+        fi
         awk '
         function field(name,   i, kv) { for (i = 1; i <= NF; ++i) { split($i, kv, "="); if (kv[1] == name) return kv[2] } return "" }
         function median(list,   n, a, i, j, t) {
