@@ -169,12 +169,20 @@ inline double clv_normal_f64(clv_rng *r)
  *     sizeof(double)) argument (clv_map_local_size tells the host L),
  *     reusable from one call to the next;
  *   - the result is the same on every work item of the group.
- * Order: every lane adds the lanes' values in lane order, 0, 1, ..., L-1
- * (one barrier after the writes, no barrier in a loop: compilers that turn
- * a work group into loops, as PoCL does, handle that quickly). The order
- * depends on the local size only, never on the chunk, the device split or
- * the number of groups, so cooperative kernels keep partition invariance;
- * two different local sizes may round differently. */
+ * Order: the lanes' values are added in lane order, 0, 1, ..., L-1. For
+ * one value every lane adds them itself after one barrier (L additions a
+ * lane); for the _n forms lane k % L adds value k's row and leaves the sum
+ * in tmp for the others, so the group makes L additions per value, not L
+ * on every lane (L x L per value, which made a 20-value gradient's sum
+ * cost more than the 10^4 observations it summed). One value done the _n
+ * way (lane 0 adds, the others wait) would be cheaper still, but PoCL 3.1
+ * miscompiles it in the NUTS kernels (wrong sums with an if (lane == 0),
+ * a crash of its compiler with a one-trip loop) where oclgrind and Intel's
+ * runtime find nothing wrong. No barrier sits in a loop (compilers that
+ * turn a work group into loops, as PoCL does, handle that quickly). The
+ * order depends on the local size only, never on the chunk, the device
+ * split or the number of groups, so cooperative kernels keep partition
+ * invariance; two different local sizes may round differently. */
 
 /* This work item's lane in the group (0 .. clv_lanes()-1) and the count. */
 #define clv_lane() get_local_id(0)
@@ -196,22 +204,25 @@ inline T NAME(T v, __local T *tmp)                                          \
 
 /* v[0..n-1] (private, each lane its own) become the sums over the lanes:
  * one reduction for a whole vector (a gradient's shares, say); tmp holds
- * clv_lanes() x n values. */
+ * clv_lanes() x n values, value k of lane l at k x lanes + l, and lane
+ * k % lanes sums row k. */
 #define CLV__GROUP_SUM_N(NAME, T)                                            \
 inline void NAME(T *v, int n, __local T *tmp)                               \
 {                                                                            \
     const size_t lanes = clv_lanes();                                        \
     for (int k = 0; k < n; ++k) tmp[(size_t)k * lanes + clv_lane()] = v[k]; \
     barrier(CLK_LOCAL_MEM_FENCE);                                            \
-    for (int k = 0; k < n; ++k) {                                            \
+    for (size_t k = clv_lane(); k < (size_t)n; k += lanes) {                 \
         /* volatile: read in order (Intel's vectorizer otherwise regroups   \
          * the additions and breaks the lane order) */                       \
-        volatile __local const T *row = tmp + (size_t)k * lanes;             \
+        volatile __local T *row = tmp + k * lanes;                           \
         T r = row[0];                                                        \
         for (size_t l = 1; l < lanes; ++l) r += row[l];                      \
-        v[k] = r;                                                            \
+        row[0] = r;                                                          \
     }                                                                        \
     barrier(CLK_LOCAL_MEM_FENCE);                                            \
+    for (int k = 0; k < n; ++k) v[k] = tmp[(size_t)k * lanes];              \
+    barrier(CLK_LOCAL_MEM_FENCE); /* tmp may be reused at once */            \
 }
 
 /* Lane 0's value, on every lane. */

@@ -27,8 +27,10 @@ static const char *src =
     "    const clv_real first = clv_group_broadcast(xi[0] + (clv_real)clv_lane(), tmp);\n"
     "    clv_real pair[2] = { part, -2 * part };\n"
     "    clv_group_sum_n(pair, 2, tmp);          /* tmp: 2 x lanes values */\n"
-    "    if (clv_lane() == 0) {\n"
-    "        __global clv_real *o = out + clv_local() * 6;\n"
+    "    /* lane 0 and the last lane report: every lane must hold the results */\n"
+    "    for (int at = 0; at < 12; at += 6) {\n"
+    "        if (clv_lane() != (at ? clv_lanes() - 1 : 0)) continue;\n"
+    "        __global clv_real *o = out + clv_local() * 12 + at;\n"
     "        o[0] = sum; o[1] = max; o[2] = lse; o[3] = first; o[4] = pair[0]; o[5] = pair[1];\n"
     "    }\n"
     "}\n";
@@ -87,7 +89,7 @@ static int open_fixture(fixture *f, clv_mesh *m, clv_dtype real, const double *x
     pd.real = real;
     TU_REQUIRE_OK(m, clv_program_build(&f->p, m, &pd));
     TU_REQUIRE_OK(m, clv_array_new(&f->x, m, real, (size_t)items, N, CLV_SHARDED));
-    TU_REQUIRE_OK(m, clv_array_new(&f->out, m, real, (size_t)items, 6, CLV_SHARDED));
+    TU_REQUIRE_OK(m, clv_array_new(&f->out, m, real, (size_t)items, 12, CLV_SHARDED));
     TU_REQUIRE_OK(m, clv_array_write_f64(f->x, x));
     return 1;
 }
@@ -108,12 +110,12 @@ static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
     open_fixture(&f, m, real, x, items);
     for (size_t li = 0; li < sizeof locals / sizeof locals[0]; ++li) {
         size_t local = locals[li];
-        double out[MAX_ITEMS * 6];
+        double out[MAX_ITEMS * 12];
         if (!run(&f, local, CLV_CHUNK_NONE, out)) {
             TU_CHECK(0, "%s local %zu: map failed", f32 ? "f32" : "f64", local);
             continue;
         }
-        int bad_sum = -1, bad_other = -1;
+        int bad_sum = -1, bad_other = -1, bad_lane = -1;
         for (int i = 0; i < items; ++i) {
             const double *xi = x + (size_t)i * N;
             double max = -INFINITY, lse = 0, lse_max = -INFINITY;
@@ -124,20 +126,25 @@ static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
             lse = lse_max + log(lse);
             double first = f32 ? (double)(float)xi[0] : xi[0];
             double tol = f32 ? 1e-5 : 1e-13;
-            if ((out[6 * i] != lane_sum(xi, N, local, f32) || out[6 * i + 4] != out[6 * i] ||
-                 out[6 * i + 5] != -2 * out[6 * i]) && bad_sum < 0)
+            if (memcmp(out + 12 * i, out + 12 * i + 6, 6 * sizeof(double)) != 0 && bad_lane < 0) bad_lane = i;
+            if ((out[12 * i] != lane_sum(xi, N, local, f32) || out[12 * i + 4] != out[12 * i] ||
+                 out[12 * i + 5] != -2 * out[12 * i]) && bad_sum < 0)
                 bad_sum = i;
-            if ((out[6 * i + 1] != max || fabs(out[6 * i + 2] - lse) > tol * (1 + fabs(lse)) ||
-                 out[6 * i + 3] != first) && bad_other < 0)
+            if ((out[12 * i + 1] != max || fabs(out[12 * i + 2] - lse) > tol * (1 + fabs(lse)) ||
+                 out[12 * i + 3] != first) && bad_other < 0)
                 bad_other = i;
         }
         TU_CHECK(bad_sum < 0, "%s local %zu: item %d's sum %.17g, clv_group_sum_n's %.17g and %.17g (-2x), the lane "
-                 "order's %.17g", f32 ? "f32" : "f64", local, bad_sum, bad_sum < 0 ? 0 : out[6 * bad_sum],
-                 bad_sum < 0 ? 0 : out[6 * bad_sum + 4], bad_sum < 0 ? 0 : out[6 * bad_sum + 5],
+                 "order's %.17g", f32 ? "f32" : "f64", local, bad_sum, bad_sum < 0 ? 0 : out[12 * bad_sum],
+                 bad_sum < 0 ? 0 : out[12 * bad_sum + 4], bad_sum < 0 ? 0 : out[12 * bad_sum + 5],
                  bad_sum < 0 ? 0 : lane_sum(x + (size_t)bad_sum * N, N, local, f32));
+        TU_CHECK(bad_lane < 0, "%s local %zu: item %d: the last lane's results differ from lane 0's (sum %.17g vs "
+                 "%.17g, sum_n %.17g vs %.17g)", f32 ? "f32" : "f64", local, bad_lane,
+                 bad_lane < 0 ? 0 : out[12 * bad_lane], bad_lane < 0 ? 0 : out[12 * bad_lane + 6],
+                 bad_lane < 0 ? 0 : out[12 * bad_lane + 4], bad_lane < 0 ? 0 : out[12 * bad_lane + 10]);
         TU_CHECK(bad_other < 0, "%s local %zu: item %d's max/logsumexp/broadcast differ: %g %g %g",
-                 f32 ? "f32" : "f64", local, bad_other, bad_other < 0 ? 0 : out[6 * bad_other + 1],
-                 bad_other < 0 ? 0 : out[6 * bad_other + 2], bad_other < 0 ? 0 : out[6 * bad_other + 3]);
+                 f32 ? "f32" : "f64", local, bad_other, bad_other < 0 ? 0 : out[12 * bad_other + 1],
+                 bad_other < 0 ? 0 : out[12 * bad_other + 2], bad_other < 0 ? 0 : out[12 * bad_other + 3]);
     }
     size_t resolved = 0;
     clv_map_opts o = {0};
@@ -155,7 +162,7 @@ static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
 /* Bitwise the same over chunks and device splits at a fixed local size. */
 static void test_invariance(clv_dtype real, const double *x, int items)
 {
-    double ref[MAX_ITEMS * 6], got[MAX_ITEMS * 6];
+    double ref[MAX_ITEMS * 12], got[MAX_ITEMS * 12];
     int have_ref = 0;
     static const long chunks[] = { CLV_CHUNK_NONE, 1, 5, CLV_CHUNK_AUTO };
     for (int n_dev = 1; n_dev <= 3; ++n_dev) {
@@ -172,7 +179,7 @@ static void test_invariance(clv_dtype real, const double *x, int items)
                 have_ref = 1;
                 continue;
             }
-            TU_CHECK(memcmp(ref, got, sizeof(double) * 6 * (size_t)items) == 0,
+            TU_CHECK(memcmp(ref, got, sizeof(double) * 12 * (size_t)items) == 0,
                      "%s, %d device(s), chunk %ld: not bitwise equal to 1 device, one launch",
                      real == CLV_F32 ? "f32" : "f64", n_dev, chunks[c]);
         }
