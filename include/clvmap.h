@@ -97,6 +97,13 @@
  *   Choose it for few heavy items (a likelihood over many observations, a
  *   long gradient): on a GPU 4 items x L lanes fill what 4 work items
  *   cannot. Keep one work item per item for many cheap items.
+ *   One work item per item whose work items take different paths (each
+ *   runs its own search or state machine): set opts.divergent. Intel's CPU
+ *   runtime packs a group's work items into SIMD lanes and would run every
+ *   path of each, masked; with divergent (and no local_size) such a map
+ *   runs there at local size 1, which it leaves scalar (3x faster for the
+ *   L-BFGS add-on's kernel). Other runtimes are unaffected; the results of
+ *   a per-work-item kernel never depend on the local size.
  *
  * STREAMED ARGUMENTS (batches larger than device memory)
  *   Instead of clv_in(array)/clv_out(array), pass the batch in host memory:

@@ -98,7 +98,7 @@
  *   a time (progress sees every iteration, and can cancel after any);
  *   without one it launches 32 at a time, each item stopping at its own end
  *   inside a launch, so the minima are the same bits as with 1 (PoCL, 1024
- *   Rosenbrock problems: 242 rounds become 8, 0.115 s become 0.08 s). Set
+ *   Rosenbrock problems: 242 rounds become 8, 0.115 s about 0.09 s). Set
  *   it to choose either way: 1 for a progress report every iteration
  *   without a callback's cost, or e.g. 16 with a callback that needs fewer.
  *   One work item per problem: the problems' line searches take different
