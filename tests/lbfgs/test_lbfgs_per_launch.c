@@ -82,9 +82,10 @@ int main(void)
         solve(m, (clv_lbfgs_linesearch)ls, 16, 0, x0, &sixteen);
         solve(m, (clv_lbfgs_linesearch)ls, 16, 1, x0, &sixteen_watched);
         int top = most(one.iters, ITEMS);
-        printf("%s: most iterations %d, evaluations of item 0 %d; rounds: 1 per launch %llu, default %llu (%llu with progress), "
-               "16 per launch %llu\n", name, top, one.evals[0], (unsigned long long)one.rounds, (unsigned long long)dflt.rounds,
-               (unsigned long long)dflt_watched.rounds, (unsigned long long)sixteen.rounds);
+        printf("%s: most iterations %d, evaluations of item 0 %d; rounds: 1 per launch %llu, default %llu "
+               "(%llu with progress), 16 per launch %llu\n", name, top, one.evals[0], (unsigned long long)one.rounds,
+               (unsigned long long)dflt.rounds, (unsigned long long)dflt_watched.rounds,
+               (unsigned long long)sixteen.rounds);
         TU_CHECK(same_bits(&one, &dflt), "%s: the default's bits differ from 1 per launch", name);
         TU_CHECK(same_bits(&one, &dflt_watched), "%s: the default with progress differs from 1 per launch", name);
         TU_CHECK(same_bits(&one, &sixteen), "%s: 16 per launch differs from 1 per launch", name);
