@@ -97,6 +97,13 @@
  *   Choose it for few heavy items (a likelihood over many observations, a
  *   long gradient): on a GPU 4 items x L lanes fill what 4 work items
  *   cannot. Keep one work item per item for many cheap items.
+ *   One work item per item whose work items take different paths (each
+ *   runs its own search or state machine): set opts.divergent. Intel's CPU
+ *   runtime packs a group's work items into SIMD lanes and would run every
+ *   path of each, masked; with divergent (and no local_size) such a map
+ *   runs there at local size 1, which it leaves scalar (3x faster for the
+ *   L-BFGS add-on's kernel). Other runtimes are unaffected; the results of
+ *   a per-work-item kernel never depend on the local size.
  *
  * STREAMED ARGUMENTS (batches larger than device memory)
  *   Instead of clv_in(array)/clv_out(array), pass the batch in host memory:
@@ -463,6 +470,12 @@ typedef struct clv_map_opts {
     int stage_inputs;  /* streamed maps: nonzero copies clv_in_host chunks into device buffers
                           even on a device that shares host memory (a CPU), where by
                           default the kernel reads them in place (no copy, no device bytes) */
+    int divergent;     /* nonzero: the work items take different paths (a state machine or a
+                          search per item). With CLV_ITEM_PER_WORK_ITEM and local_size 0 the
+                          default local size is then 1 on a mesh with a CPU runtime that
+                          vectorises across work items (Intel's: it runs a group's work items
+                          in SIMD lanes, every path of each, masked); a per-work-item kernel's
+                          results never depend on the local size */
 } clv_map_opts;
 
 typedef enum clv_arg_kind {
@@ -3161,12 +3174,30 @@ static inline clv_status clv__check_map(clv_program *p, const char *kernel, size
     return clv__check_alive(m, "clv_map");
 }
 
+/* A device whose runtime packs a work group's work items into SIMD lanes
+ * (implicit vectorisation) and runs the group's tail (local size modulo
+ * the vector width) as scalar code: Intel's CPU runtime ("Work-Group Size
+ * Considerations", Intel's OpenCL developer guide for Core and Xeon
+ * processors). Its GPUs vectorise too, but a group of 1 there would leave
+ * the SIMD lanes idle, so only its CPU device counts. */
+static inline int clv__vectorises_work_items(const clv__device *d)
+{
+    cl_device_type type = 0;
+    if (clGetDeviceInfo(d->id, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS) return 0;
+    return (type & CL_DEVICE_TYPE_CPU) && strstr(d->info.platform, "Intel") != NULL;
+}
+
 /* The one place a map's local size is decided: the caller's (checked
  * against what every device runs this kernel with), or the default,
  * CLV__DEFAULT_LOCAL_SIZE, lowered to that limit (to a multiple of the
  * preferred multiple where it can be). The same on every device: a
  * cooperative kernel's reduction order depends on it, and must not depend
- * on the split. */
+ * on the split. A divergent per-work-item map (clv_map_opts.divergent) on
+ * a mesh with a vectorising CPU runtime gets 1: groups smaller than the
+ * vector width run scalar, and masked vector code of divergent work items
+ * ran Intel's L-BFGS kernel 3x slower (README, L-BFGS rounds). Only
+ * there: PoCL's pthread device already runs such a kernel scalar at any
+ * local size, and pays a little per work group. */
 static inline clv_status clv__resolve_local_size(clv_mesh *m, const clv__kernel *k, const char *kernel,
                                                  const clv_map_opts *o, size_t *local_size)
 {
@@ -3178,6 +3209,12 @@ static inline clv_status clv__resolve_local_size(clv_mesh *m, const clv__kernel 
         *local_size = o->local_size;
         return CLV_OK;
     }
+    if (o->divergent && o->shape == CLV_ITEM_PER_WORK_ITEM)
+        for (int d = 0; d < m->n_devices; ++d)
+            if (clv__alive(m, d) && clv__vectorises_work_items(&m->devices[d])) {
+                *local_size = 1;
+                return CLV_OK;
+            }
     if (most && want > most) {
         want = most;
         if (k->group_multiple && want > k->group_multiple) want -= want % k->group_multiple;

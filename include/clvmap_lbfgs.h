@@ -91,6 +91,21 @@
  *   refused. Batching: chunk (items resident at once), float32,
  *   no_compaction, iterations_per_launch (kernel objectives), local_size
  *   (cooperative objectives).
+ *   Round trips: a kernel objective runs a whole iteration (its line search
+ *   included) in one launch, and every launch ends with the host reading a
+ *   summary and calling progress. With iterations_per_launch 0 (the
+ *   default) a minimize given a progress callback launches one iteration at
+ *   a time (progress sees every iteration, and can cancel after any);
+ *   without one it launches 32 at a time, each item stopping at its own end
+ *   inside a launch, so the minima are the same bits as with 1 (PoCL, 1024
+ *   Rosenbrock problems: 242 rounds become 8, 0.115 s about 0.09 s). Set
+ *   it to choose either way: 1 for a progress report every iteration
+ *   without a callback's cost, or e.g. 16 with a callback that needs fewer.
+ *   One work item per problem: the problems' line searches take different
+ *   paths, so these launches ask the core for a divergent map
+ *   (clv_map_opts.divergent): on Intel's CPU runtime they then run one
+ *   work item per group, which its compiler leaves scalar (3x faster there
+ *   than masked SIMD code; the same bits).
  *
  * THE ALGORITHM (and where each piece comes from)
  *   Direction: two-loop recursion (Nocedal & Wright, Alg. 7.4), H0 = gamma I
@@ -232,6 +247,11 @@
  *                      the objective and the optimizer's n-vectors over its
  *                      lanes; the one-work-item form's bits unchanged
  *                      (issue 13).
+ *                      iterations_per_launch 0 lets the library choose (1
+ *                      with a progress callback, 32 without), an argument
+ *                      of clv_lbfgs_iterate instead of a -D option; the
+ *                      one-work-item kernels' maps marked divergent, local
+ *                      size 1 on Intel's CPU runtime (issue 16).
  *
  * LICENSE: MIT, as clvmap.h.
  *
@@ -301,8 +321,11 @@ typedef struct clv_lbfgs_parameter {
     int no_compaction;  /* nonzero: keep finished items in the launches (for
                            comparisons; results are the same) */
     int iterations_per_launch; /* kernel objectives: iterations of every item per
-                           launch, and so per progress report (0: 1); more saves
-                           host round trips, results are the same */
+                           launch, and so per progress report, 1..1000 (0: the
+                           library chooses at each minimize: 1 when a progress
+                           callback is given, so that it sees every iteration, 32
+                           when none is); more saves host round trips; the
+                           results are the same bits whatever the value */
     size_t local_size;  /* cooperative objectives: the lanes (work items) of an item's
                            work group (0: the default, clv_map_local_size's for
                            clv_lbfgs_iterate: 64 or the device's limit); the minima
@@ -368,9 +391,10 @@ typedef struct clv_lbfgs_objective {
 /* ---- progress ---------------------------------------------------------------- */
 
 typedef struct clv_lbfgs_progress {
-    int round;          /* launches so far in this chunk: kernel objectives do one
-                           iteration of every running item per round, callbacks one
-                           evaluation */
+    int round;          /* launches so far in this chunk: kernel objectives do
+                           iterations_per_launch iterations of every running item per
+                           round (one with the default and a progress callback),
+                           callbacks one evaluation */
     size_t running;     /* items of the batch not finished (later chunks included) */
     size_t finished;
     size_t n_items;
@@ -465,6 +489,14 @@ extern "C" {
 #define CLV_LBFGS__GROUP_BLOCK_MAX 288
 /* Smallest tmp of a cooperative objective, per lane (the optimizer sums 5). */
 #define CLV_LBFGS__GROUP_TMP_MIN 8
+/* Iterations per launch of a kernel objective when the caller leaves it 0
+ * and sets no progress callback. Each round is a launch waited on plus a
+ * blocking read of the summary, ~0.12 ms on PoCL: 242 of them were 25-30 %
+ * of a 1024-item Rosenbrock solve (docs/lbfgs_rounds_findings.md); 16-1000
+ * all took that to noise. Not more: the host compacts finished items away
+ * only between launches (what a GPU's warps gain), and a single launch of
+ * thousands of iterations can outlast a display GPU's watchdog. */
+#define CLV_LBFGS__PER_LAUNCH_AUTO 32
 
 struct clv_lbfgs {
     clv_mesh *mesh;
@@ -523,7 +555,6 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         " *   CLV_LBFGS_EPSILON, CLV_LBFGS_DELTA, CLV_LBFGS_FTOL (c1), CLV_LBFGS_WOLFE (c2),\n",
         " *   CLV_LBFGS_MIN_STEP, CLV_LBFGS_MAX_STEP, CLV_LBFGS_MAX_ITERATIONS (0: none),\n",
         " *   CLV_LBFGS_MAX_LINESEARCH, CLV_LBFGS_ZOOM (0 backtracking, 1 strong Wolfe),\n",
-        " *   CLV_LBFGS_ITERATIONS_PER_LAUNCH (kernel objectives),\n",
         " *   CLV_LBFGS_DOUBLE (1 when clv_real is double; the real-valued ones are\n",
         " *   literals of that precision)\n",
         " * With CLV_LBFGS_KERNEL_OBJECTIVE the user's source follows this file and\n",
@@ -1138,13 +1169,16 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "\n",
         "#ifndef CLV_LBFGS_GROUP\n",
         "/* L-BFGS iterations of every running item in one launch: evaluate and\n",
-        " * advance until the item has accepted CLV_LBFGS_ITERATIONS_PER_LAUNCH steps\n",
-        " * or ended. */\n",
+        " * advance until the item has accepted per_launch steps or ended. per_launch\n",
+        " * is an argument, not a -D option, so that one program serves a minimize\n",
+        " * with a progress callback (1: it sees every iteration) and one without\n",
+        " * (more: fewer host round trips); the item's path does not depend on it. */\n",
         "__kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *xt,\n",
         "                                __global CLV_REAL *gt, __global CLV_REAL *ft, __global CLV_REAL *summary,\n",
         "                                __global const int *index, __global const CLV_REAL *r0,\n",
         "                                __global const CLV_REAL *r1, __global const CLV_REAL *r2,\n",
-        "                                __global const CLV_REAL *r3, __global const int *i0, __global const int *i1)\n",
+        "                                __global const CLV_REAL *r3, __global const int *i0, __global const int *i1,\n",
+        "                                const int per_launch)\n",
         "{\n",
         "    CLV_GUARD();\n",
         "    const size_t row = clv_local();\n",
@@ -1159,16 +1193,17 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    const ulong item = (ulong)index[row];\n",
         "    __global clv_real *sc = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;\n",
         "    const clv_lbfgs__item v = clv_lbfgs__view(state, row, sc);\n",
-        "    /* CLV_LBFGS_ITERATIONS_PER_LAUNCH iterations, each at most a line\n",
-        "     * search's worth of evaluations plus a re-evaluation */\n",
+        "    /* per_launch iterations, each at most a line search's worth of\n",
+        "     * evaluations plus a re-evaluation */\n",
         "    int iterations = 0;\n",
-        "    for (int e = 0; e < CLV_LBFGS_ITERATIONS_PER_LAUNCH * (CLV_LBFGS_MAX_LINESEARCH + 2); ++e) {\n",
+        "    const long evaluations = (long)per_launch * (CLV_LBFGS_MAX_LINESEARCH + 2L);\n",
+        "    for (long e = 0; e < evaluations; ++e) {\n",
         "        if (sc[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_DONE)) break;\n",
         "        const clv_real f = clv_lbfgs_objective(x, g, item, data);\n",
         "        ft[row] = f;\n",
         "        const int what = clv_lbfgs__advance(v, x, g, f);\n",
         "        if (what == CLV_LBFGS__FINISHED) break;\n",
-        "        if (what == CLV_LBFGS__ITERATED && ++iterations == CLV_LBFGS_ITERATIONS_PER_LAUNCH) break;\n",
+        "        if (what == CLV_LBFGS__ITERATED && ++iterations == per_launch) break;\n",
         "    }\n",
         "    clv_lbfgs__summary(state, row, summary);\n",
         "}\n",
@@ -1209,7 +1244,7 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "                                __global const int *index, __global const CLV_REAL *r0,\n",
         "                                __global const CLV_REAL *r1, __global const CLV_REAL *r2,\n",
         "                                __global const CLV_REAL *r3, __global const int *i0, __global const int *i1,\n",
-        "                                __local CLV_REAL *tmp)\n",
+        "                                const int per_launch, __local CLV_REAL *tmp)\n",
         "{\n",
         "    CLV_GUARD(); /* the whole group: one item */\n",
         "    const size_t row = clv_local();\n",
@@ -1228,7 +1263,8 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "    const clv_lbfgs__item v = clv_lbfgs__view(state, row, block);\n",
         "    int iterations = 0, evaluated = 0;\n",
         "    clv_real f = CLV_LBFGS__R(0.0);\n",
-        "    for (int e = 0; e < CLV_LBFGS_ITERATIONS_PER_LAUNCH * (CLV_LBFGS_MAX_LINESEARCH + 2); ++e) {\n",
+        "    const long evaluations = (long)per_launch * (CLV_LBFGS_MAX_LINESEARCH + 2L);\n",
+        "    for (long e = 0; e < evaluations; ++e) { /* per_launch: the same on every lane */\n",
         "        if (block[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_DONE)) break;\n",
         "        barrier(CLK_GLOBAL_MEM_FENCE); /* every lane's share of the trial point is written */\n",
         "        f = clv_lbfgs_objective(x, g, item, data, tmp);\n",
@@ -1236,7 +1272,7 @@ static inline const char *const *clv_lbfgs_source_lines(size_t *n_lines)
         "        clv_lbfgs__evaluated(v, x, g, tmp);\n",
         "        const int what = clv_lbfgs__advance(v, x, g, f, tmp);\n",
         "        if (what == CLV_LBFGS__FINISHED) break;\n",
-        "        if (what == CLV_LBFGS__ITERATED && ++iterations == CLV_LBFGS_ITERATIONS_PER_LAUNCH) break;\n",
+        "        if (what == CLV_LBFGS__ITERATED && ++iterations == per_launch) break;\n",
         "    }\n",
         "    barrier(CLK_GLOBAL_MEM_FENCE); /* every lane has read the block before lane 0 rewrites it */\n",
         "    if (clv_lane() != 0) return;\n",
@@ -1317,7 +1353,8 @@ static inline clv_lbfgs_parameter clv_lbfgs_parameter_resolve(const clv_lbfgs_pa
     if (p.wolfe == 0) p.wolfe = 0.9;
     if (p.min_step == 0) p.min_step = 1e-20;
     if (p.max_step == 0) p.max_step = 1e20;
-    if (p.iterations_per_launch == 0) p.iterations_per_launch = 1;
+    /* iterations_per_launch 0 stays 0: it is chosen by each minimize
+     * (clv_lbfgs__per_launch), which knows whether progress is observed */
     return p;
 }
 
@@ -1338,8 +1375,8 @@ static inline clv_status clv_lbfgs__check_parameter(clv_lbfgs *s, const clv_lbfg
     else if (!(p->min_step > 0) || !isfinite(p->min_step)) bad = "min_step must be finite and > 0";
     else if (!(p->max_step > p->min_step) || !isfinite(p->max_step)) bad = "max_step must be finite and > min_step";
     else if (p->chunk < 0) bad = "chunk must be >= 0 (0: the whole batch at once)";
-    else if (p->iterations_per_launch < 1 || p->iterations_per_launch > 1000)
-        bad = "iterations_per_launch must be 1..1000 (0: 1)";
+    else if (p->iterations_per_launch < 0 || p->iterations_per_launch > 1000)
+        bad = "iterations_per_launch must be 1..1000 (0: the library chooses)";
     if (bad) return clv_lbfgs__fail(s, CLV_ERROR_INVALID_ARGUMENT, "clv_lbfgs_new: %s", bad);
     return CLV_OK;
 }
@@ -1415,10 +1452,9 @@ static inline clv_status clv_lbfgs__options(clv_lbfgs *s, char *opt, size_t size
                      "-DCLV_LBFGS_N=%lu -DCLV_LBFGS_M=%d -DCLV_LBFGS_PAST=%d -DCLV_LBFGS_EPSILON=%s "
                      "-DCLV_LBFGS_DELTA=%s -DCLV_LBFGS_FTOL=%s -DCLV_LBFGS_WOLFE=%s -DCLV_LBFGS_MIN_STEP=%s "
                      "-DCLV_LBFGS_MAX_STEP=%s -DCLV_LBFGS_MAX_ITERATIONS=%d -DCLV_LBFGS_MAX_LINESEARCH=%d "
-                     "-DCLV_LBFGS_ZOOM=%d -DCLV_LBFGS_DOUBLE=%d -DCLV_LBFGS_ITERATIONS_PER_LAUNCH=%d%s%s %s",
+                     "-DCLV_LBFGS_ZOOM=%d -DCLV_LBFGS_DOUBLE=%d%s%s %s",
                      (unsigned long)s->n, p->m, p->past, eps, delta, ftol, wolfe, lo, hi, p->max_iterations,
                      p->max_linesearch, p->linesearch == CLV_LBFGS_LINESEARCH_STRONG_WOLFE, !p->float32,
-                     p->iterations_per_launch,
                      s->objective.source ? " -DCLV_LBFGS_KERNEL_OBJECTIVE" : "", group,
                      s->objective.options ? s->objective.options : "");
     if (w < 0 || (size_t)w >= size)
@@ -1434,6 +1470,10 @@ static inline clv_map_opts clv_lbfgs__map_opts(const clv_lbfgs *s)
         mo.shape = CLV_ITEM_PER_GROUP;
         mo.local_size = s->lanes ? s->lanes : s->param.local_size;
     }
+    /* one item per work item: each runs its own line search, so work items
+     * diverge; the core then keeps a vectorising CPU runtime (Intel's) from
+     * packing them into masked SIMD lanes (clv_map_opts.divergent) */
+    else mo.divergent = 1;
     return mo;
 }
 
@@ -1609,9 +1649,9 @@ static inline clv_status clv_lbfgs__work_start(clv_lbfgs *s, clv_lbfgs__work *w,
 
 /* ---- one round ------------------------------------------------------------------ */
 
-static inline clv_status clv_lbfgs__round_kernel(clv_lbfgs *s, clv_lbfgs__work *w)
+static inline clv_status clv_lbfgs__round_kernel(clv_lbfgs *s, clv_lbfgs__work *w, int per_launch)
 {
-    clv_arg args[14];
+    clv_arg args[15];
     int k = 0;
     args[k++] = clv_inout(w->state);
     args[k++] = clv_inout(w->xt);
@@ -1621,9 +1661,10 @@ static inline clv_status clv_lbfgs__round_kernel(clv_lbfgs *s, clv_lbfgs__work *
     args[k++] = clv_in(w->index);
     for (int i = 0; i < 4; ++i) args[k++] = clv_in(s->objective.data[i] ? s->objective.data[i] : s->dummy_real);
     for (int i = 0; i < 2; ++i) args[k++] = clv_in(s->objective.idata[i] ? s->objective.idata[i] : s->dummy_int);
+    args[k++] = clv_int(per_launch);
     clv_map_opts mo = clv_lbfgs__map_opts(s);
     if (s->objective.cooperative) args[k++] = clv_local_mem(s->lanes * s->tmp_elems * clv_dtype_size(s->dtype));
-    clv_status st = clv_map(s->program, "clv_lbfgs_iterate", w->count, s->objective.cooperative ? &mo : NULL, args, k);
+    clv_status st = clv_map(s->program, "clv_lbfgs_iterate", w->count, &mo, args, k);
     return st == CLV_OK ? CLV_OK : clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: clv_lbfgs_iterate");
 }
 
@@ -1659,7 +1700,8 @@ static inline clv_status clv_lbfgs__round_callback(clv_lbfgs *s, clv_lbfgs__work
     args[2] = clv_in(w->gt);
     args[3] = clv_in(w->ft);
     args[4] = clv_out(w->summary);
-    st = clv_map(s->program, "clv_lbfgs_advance", w->count, NULL, args, 5);
+    clv_map_opts mo = clv_lbfgs__map_opts(s); /* divergent: one line search per work item */
+    st = clv_map(s->program, "clv_lbfgs_advance", w->count, &mo, args, 5);
     return st == CLV_OK ? CLV_OK : clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: clv_lbfgs_advance");
 }
 
@@ -1792,14 +1834,27 @@ static inline int clv_lbfgs__report(clv_lbfgs_progress_fn progress, void *user, 
     return progress(user, &p);
 }
 
+/* A kernel objective's iterations per launch: the caller's, else 1 when a
+ * progress callback watches (it sees every iteration) and
+ * CLV_LBFGS__PER_LAUNCH_AUTO when nothing does. The item's path never
+ * depends on it (it stops at its own end inside a launch), only how often
+ * the host looks: so the minima are the same bits either way. */
+static inline int clv_lbfgs__per_launch(const clv_lbfgs *s, clv_lbfgs_progress_fn progress)
+{
+    if (s->param.iterations_per_launch > 0) return s->param.iterations_per_launch;
+    return progress ? 1 : CLV_LBFGS__PER_LAUNCH_AUTO;
+}
+
 /* Solve items [first, first + count) to the end. *canceled set on cancel. */
 static inline clv_status clv_lbfgs__solve_chunk(clv_lbfgs *s, size_t first, size_t count, clv_lbfgs__run *r,
                                                 clv_lbfgs_progress_fn progress, void *user, int *canceled)
 {
     clv_lbfgs__work w;
     clv_status st = clv_lbfgs__work_start(s, &w, first, count, r->x);
+    const int per_launch = clv_lbfgs__per_launch(s, progress);
     for (int round = 1; st == CLV_OK; ++round) {
-        st = s->objective.evaluate ? clv_lbfgs__round_callback(s, &w, round) : clv_lbfgs__round_kernel(s, &w);
+        st = s->objective.evaluate ? clv_lbfgs__round_callback(s, &w, round)
+                                   : clv_lbfgs__round_kernel(s, &w, per_launch);
         if (st == CLV_OK) st = clv_array_read(w.summary, w.summary_host);
         if (st != CLV_OK) {
             if (!s->message[0]) clv_lbfgs__fail_mesh(s, st, "clv_lbfgs_minimize: reading the summary");

@@ -27,7 +27,6 @@
  *   CLV_LBFGS_EPSILON, CLV_LBFGS_DELTA, CLV_LBFGS_FTOL (c1), CLV_LBFGS_WOLFE (c2),
  *   CLV_LBFGS_MIN_STEP, CLV_LBFGS_MAX_STEP, CLV_LBFGS_MAX_ITERATIONS (0: none),
  *   CLV_LBFGS_MAX_LINESEARCH, CLV_LBFGS_ZOOM (0 backtracking, 1 strong Wolfe),
- *   CLV_LBFGS_ITERATIONS_PER_LAUNCH (kernel objectives),
  *   CLV_LBFGS_DOUBLE (1 when clv_real is double; the real-valued ones are
  *   literals of that precision)
  * With CLV_LBFGS_KERNEL_OBJECTIVE the user's source follows this file and
@@ -642,13 +641,16 @@ clv_real clv_lbfgs_objective(__global const clv_real *x, __global clv_real *g, u
 
 #ifndef CLV_LBFGS_GROUP
 /* L-BFGS iterations of every running item in one launch: evaluate and
- * advance until the item has accepted CLV_LBFGS_ITERATIONS_PER_LAUNCH steps
- * or ended. */
+ * advance until the item has accepted per_launch steps or ended. per_launch
+ * is an argument, not a -D option, so that one program serves a minimize
+ * with a progress callback (1: it sees every iteration) and one without
+ * (more: fewer host round trips); the item's path does not depend on it. */
 __kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CLV_REAL *xt,
                                 __global CLV_REAL *gt, __global CLV_REAL *ft, __global CLV_REAL *summary,
                                 __global const int *index, __global const CLV_REAL *r0,
                                 __global const CLV_REAL *r1, __global const CLV_REAL *r2,
-                                __global const CLV_REAL *r3, __global const int *i0, __global const int *i1)
+                                __global const CLV_REAL *r3, __global const int *i0, __global const int *i1,
+                                const int per_launch)
 {
     CLV_GUARD();
     const size_t row = clv_local();
@@ -663,16 +665,17 @@ __kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CL
     const ulong item = (ulong)index[row];
     __global clv_real *sc = state + row * (size_t)CLV_LBFGS__STATE_ELEMS + CLV_LBFGS__OFF_SC;
     const clv_lbfgs__item v = clv_lbfgs__view(state, row, sc);
-    /* CLV_LBFGS_ITERATIONS_PER_LAUNCH iterations, each at most a line
-     * search's worth of evaluations plus a re-evaluation */
+    /* per_launch iterations, each at most a line search's worth of
+     * evaluations plus a re-evaluation */
     int iterations = 0;
-    for (int e = 0; e < CLV_LBFGS_ITERATIONS_PER_LAUNCH * (CLV_LBFGS_MAX_LINESEARCH + 2); ++e) {
+    const long evaluations = (long)per_launch * (CLV_LBFGS_MAX_LINESEARCH + 2L);
+    for (long e = 0; e < evaluations; ++e) {
         if (sc[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_DONE)) break;
         const clv_real f = clv_lbfgs_objective(x, g, item, data);
         ft[row] = f;
         const int what = clv_lbfgs__advance(v, x, g, f);
         if (what == CLV_LBFGS__FINISHED) break;
-        if (what == CLV_LBFGS__ITERATED && ++iterations == CLV_LBFGS_ITERATIONS_PER_LAUNCH) break;
+        if (what == CLV_LBFGS__ITERATED && ++iterations == per_launch) break;
     }
     clv_lbfgs__summary(state, row, summary);
 }
@@ -713,7 +716,7 @@ __kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CL
                                 __global const int *index, __global const CLV_REAL *r0,
                                 __global const CLV_REAL *r1, __global const CLV_REAL *r2,
                                 __global const CLV_REAL *r3, __global const int *i0, __global const int *i1,
-                                __local CLV_REAL *tmp)
+                                const int per_launch, __local CLV_REAL *tmp)
 {
     CLV_GUARD(); /* the whole group: one item */
     const size_t row = clv_local();
@@ -732,7 +735,8 @@ __kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CL
     const clv_lbfgs__item v = clv_lbfgs__view(state, row, block);
     int iterations = 0, evaluated = 0;
     clv_real f = CLV_LBFGS__R(0.0);
-    for (int e = 0; e < CLV_LBFGS_ITERATIONS_PER_LAUNCH * (CLV_LBFGS_MAX_LINESEARCH + 2); ++e) {
+    const long evaluations = (long)per_launch * (CLV_LBFGS_MAX_LINESEARCH + 2L);
+    for (long e = 0; e < evaluations; ++e) { /* per_launch: the same on every lane */
         if (block[CLV_LBFGS__SC_PHASE] == CLV_LBFGS__I(CLV_LBFGS__PHASE_DONE)) break;
         barrier(CLK_GLOBAL_MEM_FENCE); /* every lane's share of the trial point is written */
         f = clv_lbfgs_objective(x, g, item, data, tmp);
@@ -740,7 +744,7 @@ __kernel void clv_lbfgs_iterate(CLV_ITEMS, __global CLV_REAL *state, __global CL
         clv_lbfgs__evaluated(v, x, g, tmp);
         const int what = clv_lbfgs__advance(v, x, g, f, tmp);
         if (what == CLV_LBFGS__FINISHED) break;
-        if (what == CLV_LBFGS__ITERATED && ++iterations == CLV_LBFGS_ITERATIONS_PER_LAUNCH) break;
+        if (what == CLV_LBFGS__ITERATED && ++iterations == per_launch) break;
     }
     barrier(CLK_GLOBAL_MEM_FENCE); /* every lane has read the block before lane 0 rewrites it */
     if (clv_lane() != 0) return;

@@ -8,7 +8,11 @@
  *   - max, logsumexp and broadcast against host values;
  *   - bitwise the same for chunk 1, 5, all and auto and over 1, 2 and 3
  *     devices at a fixed local size;
- *   - clv_map_local_size says the local size a map uses.
+ *   - clv_map_local_size says the local size a map uses;
+ *   - clv_map_opts.divergent: a per-work-item kernel whose work items take
+ *     different paths gives the same bits at local sizes 0 (the default,
+ *     1 on Intel's CPU runtime with divergent set), 1, 3 and 64; the
+ *     default is 1 exactly where the device vectorises across work items.
  * Run under oclgrind too (suite oclgrind: races, uninitialised reads). */
 #include "test_util.h"
 
@@ -159,6 +163,77 @@ static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
     close_fixture(&f);
 }
 
+/* Each item iterates its own Collatz-like map for a data-dependent number
+ * of steps: the work items of a group diverge. */
+static const char *divergent_src =
+    "__kernel void wander(CLV_ITEMS, __global const double *x, __global double *out) {\n"
+    "    CLV_GUARD();\n"
+    "    double v = x[clv_local()], acc = 0;\n"
+    "    int steps = 0;\n"
+    "    while (fabs(v) > 1e-3 && steps < 200) {\n"
+    "        v = fmod(v * 7.0, 13.0) > 6.5 ? v * 0.5 : v * 0.3 + 0.01 * steps;\n"
+    "        acc += sqrt(fabs(v)) * (steps & 1 ? 1.0 : -1.0);\n"
+    "        ++steps;\n"
+    "    }\n"
+    "    out[clv_local()] = acc + steps;\n"
+    "}\n";
+
+static void test_divergent(clv_mesh *m, const double *x, int items)
+{
+    clv_device_info info;
+    clv_mesh_device_info(m, 0, &info);
+    if (!info.fp64) {
+        printf("skip divergent: device 0 has no fp64\n");
+        return;
+    }
+    clv_program *p = NULL;
+    clv_program_desc pd = {0};
+    pd.source = divergent_src;
+    pd.real = CLV_F64;
+    TU_REQUIRE_OK(m, clv_program_build(&p, m, &pd));
+    clv_array *xa = NULL, *out = NULL;
+    TU_REQUIRE_OK(m, clv_array_new(&xa, m, CLV_F64, (size_t)items, 1, CLV_SHARDED));
+    TU_REQUIRE_OK(m, clv_array_write(xa, x));
+    TU_REQUIRE_OK(m, clv_array_new(&out, m, CLV_F64, (size_t)items, 1, CLV_SHARDED));
+    double ref[MAX_ITEMS * N], got[MAX_ITEMS * N];
+    static const size_t locals[] = { 0, 1, 3, 64 };
+    for (int divergent = 0; divergent <= 1; ++divergent)
+        for (size_t l = 0; l < sizeof locals / sizeof locals[0]; ++l) {
+            clv_map_opts o = {0};
+            o.local_size = locals[l];
+            o.divergent = divergent;
+            TU_REQUIRE_OK(m, CLV_MAP(p, "wander", (size_t)items, &o, clv_in(xa), clv_out(out)));
+            TU_REQUIRE_OK(m, clv_array_read_f64(out, divergent || l ? got : ref));
+            if (divergent || l)
+                TU_CHECK(memcmp(ref, got, sizeof(double) * (size_t)items) == 0, "divergent %d, local size %zu: "
+                         "bits differ from the default's", divergent, locals[l]);
+        }
+    /* the default with divergent: 1 on Intel's CPU runtime, else unchanged;
+     * ignored for CLV_ITEM_PER_GROUP and with local_size set */
+    clv_map_opts o = {0};
+    size_t plain = 0, diverging = 0, grouped = 0, chosen = 0;
+    TU_CHECK(clv_map_local_size(p, "wander", &o, &plain) == CLV_OK, "%s", clv_mesh_message(m));
+    o.divergent = 1;
+    TU_CHECK(clv_map_local_size(p, "wander", &o, &diverging) == CLV_OK, "%s", clv_mesh_message(m));
+    o.local_size = 3;
+    TU_CHECK(clv_map_local_size(p, "wander", &o, &chosen) == CLV_OK && chosen == 3, "divergent, local_size 3: "
+             "%zu", chosen);
+    o.local_size = 0;
+    o.shape = CLV_ITEM_PER_GROUP;
+    TU_CHECK(clv_map_local_size(p, "wander", &o, &grouped) == CLV_OK && grouped == plain, "divergent, one group "
+             "per item: %zu (not divergent: %zu)", grouped, plain);
+    cl_device_type type = 0;
+    clGetDeviceInfo(clv_mesh_device_id(m, 0), CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    int intel_cpu = (type & CL_DEVICE_TYPE_CPU) && strstr(info.platform, "Intel") != NULL;
+    printf("divergent: default local size %zu, %zu with divergent (%s, %s)\n", plain, diverging, info.platform,
+           intel_cpu ? "vectorises across work items" : "no change expected");
+    TU_CHECK(diverging == (intel_cpu ? 1 : plain), "divergent default local size %zu on %s (not divergent: %zu)",
+             diverging, info.platform, plain);
+    clv_array_free(xa);
+    clv_array_free(out);
+    clv_program_free(p);
+}
+
 /* Bitwise the same over chunks and device splits at a fixed local size. */
 static void test_invariance(clv_dtype real, const double *x, int items)
 {
@@ -203,6 +278,7 @@ int main(void)
     test_values(m, CLV_F32, x, items);
     if (info.fp64) test_values(m, CLV_F64, x, items);
     else printf("skip f64 values: device 0 has no fp64\n");
+    test_divergent(m, x, items * N);
     clv_mesh_close(m);
     test_invariance(CLV_F32, x, items);
     if (info.fp64) test_invariance(CLV_F64, x, items);

@@ -2,7 +2,7 @@
  * values, reasons, iteration and evaluation counts are bitwise identical
  * for every chunk (items solved at once), every device split (1-3 devices,
  * uneven weights, a device given nothing), with or without compaction and
- * for several iterations per launch,
+ * for 1, 5 and the default (0: the library's choice) iterations per launch,
  * for kernel objectives (Rosenbrock, logistic regression with exp/log1p)
  * and a host-callback objective (its own clv_map kernel), with both line
  * searches. */
@@ -21,6 +21,10 @@ typedef struct config {
 
 static const double uneven[3] = { 1.0, 0.0, 3.0 };
 static const config configs[] = {
+    /* the reference: one iteration per launch, so that the host compacts
+     * between iterations (the default, 0, launches several when no progress
+     * callback watches; the other configs use it) */
+    { "1 device, 1 iteration per launch", 1, NULL, 0, 0, 1 },
     { "1 device", 1, NULL, 0, 0, 0 },
     { "1 device, chunk 1", 1, NULL, 1, 0, 0 },
     { "1 device, chunk 7", 1, NULL, 7, 0, 0 },
