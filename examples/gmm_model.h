@@ -34,18 +34,61 @@
  * exps into one vector exp: about 3x faster than a scalar loop over k on a
  * CPU, and no slower on a GPU (tests/bench/README.md has the measurements). mu and prec are stored
  * dimension-major (D x K) so that vload8(d, mu) is the 8 means of dimension d.
- * The terms go through a per-item scratch row (slot clv_slot() of the
- * launch's scratch buffer): that buffer exists for one chunk of items only,
- * which is what a chunked map bounds. Literals are written 0.5f so that a
- * float build never touches double.
+ * The terms stay in private memory (registers): the earlier form
+ * (gmm_kernel_source_scratch, below) wrote them to a per-item scratch row and
+ * read them back, global-memory traffic per point for nothing. The kernel
+ * keeps the scratch parameter (unused) so that both forms take the same
+ * arguments. Literals are written 0.5f so that a float build never touches
+ * double.
  * The exps see t - top no lower than -80: in float, exp of anything below
  * about -87 is subnormal or 0, and Intel's CPU runtime takes a slow path for
  * those that made the float kernel 3x slower than the double one. A term
  * below exp(-80) = 1.8e-35 next to the top term's exp(0) = 1 changes no bit
  * of the sum in either precision (half an ulp of 1 is 6e-8 in float, 1.1e-16
  * in double), so the floor costs nothing in accuracy; it is the same on
- * every device and chunk, so partition invariance holds. */
+ * every device and chunk, so partition invariance holds.
+ * Order of the sums (the same in every form of this file): q_k over d as two
+ * chains, even d and odd d, each in increasing d, then q_even + q_odd; the
+ * exps summed as the pairwise tree ((e0 + e1) + (e2 + e3)) + ((e4 + e5) +
+ * (e6 + e7)). */
 static const char gmm_kernel_source[] =
+    "\n"
+    "__kernel void gmm_logpdf(CLV_ITEMS,\n"
+    "                         __global const clv_real *x,     /* B x D, sharded */\n"
+    "                         __global const clv_real *mu,    /* D x K, replicated */\n"
+    "                         __global const clv_real *prec,  /* D x K, replicated */\n"
+    "                         __global const clv_real *logc,  /* K, replicated */\n"
+    "                         __global clv_real *terms,       /* scratch: unused in this form */\n"
+    "                         __global clv_real *out)         /* B, sharded */\n"
+    "{\n"
+    "    CLV_GUARD();\n"
+    "    (void)terms;\n"
+    "    const __global clv_real *xi = x + clv_local() * GMM_D;\n"
+    "    /* Two sums, over even and odd d, halve the chain of dependent adds. */\n"
+    "    clv_real8 q_even = 0, q_odd = 0;\n"
+    "    for (int d = 0; d < GMM_D; d += 2) {\n"
+    "        const clv_real8 diff_even = xi[d] - vload8(d, mu);\n"
+    "        const clv_real8 diff_odd = xi[d + 1] - vload8(d + 1, mu);\n"
+    "        q_even += diff_even * diff_even * vload8(d, prec);\n"
+    "        q_odd += diff_odd * diff_odd * vload8(d + 1, prec);\n"
+    "    }\n"
+    "    const clv_real8 t = vload8(0, logc) - 0.5f * (q_even + q_odd);\n"
+    "\n"
+    "    /* logsumexp, shifted by the largest term so that exp cannot overflow\n"
+    "       and one term is exp(0) = 1 (the log never sees 0); floored at -80\n"
+    "       so that no exp underflows (see above). */\n"
+    "    const clv_real top = fmax(fmax(fmax(t.s0, t.s1), fmax(t.s2, t.s3)),\n"
+    "                              fmax(fmax(t.s4, t.s5), fmax(t.s6, t.s7)));\n"
+    "    const clv_real8 e = exp(fmax(t - top, (clv_real8)(-80.0f)));\n"
+    "    out[clv_local()] = top + log(((e.s0 + e.s1) + (e.s2 + e.s3)) +\n"
+    "                                 ((e.s4 + e.s5) + (e.s6 + e.s7)));\n"
+    "}\n";
+
+/* The first float8 form: the same arithmetic, with the K terms of a point
+ * going through a per-item scratch row (slot clv_slot() of the launch's
+ * scratch buffer, which exists for one chunk of items only: what a chunked
+ * map bounds). Kept for comparison (bench_gmm --form scratch). */
+static const char gmm_kernel_source_scratch[] =
     "\n"
     "__kernel void gmm_logpdf(CLV_ITEMS,\n"
     "                         __global const clv_real *x,     /* B x D, sharded */\n"
@@ -111,6 +154,64 @@ static const char gmm_kernel_source_items[] =
     "    const clv_real top = fmax(fmax(fmax(t0, t1), fmax(t2, t3)), fmax(fmax(t4, t5), fmax(t6, t7)));\n"
     "    GMM_E(0); GMM_E(1); GMM_E(2); GMM_E(3); GMM_E(4); GMM_E(5); GMM_E(6); GMM_E(7);\n"
     "    out[clv_local()] = top + log(((e0 + e1) + (e2 + e3)) + ((e4 + e5) + (e6 + e7)));\n"
+    "}\n";
+
+/* Points in the lanes: one batch item is a block of GMM_BLOCK = 8 points
+ * (x: 8 x D reals per item, out: 8 reals per item), and every vector holds
+ * one value of each of the 8 points, so that nothing is horizontal: the
+ * max over k and the sum of the exps are lane-wise, and one vector log
+ * serves 8 points (the float8 form above takes a horizontal max and sum and
+ * a scalar log per point, and its one point is one chain of dependent
+ * operations). mu and prec are scalars here, each read once per block of 8
+ * points. x stays item-major: the kernel reads the block's 8 rows
+ * (vload16: D = 16) and transposes them in registers, so every lane reads
+ * its own point's row and the user's layout does not change. A batch of B
+ * points is B / 8 items (B a multiple of 8; bench_gmm --form block8 pads
+ * nothing and refuses others). Each point's value is the same function of
+ * that point as in gmm_kernel_source (same operations, same order of the
+ * sums: even and odd d apart, then the pairwise tree over k); whether the
+ * bits agree with it depends on the runtime's vector exp and log against
+ * its scalar ones (tests/bench/README.md). Partition invariance holds over
+ * blocks as over points: a block's bits do not depend on its chunk or
+ * device. */
+#define GMM_BLOCK 8
+static const char gmm_kernel_source_block8[] =
+    "\n"
+    "#if GMM_D != 16\n"
+    "#error \"the block form reads a point's row with vload16\"\n"
+    "#endif\n"
+    "#define GMM_COL(d) (clv_real8)(r0.s##d, r1.s##d, r2.s##d, r3.s##d, r4.s##d, r5.s##d, r6.s##d, r7.s##d)\n"
+    "/* component k: q over even d and odd d apart, in increasing d */\n"
+    "#define GMM_Q2(d0, d1) \\\n"
+    "    { const clv_real8 a = c[d0] - mu[d0 * 8 + k], b = c[d1] - mu[d1 * 8 + k]; \\\n"
+    "      q_even += a * a * prec[d0 * 8 + k]; q_odd += b * b * prec[d1 * 8 + k]; }\n"
+    "__kernel void gmm_logpdf(CLV_ITEMS,\n"
+    "                         __global const clv_real *x,     /* B/8 x 8D, sharded */\n"
+    "                         __global const clv_real *mu,    /* D x K, replicated */\n"
+    "                         __global const clv_real *prec,  /* D x K, replicated */\n"
+    "                         __global const clv_real *logc,  /* K, replicated */\n"
+    "                         __global clv_real *terms,       /* scratch: unused in this form */\n"
+    "                         __global clv_real *out)         /* B/8 x 8, sharded */\n"
+    "{\n"
+    "    CLV_GUARD();\n"
+    "    (void)terms;\n"
+    "    const __global clv_real *xi = x + clv_local() * (8 * GMM_D);\n"
+    "    const clv_real16 r0 = vload16(0, xi), r1 = vload16(1, xi), r2 = vload16(2, xi), r3 = vload16(3, xi),\n"
+    "                     r4 = vload16(4, xi), r5 = vload16(5, xi), r6 = vload16(6, xi), r7 = vload16(7, xi);\n"
+    "    const clv_real8 c[16] = {GMM_COL(0), GMM_COL(1), GMM_COL(2), GMM_COL(3), GMM_COL(4), GMM_COL(5),\n"
+    "                             GMM_COL(6), GMM_COL(7), GMM_COL(8), GMM_COL(9), GMM_COL(a), GMM_COL(b),\n"
+    "                             GMM_COL(c), GMM_COL(d), GMM_COL(e), GMM_COL(f)};\n"
+    "    clv_real8 t[8];\n"
+    "    for (int k = 0; k < 8; ++k) {\n"
+    "        clv_real8 q_even = 0, q_odd = 0;\n"
+    "        GMM_Q2(0, 1) GMM_Q2(2, 3) GMM_Q2(4, 5) GMM_Q2(6, 7)\n"
+    "        GMM_Q2(8, 9) GMM_Q2(10, 11) GMM_Q2(12, 13) GMM_Q2(14, 15)\n"
+    "        t[k] = logc[k] - 0.5f * (q_even + q_odd);\n"
+    "    }\n"
+    "    const clv_real8 top = fmax(fmax(fmax(t[0], t[1]), fmax(t[2], t[3])), fmax(fmax(t[4], t[5]), fmax(t[6], t[7])));\n"
+    "    clv_real8 e[8];\n"
+    "    for (int k = 0; k < 8; ++k) e[k] = exp(fmax(t[k] - top, (clv_real8)(-80.0f)));\n"
+    "    vstore8(top + log(((e[0] + e[1]) + (e[2] + e[3])) + ((e[4] + e[5]) + (e[6] + e[7]))), clv_local(), out);\n"
     "}\n";
 
 /* The mixture, in double on the host. Per-dimension arrays are D x K:
