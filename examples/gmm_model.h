@@ -156,35 +156,48 @@ static const char gmm_kernel_source_items[] =
     "    out[clv_local()] = top + log(((e0 + e1) + (e2 + e3)) + ((e4 + e5) + (e6 + e7)));\n"
     "}\n";
 
-/* Points in the lanes: one batch item is a block of GMM_BLOCK = 8 points
- * (x: 8 x D reals per item, out: 8 reals per item), and every vector holds
- * one value of each of the 8 points, so that nothing is horizontal: the
- * max over k and the sum of the exps are lane-wise, and one vector log
- * serves 8 points (the float8 form above takes a horizontal max and sum and
- * a scalar log per point, and its one point is one chain of dependent
- * operations). mu and prec are scalars here, each read once per block of 8
- * points. x stays item-major: the kernel reads the block's 8 rows
- * (vload16: D = 16) and transposes them in registers, so every lane reads
- * its own point's row and the user's layout does not change. A batch of B
- * points is B / 8 items (B a multiple of 8; bench_gmm --form block8 pads
- * nothing and refuses others). Each point's value is the same function of
- * that point as in gmm_kernel_source (same operations, same order of the
- * sums: even and odd d apart, then the pairwise tree over k); whether the
- * bits agree with it depends on the runtime's vector exp and log against
- * its scalar ones (tests/bench/README.md). Partition invariance holds over
- * blocks as over points: a block's bits do not depend on its chunk or
- * device. */
+/* Eight points per work item: one batch item is a block of GMM_BLOCK = 8
+ * points (x: 8 x D reals per item, out: 8 reals per item). The terms of each
+ * point are computed as in gmm_kernel_source (a float8 over k, x_d
+ * broadcast), for 8 points at once: mu and prec are read once per 4 points
+ * instead of once per point, and the 8 points are 8 independent chains where
+ * the one-point kernel has one. The 8 x 8 terms are then transposed in
+ * registers, so that lane p of each vector belongs to point p: the max over
+ * k, the exps and their sum are lane-wise (no horizontal max and sum per
+ * point) and one vector log serves 8 points (the one-point kernel calls a
+ * scalar log per point). x stays item-major: a block is 8 consecutive rows.
+ * A batch of B points is B / 8 items (bench_gmm --form block8 takes B and the
+ * chunk in points and refuses ones that are not multiples of 8). Everything
+ * is unrolled by hand (macros) for D = 16: loops left to the compiler kept
+ * the 8 terms in stack arrays (PoCL 3.1), 20 % slower.
+ * Each point's value is the same function of that point as in
+ * gmm_kernel_source (the same operations in the same order: even and odd d
+ * apart, then the pairwise tree over k); on PoCL 3.1 and Intel's CPU
+ * runtime 2024 the bits are the same as the one-point kernel's (a vector
+ * log against a scalar one could differ elsewhere; tests/bench/README.md).
+ * Partition invariance holds over blocks as over points: a block's bits do
+ * not depend on its chunk or device. */
 #define GMM_BLOCK 8
 static const char gmm_kernel_source_block8[] =
     "\n"
     "#if GMM_D != 16\n"
-    "#error \"the block form reads a point's row with vload16\"\n"
+    "#error \"the block form is unrolled for D = 16\"\n"
     "#endif\n"
-    "#define GMM_COL(d) (clv_real8)(r0.s##d, r1.s##d, r2.s##d, r3.s##d, r4.s##d, r5.s##d, r6.s##d, r7.s##d)\n"
-    "/* component k: q over even d and odd d apart, in increasing d */\n"
-    "#define GMM_Q2(d0, d1) \\\n"
-    "    { const clv_real8 a = c[d0] - mu[d0 * 8 + k], b = c[d1] - mu[d1 * 8 + k]; \\\n"
-    "      q_even += a * a * prec[d0 * 8 + k]; q_odd += b * b * prec[d1 * 8 + k]; }\n"
+    "/* dimensions d, d + 1 of point p of the 4 at xh */\n"
+    "#define GMM_ACC(p, d) { const clv_real8 a = xh[(p) * GMM_D + (d)] - mu_even, b = xh[(p) * GMM_D + (d) + 1] - mu_odd; \\\n"
+    "                        q_even##p += a * a * prec_even; q_odd##p += b * b * prec_odd; }\n"
+    "#define GMM_DSTEP(d) { const clv_real8 mu_even = vload8(d, mu), mu_odd = vload8((d) + 1, mu); \\\n"
+    "                       const clv_real8 prec_even = vload8(d, prec), prec_odd = vload8((d) + 1, prec); \\\n"
+    "                       GMM_ACC(0, d) GMM_ACC(1, d) GMM_ACC(2, d) GMM_ACC(3, d) }\n"
+    "/* the terms of 4 points (one float8 over k each) */\n"
+    "#define GMM_FOUR(first, t0, t1, t2, t3) { \\\n"
+    "    const __global clv_real *xh = xi + (first) * GMM_D; \\\n"
+    "    clv_real8 q_even0 = 0, q_odd0 = 0, q_even1 = 0, q_odd1 = 0, q_even2 = 0, q_odd2 = 0, q_even3 = 0, q_odd3 = 0; \\\n"
+    "    GMM_DSTEP(0) GMM_DSTEP(2) GMM_DSTEP(4) GMM_DSTEP(6) GMM_DSTEP(8) GMM_DSTEP(10) GMM_DSTEP(12) GMM_DSTEP(14) \\\n"
+    "    t0 = logc8 - 0.5f * (q_even0 + q_odd0); t1 = logc8 - 0.5f * (q_even1 + q_odd1); \\\n"
+    "    t2 = logc8 - 0.5f * (q_even2 + q_odd2); t3 = logc8 - 0.5f * (q_even3 + q_odd3); }\n"
+    "#define GMM_ROW(k) (clv_real8)(t0.s##k, t1.s##k, t2.s##k, t3.s##k, t4.s##k, t5.s##k, t6.s##k, t7.s##k)\n"
+    "#define GMM_E(k) const clv_real8 e##k = exp(fmax(u##k - top, (clv_real8)(-80.0f)))\n"
     "__kernel void gmm_logpdf(CLV_ITEMS,\n"
     "                         __global const clv_real *x,     /* B/8 x 8D, sharded */\n"
     "                         __global const clv_real *mu,    /* D x K, replicated */\n"
@@ -196,22 +209,16 @@ static const char gmm_kernel_source_block8[] =
     "    CLV_GUARD();\n"
     "    (void)terms;\n"
     "    const __global clv_real *xi = x + clv_local() * (8 * GMM_D);\n"
-    "    const clv_real16 r0 = vload16(0, xi), r1 = vload16(1, xi), r2 = vload16(2, xi), r3 = vload16(3, xi),\n"
-    "                     r4 = vload16(4, xi), r5 = vload16(5, xi), r6 = vload16(6, xi), r7 = vload16(7, xi);\n"
-    "    const clv_real8 c[16] = {GMM_COL(0), GMM_COL(1), GMM_COL(2), GMM_COL(3), GMM_COL(4), GMM_COL(5),\n"
-    "                             GMM_COL(6), GMM_COL(7), GMM_COL(8), GMM_COL(9), GMM_COL(a), GMM_COL(b),\n"
-    "                             GMM_COL(c), GMM_COL(d), GMM_COL(e), GMM_COL(f)};\n"
-    "    clv_real8 t[8];\n"
-    "    for (int k = 0; k < 8; ++k) {\n"
-    "        clv_real8 q_even = 0, q_odd = 0;\n"
-    "        GMM_Q2(0, 1) GMM_Q2(2, 3) GMM_Q2(4, 5) GMM_Q2(6, 7)\n"
-    "        GMM_Q2(8, 9) GMM_Q2(10, 11) GMM_Q2(12, 13) GMM_Q2(14, 15)\n"
-    "        t[k] = logc[k] - 0.5f * (q_even + q_odd);\n"
-    "    }\n"
-    "    const clv_real8 top = fmax(fmax(fmax(t[0], t[1]), fmax(t[2], t[3])), fmax(fmax(t[4], t[5]), fmax(t[6], t[7])));\n"
-    "    clv_real8 e[8];\n"
-    "    for (int k = 0; k < 8; ++k) e[k] = exp(fmax(t[k] - top, (clv_real8)(-80.0f)));\n"
-    "    vstore8(top + log(((e[0] + e[1]) + (e[2] + e[3])) + ((e[4] + e[5]) + (e[6] + e[7]))), clv_local(), out);\n"
+    "    const clv_real8 logc8 = vload8(0, logc);\n"
+    "    clv_real8 t0, t1, t2, t3, t4, t5, t6, t7;\n"
+    "    GMM_FOUR(0, t0, t1, t2, t3)\n"
+    "    GMM_FOUR(4, t4, t5, t6, t7)\n"
+    "    /* transposed: lane p of u_k is term k of point p */\n"
+    "    const clv_real8 u0 = GMM_ROW(0), u1 = GMM_ROW(1), u2 = GMM_ROW(2), u3 = GMM_ROW(3),\n"
+    "                    u4 = GMM_ROW(4), u5 = GMM_ROW(5), u6 = GMM_ROW(6), u7 = GMM_ROW(7);\n"
+    "    const clv_real8 top = fmax(fmax(fmax(u0, u1), fmax(u2, u3)), fmax(fmax(u4, u5), fmax(u6, u7)));\n"
+    "    GMM_E(0); GMM_E(1); GMM_E(2); GMM_E(3); GMM_E(4); GMM_E(5); GMM_E(6); GMM_E(7);\n"
+    "    vstore8(top + log(((e0 + e1) + (e2 + e3)) + ((e4 + e5) + (e6 + e7))), clv_local(), out);\n"
     "}\n";
 
 /* The mixture, in double on the host. Per-dimension arrays are D x K:

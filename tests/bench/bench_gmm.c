@@ -284,8 +284,8 @@ static int usage(const char *argv0, int status)
            "  --failover 1 opens the mesh with failover (host copies; each map reads its output back).\n"
            "  --form: the kernel of examples/gmm_model.h: vec8 gmm_kernel_source (float8 over K, the\n"
            "  default), scratch gmm_kernel_source_scratch (the same through a scratch row), items\n"
-           "  gmm_kernel_source_items (per scalar), block8 gmm_kernel_source_block8 (8 points per item,\n"
-           "  points in the lanes; N and a chunk K must be multiples of 8, counted in points);\n"
+           "  gmm_kernel_source_items (per scalar), block8 gmm_kernel_source_block8 (8 points per item;\n"
+           "  N and a chunk K are counted in points and must be multiples of 8);\n"
            "  --local N: clv_map_opts.local_size; --options: added to the program's build options.\n",
            argv0);
     return status;
