@@ -124,10 +124,11 @@ static const char gmm_kernel_source_scratch[] =
 /* The same density written per scalar, for runtimes that vectorise across
  * work items (Intel's CPU runtime runs 8 or 16 work items in the lanes of
  * one vector): no vector types, every loop of fixed length so that it
- * unrolls, the K terms kept in private memory (no scratch traffic). Sums in
- * the same order as gmm_kernel_source (even and odd d apart, then the
- * pairwise tree over k), so both forms give the same bits where the
- * compiler contracts the same way. tests/bench/README.md compares them. */
+ * unrolls, the K terms kept in private memory (no scratch traffic). Its
+ * sums over d are one chain per k, in increasing d (not even and odd d apart
+ * as in the other forms), so its bits differ from theirs in the last place
+ * (the sum of the exps is the same pairwise tree over k).
+ * tests/bench/README.md compares them. */
 static const char gmm_kernel_source_items[] =
     "\n"
     "#define GMM_Q(k) clv_real q##k = 0\n"
