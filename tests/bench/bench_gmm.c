@@ -7,6 +7,7 @@
  *          seconds=<median map wall time> min_seconds=... cpu_seconds=<median
  *          process CPU time per map> rss_kb=<peak RSS, getrusage> checksum=...
  *          launches=... chunk_used=... scratch_hw=... bytes_hw=...
+ *          max_error=... bits=<FNV-1a hash of the output's bytes>
  *
  * scratch_hw and bytes_hw are clv_mesh_stats' scratch_high_water and
  * bytes_high_water (device 0, bytes). Only the maps are timed: data
@@ -146,6 +147,37 @@ static clv_status write_real_array(clv_array *a, const double *v, size_t n, int 
     return s;
 }
 
+/* FNV-1a over the output's bytes: equal hashes, equal bits (forms and
+ * runtimes compared without a file). */
+static uint64_t bits_hash(const void *y, size_t bytes)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < bytes; ++i) h = (h ^ ((const unsigned char *)y)[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* clv_reduce's sum of the B outputs taken as B items of one value each,
+ * whatever the form's items: the same order, so the same checksum, for
+ * every form that gives the same bits. */
+static clv_status checksum_of(clv_mesh *m, const void *y, size_t n_points, clv_dtype dtype, double *checksum)
+{
+    clv_array *a = NULL;
+    clv_status s = clv_array_new(&a, m, dtype, n_points, 1, CLV_SHARDED);
+    if (s == CLV_OK) s = clv_array_write(a, y);
+    if (s == CLV_OK) s = clv_reduce(a, CLV_SUM, checksum);
+    clv_array_free(a);
+    return s;
+}
+
+/* The kernel of each --form (examples/gmm_model.h). */
+static const char *form_source(const char *form)
+{
+    if (!strcmp(form, "scratch")) return gmm_kernel_source_scratch;
+    if (!strcmp(form, "items")) return gmm_kernel_source_items;
+    if (!strcmp(form, "block8")) return gmm_kernel_source_block8;
+    return gmm_kernel_source;
+}
+
 static int run(const options *o, const gmm_params *g, const void *x)
 {
     clv_mesh_desc desc = {0};
@@ -160,41 +192,44 @@ static int run(const options *o, const gmm_params *g, const void *x)
     void *y = malloc(o->n_items * (o->f64 ? sizeof(double) : sizeof(float)));
     double checksum = 0;
     char build_options[512];
+    /* --form block8: one batch item is a block of GMM_BLOCK points; B and the
+     * chunk are given in points and divided here */
+    size_t per_item = strcmp(o->form, "block8") ? 1 : GMM_BLOCK, n_map = o->n_items / per_item;
     clv_status s = wall && cpu && y ? clv_mesh_open(&m, &desc) : CLV_ERROR_OUT_OF_MEMORY;
     if (s == CLV_OK) {
         clv_program_desc pd = {0};
-        pd.source = strcmp(o->form, "items") ? gmm_kernel_source : gmm_kernel_source_items;
+        pd.source = form_source(o->form);
         pd.name = "gmm_model.h";
         snprintf(build_options, sizeof build_options, "%s %s", GMM_BUILD_OPTIONS, o->options);
         pd.options = build_options;
         pd.real = dtype;
         s = clv_program_build(&p, m, &pd);
     }
-    if (s == CLV_OK) s = clv_array_new(&xa, m, dtype, o->n_items, GMM_D, CLV_SHARDED);
+    if (s == CLV_OK) s = clv_array_new(&xa, m, dtype, n_map, per_item * GMM_D, CLV_SHARDED);
     if (s == CLV_OK) s = clv_array_new(&mu, m, dtype, GMM_D, GMM_K, CLV_REPLICATED);
     if (s == CLV_OK) s = clv_array_new(&prec, m, dtype, GMM_D, GMM_K, CLV_REPLICATED);
     if (s == CLV_OK) s = clv_array_new(&logc, m, dtype, GMM_K, 1, CLV_REPLICATED);
-    if (s == CLV_OK) s = clv_array_new(&out, m, dtype, o->n_items, 1, CLV_SHARDED);
+    if (s == CLV_OK) s = clv_array_new(&out, m, dtype, n_map, per_item, CLV_SHARDED);
     if (s == CLV_OK) s = clv_array_write(xa, x);
     if (s == CLV_OK) s = write_real_array(mu, g->mu, GMM_D * GMM_K, o->f64);
     if (s == CLV_OK) s = write_real_array(prec, g->prec, GMM_D * GMM_K, o->f64);
     if (s == CLV_OK) s = write_real_array(logc, g->logc, GMM_K, o->f64);
 
     clv_map_opts opts = {0};
-    opts.chunk = o->chunk;
+    opts.chunk = o->chunk > 0 ? o->chunk / (long)per_item : o->chunk;
     opts.local_size = o->local_size;
     for (int r = -1; r < o->repeats && s == CLV_OK; ++r) { /* r = -1: warm-up */
         if (r == 0) clv_mesh_reset_stats(m);
         double w0 = wall_seconds(), c0 = cpu_seconds();
-        s = CLV_MAP(p, "gmm_logpdf", o->n_items, &opts, clv_in(xa), clv_in(mu), clv_in(prec), clv_in(logc),
+        s = CLV_MAP(p, "gmm_logpdf", n_map, &opts, clv_in(xa), clv_in(mu), clv_in(prec), clv_in(logc),
                     clv_scratch(GMM_K * real_size), clv_out(out));
         if (r >= 0) {
             wall[r] = wall_seconds() - w0;
             cpu[r] = cpu_seconds() - c0;
         }
     }
-    if (s == CLV_OK) s = clv_reduce(out, CLV_SUM, &checksum);
     if (s == CLV_OK) s = clv_array_read(out, y);
+    if (s == CLV_OK) s = checksum_of(m, y, o->n_items, dtype, &checksum);
     double error = s == CLV_OK ? max_error(o, g, x, y) : 0;
     if (s == CLV_OK) {
         clv_device_stats st;
@@ -211,11 +246,12 @@ static int run(const options *o, const gmm_params *g, const void *x)
         double med_wall = median(wall, o->repeats), min_wall = wall[0]; /* sorted by median() */
         printf("clvmap variant=%s form=%s local=%zu dtype=%s B=%zu devices=%s n_devices=%d chunk=%s failover=%d repeats=%d seconds=%.6f "
                "min_seconds=%.6f cpu_seconds=%.6f rss_kb=%ld checksum=%.12e launches=%llu chunk_used=%llu "
-               "scratch_hw=%llu bytes_hw=%llu max_error=%.3e\n",
+               "scratch_hw=%llu bytes_hw=%llu max_error=%.3e bits=%016llx\n",
                o->variant, o->form, o->local_size, o->f64 ? "f64" : "f32", o->n_items, o->devices, clv_mesh_device_count(m), chunk,
                o->failover, o->repeats, med_wall, min_wall, median(cpu, o->repeats), peak_rss_kb(), checksum,
                (unsigned long long)(launches / (uint64_t)o->repeats), (unsigned long long)st.chunk_used,
-               (unsigned long long)st.scratch_high_water, (unsigned long long)st.bytes_high_water, error);
+               (unsigned long long)st.scratch_high_water, (unsigned long long)st.bytes_high_water, error,
+               (unsigned long long)bits_hash(y, o->n_items * real_size));
     } else {
         fprintf(stderr, "bench_gmm: %s\n%s\n", clv_status_string(s), clv_mesh_message(m));
     }
@@ -240,13 +276,16 @@ static int usage(const char *argv0, int status)
 {
     printf("usage: %s [--dtype f32|f64] [--items N] [--chunk none|auto|K] [--devices SPEC]\n"
            "          [--repeats R] [--variant NAME] [--dump FILE] [--failover 0|1]\n"
-           "          [--form vec8|items] [--local N] [--options \"BUILD OPTIONS\"]\n"
+           "          [--form vec8|scratch|items|block8] [--local N] [--options \"BUILD OPTIONS\"]\n"
            "  Times R maps (after a warm-up) of the Gaussian-mixture log density over N points\n"
            "  (default 2^20, chunk none, devices \"0\", R 5) and prints one key=value line.\n"
            "  --devices 0,1 with POCL_DEVICES=\"pthread pthread\" shards over two PoCL devices.\n"
            "  --dump FILE writes the model and points for gmm_jax.py and exits.\n"
            "  --failover 1 opens the mesh with failover (host copies; each map reads its output back).\n"
-           "  --form items: the per-scalar kernel (gmm_kernel_source_items) instead of the float8 one;\n"
+           "  --form: the kernel of examples/gmm_model.h: vec8 gmm_kernel_source (float8 over K, the\n"
+           "  default), scratch gmm_kernel_source_scratch (the same through a scratch row), items\n"
+           "  gmm_kernel_source_items (per scalar), block8 gmm_kernel_source_block8 (8 points per item;\n"
+           "  N and a chunk K are counted in points and must be multiples of 8);\n"
            "  --local N: clv_map_opts.local_size; --options: added to the program's build options.\n",
            argv0);
     return status;
@@ -272,12 +311,18 @@ int main(int argc, char **argv)
         else if (!strcmp(arg, "--variant")) o.variant = value;
         else if (!strcmp(arg, "--dump")) o.dump = value;
         else if (!strcmp(arg, "--failover")) o.failover = atoi(value) != 0;
-        else if (!strcmp(arg, "--form") && (!strcmp(value, "vec8") || !strcmp(value, "items"))) o.form = value;
+        else if (!strcmp(arg, "--form") && (!strcmp(value, "vec8") || !strcmp(value, "scratch") ||
+                                               !strcmp(value, "items") || !strcmp(value, "block8")))
+            o.form = value;
         else if (!strcmp(arg, "--local")) o.local_size = strtoull(value, NULL, 10);
         else if (!strcmp(arg, "--options")) o.options = value;
         else return usage(argv[0], 2);
     }
     if (o.n_items == 0 || o.repeats < 1 || o.chunk < CLV_CHUNK_AUTO) return usage(argv[0], 2);
+    if (!strcmp(o.form, "block8") && (o.n_items % GMM_BLOCK || (o.chunk > 0 && o.chunk % GMM_BLOCK))) {
+        fprintf(stderr, "bench_gmm: --form block8 needs --items and --chunk multiples of %d\n", GMM_BLOCK);
+        return 2;
+    }
     if (!o.variant) o.variant = "custom";
 
     gmm_params g;

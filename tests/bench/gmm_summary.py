@@ -11,15 +11,25 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import limits as L  # noqa: E402
 
-# Work per item, counted in the kernel of examples/gmm_model.h (D = 16, K = 8):
+# Work per point, counted in the kernels of examples/gmm_model.h (D = 16, K = 8);
+# the same in every form (block8's item is 8 points: B counts points there too):
 #   flops: per (d, k) one sub, two muls, one add = 4 -> 512; per k logc - 0.5 q
 #   (2) and t - top (1) -> 24; 7 fmax, 7 adds, + top, 8 exp and 1 log counted
-#   as one each -> 24. Total 560 per item (an FMA counts 2; the exps and the
+#   as one each -> 24. Total 560 per point (an FMA counts 2; the exps and the
 #   log really cost ~15-20 flops each, so this undercounts).
-#   bytes: x (D reals) read, out (1 real) written, the K terms written to and
-#   read back from scratch: (D + 1 + 2K) reals = 132 B (f32), 264 B (f64).
+#   bytes: x (D reals) read, out (1 real) written: (D + 1) reals = 68 B (f32),
+#   136 B (f64); the scratch form also writes the K terms to a scratch row and
+#   reads them back: (D + 1 + 2K) reals = 132 B, 264 B.
 FLOPS = 560
-BYTES = {"f32": 132, "f64": 264}
+BYTES = {"f32": 68, "f64": 136}
+BYTES_SCRATCH = {"f32": 132, "f64": 264}
+# clvmap one-launch variants: the kernel form each runs (bench_gmm --form)
+FORMS = {"launch": "vec8 (gmm_kernel_source)", "scratch": "scratch (gmm_kernel_source_scratch)",
+         "items": "items (gmm_kernel_source_items)", "block8": "block8 (gmm_kernel_source_block8)"}
+
+
+def bytes_per_point(variant, dtype):
+    return (BYTES_SCRATCH if variant == "scratch" else BYTES)[dtype]
 
 
 def main(raw, limits_file, table_md):
@@ -49,7 +59,7 @@ def main(raw, limits_file, table_md):
           ("tool", "rt", "variant", "type", "median s", "min s", "cpu/s", "peak RSS", "checksum", "GFLOP/s",
            "%peak", "GB/s"))
     table, fastest, busy = {}, {}, []
-    variants = [("clvmap", rt, v) for rt in runtimes for v in ("launch", "items", "chunk4096", "2dev")] + \
+    variants = [("clvmap", rt, v) for rt in runtimes for v in ("launch", "scratch", "items", "block8", "chunk4096", "2dev")] + \
                [("jax", "-", "vmap"), ("jax", "-", "map4096")]
     for tool, rt, variant in variants:
         for dtype in ("f32", "f64"):
@@ -66,7 +76,7 @@ def main(raw, limits_file, table_md):
             gf = b * FLOPS / t / 1e9
             print("%-7s %-6s %-10s %-4s %9.4f %9.4f %6.2f %7.0f MB %20s %7.2f %5.1f%% %6.2f%s" %
                   (tool, rt, variant, dtype, t, fastest[tool, rt, variant, dtype], med(rs, "cpu_seconds") / t,
-                   med(rs, "rss_kb") / 1024, sums[0], gf, 100 * gf / lim.peak(dtype), b * BYTES[dtype] / t / 1e9,
+                   med(rs, "rss_kb") / 1024, sums[0], gf, 100 * gf / lim.peak(dtype), b * bytes_per_point(variant, dtype) / t / 1e9,
                    "" if len(sums) == 1 else "  (checksums differ between runs!)"))
     if busy:
         print("\nthese variants used < 1.5 of the %d cores (cpu/s column): the machine was busy\n"
@@ -93,6 +103,12 @@ def main(raw, limits_file, table_md):
                              ("jax", "-", "vmap"), 1 / 3)
         R[rt, "items"] = ratio("%s: per-scalar form / float8 form (one launch)" % rt, ("clvmap", rt, "items"),
                                ("clvmap", rt, "launch"), None)
+        R[rt, "scratch"] = ratio("%s: scratch-row form / float8 form (one launch)" % rt, ("clvmap", rt, "scratch"),
+                                 ("clvmap", rt, "launch"), None)
+        R[rt, "block8"] = ratio("%s: 8 points per item / float8 form (one launch)" % rt, ("clvmap", rt, "block8"),
+                                ("clvmap", rt, "launch"), None)
+        R[rt, "block8_jax"] = ratio("%s: clvmap 8 points per item / JAX jit(vmap)" % rt, ("clvmap", rt, "block8"),
+                                    ("jax", "-", "vmap"), 1 / 3)
         R[rt, "chunk"] = ratio("%s: clvmap chunk 4096 / one launch" % rt, ("clvmap", rt, "chunk4096"),
                                ("clvmap", rt, "launch"), 1.05)
         R[rt, "2dev"] = ratio("%s: clvmap 2 devices / 1 device" % rt, ("clvmap", rt, "2dev"),
@@ -103,13 +119,14 @@ def main(raw, limits_file, table_md):
 
     print("\nfraction of the machine's limits (clvmap one launch; %s)" % lim.cpu)
     for rt in runtimes:
-        for dtype in ("f32", "f64"):
-            if ("clvmap", rt, "launch", dtype) in table:
-                t = table["clvmap", rt, "launch", dtype]
-                b = int(pick("clvmap", rt, "launch", dtype)[0]["B"])
-                print("  %s %s: %4.1f%% of the FMA peak %.0f GFLOP/s, %4.1f%% of triad %.0f GB/s" %
-                      (rt, dtype, 100 * b * FLOPS / t / 1e9 / lim.peak(dtype), lim.peak(dtype),
-                       100 * b * BYTES[dtype] / t / 1e9 / lim.triad(), lim.triad()))
+        for variant in ("launch", "block8"):
+            for dtype in ("f32", "f64"):
+                if ("clvmap", rt, variant, dtype) in table:
+                    t = table["clvmap", rt, variant, dtype]
+                    b = int(pick("clvmap", rt, variant, dtype)[0]["B"])
+                    print("  %s %-6s %s: %4.1f%% of the FMA peak %.0f GFLOP/s, %4.1f%% of triad %.0f GB/s" %
+                          (rt, variant, dtype, 100 * b * FLOPS / t / 1e9 / lim.peak(dtype), lim.peak(dtype),
+                           100 * b * bytes_per_point(variant, dtype) / t / 1e9 / lim.triad(), lim.triad()))
 
     sweep = [r for r in rows if r["variant"].startswith("sweep_")]
     if sweep:
@@ -145,15 +162,27 @@ def main(raw, limits_file, table_md):
             md.write("| GMM log density (d = 16, K = 8), B = %d, %s, one launch | %s | JAX `jit(vmap)` %s | "
                      "≥ 3× JAX; ≥ 25 %% of peak |\n" %
                      (b, dtype, " | ".join(cells), "–" if jt is None else "%.1f ms" % (1e3 * jt)))
-        for dtype in ("f32", "f64"):
-            cells = []
-            for rt in runtimes:
-                t = table.get(("clvmap", rt, "items", dtype))
-                rs = pick("clvmap", rt, "items", dtype)
-                cells.append("–" if t is None else "%.1f ms = %.1f %% of FMA peak (%.2f× the float8 form's time)" % (
-                    1e3 * t, 100 * int(rs[0]["B"]) * FLOPS / t / 1e9 / lim.peak(dtype), R[rt, "items"].get(dtype, 0)))
-            if any(c != "–" for c in cells):
-                md.write("| same, per-scalar kernel (`gmm_kernel_source_items`), %s | %s | | |\n" % (dtype, " | ".join(cells)))
+        for variant, what, target in (
+                ("block8", "same, 8 points per item (`gmm_kernel_source_block8`, `--form block8`)",
+                 "≥ 3× JAX; ≥ 25 % of peak"),
+                ("scratch", "same, terms through a scratch row (`gmm_kernel_source_scratch`)", ""),
+                ("items", "same, per-scalar kernel (`gmm_kernel_source_items`)", "")):
+            for dtype in ("f32", "f64"):
+                cells = []
+                for rt in runtimes:
+                    t = table.get(("clvmap", rt, variant, dtype))
+                    rs = pick("clvmap", rt, variant, dtype)
+                    if t is None:
+                        cells.append("–")
+                        continue
+                    b = int(rs[0]["B"])
+                    cpu_pct = 100 * b * FLOPS / (med(rs, "cpu_seconds") / lim.cores) / 1e9 / lim.peak(dtype)
+                    j = R[rt, "block8_jax"].get(dtype) if variant == "block8" else None
+                    cells.append("%.1f ms = %.1f %% of FMA peak (%.1f %% by CPU time); %.2f× the float8 form's time%s" % (
+                        1e3 * t, 100 * b * FLOPS / t / 1e9 / lim.peak(dtype), cpu_pct, R[rt, variant].get(dtype, 0),
+                        "" if j is None else "; **%.2f×** JAX's speed" % (1 / j)))
+                if any(c != "–" for c in cells):
+                    md.write("| %s, %s | %s | | %s |\n" % (what, dtype, " | ".join(cells), target))
         for key, what, target in (("chunk", "same, chunk 4096 / one launch", "≤ 1.05×"),
                                   ("2dev", "same, 2 devices / 1 (PoCL: 2 pthread devices; Intel: 2 sub-devices)",
                                    "≤ 1.10×")):

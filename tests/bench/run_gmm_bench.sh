@@ -95,6 +95,8 @@ while [ "$run" -le "$RUNS" ]; do
             one "$rt" "$BENCH" $common --chunk none --variant launch
             one "$rt" "$BENCH" $common --chunk 4096 --variant chunk4096
             one "$rt" "$BENCH" $common --chunk none --form items --variant items
+            one "$rt" "$BENCH" $common --chunk none --form scratch --variant scratch
+            one "$rt" "$BENCH" $common --chunk none --form block8 --variant block8
             if [ "$rt" = pocl ]; then
                 one "$rt" env POCL_DEVICES="pthread pthread" "$BENCH" $common --chunk none --devices 0,1 --variant 2dev
             else
