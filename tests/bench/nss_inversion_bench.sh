@@ -24,7 +24,13 @@
 #   BUILD_DIR=build-nss-bench   meson build directory (set up and built if needed)
 #   NSS_VENV=tests/bench/results/.venv-nss   venv with jax and blackjax (created if needed)
 #   SKIP_JAX=1         clvmap only
+#   RUNTIMES="pocl intel" INTEL_VENDORS=DIR   the OpenCL runtimes clvmap runs on
+#                      (tests/bench/runtimes.sh; default pocl, and intel when
+#                      build-intel/vendors exists)
 #   XLA_FLAGS          passed to JAX as it is (JAX hangs on this problem here; see below)
+#   JAX_UNCHUNKED=1    also run BlackJAX unchunked (chunk none; it hangs here, see below)
+#   JAX_TIMEOUT=1200   seconds one BlackJAX process may take; past it the variant is
+#                      recorded as "no_result" and the table says so
 # Results: tests/bench/results/nss_inversion_raw.txt (every variant's line)
 # and tests/bench/results/nss_inversion_summary.txt (the table).
 #
@@ -48,9 +54,11 @@ N_LIVE=${N_LIVE:-50}
 NUM_DELETE=${NUM_DELETE:-10}
 STEPS=${STEPS:-5}
 LOCAL=${LOCAL:-16}
+JAX_TIMEOUT=${JAX_TIMEOUT:-1200}
 BUILD_DIR=${BUILD_DIR:-build-nss-bench}
 NSS_VENV=${NSS_VENV:-$RESULTS/.venv-nss}
 mkdir -p "$RESULTS"
+. tests/bench/runtimes.sh
 
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     meson setup "$BUILD_DIR" --buildtype=release >/dev/null
@@ -69,7 +77,11 @@ PY="$NSS_VENV/bin/python"
 # and runs JAX with XLA_FLAGS=--xla_cpu_multi_thread_eigen=false; here
 # neither that flag nor JAX_CPU_ENABLE_ASYNC_DISPATCH=false helped, so the
 # script sets neither (the flag would only slow the reference). XLA_FLAGS
-# from the environment reaches JAX as it is.
+# from the environment reaches JAX as it is. On 2026-12-06 (a 2-vCPU AMD
+# EPYC with AVX-512, JAX 0.10.2) the chunked runs (lax.map, batch_size 1, 4,
+# 10) finished while the unchunked one hung again (9.4 s of CPU in 400 s of
+# wall time), so BlackJAX runs unchunked only with JAX_UNCHUNKED=1, and each
+# BlackJAX process is stopped after JAX_TIMEOUT seconds.
 if [ "${SKIP_JAX:-0}" != 1 ]; then
     [ -x "$PY" ] || python3 -m venv "$NSS_VENV"
     if ! "$PY" -c 'import jax, blackjax' 2>/dev/null; then
@@ -84,13 +96,25 @@ RAW="$RESULTS/nss_inversion_raw.txt"
 : > "$RAW"
 echo "== side $SIDE (n = $((SIDE * SIDE))), $RUNS runs per variant, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for chunk in none $CHUNKS; do
-    POCL_DEVICES=pthread "$EXE" --side "$SIDE" $COMMON --steps "$STEPS" --chunk "$chunk" --runs "$RUNS" \
-        --local "$LOCAL" --form "${FORMS:-both}" --quad 0 | grep '^result' | tee -a "$RAW"
+    for rt in $RUNTIMES; do
+        rt_run "$rt" env POCL_DEVICES=pthread "$EXE" --side "$SIDE" $COMMON --steps "$STEPS" --chunk "$chunk" \
+            --runs "$RUNS" --local "$LOCAL" --form "${FORMS:-both}" --quad 0 | grep '^result' | rt_tag "$rt" |
+            tee -a "$RAW"
+    done
     if [ "${SKIP_JAX:-0}" != 1 ]; then
         jchunk=$chunk
         [ "$chunk" = none ] && jchunk=0
-        "$PY" tests/bench/nss_inversion_jax.py --data "$DATA" $COMMON --num-inner-steps "$STEPS" \
-            --chunk "$jchunk" --runs "$RUNS" | grep '^result' | tee -a "$RAW"
+        if [ "$chunk" = none ] && [ "${JAX_UNCHUNKED:-0}" != 1 ]; then
+            echo "result form=jax chunk=none status=skipped why=hangs_here_(JAX_UNCHUNKED=1_tries_it)" | tee -a "$RAW"
+            continue
+        fi
+        out=$(timeout "$JAX_TIMEOUT" "$PY" tests/bench/nss_inversion_jax.py --data "$DATA" $COMMON \
+            --num-inner-steps "$STEPS" --chunk "$jchunk" --runs "$RUNS" || true)
+        if echo "$out" | grep -q '^result'; then
+            echo "$out" | grep '^result' | tee -a "$RAW"
+        else
+            echo "result form=jax chunk=$chunk status=no_result why=timed_out_or_failed_after_${JAX_TIMEOUT}s" | tee -a "$RAW"
+        fi
     fi
 done
 
@@ -99,10 +123,16 @@ import sys
 rows = [dict(kv.split("=", 1) for kv in line.split()[1:]) for line in open(sys.argv[1]) if line.startswith("result")]
 def mb(v):
     return f"{int(v) / 2**20:8.1f}" if v else "       -"
-print("form     chunk  ms/eval  evals  seconds   log Z +- error       device MB  scratch MB  RSS MB  load")
+print("form/runtime   chunk  ms/eval  evals  seconds   log Z +- error       device MB  scratch MB  RSS MB  load")
+for r in [r for r in rows if "status" in r]:
+    print(f"{r['form']:8} {r['chunk']:>5}  no figure: {r['status']} ({r['why'].replace('_', ' ')})")
+rows = [r for r in rows if "status" not in r]
 jax = {r["chunk"]: r for r in rows if r["form"] == "jax"}
 for r in rows:
-    print(f"{r['form']:8} {r['chunk']:>5} {float(r['ms_per_eval']):8.3f} {r['evaluations']:>6} {float(r['seconds']):8.2f}"
+    if r["form"] != "jax" and "runtime" in r:
+        r["form"] = r["form"] + "/" + r["runtime"]
+for r in rows:
+    print(f"{r['form']:14} {r['chunk']:>5} {float(r['ms_per_eval']):8.3f} {r['evaluations']:>6} {float(r['seconds']):8.2f}"
           f"  {float(r['logZ']):9.3f} +- {float(r['error']):.3f}  {mb(r.get('peak_device_bytes'))}  "
           f"{mb(r.get('peak_scratch_bytes'))}  {mb(r.get('peak_rss_bytes'))}  {r.get('loadavg', '-')}")
 for r in rows:
