@@ -7,7 +7,8 @@
 #
 # Environment:
 #   RUNS=5          processes per variant (one process per run; medians over them)
-#   REPEATS=5       timed maps per process (its median is the process's time)
+#   REPEATS=20      timed maps per process (its median is the process's time; 5 left
+#                   process-to-process swings of 20-40 % on a shared VM)
 #   ITEMS=1048576   B
 #   RUNTIMES, INTEL_VENDORS   the OpenCL runtimes (tests/bench/runtimes.sh)
 #   BUILD_DIR=build-bench   meson build directory (set up and built if needed)
@@ -29,7 +30,7 @@ RESULTS=tests/bench/results
 RUNS=${RUNS:-${QUICK:+3}}
 RUNS=${RUNS:-5}
 REPEATS=${REPEATS:-${QUICK:+3}}
-REPEATS=${REPEATS:-5}
+REPEATS=${REPEATS:-20}
 ITEMS=${ITEMS:-${QUICK:+262144}}
 ITEMS=${ITEMS:-1048576}
 BUILD_DIR=${BUILD_DIR:-build-bench}
