@@ -2,7 +2,8 @@
  *   divergences on Neal's funnel (centred) are reported, per draw and in all;
  *   NaN log densities and NaN gradients are divergences, never a crash;
  *   a wrong gradient is flagged by the checker, right ones are not;
- *   bad options and bad models are refused with a message;
+ *   bad options and bad models are refused with a message (among them a
+ *   cooperative model at 1 or 2 lanes on PoCL, whose compiler aborts there);
  *   the CSV (CmdStan's layout) reads back to the same numbers;
  *   a progress callback sees every device and can stop the run. */
 #include "nuts_test.h"
@@ -238,6 +239,38 @@ static void refused_sizes(clv_mesh *m)
     nuts_model_free(&def);
 }
 
+/* PoCL 3.1 aborts the process building the cooperative kernels for 1 or 2
+ * lanes per chain: on a mesh with a PoCL device clv_nuts_run refuses those
+ * local sizes before any launch; on other runtimes they run. */
+static void refused_lanes(clv_mesh *m)
+{
+    int pocl = 0;
+    for (int d = 0; d < clv_mesh_device_count(m); ++d) {
+        clv_device_info info;
+        if (clv_mesh_device_info(m, d, &info) == CLV_OK && strstr(info.platform, "Portable Computing Language"))
+            pocl = 1;
+    }
+    nuts_model_def def;
+    nuts_model_make_sized("logistic_coop", 3, 64, &def);
+    clv_nuts *s = nt_sampler(m, &def);
+    clv_nuts_result r = { 0 };
+    for (size_t lanes = 1; lanes <= 2; ++lanes) {
+        clv_nuts_opts o = small_opts(3);
+        o.local_size = lanes;
+        if (!pocl) o.num_warmup = o.num_draws = 10;
+        clv_status st = clv_nuts_run(s, &o, &r);
+        if (pocl)
+            TU_CHECK(st == CLV_ERROR_INVALID_ARGUMENT && strstr(clv_nuts_message(s), "PoCL") && !r.draws,
+                     "cooperative at %zu lanes on PoCL: %s: %s", lanes, clv_status_string(st), clv_nuts_message(s));
+        else
+            TU_CHECK(st == CLV_OK && r.num_draws == 10, "cooperative at %zu lanes: %s: %s", lanes,
+                     clv_status_string(st), clv_nuts_message(s));
+        clv_nuts_result_free(&r);
+    }
+    clv_nuts_free(s);
+    nuts_model_free(&def);
+}
+
 /* Parse one chain's CSV back: the column names, and every number. */
 static void csv_roundtrip(const clv_nuts_result *r, const char *const *names)
 {
@@ -328,6 +361,7 @@ int main(void)
     refused(m);
     refused_reals(m);
     refused_sizes(m);
+    refused_lanes(m);
     output(m);
     clv_mesh_close(m);
     return tu_summary();
