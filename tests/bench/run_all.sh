@@ -124,6 +124,9 @@ TABLE=$RESULTS/bench_table.md
         echo "Measured by \`bash tests/bench/run_all.sh${QUICK:+ --quick}\` on $START (load average $LOAD_START at the start," \
              "$(cut -d' ' -f1-3 /proc/loadavg) at the end; every line of the raw files in tests/bench/results/ carries its own)."
     fi
+    if [ -n "$SKIP" ] && [ "${TABLE_ONLY:-0}" != 1 ]; then
+        echo "Not measured in this run (SKIP): $SKIP; those rows are an earlier run's (results/*_table.md, their raw lines carry their dates and loads)."
+    fi
     echo "References: $VERSIONS. Ratios are of medians taken in one interleaved run; \"N×\" is how many times faster clvmap was."
     echo
     python3 tests/bench/limits.py "$LIMITS"
