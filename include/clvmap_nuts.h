@@ -142,8 +142,8 @@
  *   Local size: clv_nuts_opts.local_size is the lanes per chain; 0 takes
  *   clv_map_local_size's choice for the device. On PoCL 1 and 2 are
  *   refused (CLV_ERROR_INVALID_ARGUMENT): PoCL 3.1's compiler aborts the
- *   process on the cooperative kernels at those sizes. The tree building runs on
- *   every lane with the same numbers (vectors in strided shares, dot
+ *   process on the cooperative kernels at those sizes. The tree building
+ *   runs on every lane with the same numbers (vectors in strided shares, dot
  *   products as group sums), so the draws depend on L through the order of
  *   the sums: bitwise the same for every chunk and device split at a fixed
  *   L (guarantee 1), different (equal in distribution) between two values
@@ -153,8 +153,8 @@
  *   the plain form 1.4x on Intel's runtime and lost to it on PoCL; on a
  *   2-core AVX-512 one, 2.0x the plain form and 2.2x BlackJAX on Intel's,
  *   0.8x the plain form on PoCL. The hand-vectorised clv_real4
- *   one-work-item form was fastest on both. Use it
- *   on CPUs; the cooperative form is for GPUs and runtimes that vectorise
+ *   one-work-item form was fastest on both. Use it on CPUs; the
+ *   cooperative form is for GPUs and runtimes that vectorise
  *   across work items, with D small enough that a lane's gradient share
  *   stays in registers.
  *   PoCL: the first run builds the work-group functions for L, about 2.5

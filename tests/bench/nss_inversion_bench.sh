@@ -81,12 +81,13 @@ PY="$NSS_VENV/bin/python"
 # neither that flag nor JAX_CPU_ENABLE_ASYNC_DISPATCH=false helped, so the
 # script sets neither (the flag would only slow the reference). XLA_FLAGS
 # from the environment reaches JAX as it is. On 2026-12-06 (a 2-vCPU AMD
-# EPYC with AVX-512, JAX 0.10.2) the chunked runs (lax.map, batch_size 1, 4,
-# 10) mostly finished while the unchunked one hung again (9.4 s of CPU in
-# 400 s of wall time); one chunk-4 process of three hung the same way (18 s
-# of CPU in 4 minutes) and its rerun finished. So BlackJAX runs unchunked
-# only with JAX_UNCHUNKED=1, and a BlackJAX process is stopped after
-# JAX_TIMEOUT seconds and started again, up to JAX_TRIES times.
+# EPYC with AVX-512, JAX 0.10.2) every batch_size 1 process finished, 2 of
+# 8 at batch_size 4 and 0 of 3 at 10, and the unchunked one hung again
+# (9.4 s of CPU in 400 s of wall time); faulthandler puts the main thread
+# in jax.Array._value (the NSS loop's while test), and the Eigen flag above
+# did not help (3 of 3 hung). So BlackJAX runs unchunked only with
+# JAX_UNCHUNKED=1, and a BlackJAX process is stopped after JAX_TIMEOUT
+# seconds and started again, up to JAX_TRIES times.
 if [ "${SKIP_JAX:-0}" != 1 ]; then
     [ -x "$PY" ] || python3 -m venv "$NSS_VENV"
     if ! "$PY" -c 'import jax, blackjax' 2>/dev/null; then

@@ -244,12 +244,9 @@ static void refused_sizes(clv_mesh *m)
  * local sizes before any launch; on other runtimes they run. */
 static void refused_lanes(clv_mesh *m)
 {
-    int pocl = 0;
-    for (int d = 0; d < clv_mesh_device_count(m); ++d) {
-        clv_device_info info;
-        if (clv_mesh_device_info(m, d, &info) == CLV_OK && strstr(info.platform, "Portable Computing Language"))
-            pocl = 1;
-    }
+    char platform[256] = ""; /* tu_open's devices are the first platform's */
+    tu_platform_devices(platform, sizeof platform);
+    const int pocl = strstr(platform, "Portable Computing Language") != NULL;
     nuts_model_def def;
     nuts_model_make_sized("logistic_coop", 3, 64, &def);
     clv_nuts *s = nt_sampler(m, &def);
