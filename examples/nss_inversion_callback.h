@@ -12,8 +12,8 @@
  *               over all points of the chunk: the panel U = W P^T (kept
  *               transposed, in the upper triangle, so that no GEMM writes
  *               what it reads) and the trailing update A22 -= U^T U;
- *   inv_solve   a clvmap map: the two triangular solves and the value, as
- *               nss_inversion_source computes it.
+ *   inv_solve   a clvmap map: the two triangular solves and the value (the
+ *               value the problem's source computes from z = L^-1 D).
  * CLBlast has no Cholesky (no potrf) and no batched triangular solve, so
  * the O(n^2) parts stay in maps. Without CLBlast (NSS_INVERSION_CLBLAST
  * undefined) inv_diag factors the whole matrix in one block: the plain
@@ -205,14 +205,14 @@ static inline clv_status inv_cb_new(inv_cb *c, clv_mesh *m, const inv_problem *p
 }
 
 /* The sampler with the callback likelihood (the prior and its transform
- * from nss_inversion_source; c must outlive it). */
+ * from the problem's source; c must outlive it). */
 static inline clv_status inv_sampler_callback(clv_nss **out, clv_mesh *m, const inv_problem *p, inv_cb *c)
 {
     char options[64];
     snprintf(options, sizeof options, "-DINV_N=%d", p->n);
     clv_nss_problem prob;
     memset(&prob, 0, sizeof prob);
-    prob.source = nss_inversion_source;
+    prob.source = p->source;
     prob.name = "nss_inversion.h";
     prob.dim = 2;
     prob.data = p->data;

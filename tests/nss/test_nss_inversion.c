@@ -9,7 +9,12 @@
  *   - the scratch high-water exactly chunk x (n^2 + n) values for chunk 1
  *     and 4: the per-particle matrices are allocated for one chunk only,
  *     whatever n_live and num_delete; the device peak is the shared data
- *     plus that plus the small particle arrays. */
+ *     plus that plus the small particle arrays;
+ *   - every sample's log-likelihood, as the device's blocked Cholesky gave
+ *     it, within 1e-9 (relative) of the host's plain one at the same point,
+ *     for n = 36 and n = 100 (blocks of 32: a partial last block, and the
+ *     4 x 4 tiles of the trailing rows with a short last row group; small
+ *     runs, as under oclgrind: n = 16 and 36). */
 #include "test_util.h"
 #include "nss_inversion.h"
 
@@ -33,6 +38,22 @@ static clv_status run(clv_mesh *m, int coop, long chunk, clv_nss_result *r, char
     snprintf(why, size, "%s", clv_nss_message(s));
     clv_nss_free(s);
     return st;
+}
+
+/* Every finite sample log-likelihood against inv_loglikelihood_host. */
+static void check_values(const clv_nss_result *r, const char *what)
+{
+    double worst = 0;
+    size_t bad = 0;
+    for (size_t k = 0; k < r->n_samples; ++k) {
+        double host = inv_loglikelihood_host(&prob, r->x[2 * k], r->x[2 * k + 1]);
+        double dev = r->loglikelihood[k], rel = fabs(dev - host) / fmax(1, fabs(host));
+        if (!(rel <= 1e-9)) ++bad;
+        if (rel > worst || rel != rel) worst = rel;
+    }
+    TU_CHECK(r->n_samples > 0 && bad == 0, "%s: %zu of %zu log-likelihoods off the host's (worst relative %.3g)", what,
+             bad, r->n_samples, worst);
+    printf("  %-34s %zu log-likelihoods, worst relative difference to the host %.2g\n", what, r->n_samples, worst);
 }
 
 static int same(const clv_nss_result *a, const clv_nss_result *b)
@@ -61,6 +82,42 @@ static void check(clv_mesh *m, long chunk, const clv_nss_result *ref, const char
     clv_nss_result_free(&r);
 }
 
+/* n = 100: four blocks, the last one short (small runs: n = 36, two blocks,
+ * so that oclgrind sees the tiles); two iterations of each form. */
+static void check_larger(clv_mesh *m)
+{
+    inv_problem small = prob;
+    const int side = tu_small() ? 6 : 10;
+    if (!inv_problem_make(&prob, side)) {
+        prob = small;
+        TU_CHECK(0, "side %d: out of host memory", side);
+        return;
+    }
+    for (int coop = 0; coop < 2; ++coop) {
+        clv_nss *s = NULL;
+        clv_nss_opts o;
+        memset(&o, 0, sizeof o);
+        o.n_live = 20;
+        o.num_delete = 4;
+        o.num_inner_steps = 2;
+        o.local_size = coop ? 8 : 0;
+        o.seed = 3;
+        o.max_iterations = 2;
+        clv_nss_result r;
+        memset(&r, 0, sizeof r);
+        clv_status st = inv_sampler(&s, m, &prob, coop);
+        if (st == CLV_OK) st = clv_nss_run(s, &o, &r);
+        char what[64];
+        snprintf(what, sizeof what, "n = %d, %s, values", prob.n, coop ? "cooperative" : "plain");
+        TU_CHECK(st == CLV_OK, "%s: %s", what, clv_nss_message(s));
+        if (st == CLV_OK) check_values(&r, what);
+        clv_nss_result_free(&r);
+        clv_nss_free(s);
+    }
+    inv_problem_free(&prob);
+    prob = small;
+}
+
 int main(void)
 {
     if (!inv_problem_make(&prob, tu_small() ? 4 : 6)) return 1;
@@ -87,6 +144,8 @@ int main(void)
             double e = sqrt(plain.logZ_error * plain.logZ_error + coop.logZ_error * coop.logZ_error);
             TU_CHECK(fabs(plain.logZ - coop.logZ) <= 4 * e, "plain %.5f, cooperative %.5f", plain.logZ, coop.logZ);
         }
+        check_values(&plain, "plain, values");
+        check_values(&coop, "cooperative, values");
         check(m, 1, &coop, "cooperative, chunk 1");
         check(m, 4, &coop, "cooperative, chunk 4");
         check(m, CLV_CHUNK_AUTO, &coop, "cooperative, chunk auto");
@@ -99,6 +158,7 @@ int main(void)
     }
     clv_nss_result_free(&plain);
     clv_nss_result_free(&coop);
+    check_larger(m);
     clv_mesh_close(m);
     inv_problem_free(&prob);
     return tu_summary();
