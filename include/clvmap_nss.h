@@ -112,7 +112,11 @@
  *   are few (num_delete, or a small chunk to bound the scratch): the lanes
  *   of each group keep the device busy instead of one work item per
  *   particle. On a CPU runtime a group is run by one core, so the gain is
- *   the vector lanes; on a GPU it is the whole compute unit.
+ *   the vector lanes; on a GPU it is the whole compute unit. Inside a
+ *   heavy likelihood keep hot accumulators in named variables of vector
+ *   type, not in private arrays: PoCL 3.1 leaves such arrays on the stack
+ *   and their short loops rolled (examples/nss_inversion.h's 4 x 4 tiles
+ *   ran 3x faster once written out).
  *
  * BATCHED CALLBACK LIKELIHOODS (clv_nss_problem.evaluate)
  *   The likelihood is a host function that evaluates a batch of points at
