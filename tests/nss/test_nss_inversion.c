@@ -83,7 +83,7 @@ static void check(clv_mesh *m, long chunk, const clv_nss_result *ref, const char
 }
 
 /* n = 100: four blocks, the last one short (small runs: n = 36, two blocks,
- * so that oclgrind sees the tiles); two iterations of each form. */
+ * so that oclgrind sees the tiles); each form as run() runs it. */
 static void check_larger(clv_mesh *m)
 {
     inv_problem small = prob;
@@ -94,25 +94,14 @@ static void check_larger(clv_mesh *m)
         return;
     }
     for (int coop = 0; coop < 2; ++coop) {
-        clv_nss *s = NULL;
-        clv_nss_opts o;
-        memset(&o, 0, sizeof o);
-        o.n_live = 20;
-        o.num_delete = 4;
-        o.num_inner_steps = 2;
-        o.local_size = coop ? 8 : 0;
-        o.seed = 3;
-        o.max_iterations = 2;
+        char why[8192], what[64];
         clv_nss_result r;
         memset(&r, 0, sizeof r);
-        clv_status st = inv_sampler(&s, m, &prob, coop);
-        if (st == CLV_OK) st = clv_nss_run(s, &o, &r);
-        char what[64];
+        clv_status st = run(m, coop, CLV_CHUNK_NONE, &r, why, sizeof why);
         snprintf(what, sizeof what, "n = %d, %s, values", prob.n, coop ? "cooperative" : "plain");
-        TU_CHECK(st == CLV_OK, "%s: %s", what, clv_nss_message(s));
+        TU_CHECK(st == CLV_OK, "%s: %s", what, why);
         if (st == CLV_OK) check_values(&r, what);
         clv_nss_result_free(&r);
-        clv_nss_free(s);
     }
     inv_problem_free(&prob);
     prob = small;
