@@ -30,6 +30,14 @@ unset CLV_DEVICES
 # Under AddressSanitizer (.ci/run phase 2): Open MPI's own leaks at exit are
 # suppressed (tests/mpi/lsan_mpi.supp, added to the file LSAN_OPTIONS names),
 # which needs named frames: MCA components stay loaded and stacks are full.
+# intercept_tls_get_addr=0: with Open MPI loaded, LeakSanitizer's record of
+# dynamic TLS blocks (kept by intercepting __tls_get_addr) can hold a bogus
+# entry ("DTLS 7 at 0x70a0-0x20000081a2" with verbosity=1) and its tracer then
+# segfaults reading it at exit ("Tracer caught signal 11"): on every mpirun
+# of mpi_manual in CI on 2026-12-07 and here after it (six of six, then
+# twelve of twelve), where retrying cannot help. Without the
+# interception LSan still scans static TLS, stacks and globals; a leak in a
+# rank is still reported (checked with a rank that drops a malloc'd block).
 if [ -n "${LSAN_OPTIONS:-}${ASAN_OPTIONS:-}" ]; then
     here=$(cd "$(dirname "$0")" && pwd)
     supp=$work/lsan.supp
@@ -37,7 +45,7 @@ if [ -n "${LSAN_OPTIONS:-}${ASAN_OPTIONS:-}" ]; then
     { [ -n "$old" ] && [ -f "$old" ] && cat "$old"; cat "$here/lsan_mpi.supp"; } >"$supp"
     LSAN_OPTIONS=$(sed 's/suppressions=[^:]*:\{0,1\}//' <<<"${LSAN_OPTIONS:-}")
     export LSAN_OPTIONS="suppressions=$supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0:intercept_tls_get_addr=0"
     export OMPI_MCA_mca_base_component_disable_dlclose=1
     echo "(sanitizer run: LSAN_OPTIONS=$LSAN_OPTIONS ASAN_OPTIONS=$ASAN_OPTIONS)"
 fi
@@ -54,8 +62,8 @@ fail() { echo "FAIL: $*"; failed=1; }
 #     pocl_release_dlhandle_cache, seen now and then with three or more
 #     devices under load, in plain clvmap runs too);
 #   - LeakSanitizer's tracer crashing at exit ("Tracer caught signal 11",
-#     google/sanitizers#1353; .ci/run re-runs such tests too): with Open MPI's
-#     extra threads it hits about one mpirun in three under ASan.
+#     google/sanitizers#1353; .ci/run re-runs such tests too), for any cause
+#     left after intercept_tls_get_addr=0 (above).
 attempt() {
     local log=$1 rc try; shift
     for try in 1 2 3; do
