@@ -131,7 +131,7 @@ static inline clv_nss *nss_sampler(clv_mesh *m, const char *source, int dim, siz
  * (the mass outside the box is negligible when ybar is well inside it).
  * data: a, n_obs, then the n_obs x D observations. The plain form loops
  * over all observations in one work item; the cooperative form
- * (clv_nss_problem.cooperative) gives each lane a strided share and sums
+ * (clv_nss_problem.cooperative) gives each lane a block of them and sums
  * the shares with clv_group_sum (the same sum, in another order). */
 #define NSS_OBS_BODY(LOOP)                                                       \
     "    const int n = (int)data[1];\n"                                           \
@@ -163,7 +163,7 @@ static const char *const nss_obs_plain_source =
 static const char *const nss_obs_coop_source =
     "clv_real loglikelihood(const clv_real *x, __global const clv_real *data,\n"
     "                       __global clv_real *work, __local clv_real *tmp) {\n"
-    NSS_OBS_BODY("    CLV_GROUP_FOR(i, n)\n")
+    NSS_OBS_BODY("    CLV_GROUP_BLOCK(i, n)\n")
     "    return (clv_real)-0.5 * clv_group_sum(s, tmp) - " NSS_OBS_NORM ";\n"
     "}\n" NSS_OBS_PRIOR;
 

@@ -211,15 +211,16 @@ static const char *nuts_models_logistic_plain_src =
     "}\n";
 
 /* The same model, cooperative: every lane of the chain's group takes a
- * strided share of the observations (CLV_GROUP_FOR), keeps its share of the
- * gradient, and the group sums them; lane 0 writes grad. */
+ * contiguous block of the observations (CLV_GROUP_BLOCK: one pass over X on
+ * a CPU, where the interleaved CLV_GROUP_FOR made one pass per lane), keeps
+ * its share of the gradient, and the group sums them; lane 0 writes grad. */
 static const char *nuts_models_logistic_coop_src =
     "clv_real logdensity(__global const clv_real *beta, __global clv_real *grad,\n"
     "                    __global const clv_real *data, __local clv_real *tmp) {\n"
     "    __global const clv_real *y = data + N_OBS * CLV_NUTS_DIM;\n"
     "    clv_real lp = 0, g[CLV_NUTS_DIM];\n"
     "    for (int k = 0; k < CLV_NUTS_DIM; ++k) g[k] = 0;\n"
-    "    CLV_GROUP_FOR(i, N_OBS) {\n"
+    "    CLV_GROUP_BLOCK(i, N_OBS) {\n"
     "        __global const clv_real *row = data + i * CLV_NUTS_DIM;\n"
     "        clv_real eta = 0;\n"
     "        for (int k = 0; k < CLV_NUTS_DIM; ++k) eta += row[k] * beta[k];\n"

@@ -85,7 +85,10 @@
  *   with CL_DEVICE_LOCAL_MEM_SIZE.
  *   With opts.shape = CLV_ITEM_PER_GROUP one work group serves one item and
  *   its work items ("lanes") share the item's work, cooperatively:
- *     CLV_GROUP_FOR(i, n)       for (i = lane; i < n; i += lanes);
+ *     CLV_GROUP_BLOCK(i, n)     i over this lane's contiguous block of
+ *                               0 .. n-1 (CPU runtimes: one pass over memory);
+ *     CLV_GROUP_FOR(i, n)       for (i = lane; i < n; i += lanes) (GPUs:
+ *                               neighbouring lanes, neighbouring i);
  *     clv_lane(), clv_lanes()   this lane and the group's size;
  *     clv_group_sum/_max/_logsumexp/_broadcast(v, tmp), clv_group_sum_n(v,
  *       n, tmp) (_f32, _f64 and clv_real forms): the lanes' values combined,
@@ -96,7 +99,9 @@
  *       only, so guarantee 1 holds at a fixed L (two L may round apart).
  *   Choose it for few heavy items (a likelihood over many observations, a
  *   long gradient): on a GPU 4 items x L lanes fill what 4 work items
- *   cannot. Keep one work item per item for many cheap items.
+ *   cannot. Keep one work item per item for many cheap items. On a CPU
+ *   the lanes pay only where the runtime vectorises across them (Intel's);
+ *   PoCL runs them in turn, so its default there is 8 lanes, not 64.
  *   One work item per item whose work items take different paths (each
  *   runs its own search or state machine): set opts.divergent. Intel's CPU
  *   runtime packs a group's work items into SIMD lanes and would run every
@@ -461,7 +466,8 @@ typedef enum clv_shape {
 typedef struct clv_map_opts {
     long chunk;        /* CLV_CHUNK_NONE (0), k > 0 items per launch, or CLV_CHUNK_AUTO */
     clv_shape shape;   /* launch shape */
-    size_t local_size; /* work items per group; 0: 64 (or the device's limit) */
+    size_t local_size; /* work items per group; 0: 64 (or the device's limit; 8 lanes
+                          per item with CLV_ITEM_PER_GROUP on PoCL's CPU devices) */
     uint64_t seed;     /* what clv_seed() returns in the kernel */
     uint64_t item_offset; /* global index of item 0: the kernel sees items item_offset ..
                              item_offset + n_items - 1 (clv_item(), the RNG), while
@@ -691,6 +697,10 @@ extern "C" {
 /* Work items per group when the caller does not choose (see
  * clv__resolve_local_size, the one place it is applied). */
 #define CLV__DEFAULT_LOCAL_SIZE 64
+/* ... and the lanes per item (CLV_ITEM_PER_GROUP) where every device runs a
+ * group's work items one after another (clv__runs_lanes_in_turn). More than
+ * 2: PoCL 3.1 miscompiles cooperative NUTS at 1 and 2 (clvmap_nuts.h). */
+#define CLV__IN_TURN_LOCAL_SIZE 8
 /* Devices in one mesh at most (a map tracks lost devices in a 64-bit mask). */
 #define CLV__MAX_DEVICES 64
 /* Chunks enqueued per device before the host waits and checks them. */
@@ -2025,8 +2035,9 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "/* ---- cooperative work groups ---------------------------------------------\n",
         " * With clv_map_opts.shape = CLV_ITEM_PER_GROUP one work group runs one\n",
         " * batch item, and all its work items can share the item's work: each takes\n",
-        " * a strided share of a loop (CLV_GROUP_FOR) and the group combines the\n",
-        " * shares (clv_group_sum and friends). Rules:\n",
+        " * a share of a loop (CLV_GROUP_BLOCK: a contiguous block, for CPUs;\n",
+        " * CLV_GROUP_FOR: interleaved, for GPUs) and the group combines the shares\n",
+        " * (clv_group_sum and friends). Rules:\n",
         " *   - every work item of the group calls each clv_group_* function, the\n",
         " *     same number of times (they hold barriers): no early return before;\n",
         " *   - tmp is a __local buffer of at least clv_lanes() values of the type\n",
@@ -2052,8 +2063,21 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "/* This work item's lane in the group (0 .. clv_lanes()-1) and the count. */\n",
         "#define clv_lane() get_local_id(0)\n",
         "#define clv_lanes() get_local_size(0)\n",
-        "/* for (i = lane; i < n; i += lanes): this lane's share of 0 .. n-1. */\n",
+        "/* for (i = lane; i < n; i += lanes): this lane's share of 0 .. n-1,\n",
+        " * interleaved. Neighbouring lanes touch neighbouring i at the same time:\n",
+        " * the coalesced form on a GPU when element i sits next to element i + 1. */\n",
         "#define CLV_GROUP_FOR(i, n) for (size_t i = clv_lane(); i < (size_t)(n); i += clv_lanes())\n",
+        "/* This lane's share of 0 .. n-1 as one contiguous block: lane l takes\n",
+        " * [l q, min((l + 1) q, n)), q = ceil(n / lanes). The form for CPU runtimes:\n",
+        " * PoCL runs a group's lanes one after another, so the interleaved form\n",
+        " * walks all the data once per lane (L passes over memory), the block form\n",
+        " * once in all; Intel's runtime, which vectorises across the lanes, also\n",
+        " * reads blocks faster (4x at 10^5 x 20 doubles; see the README). */\n",
+        "#define CLV__GROUP_BLOCK_LEN(n) (((size_t)(n) + clv_lanes() - 1) / clv_lanes())\n",
+        "#define CLV_GROUP_BLOCK(i, n)                                                  \\\n",
+        "    for (size_t i = clv_lane() * CLV__GROUP_BLOCK_LEN(n),                      \\\n",
+        "                i##_end = min(i + CLV__GROUP_BLOCK_LEN(n), (size_t)(n));       \\\n",
+        "         i < i##_end; ++i)\n",
         "\n",
         "#define CLV__GROUP_REDUCE(NAME, T, COMBINE)                                  \\\n",
         "inline T NAME(T v, __local T *tmp)                                          \\\n",
@@ -3187,6 +3211,31 @@ static inline int clv__vectorises_work_items(const clv__device *d)
     return (type & CL_DEVICE_TYPE_CPU) && strstr(d->info.platform, "Intel") != NULL;
 }
 
+/* A device whose runtime runs a work group's work items one after another
+ * on one core: PoCL's CPU devices turn a group into loops over its work
+ * items between barriers (and vectorise those loops only sometimes). The
+ * lanes of a cooperative item buy no parallelism there, only per-lane
+ * work: cooperative logistic NUTS (10^4 x 20) took 1.86 s at 64 lanes,
+ * 1.58 s at 8 and 1.56 s at 4, the one-work-item form 1.58 s (README). */
+static inline int clv__runs_lanes_in_turn(const clv__device *d)
+{
+    cl_device_type type = 0;
+    if (clGetDeviceInfo(d->id, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS) return 0;
+    return (type & CL_DEVICE_TYPE_CPU) && strstr(d->info.platform, "Portable Computing Language") != NULL;
+}
+
+/* Every live device of the mesh runs lanes in turn (see above). */
+static inline int clv__mesh_runs_lanes_in_turn(const clv_mesh *m)
+{
+    int any = 0;
+    for (int d = 0; d < m->n_devices; ++d)
+        if (clv__alive(m, d)) {
+            if (!clv__runs_lanes_in_turn(&m->devices[d])) return 0;
+            any = 1;
+        }
+    return any;
+}
+
 /* The one place a map's local size is decided: the caller's (checked
  * against what every device runs this kernel with), or the default,
  * CLV__DEFAULT_LOCAL_SIZE, lowered to that limit (to a multiple of the
@@ -3197,7 +3246,9 @@ static inline int clv__vectorises_work_items(const clv__device *d)
  * vector width run scalar, and masked vector code of divergent work items
  * ran Intel's L-BFGS kernel 3x slower (README, L-BFGS rounds). Only
  * there: PoCL's pthread device already runs such a kernel scalar at any
- * local size, and pays a little per work group. */
+ * local size, and pays a little per work group. One group per item
+ * (CLV_ITEM_PER_GROUP) on a mesh whose every device runs lanes in turn
+ * (PoCL's CPU devices) gets CLV__IN_TURN_LOCAL_SIZE lanes instead. */
 static inline clv_status clv__resolve_local_size(clv_mesh *m, const clv__kernel *k, const char *kernel,
                                                  const clv_map_opts *o, size_t *local_size)
 {
@@ -3215,6 +3266,7 @@ static inline clv_status clv__resolve_local_size(clv_mesh *m, const clv__kernel 
                 *local_size = 1;
                 return CLV_OK;
             }
+    if (o->shape == CLV_ITEM_PER_GROUP && clv__mesh_runs_lanes_in_turn(m)) want = CLV__IN_TURN_LOCAL_SIZE;
     if (most && want > most) {
         want = most;
         if (k->group_multiple && want > k->group_multiple) want -= want % k->group_multiple;

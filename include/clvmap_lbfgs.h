@@ -139,8 +139,8 @@
  *       clv_real clv_lbfgs_objective(__global const clv_real *x,
  *                                    __global clv_real *g, ulong item,
  *                                    clv_lbfgs_data data, __local clv_real *tmp);
- *   Each lane takes a strided share (CLV_GROUP_FOR, clv_lane(),
- *   clv_lanes()) and the prelude's clv_group_sum / clv_group_sum_n combine
+ *   Each lane takes a share (CLV_GROUP_BLOCK, a contiguous block: the
+ *   form for CPUs; CLV_GROUP_FOR, interleaved: for GPUs) and the prelude's clv_group_sum / clv_group_sum_n combine
  *   the shares in tmp, clv_lanes() x CLV_LBFGS_TMP values
  *   (objective.tmp_elems, at least 8). It must return the same value on
  *   every lane and write every element of g from exactly one lane; every
@@ -148,12 +148,13 @@
  *   plain scalar code (tests/lbfgs/objectives.h, logistic_coop_cl):
  *       clv_real gp[CLV_LBFGS_N + 1];               // this lane's share
  *       for (int j = 0; j <= CLV_LBFGS_N; ++j) gp[j] = 0;
- *       CLV_GROUP_FOR(k, n_samples) { ... gp[j] += r * xk[j]; gp[N] += loss; }
+ *       CLV_GROUP_BLOCK(k, n_samples) { ... gp[j] += r * xk[j]; gp[N] += loss; }
  *       clv_group_sum_n(gp, CLV_LBFGS_N + 1, tmp);  // tmp_elems = n + 1
  *       CLV_GROUP_FOR(j, CLV_LBFGS_N) g[j] = gp[j] + lambda * w[j];
  *       return gp[CLV_LBFGS_N] + ...;                // the same on every lane
  *   L: param.local_size, or 0 for the default (clv_map_local_size's for
- *   clv_lbfgs_iterate: 64, lowered to what every device runs);
+ *   clv_lbfgs_iterate: 64, 8 on PoCL's CPU devices, lowered to what every
+ *   device runs);
  *   clv_lbfgs_local_size(s) says which. The minima depend on L (the order
  *   of the group sums) and never on the chunk, the device split, the
  *   compaction or iterations_per_launch: guarantee 1 holds at a fixed L.

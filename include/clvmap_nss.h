@@ -89,8 +89,8 @@
  *     clv_real loglikelihood(const clv_real *x, __global const clv_real *data,
  *                            __global clv_real *work, __local clv_real *tmp);
  *   Every lane calls it with the same x and the same work; each lane does a
- *   share of the work (CLV_GROUP_FOR over the observations, rows of a
- *   matrix) and the shares are combined with the prelude's clv_group_*
+ *   share of the work (CLV_GROUP_BLOCK or CLV_GROUP_FOR over the
+ *   observations, rows of a matrix) and the shares are combined with the prelude's clv_group_*
  *   helpers, whose tmp is this one (clv_lanes() x CLV_NSS_TMP values,
  *   CLV_NSS_TMP = clv_nss_problem.tmp_elems, default 1). It must return
  *   the same value on every lane, call the clv_group_* helpers on every

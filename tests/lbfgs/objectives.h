@@ -254,7 +254,7 @@ static const char *logistic_coop_cl =
     LOGISTIC_HEAD
     "    clv_real gp[CLV_LBFGS_N + 1];\n"
     "    for (int j = 0; j <= CLV_LBFGS_N; ++j) gp[j] = 0;\n"
-    "    CLV_GROUP_FOR(k, n_samples) {\n"
+    "    CLV_GROUP_BLOCK(k, n_samples) {\n"
     "        clv_real f = 0;\n"
     LOGISTIC_TERM
     "        gp[CLV_LBFGS_N] += f;\n"
