@@ -128,8 +128,8 @@
  *   chain's group together, with the same x:
  *     clv_real logdensity(__global const clv_real *x, __global clv_real *grad,
  *                         __global const clv_real *data, __local clv_real *tmp);
- *   Each lane takes a share of the work (CLV_GROUP_FOR(i, N_OBS) over the
- *   observations), the group combines the shares with the prelude's helpers
+ *   Each lane takes a share of the work (CLV_GROUP_BLOCK(i, N_OBS) over
+ *   the observations: a contiguous block each), the group combines the shares with the prelude's helpers
  *   (clv_group_sum for log p, clv_group_sum_n for the gradient's D shares
  *   in one reduction), and the function must return the same value on every
  *   lane and write each element of grad on exactly one lane (e.g. lane 0,
@@ -140,7 +140,8 @@
  *   the whole gradient. examples/nuts_models.h has a logistic regression in
  *   both forms (logistic_plain, logistic_coop).
  *   Local size: clv_nuts_opts.local_size is the lanes per chain; 0 takes
- *   clv_map_local_size's choice for the device. On PoCL 1 and 2 are
+ *   clv_map_local_size's choice for the device (8 on PoCL's CPU devices,
+ *   which run a group's lanes in turn; 64 elsewhere). On PoCL 1 and 2 are
  *   refused (CLV_ERROR_INVALID_ARGUMENT): PoCL 3.1's compiler aborts the
  *   process on the cooperative kernels at those sizes. The tree building
  *   runs on every lane with the same numbers (vectors in strided shares, dot
@@ -148,15 +149,19 @@
  *   the sums: bitwise the same for every chunk and device split at a fixed
  *   L (guarantee 1), different (equal in distribution) between two values
  *   of L, and never bitwise equal to the one-work-item form's.
- *   Speed on CPUs (README, COOP=1 tests/bench/nuts_bench.sh): on a 2-core
- *   AVX2 machine the cooperative form of a 10^4-row, 20-d regression beat
- *   the plain form 1.4x on Intel's runtime and lost to it on PoCL; on a
- *   2-core AVX-512 one, 2.0x the plain form and 2.2x BlackJAX on Intel's,
- *   0.8x the plain form on PoCL. The hand-vectorised clv_real4
- *   one-work-item form was fastest on both. Use it on CPUs; the
- *   cooperative form is for GPUs and runtimes that vectorise
- *   across work items, with D small enough that a lane's gradient share
- *   stays in registers.
+ *   Speed on CPUs (README, COOP=1 tests/bench/nuts_bench.sh, 2-core
+ *   AVX-512 machine, a 20-d regression of 10^4 and 10^5 rows): on Intel's
+ *   runtime, which vectorises across a group's lanes, the cooperative form
+ *   ran 2.1-2.5x the plain form and 1.9-2.3x BlackJAX; on PoCL, which runs
+ *   the lanes in turn, it costs what the plain form costs (0.97-0.99x). At
+ *   D = 100 it lost on Intel's (0.5x): a lane's private gradient share of
+ *   100 doubles no longer fits in registers. The hand-vectorised clv_real4
+ *   one-work-item form was fastest on both; the cooperative form is plain
+ *   code for runtimes that vectorise across work items (and GPUs), with D
+ *   small enough that a lane's gradient share stays in registers. Share
+ *   rows with CLV_GROUP_BLOCK on CPUs: the interleaved CLV_GROUP_FOR read
+ *   all of X once per lane on PoCL (2x slower at 10^5 rows) and ran 4x
+ *   slower on Intel's.
  *   PoCL: the first run builds the work-group functions for L, about 2.5
  *   minutes cold on 2 loaded cores (seconds from PoCL's kernel cache
  *   afterwards); Intel's CPU runtime builds them in about 40 s.
