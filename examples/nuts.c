@@ -41,8 +41,9 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: nuts [options]\n"
                "  --model NAME      normal | gauss | eight_schools | logistic | funnel | logistic_plain |\n"
-               "                    logistic_coop (cooperative: a work group per chain) (default normal)\n"
-               "  --obs N           observations of logistic_plain / logistic_coop (default 10000)\n"
+               "                    logistic_coop (cooperative: a work group per chain) |\n"
+               "                    logistic_coop_cols (the same, X by columns) (default normal)\n"
+               "  --obs N           observations of the logistic_plain / _coop forms (default 10000)\n"
                "  --dim D           dimension of gauss (default 100)\n"
                "  --data FILE       normal: the observations from a CSV file (column y, else the first)\n"
                "  --chains N        chains (default 4), spread over the devices\n"

@@ -26,7 +26,10 @@
  *   logistic_coop  the same model in the cooperative form
  *                  (clv_nuts_model.cooperative): the chain's work group shares
  *                  the observations, clv_group_sum combines them. Plain
- *                  scalar code too: no vector types. */
+ *                  scalar code too: no vector types.
+ *   logistic_coop_cols  the cooperative form with X stored by columns, for
+ *                  runtimes that run a group's lanes side by side (Intel's
+ *                  CPU runtime, GPUs). */
 #ifndef NUTS_MODELS_H
 #define NUTS_MODELS_H
 
@@ -47,6 +50,7 @@ typedef struct nuts_model_def {
     char options[128];
     char **names;          /* dim parameter names (CmdStan style) */
     int cooperative;       /* clv_nuts_model.cooperative */
+    int x_by_columns;      /* logistic_coop_cols: data holds X[k][i] (then y) */
     int n_generated;       /* clv_nuts_model.n_generated (eight_schools: tau, theta[1..8]) */
     char **generated_names;
 } nuts_model_def;
@@ -211,30 +215,62 @@ static const char *nuts_models_logistic_plain_src =
     "}\n";
 
 /* The same model, cooperative: every lane of the chain's group takes a
- * contiguous block of the observations (CLV_GROUP_BLOCK: one pass over X on
- * a CPU, where the interleaved CLV_GROUP_FOR made one pass per lane), keeps
- * its share of the gradient, and the group sums them; lane 0 writes grad. */
+ * share of the observations, keeps its share of the gradient, and the
+ * group sums them. Two layouts of X:
+ *   - logistic_coop: X by rows (X[i][k], as the other forms), each lane a
+ *     contiguous block of rows (CLV_GROUP_BLOCK: one pass over X on a CPU,
+ *     where the interleaved CLV_GROUP_FOR made one pass per lane);
+ *   - logistic_coop_cols: X by columns (X[k][i], -DX_BY_COLUMNS), rows
+ *     interleaved (CLV_GROUP_FOR), so that lanes running side by side read
+ *     neighbouring addresses (vector loads on Intel's runtime, coalesced
+ *     reads on a GPU) where rows read by such lanes take gathers.
+ * The gradient's shares are a private array while it fits in registers
+ * (up to 32 values), or wherever the lanes run in turn; beyond that, on
+ * runtimes that vectorise across the lanes, a table in tmp (one slot per
+ * lane and coefficient): the same additions in the same order, so the same
+ * bits, without the spills. */
 static const char *nuts_models_logistic_coop_src =
+    "#ifndef SHARES_PRIVATE   /* -DSHARES_PRIVATE=0 or 1 picks a form (the tests do) */\n"
+    "#define SHARES_PRIVATE (CLV_LANES_IN_TURN || CLV_NUTS_DIM <= 32)\n"
+    "#endif\n"
+    "#if SHARES_PRIVATE\n"
+    "#define SHARE(k) g[k]\n"
+    "#else\n"
+    "#define SHARE(k) CLV_LANE_SLOT(tmp, k)\n"
+    "#endif\n"
+    "#ifdef X_BY_COLUMNS\n"
+    "#define X_AT(i, k) data[(size_t)(k) * N_OBS + (i)]\n"
+    "#define ROWS(i) CLV_GROUP_FOR(i, N_OBS)\n"
+    "#else\n"
+    "#define X_AT(i, k) data[(i) * CLV_NUTS_DIM + (k)]\n"
+    "#define ROWS(i) CLV_GROUP_BLOCK(i, N_OBS)\n"
+    "#endif\n"
     "clv_real logdensity(__global const clv_real *beta, __global clv_real *grad,\n"
     "                    __global const clv_real *data, __local clv_real *tmp) {\n"
     "    __global const clv_real *y = data + N_OBS * CLV_NUTS_DIM;\n"
-    "    clv_real lp = 0, g[CLV_NUTS_DIM];\n"
-    "    for (int k = 0; k < CLV_NUTS_DIM; ++k) g[k] = 0;\n"
-    "    CLV_GROUP_BLOCK(i, N_OBS) {\n"
-    "        __global const clv_real *row = data + i * CLV_NUTS_DIM;\n"
+    "    clv_real lp = 0;\n"
+    "#if SHARES_PRIVATE\n"
+    "    clv_real g[CLV_NUTS_DIM];\n"
+    "#endif\n"
+    "    for (int k = 0; k < CLV_NUTS_DIM; ++k) SHARE(k) = 0;\n"
+    "    ROWS(i) {\n"
     "        clv_real eta = 0;\n"
-    "        for (int k = 0; k < CLV_NUTS_DIM; ++k) eta += row[k] * beta[k];\n"
+    "        for (int k = 0; k < CLV_NUTS_DIM; ++k) eta += X_AT(i, k) * beta[k];\n"
     "        const clv_real e = exp(-fabs(eta));\n"
     "        lp += y[i] * eta - (fmax(eta, (clv_real)0) + log1p(e));\n"
     "        const clv_real resid = y[i] - (eta >= 0 ? 1 / (1 + e) : e / (1 + e));\n"
-    "        for (int k = 0; k < CLV_NUTS_DIM; ++k) g[k] += resid * row[k];\n"
+    "        for (int k = 0; k < CLV_NUTS_DIM; ++k) SHARE(k) += resid * X_AT(i, k);\n"
     "    }\n"
-    "    lp = clv_group_sum(lp, tmp);\n"
+    "#if SHARES_PRIVATE\n"
     "    clv_group_sum_n(g, CLV_NUTS_DIM, tmp);          /* tmp: lanes x DIM values */\n"
-    "    for (int k = 0; k < CLV_NUTS_DIM; ++k) {\n"
+    "    for (int k = 0; k < CLV_NUTS_DIM; ++k)\n"
     "        if (clv_lane() == 0) grad[k] = g[k] - beta[k];\n"
-    "        lp -= 0.5 * beta[k] * beta[k];\n"
-    "    }\n"
+    "#else\n"
+    "    clv_group_sum_table(tmp, CLV_NUTS_DIM, grad);   /* grad[k]: by lane k % lanes */\n"
+    "    for (size_t k = clv_lane(); k < CLV_NUTS_DIM; k += clv_lanes()) grad[k] -= beta[k];\n"
+    "#endif\n"
+    "    lp = clv_group_sum(lp, tmp);\n"
+    "    for (int k = 0; k < CLV_NUTS_DIM; ++k) lp -= 0.5 * beta[k] * beta[k];\n"
     "    return lp;\n"
     "}\n";
 
@@ -317,8 +353,22 @@ static inline void nuts_models_logistic_data(nuts_model_def *m, int n, int d)
     }
 }
 
+/* rows x cols values at x, row-major, rearranged column-major in place
+ * (through a copy); 0 when out of memory. */
+static inline int nuts_models_transpose(double *x, size_t rows, size_t cols)
+{
+    double *t = (double *)malloc(rows * cols * sizeof(double));
+    if (!t) return 0;
+    for (size_t i = 0; i < rows; ++i)
+        for (size_t k = 0; k < cols; ++k) t[k * rows + i] = x[i * cols + k];
+    memcpy(x, t, rows * cols * sizeof(double));
+    free(t);
+    return 1;
+}
+
 /* Fill m for a model name; dim matters for gauss (0: 100) and the
- * logistic_plain / _coop / _vec forms (0: 20), n_obs for them only (0: 10^4).
+ * logistic_plain / _coop / _coop_cols / _vec forms (0: 20), n_obs for them
+ * only (0: 10^4).
  * 0 on an unknown name. */
 static inline int nuts_model_make_sized(const char *name, int dim, int n_obs, nuts_model_def *m)
 {
@@ -359,16 +409,21 @@ static inline int nuts_model_make_sized(const char *name, int dim, int n_obs, nu
         m->source = nuts_models_funnel_src;
         m->dim = 10;
     } else if (strcmp(name, "logistic_plain") == 0 || strcmp(name, "logistic_coop") == 0 ||
-               strcmp(name, "logistic_vec") == 0) {
+               strcmp(name, "logistic_coop_cols") == 0 || strcmp(name, "logistic_vec") == 0) {
         int n = n_obs > 0 ? n_obs : 10000;
         if (name[9] == 'v') n = (n + 3) / 4 * 4; /* the clv_real4 loop takes 4 rows at a time */
-        m->cooperative = strcmp(name, "logistic_coop") == 0;
+        m->cooperative = strncmp(name, "logistic_coop", 13) == 0;
+        m->x_by_columns = strcmp(name, "logistic_coop_cols") == 0;
         m->source = m->cooperative ? nuts_models_logistic_coop_src
                     : name[9] == 'v'  ? nuts_models_logistic_src
                                       : nuts_models_logistic_plain_src;
         m->dim = dim > 0 ? dim : 20;
         nuts_models_logistic_data(m, n, m->dim);
-        snprintf(m->options, sizeof m->options, "-DN_OBS=%d", n);
+        if (m->x_by_columns && !nuts_models_transpose(m->data, n, m->dim)) {
+            nuts_model_free(m);
+            return 0;
+        }
+        snprintf(m->options, sizeof m->options, "-DN_OBS=%d%s", n, m->x_by_columns ? " -DX_BY_COLUMNS" : "");
     } else {
         return 0;
     }

@@ -97,6 +97,14 @@
  *       clv_map_local_size(p, kernel, &opts, &L). Every lane must call them
  *       (they hold barriers). The order of the combination depends on L
  *       only, so guarantee 1 holds at a fixed L (two L may round apart).
+ *     CLV_LANE_SLOT(tmp, k), clv_group_sum_table(tmp, n, out): long
+ *       per-lane accumulators kept in tmp (lanes x n) rather than in a
+ *       private array, summed into __global out[0..n-1]: the same bits as
+ *       clv_group_sum_n. A runtime that vectorises across the lanes spills
+ *       a private array of more than ~32 values; PoCL does not mind.
+ *     CLV_LANES_IN_TURN         1 where the mesh's devices run a group's
+ *                               lanes one after another (PoCL's CPU
+ *                               devices), else 0: for code that picks a form.
  *   Choose it for few heavy items (a likelihood over many observations, a
  *   long gradient): on a GPU 4 items x L lanes fill what 4 work items
  *   cannot. Keep one work item per item for many cheap items. On a CPU
@@ -2060,6 +2068,15 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         " * split or the number of groups, so cooperative kernels keep partition\n",
         " * invariance; two different local sizes may round differently. */\n",
         "\n",
+        "/* 1 where every device of the mesh runs a group's lanes one after another\n",
+        " * (PoCL's CPU devices; the library passes -DCLV_LANES_IN_TURN to every\n",
+        " * build), 0 where they run side by side (vectorised across the lanes:\n",
+        " * Intel's CPU runtime, GPUs, oclgrind). One value for the whole mesh, so\n",
+        " * code that chooses its form by it keeps partition invariance. */\n",
+        "#ifndef CLV_LANES_IN_TURN\n",
+        "#define CLV_LANES_IN_TURN 0\n",
+        "#endif\n",
+        "\n",
         "/* This work item's lane in the group (0 .. clv_lanes()-1) and the count. */\n",
         "#define clv_lane() get_local_id(0)\n",
         "#define clv_lanes() get_local_size(0)\n",
@@ -2091,6 +2108,21 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "    return r;                                                                \\\n",
         "}\n",
         "\n",
+        "/* A table of lanes x n values in __local memory: value k of this lane.\n",
+        " * The layout of the _n sums' tmp; as accumulators it keeps a long private\n",
+        " * array out of registers (see clv_group_sum_table). */\n",
+        "#define CLV_LANE_SLOT(tmp, k) (tmp)[(size_t)(k) * clv_lanes() + clv_lane()]\n",
+        "\n",
+        "/* Row k of the table (lane k % lanes adds it): the sum of its lanes'\n",
+        " * values in lane order. volatile: read in order (Intel's vectorizer\n",
+        " * otherwise regroups the additions and breaks the lane order). */\n",
+        "#define CLV__TABLE_ROW_SUM(T, tmp, k, lanes, r)                              \\\n",
+        "    do {                                                                     \\\n",
+        "        volatile __local T *row_ = (tmp) + (k) * (lanes);                    \\\n",
+        "        r = row_[0];                                                         \\\n",
+        "        for (size_t l_ = 1; l_ < (lanes); ++l_) r += row_[l_];               \\\n",
+        "    } while (0)\n",
+        "\n",
         "/* v[0..n-1] (private, each lane its own) become the sums over the lanes:\n",
         " * one reduction for a whole vector (a gradient's shares, say); tmp holds\n",
         " * clv_lanes() x n values, value k of lane l at k x lanes + l, and lane\n",
@@ -2099,18 +2131,39 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "inline void NAME(T *v, int n, __local T *tmp)                               \\\n",
         "{                                                                            \\\n",
         "    const size_t lanes = clv_lanes();                                        \\\n",
-        "    for (int k = 0; k < n; ++k) tmp[(size_t)k * lanes + clv_lane()] = v[k]; \\\n",
+        "    for (int k = 0; k < n; ++k) CLV_LANE_SLOT(tmp, k) = v[k];               \\\n",
         "    barrier(CLK_LOCAL_MEM_FENCE);                                            \\\n",
         "    for (size_t k = clv_lane(); k < (size_t)n; k += lanes) {                 \\\n",
-        "        /* volatile: read in order (Intel's vectorizer otherwise regroups   \\\n",
-        "         * the additions and breaks the lane order) */                       \\\n",
-        "        volatile __local T *row = tmp + k * lanes;                           \\\n",
-        "        T r = row[0];                                                        \\\n",
-        "        for (size_t l = 1; l < lanes; ++l) r += row[l];                      \\\n",
-        "        row[0] = r;                                                          \\\n",
+        "        T r;                                                                 \\\n",
+        "        CLV__TABLE_ROW_SUM(T, tmp, k, lanes, r);                             \\\n",
+        "        tmp[k * lanes] = r;                                                  \\\n",
         "    }                                                                        \\\n",
         "    barrier(CLK_LOCAL_MEM_FENCE);                                            \\\n",
         "    for (int k = 0; k < n; ++k) v[k] = tmp[(size_t)k * lanes];              \\\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE); /* tmp may be reused at once */            \\\n",
+        "}\n",
+        "\n",
+        "/* The same sums when the shares already sit in the table (each lane\n",
+        " * accumulated into CLV_LANE_SLOT(tmp, k) itself): out[k] = the sum of\n",
+        " * row k, in lane order, so the same bits as clv_group_sum_n over the\n",
+        " * same shares. Lane k % lanes writes out[k]; another lane sees it after a\n",
+        " * barrier(CLK_GLOBAL_MEM_FENCE). tmp is free again on return. Why a table:\n",
+        " * a runtime that vectorises across the lanes (Intel's CPU runtime, GPUs)\n",
+        " * holds a private array as one vector register per element, and beyond\n",
+        " * about 32 elements it spills them; cooperative logistic NUTS at d = 100\n",
+        " * took 1.2 ms a gradient with private shares, 0.75 with the table, on\n",
+        " * Intel's runtime (README). Where lanes run in turn (CLV_LANES_IN_TURN:\n",
+        " * PoCL's CPU devices) private shares stay the faster form. */\n",
+        "#define CLV__GROUP_SUM_TABLE(NAME, T)                                        \\\n",
+        "inline void NAME(__local T *tmp, int n, __global T *out)                    \\\n",
+        "{                                                                            \\\n",
+        "    const size_t lanes = clv_lanes();                                        \\\n",
+        "    barrier(CLK_LOCAL_MEM_FENCE);                                            \\\n",
+        "    for (size_t k = clv_lane(); k < (size_t)n; k += lanes) {                 \\\n",
+        "        T r;                                                                 \\\n",
+        "        CLV__TABLE_ROW_SUM(T, tmp, k, lanes, r);                             \\\n",
+        "        out[k] = r;                                                          \\\n",
+        "    }                                                                        \\\n",
         "    barrier(CLK_LOCAL_MEM_FENCE); /* tmp may be reused at once */            \\\n",
         "}\n",
         "\n",
@@ -2138,6 +2191,7 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "CLV__GROUP_REDUCE(clv_group_sum_f32, float, CLV__ADD)\n",
         "CLV__GROUP_REDUCE(clv_group_max_f32, float, fmax)\n",
         "CLV__GROUP_SUM_N(clv_group_sum_n_f32, float)\n",
+        "CLV__GROUP_SUM_TABLE(clv_group_sum_table_f32, float)\n",
         "CLV__GROUP_BROADCAST(clv_group_broadcast_f32, float)\n",
         "CLV__GROUP_LOGSUMEXP(clv_group_logsumexp_f32, float, clv_group_max_f32, clv_group_sum_f32)\n",
         "\n",
@@ -2145,6 +2199,7 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "CLV__GROUP_REDUCE(clv_group_sum_f64, double, CLV__ADD)\n",
         "CLV__GROUP_REDUCE(clv_group_max_f64, double, fmax)\n",
         "CLV__GROUP_SUM_N(clv_group_sum_n_f64, double)\n",
+        "CLV__GROUP_SUM_TABLE(clv_group_sum_table_f64, double)\n",
         "CLV__GROUP_BROADCAST(clv_group_broadcast_f64, double)\n",
         "CLV__GROUP_LOGSUMEXP(clv_group_logsumexp_f64, double, clv_group_max_f64, clv_group_sum_f64)\n",
         "#endif\n",
@@ -2153,12 +2208,14 @@ static inline const char *const *clv_prelude_lines(size_t *n_lines)
         "#ifdef CLV_REAL_F64\n",
         "#define clv_group_sum(v, tmp) clv_group_sum_f64((v), (tmp))\n",
         "#define clv_group_sum_n(v, n, tmp) clv_group_sum_n_f64((v), (n), (tmp))\n",
+        "#define clv_group_sum_table(tmp, n, out) clv_group_sum_table_f64((tmp), (n), (out))\n",
         "#define clv_group_max(v, tmp) clv_group_max_f64((v), (tmp))\n",
         "#define clv_group_logsumexp(v, tmp) clv_group_logsumexp_f64((v), (tmp))\n",
         "#define clv_group_broadcast(v, tmp) clv_group_broadcast_f64((v), (tmp))\n",
         "#else\n",
         "#define clv_group_sum(v, tmp) clv_group_sum_f32((v), (tmp))\n",
         "#define clv_group_sum_n(v, n, tmp) clv_group_sum_n_f32((v), (n), (tmp))\n",
+        "#define clv_group_sum_table(tmp, n, out) clv_group_sum_table_f32((tmp), (n), (out))\n",
         "#define clv_group_max(v, tmp) clv_group_max_f32((v), (tmp))\n",
         "#define clv_group_logsumexp(v, tmp) clv_group_logsumexp_f32((v), (tmp))\n",
         "#define clv_group_broadcast(v, tmp) clv_group_broadcast_f32((v), (tmp))\n",
@@ -2287,6 +2344,31 @@ static inline int clv__keep_text(clv_program *p, const clv_program_desc *desc, c
     return clv__scan_typedefs(&p->types, p->text);
 }
 
+/* A device whose runtime runs a work group's work items one after another
+ * on one core: PoCL's CPU devices turn a group into loops over its work
+ * items between barriers (and vectorise those loops only sometimes). The
+ * lanes of a cooperative item buy no parallelism there, only per-lane
+ * work: cooperative logistic NUTS (10^4 x 20) took 1.86 s at 64 lanes,
+ * 1.58 s at 8 and 1.56 s at 4, the one-work-item form 1.58 s (README). */
+static inline int clv__runs_lanes_in_turn(const clv__device *d)
+{
+    cl_device_type type = 0;
+    if (clGetDeviceInfo(d->id, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS) return 0;
+    return (type & CL_DEVICE_TYPE_CPU) && strstr(d->info.platform, "Portable Computing Language") != NULL;
+}
+
+/* Every live device of the mesh runs lanes in turn (see above). */
+static inline int clv__mesh_runs_lanes_in_turn(const clv_mesh *m)
+{
+    int any = 0;
+    for (int d = 0; d < m->n_devices; ++d)
+        if (clv__alive(m, d)) {
+            if (!clv__runs_lanes_in_turn(&m->devices[d])) return 0;
+            any = 1;
+        }
+    return any;
+}
+
 static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *desc, const char *name,
                                         int fp64)
 {
@@ -2309,9 +2391,11 @@ static inline clv_status clv__build_all(clv_program *p, const clv_program_desc *
         if (!desc->library_lines[i])
             return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "clv_program_desc: library_lines[%zu] is NULL (of %zu "
                              "lines)", i, desc->n_library_lines);
-    int w = snprintf(options, sizeof options, "-cl-std=CL1.2 -cl-kernel-arg-info -DCLV_REAL=%s%s%s %s",
+    int w = snprintf(options, sizeof options,
+                     "-cl-std=CL1.2 -cl-kernel-arg-info -DCLV_REAL=%s%s%s -DCLV_LANES_IN_TURN=%d %s",
                      desc->real == CLV_F64 ? "double" : "float", fp64 ? " -DCLV_FP64" : "",
-                     p->real == CLV_F64 ? " -DCLV_REAL_F64" : "", desc->options ? desc->options : "");
+                     p->real == CLV_F64 ? " -DCLV_REAL_F64" : "", clv__mesh_runs_lanes_in_turn(m),
+                     desc->options ? desc->options : "");
     if (w < 0 || (size_t)w >= sizeof options)
         return clv__fail(m, CLV_ERROR_INVALID_ARGUMENT, "compiler options longer than %d characters",
                          (int)sizeof options - 200);
@@ -3209,31 +3293,6 @@ static inline int clv__vectorises_work_items(const clv__device *d)
     cl_device_type type = 0;
     if (clGetDeviceInfo(d->id, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS) return 0;
     return (type & CL_DEVICE_TYPE_CPU) && strstr(d->info.platform, "Intel") != NULL;
-}
-
-/* A device whose runtime runs a work group's work items one after another
- * on one core: PoCL's CPU devices turn a group into loops over its work
- * items between barriers (and vectorise those loops only sometimes). The
- * lanes of a cooperative item buy no parallelism there, only per-lane
- * work: cooperative logistic NUTS (10^4 x 20) took 1.86 s at 64 lanes,
- * 1.58 s at 8 and 1.56 s at 4, the one-work-item form 1.58 s (README). */
-static inline int clv__runs_lanes_in_turn(const clv__device *d)
-{
-    cl_device_type type = 0;
-    if (clGetDeviceInfo(d->id, CL_DEVICE_TYPE, sizeof type, &type, NULL) != CL_SUCCESS) return 0;
-    return (type & CL_DEVICE_TYPE_CPU) && strstr(d->info.platform, "Portable Computing Language") != NULL;
-}
-
-/* Every live device of the mesh runs lanes in turn (see above). */
-static inline int clv__mesh_runs_lanes_in_turn(const clv_mesh *m)
-{
-    int any = 0;
-    for (int d = 0; d < m->n_devices; ++d)
-        if (clv__alive(m, d)) {
-            if (!clv__runs_lanes_in_turn(&m->devices[d])) return 0;
-            any = 1;
-        }
-    return any;
 }
 
 /* The one place a map's local size is decided: the caller's (checked

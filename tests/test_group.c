@@ -4,7 +4,9 @@
  *   - sums equal, bit for bit, a host reduction in the documented order
  *     (each lane's strided share, then the lanes in order), for local
  *     sizes 1, 3, 7, 64 and 100, in float and double; clv_group_sum_n
- *     the same for a vector;
+ *     the same for a vector, and clv_group_sum_table (the lanes' shares
+ *     kept in a __local table, CLV_LANE_SLOT) the same bits as it;
+ *   - CLV_LANES_IN_TURN is 1 exactly on PoCL's CPU devices;
  *   - max, logsumexp and broadcast against host values;
  *   - bitwise the same for chunk 1, 5, all and auto and over 1, 2 and 3
  *     devices at a fixed local size;
@@ -37,6 +39,18 @@ static const char *src =
     "        __global clv_real *o = out + clv_local() * 12 + at;\n"
     "        o[0] = sum; o[1] = max; o[2] = lse; o[3] = first; o[4] = pair[0]; o[5] = pair[1];\n"
     "    }\n"
+    "}\n"
+    "/* the same pair summed from a __local table (each lane's own slots) */\n"
+    "__kernel void table(CLV_ITEMS, __global const clv_real *x, __global clv_real *out, const int n,\n"
+    "                    __local clv_real *tmp) {\n"
+    "    __global const clv_real *xi = x + clv_local() * n;\n"
+    "    CLV_LANE_SLOT(tmp, 0) = 0;\n"
+    "    CLV_LANE_SLOT(tmp, 1) = 0;\n"
+    "    CLV_GROUP_FOR(j, n) { CLV_LANE_SLOT(tmp, 0) += xi[j]; }\n"
+    "    CLV_LANE_SLOT(tmp, 1) = -2 * CLV_LANE_SLOT(tmp, 0);\n"
+    "    __global clv_real *o = out + clv_local() * 3;\n"
+    "    clv_group_sum_table(tmp, 2, o);\n"
+    "    if (clv_lane() == 0) o[2] = CLV_LANES_IN_TURN;\n"
     "}\n";
 
 enum { N = 37, MAX_ITEMS = 23 };
@@ -63,7 +77,7 @@ static double lane_sum(const double *x, int n, size_t lanes, int f32)
 typedef struct fixture {
     clv_mesh *m;
     clv_program *p;
-    clv_array *x, *out;
+    clv_array *x, *out, *table;
     int items;
 } fixture;
 
@@ -82,6 +96,31 @@ static int run(fixture *f, size_t local, long chunk, double *out)
     return s == CLV_OK;
 }
 
+/* The table kernel: 3 values per item (the two sums, CLV_LANES_IN_TURN). */
+static int run_table(fixture *f, size_t local, double *out)
+{
+    clv_map_opts o = {0};
+    o.shape = CLV_ITEM_PER_GROUP;
+    o.local_size = local;
+    clv_dtype dtype = CLV_F32;
+    clv_array_shape(f->x, &dtype, NULL, NULL, NULL);
+    clv_status s = CLV_MAP(f->p, "table", (size_t)f->items, &o, clv_in(f->x), clv_out(f->table), clv_int(N),
+                           clv_local_mem(2 * local * clv_dtype_size(dtype)));
+    if (s == CLV_OK) s = clv_array_read_f64(f->table, out);
+    if (s != CLV_OK) printf("table map (local %zu): %s\n", local, clv_mesh_message(f->m));
+    return s == CLV_OK;
+}
+
+/* What CLV_LANES_IN_TURN should be on device 0 of m (a one-device mesh). */
+static int lanes_in_turn(clv_mesh *m)
+{
+    clv_device_info info;
+    cl_device_type type = 0;
+    clv_mesh_device_info(m, 0, &info);
+    clGetDeviceInfo(clv_mesh_device_id(m, 0), CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    return (type & CL_DEVICE_TYPE_CPU) && strstr(info.platform, "Portable Computing Language") != NULL;
+}
+
 static int open_fixture(fixture *f, clv_mesh *m, clv_dtype real, const double *x, int items)
 {
     clv_program_desc pd = {0};
@@ -94,6 +133,7 @@ static int open_fixture(fixture *f, clv_mesh *m, clv_dtype real, const double *x
     TU_REQUIRE_OK(m, clv_program_build(&f->p, m, &pd));
     TU_REQUIRE_OK(m, clv_array_new(&f->x, m, real, (size_t)items, N, CLV_SHARDED));
     TU_REQUIRE_OK(m, clv_array_new(&f->out, m, real, (size_t)items, 12, CLV_SHARDED));
+    TU_REQUIRE_OK(m, clv_array_new(&f->table, m, real, (size_t)items, 3, CLV_SHARDED));
     TU_REQUIRE_OK(m, clv_array_write_f64(f->x, x));
     return 1;
 }
@@ -102,6 +142,7 @@ static void close_fixture(fixture *f)
 {
     clv_array_free(f->x);
     clv_array_free(f->out);
+    clv_array_free(f->table);
     clv_program_free(f->p);
 }
 
@@ -149,6 +190,19 @@ static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
         TU_CHECK(bad_other < 0, "%s local %zu: item %d's max/logsumexp/broadcast differ: %g %g %g",
                  f32 ? "f32" : "f64", local, bad_other, bad_other < 0 ? 0 : out[12 * bad_other + 1],
                  bad_other < 0 ? 0 : out[12 * bad_other + 2], bad_other < 0 ? 0 : out[12 * bad_other + 3]);
+        double table[MAX_ITEMS * 3];
+        if (!run_table(&f, local, table)) {
+            TU_CHECK(0, "%s local %zu: table map failed", f32 ? "f32" : "f64", local);
+            continue;
+        }
+        int bad_table = -1;
+        for (int i = 0; i < items && bad_table < 0; ++i)
+            if (table[3 * i] != out[12 * i + 4] || table[3 * i + 1] != out[12 * i + 5]) bad_table = i;
+        TU_CHECK(bad_table < 0, "%s local %zu: item %d: clv_group_sum_table %.17g %.17g, clv_group_sum_n %.17g %.17g",
+                 f32 ? "f32" : "f64", local, bad_table, bad_table < 0 ? 0 : table[3 * bad_table],
+                 bad_table < 0 ? 0 : table[3 * bad_table + 1], bad_table < 0 ? 0 : out[12 * bad_table + 4],
+                 bad_table < 0 ? 0 : out[12 * bad_table + 5]);
+        TU_CHECK(table[2] == lanes_in_turn(m), "CLV_LANES_IN_TURN is %g, want %d", table[2], lanes_in_turn(m));
     }
     size_t resolved = 0;
     clv_map_opts o = {0};

@@ -44,7 +44,13 @@ static void dump(const nuts_model_def *def, const char *path)
     if (!f) { perror(path); exit(1); }
     /* the three forms of one logistic regression are one model to nuts_ref.py */
     fprintf(f, "%s %d %zu\n", strncmp(def->name, "logistic", 8) ? def->name : "logistic", def->dim, def->n_data);
-    for (size_t i = 0; i < def->n_data; ++i) fprintf(f, "%.17g\n", def->data[i]);
+    /* X by rows for the references, whichever layout this form keeps */
+    size_t n_obs = def->n_data / (size_t)(def->dim + 1);
+    for (size_t i = 0; i < def->n_data; ++i) {
+        size_t at = i;
+        if (def->x_by_columns && i < n_obs * (size_t)def->dim) at = i % (size_t)def->dim * n_obs + i / (size_t)def->dim;
+        fprintf(f, "%.17g\n", def->data[at]);
+    }
     fclose(f);
 }
 

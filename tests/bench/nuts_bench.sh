@@ -27,7 +27,9 @@
 #                       (logistic_plain), hand-vectorised (logistic_vec), cooperative
 #                       (logistic_coop, LOCAL lanes per chain; 0: the device's default)
 #                       — and BlackJAX (jit(vmap) over chains) on the same data
-#   OBS="10000" DIMS="20 100" LOCAL=0 FORMS="logistic_plain logistic_vec logistic_coop"
+#                       and, except on PoCL, the cooperative form with X stored by columns
+#                       (logistic_coop_cols: neighbouring lanes read neighbouring rows)
+#   OBS="10000" DIMS="20 100" LOCAL=0 FORMS="logistic_plain logistic_vec logistic_coop[ logistic_coop_cols]"
 #   SUMMARY_ONLY=1      (with COOP=1) no runs: the summary of the raw file again
 #   OCL_ICD_VENDORS=/work/intel-rt/vendors   Intel's CPU runtime instead of PoCL
 #                       (results then go to nuts_coop_*_intel.txt)
@@ -84,6 +86,10 @@ if [ "${COOP:-0}" = 1 ]; then
     RT=pocl
     case "${OCL_ICD_VENDORS:-}" in *intel*) RT=intel ;; esac
     RAW=$RESULTS/nuts_coop_raw_$RT.txt
+    # X by columns with interleaved rows is the form for lanes that run side
+    # by side; PoCL runs them in turn (one pass over X per lane), so not there
+    DEFAULT_FORMS="logistic_plain logistic_vec logistic_coop"
+    if [ "$RT" != pocl ]; then DEFAULT_FORMS="$DEFAULT_FORMS logistic_coop_cols"; fi
     SUMMARY=$RESULTS/nuts_coop_summary_$RT.txt
     LOAD0=$(uptime | sed 's/.*load average: //')
     if [ "${SUMMARY_ONLY:-0}" != 1 ]; then
@@ -91,7 +97,7 @@ if [ "${COOP:-0}" = 1 ]; then
         for n in ${OBS:-10000}; do
             for d in ${DIMS:-20 100}; do
                 tag="n${n}_d${d}"
-                for form in ${FORMS:-logistic_plain logistic_vec logistic_coop}; do
+                for form in ${FORMS:-$DEFAULT_FORMS}; do
                     echo "== $form $tag ($RT)" >&2
                     "$BENCH" --model "$form" --obs "$n" --dim "$d" --local "${LOCAL:-0}" $COMMON --runs "$RUNS" \
                         --dump-data "$TMP/$tag.txt" | sed "s/model=$form /model=${form}_$tag /" | tee -a "$RAW"
@@ -125,18 +131,18 @@ if [ "${COOP:-0}" = 1 ]; then
             eps[key] = eps[key] " " field("ess_per_s"); tags[tag] = 1; forms[form] = 1
         }
         END {
-            printf "%-13s %-15s %9s %12s %10s %11s %10s\n", "size", "form", "wall_s", "min_ess_bulk", "ess_per_s",
+            printf "%-13s %-18s %9s %12s %10s %11s %10s\n", "size", "form", "wall_s", "min_ess_bulk", "ess_per_s",
                    "x_blackjax", "x_plain"
             for (t in tags) {
                 bj = ("blackjax_" t) in eps ? median(eps["blackjax_" t]) : 0
                 pl = ("logistic_plain_" t) in eps ? median(eps["logistic_plain_" t]) : 0
-                split("logistic_plain logistic_vec logistic_coop blackjax", fl, " ")
-                for (i = 1; i <= 4; ++i) {
+                split("logistic_plain logistic_vec logistic_coop logistic_coop_cols blackjax", fl, " ")
+                for (i = 1; i <= 5; ++i) {
                     key = fl[i] "_" t
                     if (!(key in eps)) continue
                     r = median(eps[key])
                     # the conditionals in parentheses: a bare ">" in printf arguments is a redirection
-                    printf "%-13s %-15s %9.2f %12.0f %10.1f %11s %10s\n", t, fl[i], median(wall[key]), median(ess[key]), r,
+                    printf "%-13s %-18s %9.2f %12.0f %10.1f %11s %10s\n", t, fl[i], median(wall[key]), median(ess[key]), r,
                            (bj > 0 ? sprintf("%.2f", r / bj) : "-"), (pl > 0 ? sprintf("%.2f", r / pl) : "-")
                 }
             }

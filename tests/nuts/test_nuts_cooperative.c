@@ -1,11 +1,14 @@
 /* Cooperative models (clv_nuts_model.cooperative: one work group per chain,
  * the log density shared by its lanes): the same logistic regression as
- * plain one-work-item code and as cooperative code gives
+ * plain one-work-item code and as cooperative code (X by rows, each lane a
+ * block; and X by columns, lanes interleaved) gives
  *   - a gradient that passes clv_nuts_check_gradient;
  *   - posterior means equal within Monte Carlo error (5 MCSE of the
  *     difference of the two runs' means) for every coefficient;
  *   - bitwise the same draws for chunk 1 and one launch, and for 2 devices
  *     when the platform has them, at a fixed local size;
+ *   - bitwise the same draws with the gradient's shares in private arrays
+ *     and in a __local table (clv_group_sum_table);
  *   - the plain form's draws unchanged by the cooperative option existing
  *     (its bits are checked by nuts_invariance and the MPI tests).
  * Runs on every runtime, PoCL included: the kernels hold no barrier under
@@ -14,10 +17,16 @@
  * kernel cache). */
 #include "nuts_test.h"
 
-static void run(clv_mesh *m, const char *name, int n_obs, long chunk, size_t local, clv_nuts_result *r)
+/* extra: compiler options after the model's own (NULL: none). */
+static void run_with(clv_mesh *m, const char *name, int n_obs, long chunk, size_t local, const char *extra,
+                     clv_nuts_result *r)
 {
     nuts_model_def def;
     nuts_model_make_sized(name, 3, n_obs, &def);
+    if (extra) {
+        size_t len = strlen(def.options);
+        snprintf(def.options + len, sizeof def.options - len, " %s", extra);
+    }
     clv_nuts *s = nt_sampler(m, &def);
     clv_nuts_opts o;
     memset(&o, 0, sizeof o);
@@ -41,6 +50,11 @@ static void run(clv_mesh *m, const char *name, int n_obs, long chunk, size_t loc
     nuts_model_free(&def);
 }
 
+static void run(clv_mesh *m, const char *name, int n_obs, long chunk, size_t local, clv_nuts_result *r)
+{
+    run_with(m, name, n_obs, chunk, local, NULL, r);
+}
+
 static void mean_sd(const clv_nuts_result *r, int k, double *mean, double *se)
 {
     clv_nuts_summary sm;
@@ -60,21 +74,43 @@ int main(void)
     clv_mesh *m = tu_open(1, NULL);
     if (!m) return 77;
     clv_nuts_result plain, coop, coop1;
+    clv_nuts_result cols, cols1;
     run(m, "logistic_plain", n_obs, CLV_CHUNK_NONE, 0, &plain);
     run(m, "logistic_coop", n_obs, CLV_CHUNK_NONE, 8, &coop);
     run(m, "logistic_coop", n_obs, 1, 8, &coop1);
-    for (int k = 0; k < plain.dim; ++k) {
-        double m1, s1, m2, s2;
-        mean_sd(&plain, k, &m1, &s1);
-        mean_sd(&coop, k, &m2, &s2);
-        double se = sqrt(s1 * s1 + s2 * s2);
-        TU_CHECK(fabs(m1 - m2) <= 5 * se, "beta[%d]: plain mean %.5g, cooperative %.5g, |diff| %.3g > 5 x %.3g", k, m1,
-                 m2, fabs(m1 - m2), se);
-        printf("  beta[%d]  plain %9.5f  cooperative %9.5f  (%.2f MCSE apart)\n", k, m1, m2, fabs(m1 - m2) / se);
-    }
+    run(m, "logistic_coop_cols", n_obs, CLV_CHUNK_NONE, 8, &cols);
+    run(m, "logistic_coop_cols", n_obs, 1, 8, &cols1);
+    const clv_nuts_result *coops[2] = { &coop, &cols };
+    for (int f = 0; f < 2; ++f)
+        for (int k = 0; k < plain.dim; ++k) {
+            double m1, s1, m2, s2;
+            mean_sd(&plain, k, &m1, &s1);
+            mean_sd(coops[f], k, &m2, &s2);
+            double se = sqrt(s1 * s1 + s2 * s2);
+            const char *form = f ? "cooperative, X by columns" : "cooperative";
+            TU_CHECK(fabs(m1 - m2) <= 5 * se, "beta[%d]: plain mean %.5g, %s %.5g, |diff| %.3g > 5 x %.3g", k, m1, form,
+                     m2, fabs(m1 - m2), se);
+            printf("  beta[%d]  plain %9.5f  %s %9.5f  (%.2f MCSE apart)\n", k, m1, form, m2, fabs(m1 - m2) / se);
+        }
     size_t n = (size_t)coop.n_chains * coop.num_draws * coop.dim;
+    TU_CHECK(memcmp(cols.draws, cols1.draws, n * sizeof(double)) == 0,
+             "cooperative, X by columns: chunk 1 and one launch differ");
+    clv_nuts_result_free(&cols);
+    clv_nuts_result_free(&cols1);
     TU_CHECK(memcmp(coop.draws, coop1.draws, n * sizeof(double)) == 0, "cooperative: chunk 1 and one launch differ");
     clv_nuts_result_free(&coop1);
+    /* The example's two forms of the gradient's shares (private arrays
+     * summed by clv_group_sum_n, or a __local table of CLV_LANE_SLOTs
+     * summed by clv_group_sum_table) make the same additions in the same
+     * order: the same draws, whichever this runtime would pick. */
+    const char *forms[2] = { "-DSHARES_PRIVATE=1", "-DSHARES_PRIVATE=0" };
+    for (int f = 0; f < 2; ++f) {
+        clv_nuts_result forced;
+        run_with(m, "logistic_coop", n_obs, 2, 8, forms[f], &forced);
+        TU_CHECK(memcmp(coop.draws, forced.draws, n * sizeof(double)) == 0,
+                 "cooperative with %s: draws differ from the default form's", forms[f]);
+        clv_nuts_result_free(&forced);
+    }
     clv_mesh *two = tu_open(2, NULL);
     if (two) {
         clv_nuts_result c2;
