@@ -152,6 +152,10 @@
  *       clv_group_sum_n(gp, CLV_LBFGS_N + 1, tmp);  // tmp_elems = n + 1
  *       CLV_GROUP_FOR(j, CLV_LBFGS_N) g[j] = gp[j] + lambda * w[j];
  *       return gp[CLV_LBFGS_N] + ...;                // the same on every lane
+ *   More than ~32 shares per lane, on a runtime that runs the lanes side
+ *   by side (CLV_LANES_IN_TURN 0: Intel's CPU runtime, GPUs): keep them in
+ *   CLV_LANE_SLOT(tmp, j) instead of gp[j] and sum them into g with
+ *   clv_group_sum_table(tmp, n, g) (the same bits; clvmap.h).
  *   L: param.local_size, or 0 for the default (clv_map_local_size's for
  *   clv_lbfgs_iterate: 64, 8 on PoCL's CPU devices, lowered to what every
  *   device runs);

@@ -150,18 +150,26 @@
  *   L (guarantee 1), different (equal in distribution) between two values
  *   of L, and never bitwise equal to the one-work-item form's.
  *   Speed on CPUs (README, COOP=1 tests/bench/nuts_bench.sh, 2-core
- *   AVX-512 machine, a 20-d regression of 10^4 and 10^5 rows): on Intel's
- *   runtime, which vectorises across a group's lanes, the cooperative form
- *   ran 2.1-2.5x the plain form and 1.9-2.3x BlackJAX; on PoCL, which runs
- *   the lanes in turn, it costs what the plain form costs (0.97-0.99x). At
- *   D = 100 it lost on Intel's (0.5x): a lane's private gradient share of
- *   100 doubles no longer fits in registers. The hand-vectorised clv_real4
- *   one-work-item form was fastest on both; the cooperative form is plain
- *   code for runtimes that vectorise across work items (and GPUs), with D
- *   small enough that a lane's gradient share stays in registers. Share
- *   rows with CLV_GROUP_BLOCK on CPUs: the interleaved CLV_GROUP_FOR read
- *   all of X once per lane on PoCL (2x slower at 10^5 rows) and ran 4x
- *   slower on Intel's.
+ *   AVX-512 machine, regressions of 10^4 x 20, 10^4 x 100, 10^5 x 20): on
+ *   PoCL, which runs the lanes in turn, the cooperative form costs what
+ *   the plain form costs (0.98-0.99x by wall time); keep one work item per
+ *   chain there (hand-vectorised clv_real4 code was PoCL's fast form). On
+ *   Intel's runtime, which vectorises across a group's lanes, cooperative
+ *   plain code ran 1.7-2.8x the plain form and 2.2-2.5x BlackJAX at D = 20
+ *   when the data suit the lanes:
+ *     - X by rows, each lane a block (CLV_GROUP_BLOCK), default 64 lanes:
+ *       best at 10^5 x 20 (2.22x BlackJAX); 0.77x the plain form at
+ *       D = 100 (every row a gather across the lanes);
+ *     - X by columns, rows interleaved (CLV_GROUP_FOR), local_size 16 (one
+ *       vector of Intel's code): best at D = 100 (1.71x the plain form)
+ *       and at 10^4 x 20 (2.54x BlackJAX). Interleave only over lanes that
+ *       run at once: at 64 lanes Intel's runs 4 vectors in turn, 0.44x.
+ *   A lane's gradient share longer than ~32 values spills from registers
+ *   where lanes run side by side: keep it in CLV_LANE_SLOT(tmp, k) and sum
+ *   it with clv_group_sum_table(tmp, CLV_NUTS_DIM, grad) (lane k % L writes
+ *   grad[k], as the sampler wants; the same bits as clv_group_sum_n).
+ *   CLV_LANES_IN_TURN tells the two kinds of runtime apart in the source.
+ *   examples/nuts_models.h: logistic_coop (rows) and logistic_coop_cols.
  *   PoCL: the first run builds the work-group functions for L, about 2.5
  *   minutes cold on 2 loaded cores (seconds from PoCL's kernel cache
  *   afterwards); Intel's CPU runtime builds them in about 40 s.

@@ -81,34 +81,27 @@ typedef struct fixture {
     int items;
 } fixture;
 
-static int run(fixture *f, size_t local, long chunk, double *out)
+/* Map kernel ("reduce" into f->out, 12 values per item; "table" into
+ * f->table, 3: the two sums and CLV_LANES_IN_TURN) and read the results. */
+static int map_kernel(fixture *f, const char *kernel, size_t local, long chunk, double *out)
 {
+    clv_array *result = strcmp(kernel, "table") ? f->out : f->table;
     clv_map_opts o = {0};
     o.shape = CLV_ITEM_PER_GROUP;
     o.local_size = local;
     o.chunk = chunk;
     clv_dtype dtype = CLV_F32;
     clv_array_shape(f->x, &dtype, NULL, NULL, NULL);
-    clv_status s = CLV_MAP(f->p, "reduce", (size_t)f->items, &o, clv_in(f->x), clv_out(f->out), clv_int(N),
+    clv_status s = CLV_MAP(f->p, kernel, (size_t)f->items, &o, clv_in(f->x), clv_out(result), clv_int(N),
                            clv_local_mem(2 * local * clv_dtype_size(dtype)));
-    if (s == CLV_OK) s = clv_array_read_f64(f->out, out);
-    if (s != CLV_OK) printf("map (local %zu, chunk %ld): %s\n", local, chunk, clv_mesh_message(f->m));
+    if (s == CLV_OK) s = clv_array_read_f64(result, out);
+    if (s != CLV_OK) printf("map %s (local %zu, chunk %ld): %s\n", kernel, local, chunk, clv_mesh_message(f->m));
     return s == CLV_OK;
 }
 
-/* The table kernel: 3 values per item (the two sums, CLV_LANES_IN_TURN). */
-static int run_table(fixture *f, size_t local, double *out)
+static int run(fixture *f, size_t local, long chunk, double *out)
 {
-    clv_map_opts o = {0};
-    o.shape = CLV_ITEM_PER_GROUP;
-    o.local_size = local;
-    clv_dtype dtype = CLV_F32;
-    clv_array_shape(f->x, &dtype, NULL, NULL, NULL);
-    clv_status s = CLV_MAP(f->p, "table", (size_t)f->items, &o, clv_in(f->x), clv_out(f->table), clv_int(N),
-                           clv_local_mem(2 * local * clv_dtype_size(dtype)));
-    if (s == CLV_OK) s = clv_array_read_f64(f->table, out);
-    if (s != CLV_OK) printf("table map (local %zu): %s\n", local, clv_mesh_message(f->m));
-    return s == CLV_OK;
+    return map_kernel(f, "reduce", local, chunk, out);
 }
 
 /* What CLV_LANES_IN_TURN should be on device 0 of m (a one-device mesh). */
@@ -191,7 +184,7 @@ static void test_values(clv_mesh *m, clv_dtype real, const double *x, int items)
                  f32 ? "f32" : "f64", local, bad_other, bad_other < 0 ? 0 : out[12 * bad_other + 1],
                  bad_other < 0 ? 0 : out[12 * bad_other + 2], bad_other < 0 ? 0 : out[12 * bad_other + 3]);
         double table[MAX_ITEMS * 3];
-        if (!run_table(&f, local, table)) {
+        if (!map_kernel(&f, "table", local, CLV_CHUNK_NONE, table)) {
             TU_CHECK(0, "%s local %zu: table map failed", f32 ? "f32" : "f64", local);
             continue;
         }

@@ -28,8 +28,9 @@
 #                       (logistic_coop, LOCAL lanes per chain; 0: the device's default)
 #                       — and BlackJAX (jit(vmap) over chains) on the same data
 #                       and, except on PoCL, the cooperative form with X stored by columns
-#                       (logistic_coop_cols: neighbouring lanes read neighbouring rows)
-#   OBS="10000" DIMS="20 100" LOCAL=0 FORMS="logistic_plain logistic_vec logistic_coop[ logistic_coop_cols]"
+#                       (logistic_coop_cols at 16 lanes: neighbouring lanes read neighbouring rows)
+#   OBS="10000" DIMS="20 100" LOCAL=0 FORMS="logistic_plain logistic_vec logistic_coop[ logistic_coop_cols:16]"
+#                       (FORM:L runs FORM at local size L; LOCAL is the others')
 #   SUMMARY_ONLY=1      (with COOP=1) no runs: the summary of the raw file again
 #   OCL_ICD_VENDORS=/work/intel-rt/vendors   Intel's CPU runtime instead of PoCL
 #                       (results then go to nuts_coop_*_intel.txt)
@@ -86,10 +87,13 @@ if [ "${COOP:-0}" = 1 ]; then
     RT=pocl
     case "${OCL_ICD_VENDORS:-}" in *intel*) RT=intel ;; esac
     RAW=$RESULTS/nuts_coop_raw_$RT.txt
-    # X by columns with interleaved rows is the form for lanes that run side
-    # by side; PoCL runs them in turn (one pass over X per lane), so not there
+    # X by columns with interleaved rows is the form for lanes that all run
+    # side by side: 16 on Intel's CPU runtime (one vector of its code; at
+    # 64 it runs 4 vectors in turn and each reads a quarter of every line,
+    # 0.44x the plain form at 10^5 x 20). PoCL runs every lane in turn (one
+    # pass over X per lane), so not there.
     DEFAULT_FORMS="logistic_plain logistic_vec logistic_coop"
-    if [ "$RT" != pocl ]; then DEFAULT_FORMS="$DEFAULT_FORMS logistic_coop_cols"; fi
+    if [ "$RT" != pocl ]; then DEFAULT_FORMS="$DEFAULT_FORMS logistic_coop_cols:16"; fi
     SUMMARY=$RESULTS/nuts_coop_summary_$RT.txt
     LOAD0=$(uptime | sed 's/.*load average: //')
     if [ "${SUMMARY_ONLY:-0}" != 1 ]; then
@@ -97,9 +101,12 @@ if [ "${COOP:-0}" = 1 ]; then
         for n in ${OBS:-10000}; do
             for d in ${DIMS:-20 100}; do
                 tag="n${n}_d${d}"
-                for form in ${FORMS:-$DEFAULT_FORMS}; do
-                    echo "== $form $tag ($RT)" >&2
-                    "$BENCH" --model "$form" --obs "$n" --dim "$d" --local "${LOCAL:-0}" $COMMON --runs "$RUNS" \
+                for spec in ${FORMS:-$DEFAULT_FORMS}; do
+                    form=${spec%%:*}                      # FORM or FORM:LANES
+                    lanes=${LOCAL:-0}
+                    case "$spec" in *:*) lanes=${spec#*:} ;; esac
+                    echo "== $form $tag ($RT, local size $lanes)" >&2
+                    "$BENCH" --model "$form" --obs "$n" --dim "$d" --local "$lanes" $COMMON --runs "$RUNS" \
                         --dump-data "$TMP/$tag.txt" | sed "s/model=$form /model=${form}_$tag /" | tee -a "$RAW"
                 done
                 if [ "${SKIP_JAX:-0}" != 1 ]; then
