@@ -104,7 +104,8 @@ static int run(fixture *f, size_t local, long chunk, double *out)
     return map_kernel(f, "reduce", local, chunk, out);
 }
 
-/* What CLV_LANES_IN_TURN should be on device 0 of m (a one-device mesh). */
+/* Whether device 0 of m (a one-device mesh) runs a group's lanes in turn:
+ * what CLV_LANES_IN_TURN should be, and where the grouped default is 8. */
 static int lanes_in_turn(clv_mesh *m)
 {
     clv_device_info info;
@@ -271,8 +272,7 @@ static void test_divergent(clv_mesh *m, const double *x, int items)
     clGetDeviceInfo(clv_mesh_device_id(m, 0), CL_DEVICE_TYPE, sizeof type, &type, NULL);
     int intel_cpu = (type & CL_DEVICE_TYPE_CPU) && strstr(info.platform, "Intel") != NULL;
     /* one group per item: 8 lanes where PoCL's CPU device runs them in turn, else the usual default */
-    int pocl_cpu = (type & CL_DEVICE_TYPE_CPU) && strstr(info.platform, "Portable Computing Language") != NULL;
-    size_t want_grouped = pocl_cpu ? (plain < 8 ? plain : 8) : plain;
+    size_t want_grouped = lanes_in_turn(m) ? (plain < 8 ? plain : 8) : plain;
     TU_CHECK(clv_map_local_size(p, "wander", &o, &grouped) == CLV_OK && grouped == want_grouped, "divergent, one "
              "group per item: %zu, want %zu on %s (one work item per item: %zu)", grouped, want_grouped,
              info.platform, plain);
